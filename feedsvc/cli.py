@@ -1,0 +1,191 @@
+"""The `feedsvc` command: serve, run-once, parse, cluster, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from feedsvc import __version__
+from feedsvc.errors import ConfigError, FeedsvcError
+from feedsvc.logs import setup_logging
+from feedsvc.models import Page, Source, utc
+from feedsvc.settings import DedupSettings, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feedsvc", description="News-aggregator pages in, clean deduplicated feeds out.")
+    parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="F", help="config file (default: $FEEDSVC_CONFIG or config/feedsvc.toml)")
+
+    with_config(sub.add_parser("serve", help="run the scheduler and the HTTP server"))
+    with_config(sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds"))
+    with_config(sub.add_parser("check-config", help="validate the configuration and print a summary"))
+
+    parse = sub.add_parser("parse", help="print the stories of one page as JSON")
+    parse.add_argument("page", metavar="PAGE", help="file path, '-' for standard input, or an http(s) URL")
+    parse.add_argument("--fetched-at", metavar="ISO8601", help="resolve relative times against this instant")
+    parse.add_argument("--base-url", metavar="URL", help="resolve story links against this URL")
+    parse.add_argument("--date-order", choices=["DMY", "MDY", "YMD"], default="DMY", help="for dates like 11-06-2025")
+
+    cluster = sub.add_parser("cluster", help="cluster stories given as JSON lines")
+    cluster.add_argument("file", metavar="FILE", help="JSON lines with id, title, body (and optional fields); '-' for stdin")
+    cluster.add_argument("--config", metavar="F", help="read [dedup] settings from this config file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {
+        "serve": _serve,
+        "run-once": _run_once,
+        "check-config": _check_config,
+        "parse": _parse_cmd,
+        "cluster": _cluster_cmd,
+    }
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"feedsvc: config error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FeedsvcError as exc:
+        print(f"feedsvc: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    setup_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from feedsvc.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    print(f"feedsvc {__version__}: serving {settings.public_url}/ (feeds under /feeds/, Ctrl-C stops)", file=sys.stderr)
+    # uvicorn handles SIGINT and SIGTERM: it stops accepting, runs our lifespan shutdown, then exits 0.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10)
+    return EXIT_OK
+
+
+def _run_once(args: argparse.Namespace) -> int:
+    from feedsvc.service import Service
+
+    settings = _settings(args)
+    service = Service(settings)
+    try:
+        service.start()
+        reports = service.run_once()
+    finally:
+        service.close()
+    width = max((len(r.source) for r in reports), default=6)
+    for r in reports:
+        if r.ok:
+            detail = "not modified" if r.not_modified else f"{r.stories} stories, {r.new_clusters} new, {r.merged} merged"
+            print(f"{r.source:<{width}}  ok      {detail} ({r.duration:.2f}s)")
+        else:
+            print(f"{r.source:<{width}}  FAILED  {r.error}")
+    print(f"feeds written to {settings.data_dir / 'feeds'}")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    print(f"{settings.config_path}: ok")
+    print(f"  listen {settings.listen}, public URL {settings.public_url}, database {settings.database_url}")
+    for s in settings.sources:
+        print(f"  source {s.name}: {s.url} every {s.interval:g}s")
+    for f in settings.all_feeds():
+        print(f"  feed {f.name}: {settings.public_url}/feeds/{f.name}.atom")
+    return EXIT_OK
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise FeedsvcError(f"--fetched-at {value!r} is not an ISO 8601 time such as 2025-08-19T12:00:00Z") from None
+
+
+def _parse_cmd(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from feedsvc.extract import extract
+    from feedsvc.fetch import Fetcher
+
+    source = Source(name="parse", url=args.page, interval=3600, date_order=args.date_order)
+    if args.page == "-":
+        page = Page(source="parse", url="-", content=sys.stdin.buffer.read(), fetched_at=datetime.now(UTC))
+    else:
+        if not source.is_http and not Path(args.page).is_file():
+            raise FeedsvcError(f"PAGE {args.page!r}: no such file")
+        with Fetcher() as fetcher:
+            page = fetcher.fetch(source)
+    if args.fetched_at:
+        page = replace(page, fetched_at=_parse_time(args.fetched_at))
+    if args.base_url:
+        page = replace(page, url=args.base_url)
+    stories = extract(page, source)
+    json.dump([s.to_json() for s in stories], sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _read_json_lines(handle: TextIO, name: str) -> list[dict[str, Any]]:
+    rows, seen = [], set()
+    for number, line in enumerate(handle, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FeedsvcError(f"{name}:{number}: not valid JSON: {exc.msg}") from None
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("title", ""), str):
+            raise FeedsvcError(f"{name}:{number}: expected an object with \"id\", \"title\" and \"body\"")
+        if not isinstance(row.get("body", ""), str):
+            raise FeedsvcError(f"{name}:{number}: \"body\" must be a string")
+        key = str(row["id"])
+        if key in seen:
+            raise FeedsvcError(f"{name}:{number}: id {row['id']!r} appears twice")
+        seen.add(key)
+        rows.append(row)
+    return rows
+
+
+def _cluster_cmd(args: argparse.Namespace) -> int:
+    from feedsvc.dedup import cluster_texts
+
+    dedup = load_settings(args.config).dedup if args.config else DedupSettings()
+    if args.file == "-":
+        rows = _read_json_lines(sys.stdin, "<stdin>")
+    else:
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                rows = _read_json_lines(handle, args.file)
+        except OSError as exc:
+            raise FeedsvcError(f"{args.file}: cannot read: {exc.strerror or exc}") from exc
+    labels = cluster_texts(((str(r["id"]), r.get("title", ""), r.get("body", "")) for r in rows), dedup)
+    for row in rows:
+        key = str(row["id"])
+        print(json.dumps({"id": row["id"], "cluster": labels[key]}, ensure_ascii=False))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

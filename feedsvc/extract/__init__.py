@@ -1,0 +1,104 @@
+"""Page -> stories: decode the bytes, pick the parser (HTML or text rendering), clean the result."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from feedsvc.errors import ExtractError
+from feedsvc.extract.html import parse_html  # noqa: I001
+from feedsvc.extract.text import parse_text
+from feedsvc.models import Page, Source, Story
+
+_CHARSET_RE = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
+_XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
+_HTML_RE = re.compile(r"^\s*(?:<!doctype\s+html|<html|<head|<body|<!--|<meta|<div|<article)", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _known(name: bytes | str | None) -> str | None:
+    if not name:
+        return None
+    text = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
+    try:
+        return codecs.lookup(text.strip()).name
+    except LookupError:
+        return None
+
+
+def decode(data: bytes, content_type: str | None = None) -> str:
+    """Bytes -> text: BOM, then the declared charset (HTTP header, meta tag, XML declaration), then UTF-8,
+    then Windows-1252 (what undeclared legacy pages nearly always are)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
+    declared = None
+    if content_type:
+        match = _CHARSET_RE.search(content_type.encode("latin-1", "ignore"))
+        declared = _known(match.group(1)) if match else None
+    if declared is None:
+        head = data[:4096]
+        match = _XML_DECL_RE.match(head) or _CHARSET_RE.search(head)
+        declared = _known(match.group(1)) if match else None
+    if declared and declared not in ("utf-8", "ascii"):
+        return data.decode(declared, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        if declared == "utf-8":
+            return data.decode("utf-8", errors="replace")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(sample) * 0.05
+
+
+def is_html(text: str, content_type: str | None = None) -> bool:
+    if content_type and ("html" in content_type.lower() or "xml" in content_type.lower()):
+        return True
+    return bool(_HTML_RE.match(text[:1024]))
+
+
+def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[Story]:
+    """All stories of ``page``; ExtractError naming the source and the reason when there are none."""
+    data = page.content
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ExtractError(source.name, f"page is {len(data):,} bytes, over the {max_bytes:,}-byte cap")
+    if not data.strip():
+        raise ExtractError(source.name, f"page {page.url} is empty")
+    if _looks_binary(data):
+        raise ExtractError(source.name, f"page {page.url} is binary data, not a text or HTML page")
+    text = decode(data, page.content_type)
+    if is_html(text, page.content_type):
+        stories = parse_html(
+            text,
+            page_url=page.url if page.url.startswith(("http://", "https://")) else None,
+            fetched_at=page.fetched_at,
+            date_order=source.date_order,
+            profile=source.profile,
+        )
+    else:
+        stories = parse_text(text, page.fetched_at, source.date_order)
+    if not stories:
+        raise ExtractError(source.name, f"no stories found in {page.url}")
+    return [_with_source(story, source.name) for story in stories]
+
+
+def _with_source(story: Story, source: str) -> Story:
+    from dataclasses import replace
+
+    return replace(story, source=source)

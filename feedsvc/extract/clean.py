@@ -1,0 +1,85 @@
+"""Text hygiene for extracted stories: Unicode NFC, XML-legal characters, whitespace, boilerplate lines."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# XML 1.0 allows #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Zero-width and BOM characters that only get in the way of matching.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_SPACES = re.compile(r"[^\S\n]+")
+
+# Site chrome of the Daily8 family: whole lines that are never story text and end the section they
+# follow (compared case-folded).
+CHROME_LINES = frozenset(
+    line.casefold()
+    for line in (
+        "logo",
+        "Orange background",
+        "Try Our AI Features",
+        "Explore what Daily8 AI can do for you:",
+        "Comments",
+        "No comments yet...",
+        "Related Articles",
+        "DOWNLOAD THE APP",
+        "Get Started Now: Download the App",
+        "app-storeplay-store",
+        "Copy the Story Link",
+    )
+)
+CHROME_PREFIXES = (
+    "ready to dive into",
+    "latest news with #",
+    "download daily8",
+)
+
+# Outlet footers, paywall and newsletter lines: removed only when they make up a whole paragraph, so a
+# real sentence that merely mentions a newsletter is kept.
+_BOILERPLATE_PARAGRAPH = re.compile(
+    r"""^(?:
+        advertisement|ad|sponsored|share|load\ more|show\ more|story\ continues\ below(?:\ advertisement)?
+      | (?:sign\ up|subscribe)\b.{0,120}\b(?:newsletter|briefing|digest|updates|inbox)\b.{0,40}
+      | subscribe\ (?:now\ )?to\ (?:continue|keep)\ reading.{0,40}
+      | (?:already\ a\ subscriber\?|this\ (?:article|content)\ is\ (?:for|available\ to)\ subscribers).{0,80}
+      | this\ (?:article|story)\ (?:originally\ )?(?:appeared|was\ (?:originally\ )?published)\ (?:on|in)\ .{1,80}
+      | (?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?.{0,100}(?:all\ rights\ reserved)?\.?
+      | read\ (?:more|the\ full\ (?:story|article))(?:\ (?:at|on)\ .{1,60})?
+      | click\ here\ to\ .{1,80}
+    )[.!]?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def clean_text(text: str) -> str:
+    """NFC, no XML-illegal or invisible characters, runs of spaces collapsed, lines stripped."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = _INVISIBLE.sub("", _XML_ILLEGAL.sub("", text))
+    text = _SPACES.sub(" ", text)
+    return "\n".join(line.strip() for line in text.split("\n"))
+
+
+def clean_line(text: str) -> str:
+    """clean_text for one line: newlines become spaces."""
+    return clean_text(text).replace("\n", " ").strip()
+
+
+def is_chrome(line: str) -> bool:
+    folded = line.strip().casefold()
+    return folded in CHROME_LINES or folded.startswith(CHROME_PREFIXES)
+
+
+def is_boilerplate_paragraph(paragraph: str) -> bool:
+    return len(paragraph) <= 240 and bool(_BOILERPLATE_PARAGRAPH.match(paragraph.strip()))
+
+
+def clean_body(paragraphs: list[str]) -> tuple[str, ...]:
+    """Cleaned, non-empty paragraphs without the recognisable boilerplate ones."""
+    out = []
+    for paragraph in paragraphs:
+        text = clean_line(paragraph)
+        if text and not is_boilerplate_paragraph(text) and not is_chrome(text):
+            out.append(text)
+    return tuple(out)

@@ -1,0 +1,246 @@
+"""Stories of one page -> clusters in the store: identity, merging and canonical copies.
+
+A copy's key is stable across fetches (source, outlet and link or title), so a page fetched again adds
+nothing. A new copy joins the cluster of the stories it verifiably copies; when it bridges two clusters
+the older one survives and the younger is folded into it. Cluster ids are minted once, sortable by time.
+An entry's ``updated`` moves only when what a reader sees changes: the canonical text or the outlets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from feedsvc.dedup import Deduper, Fingerprint, fingerprint_from_bytes, fingerprint_to_bytes
+from feedsvc.errors import StoreError
+from feedsvc.models import Copy, Story
+from feedsvc.settings import DedupSettings
+from feedsvc.store import ClusterWrite, Store, StoredCopy, retention_cutoff
+
+log = logging.getLogger(__name__)
+
+_WIRE_OUTLETS = {"associated press", "ap", "ap news", "the associated press", "reuters", "afp"}
+_WIRE_CREDIT = re.compile(r"\((?:AP|Reuters|AFP)\)\s*[—–-]|writes for the Associated Press|Associated Press writer")
+_DEDUP_PARAMS = ("shingle_size", "num_perm", "seed", "lead_words")
+
+
+def copy_key(story: Story) -> str:
+    ident = story.url or story.title.casefold()
+    raw = "\x1f".join([story.source or "", (story.outlet or "").casefold(), ident])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def mint_cluster_id(now: datetime) -> str:
+    """Time-ordered, unique, URL-safe: milliseconds since the epoch in hex plus 32 random bits."""
+    return f"{int(now.timestamp() * 1000):011x}{secrets.token_hex(4)}"
+
+
+def _words(copy: Copy) -> int:
+    return sum(len(p.split()) for p in copy.body)
+
+
+def _is_wire(copy: Copy) -> bool:
+    return (copy.outlet or "").casefold() in _WIRE_OUTLETS or bool(_WIRE_CREDIT.search(" ".join(copy.body)))
+
+
+def choose_canonical(members: Sequence[Copy]) -> Copy:
+    """The most complete text (within 10% of the longest); among those the wire original, then the
+    earliest published, then the first seen."""
+    longest = max(_words(c) for c in members)
+    complete = [c for c in members if _words(c) >= 0.9 * longest]
+    far_future = datetime.max.replace(tzinfo=UTC)
+    return min(
+        complete,
+        key=lambda c: (not _is_wire(c), c.published or far_future, c.first_seen, c.key),
+    )
+
+
+def content_hash(canonical: Copy, members: Sequence[Copy]) -> str:
+    visible = [
+        canonical.key,
+        canonical.title,
+        list(canonical.body),
+        sorted({(c.outlet or "", c.url or "") for c in members}),
+    ]
+    return hashlib.sha256(json.dumps(visible, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class IngestResult:
+    stories: int = 0
+    new_copies: int = 0
+    new_clusters: int = 0
+    joined: int = 0  # new copies that joined an existing cluster
+    folded: int = 0  # clusters folded into older ones
+    changed: list[str] = field(default_factory=list)  # cluster ids whose entries changed
+
+
+class Ingestor:
+    """Owns the dedup index and keeps it in step with the store."""
+
+    def __init__(self, store: Store, settings: DedupSettings, retention_days: int,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.retention_days = retention_days
+        self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
+        self.deduper = Deduper(settings)
+        self.cluster_of: dict[str, str] = {}
+        self.members: dict[str, set[str]] = {}
+
+    def restore(self) -> int:
+        """Rebuild the in-memory index from the store; returns the number of copies indexed."""
+        from feedsvc.dedup import BoilerplateCounter
+
+        params = json.dumps({k: getattr(self.settings, k) for k in _DEDUP_PARAMS} | {"scheme": "affine32"})
+        stored = self.store.set_meta_default("dedup_params", params)
+        blob = self.store.get_blob("boilerplate")
+        self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
+        self.cluster_of, self.members = {}, {}
+        since = retention_cutoff(self.clock(), self.retention_days)
+        rows = list(self.store.iter_fingerprints(since))
+        if stored != params:
+            # Signatures made with other parameters never compare: re-fingerprint from stored text.
+            log.warning("dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params)
+            self.store.set_meta("dedup_params", params)
+            prints = self._refingerprint([r[1] for r in rows])
+            items = [(key, prints[key]) for key, _, _, _ in rows if key in prints]
+        else:
+            items = [(key, fingerprint_from_bytes(sh, lead)) for key, _, sh, lead in rows]
+        for key, cluster_id, _, _ in rows:
+            self._assign(key, cluster_id)
+        return self.deduper.load(items)
+
+    def _refingerprint(self, cluster_ids: list[str]) -> dict[str, Fingerprint]:
+        out = {}
+        for members in self.store.copies_of(sorted(set(cluster_ids))).values():
+            for c in members:
+                out[c.key] = self.deduper.fingerprint(c.title, "\n\n".join(c.body))
+        return out
+
+    def _assign(self, key: str, cluster_id: str) -> None:
+        self.cluster_of[key] = cluster_id
+        self.members.setdefault(cluster_id, set()).add(key)
+
+    def ingest(self, stories: Sequence[Story]) -> IngestResult:
+        """Apply one page's stories; all of it is stored in one transaction, or none of it."""
+        try:
+            return self._ingest(stories)
+        except StoreError:
+            self.restore()  # the index may hold what the store refused: rebuild it from the store
+            raise
+
+    def _ingest(self, stories: Sequence[Story]) -> IngestResult:
+        now = self.clock()
+        result = IngestResult(stories=len(stories))
+        keyed = {copy_key(s): s for s in stories}
+        known = self.store.copy_clusters(list(keyed))
+        for key, cluster_id in known.items():
+            self.cluster_of.setdefault(key, cluster_id)
+        created: dict[str, datetime] = {}
+        new_copies: list[StoredCopy] = []
+        moved: dict[str, str] = {}
+        touched: set[str] = set()
+        for key, story in keyed.items():
+            if key in known:
+                continue
+            fp = self.deduper.fingerprint(story.title, story.body_text)
+            found = [m for m in self.deduper.matches(fp) if m.key in self.cluster_of]
+            copy = Copy(
+                key=key,
+                title=story.title,
+                outlet=story.outlet,
+                url=story.url,
+                published=story.published,
+                body=story.body,
+                category=story.category,
+                source=story.source,
+                first_seen=now,
+            )
+            if found:
+                target = self._fold({self.cluster_of[m.key] for m in found}, created, moved)
+                result.joined += 1
+            else:
+                target = mint_cluster_id(now)
+                created[target] = now
+                result.new_clusters += 1
+            self._assign(key, target)
+            self.deduper.add(key, fp, count_boilerplate=not found)
+            shingles, lead = fingerprint_to_bytes(fp)
+            new_copies.append(StoredCopy(copy=copy, cluster_id=target, shingles=shingles, lead=lead))
+            touched.add(target)
+        result.new_copies = len(new_copies)
+        result.folded = len(moved)
+        # A later story of this page may have folded the cluster an earlier one joined.
+        new_copies = [
+            StoredCopy(c.copy, self._survivor(c.cluster_id, moved), c.shingles, c.lead) for c in new_copies
+        ]
+        touched = {self._survivor(c, moved) for c in touched}
+        writes = self._cluster_writes(touched, created, moved, new_copies, now)
+        result.changed = [w.id for w in writes]
+        self.store.apply(
+            new_copies=new_copies,
+            seen_keys=list(known),
+            moved=moved,
+            cluster_writes=writes,
+            boilerplate=self.deduper.boilerplate.to_bytes() if result.new_clusters else None,
+            seen_at=now,
+        )
+        return result
+
+    @staticmethod
+    def _survivor(cluster_id: str, moved: dict[str, str]) -> str:
+        while cluster_id in moved:
+            cluster_id = moved[cluster_id]
+        return cluster_id
+
+    def _fold(self, ids: set[str], created: dict[str, datetime], moved: dict[str, str]) -> str:
+        """Merge clusters ``ids`` into the oldest; returns the survivor."""
+        ids = {self._survivor(i, moved) for i in ids}
+        if len(ids) == 1:
+            return ids.pop()
+        rows = self.store.cluster_rows(sorted(i for i in ids if i not in created))
+        age = {i: (created[i] if i in created else rows[i].created, i) for i in ids if i in created or i in rows}
+        survivor = min(age, key=lambda i: age[i])
+        for other in ids - {survivor}:
+            moved[other] = survivor
+            for key in self.members.pop(other, set()):
+                self._assign(key, survivor)
+        return survivor
+
+    def _cluster_writes(
+        self,
+        touched: set[str],
+        created: dict[str, datetime],
+        moved: dict[str, str],
+        new_copies: Sequence[StoredCopy],
+        now: datetime,
+    ) -> list[ClusterWrite]:
+        existing = self.store.cluster_rows(sorted(touched - set(created)))
+        members: dict[str, list[Copy]] = {cid: [] for cid in touched}
+        for cid, stored in self.store.copies_of(sorted(touched | set(moved))).items():
+            members.setdefault(self._survivor(cid, moved), []).extend(stored)
+        for new in new_copies:
+            members[new.cluster_id].append(new.copy)
+        writes = []
+        for cid in sorted(touched):
+            canonical = choose_canonical(members[cid])
+            digest = content_hash(canonical, members[cid])
+            times = [c.published for c in members[cid] if c.published is not None]
+            published = min(times) if times else min(c.first_seen for c in members[cid])
+            if cid in created:
+                # A new entry is as of its publication: readers and validators dislike many equal stamps.
+                writes.append(ClusterWrite(cid, now, published, published, canonical.key, digest, is_new=True))
+                continue
+            old = existing[cid]
+            if digest == old.content_hash and published == old.published:
+                continue
+            updated = max(now, old.updated + timedelta(seconds=1))
+            writes.append(ClusterWrite(cid, old.created, updated, published, canonical.key, digest, False))
+        return writes

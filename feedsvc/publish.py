@@ -1,0 +1,184 @@
+"""Clusters -> Atom feed bytes (feedgen), written atomically with validators that survive restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+
+from feedsvc import __version__
+from feedsvc.errors import PublishError
+from feedsvc.models import Cluster, Feed, FeedSpec
+
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class FeedContext:
+    public_url: str  # absolute, no trailing slash
+    tag_authority: str  # "host,YYYY" (RFC 4151), fixed at first start so ids never change
+    epoch: datetime  # `updated` of a feed with no entries
+
+    def entry_id(self, cluster_id: str) -> str:
+        return f"tag:{self.tag_authority}:story/{cluster_id}"
+
+    def feed_id(self, name: str) -> str:
+        return f"tag:{self.tag_authority}:feed/{name}"
+
+    def feed_url(self, name: str, ext: str = "atom") -> str:
+        return f"{self.public_url}/feeds/{name}.{ext}"
+
+    def story_url(self, cluster_id: str) -> str:
+        return f"{self.public_url}/stories/{cluster_id}"
+
+
+def _paragraphs(body: tuple[str, ...]) -> str:
+    return "".join(f"<p>{html.escape(p)}</p>" for p in body)
+
+
+def entry_html(cluster: Cluster, ctx: FeedContext) -> str:
+    """The entry content: canonical body as escaped paragraphs, then every other outlet that carried it."""
+    canonical = cluster.canonical
+    parts = [_paragraphs(canonical.body) or f"<p>{html.escape(canonical.title)}</p>"]
+    others = [c for c in cluster.copies if c.key != canonical.key]
+    if others:
+        items = []
+        for c in others:
+            name = html.escape(c.outlet or "Unknown outlet")
+            label = f'<a href="{html.escape(c.url)}">{name}</a>' if c.url else name
+            when = f" ({c.published.strftime('%Y-%m-%d %H:%M UTC')})" if c.published else ""
+            items.append(f"<li>{label}{when}: {html.escape(c.title)}</li>")
+        parts.append(f"<p>Also reported by:</p><ul>{''.join(items)}</ul>")
+    parts.append(f'<p><a href="{html.escape(ctx.story_url(cluster.id))}">All copies on feedsvc</a></p>')
+    return "".join(parts)
+
+
+def render_atom(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+    """Atom 1.0 for ``entries`` (newest first). Every date comes from the data, never from the clock."""
+    fg = FeedGenerator()
+    fg.id(ctx.feed_id(spec.name))
+    fg.title(spec.title)
+    fg.subtitle(f"Deduplicated stories from news-aggregator pages: {spec.title}")
+    fg.author({"name": "feedsvc"})
+    fg.link(href=ctx.feed_url(spec.name), rel="self", type="application/atom+xml")
+    fg.link(href=f"{ctx.public_url}/", rel="alternate", type="text/html")
+    fg.generator("feedsvc", version=__version__, uri="https://pypi.org/project/feedsvc/")
+    fg.updated(max((c.updated for c in entries), default=ctx.epoch))
+    for cluster in entries:
+        canonical = cluster.canonical
+        fe = fg.add_entry(order="append")
+        fe.id(ctx.entry_id(cluster.id))
+        fe.title(canonical.title)
+        fe.published(cluster.published)
+        fe.updated(max(cluster.updated, cluster.published))
+        fe.author([{"name": outlet} for outlet in cluster.outlets] or [{"name": "Unknown outlet"}])
+        fe.content(entry_html(cluster, ctx), type="html")
+        if canonical.body:
+            fe.summary(canonical.body[0])
+        fe.link(href=canonical.url or ctx.story_url(cluster.id), rel="alternate", type="text/html")
+        for c in cluster.copies:
+            if c.url and c.url != canonical.url:
+                fe.link(href=c.url, rel="related", type="text/html")
+        for category in cluster.categories:
+            fe.category(term=category)
+    try:
+        return bytes(fg.atom_str(pretty=True))
+    except ValueError as exc:  # feedgen refuses XML-illegal characters
+        raise PublishError(f"feed {spec.name!r}: cannot build Atom: {exc}") from exc
+
+
+def _http_date(dt: datetime) -> str:
+    return format_datetime(dt.astimezone(UTC), usegmt=True)
+
+
+class Publisher:
+    """Holds the current bytes of every feed in memory and on disk (``data_dir/feeds``).
+
+    A feed whose bytes are unchanged keeps its ETag and Last-Modified. A changed one gets a new strong
+    ETag and a Last-Modified strictly later than the previous one, even within the same second, because
+    some clients (newsboat, anything on libcurl) drop a 200 that is not newer than If-Modified-Since.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = Path(data_dir) / "feeds"
+        self._feeds: dict[str, Feed] = {}
+        self._lock = threading.Lock()
+
+    def get(self, filename: str) -> Feed | None:
+        return self._feeds.get(filename)
+
+    def names(self) -> list[str]:
+        return sorted(self._feeds)
+
+    def load(self) -> int:
+        """Serve what was published before the restart until the first build replaces it."""
+        if not self.dir.is_dir():
+            return 0
+        for meta_path in self.dir.glob("*.meta.json"):
+            filename = meta_path.name.removesuffix(".meta.json")
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                content = (self.dir / filename).read_bytes()
+            except (OSError, ValueError):
+                continue  # a feed file without readable validators is rebuilt on the first publish
+            if hashlib.sha256(content).hexdigest()[:32] != meta.get("etag", "").strip('"'):
+                continue
+            self._feeds[filename] = Feed(
+                name=filename,
+                media_type=meta["media_type"],
+                content=content,
+                etag=meta["etag"],
+                last_modified=datetime.fromisoformat(meta["last_modified"]),
+            )
+        return len(self._feeds)
+
+    def publish(self, filename: str, media_type: str, content: bytes, now: datetime | None = None) -> Feed:
+        with self._lock:
+            current = self._feeds.get(filename)
+            etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+            if current is not None and current.etag == etag:
+                return current
+            stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+            if current is not None and stamp <= current.last_modified:
+                stamp = current.last_modified + timedelta(seconds=1)
+            feed = Feed(name=filename, media_type=media_type, content=content, etag=etag, last_modified=stamp)
+            self._write(feed)
+            self._feeds[filename] = feed
+            return feed
+
+    def _write(self, feed: Feed) -> None:
+        meta = {"etag": feed.etag, "last_modified": feed.last_modified.isoformat(), "media_type": feed.media_type}
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.dir / feed.name, feed.content)
+            _atomic_write(self.dir / f"{feed.name}.meta.json", json.dumps(meta).encode("utf-8"))
+        except OSError as exc:
+            raise PublishError(f"cannot write feed {feed.name} to {self.dir}: {exc}") from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader or a crash never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def http_validators(feed: Feed) -> dict[str, Any]:
+    return {"ETag": feed.etag, "Last-Modified": _http_date(feed.last_modified)}

@@ -1,0 +1,151 @@
+"""The pipeline, run per source: fetch -> extract -> ingest (dedup + store) -> publish feeds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from feedsvc.errors import FeedsvcError, PublishError, SourceError
+from feedsvc.extract import extract
+from feedsvc.fetch import Fetcher, Validators
+from feedsvc.ingest import Ingestor
+from feedsvc.models import FeedSpec, RunReport, Source
+from feedsvc.publish import ATOM_TYPE, FeedContext, Publisher, render_atom
+from feedsvc.settings import Settings
+from feedsvc.store import SourceState, Store, retention_cutoff
+
+log = logging.getLogger("feedsvc")
+
+
+class Service:
+    """Everything a running feedsvc holds: store, dedup index, fetcher and the published feeds."""
+
+    def __init__(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
+        self.settings = settings
+        self.store = Store(settings.database_url)
+        self.fetcher = fetcher or Fetcher(
+            max_bytes=settings.max_page_bytes, timeout=settings.fetch_timeout, contact_url=settings.contact_url
+        )
+        self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
+        self.publisher = Publisher(settings.data_dir)
+        self.context = self._context()
+        self._source_locks = {s.name: threading.Lock() for s in settings.sources}
+        self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
+        self.ready = False
+
+    def _context(self) -> FeedContext:
+        host = urlsplit(self.settings.public_url).hostname or "localhost"
+        now = datetime.now(UTC).replace(microsecond=0)
+        authority = self.store.set_meta_default("tag_authority", f"{host},{now.year}")
+        epoch = datetime.fromisoformat(self.store.set_meta_default("epoch", now.isoformat()))
+        return FeedContext(public_url=self.settings.public_url, tag_authority=authority, epoch=epoch)
+
+    def start(self) -> None:
+        """Restore the dedup index and the last published feeds (cheap; no fetching)."""
+        started = time.monotonic()
+        loaded = self.publisher.load()
+        indexed = self.ingestor.restore()
+        log.info(
+            "event=restored copies=%d feeds=%d seconds=%.2f", indexed, loaded, time.monotonic() - started
+        )
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.store.close()
+
+    # -- one source -----------------------------------------------------------------------------
+
+    def run_source(self, source: Source) -> RunReport:
+        """Fetch, extract and ingest one source. Expected failures are recorded, never raised."""
+        lock = self._source_locks.setdefault(source.name, threading.Lock())
+        if not lock.acquire(blocking=False):
+            return RunReport(source=source.name, ok=True, error="skipped: a run of this source is in progress")
+        try:
+            return self._run_source(source)
+        finally:
+            lock.release()
+
+    def _run_source(self, source: Source) -> RunReport:
+        started = time.monotonic()
+        state = self.store.source_state(source.name)
+        now = datetime.now(UTC).replace(microsecond=0)
+        try:
+            page = self.fetcher.fetch(source, Validators(state.etag, state.last_modified))
+            if page.not_modified:
+                report = RunReport(source=source.name, ok=True, not_modified=True)
+            else:
+                stories = extract(page, source, self.settings.max_page_bytes)
+                with self._ingest_lock:
+                    result = self.ingestor.ingest(stories)
+                report = RunReport(
+                    source=source.name,
+                    ok=True,
+                    stories=result.stories,
+                    new_clusters=result.new_clusters,
+                    merged=result.joined,
+                )
+                state = replace(state, etag=page.etag, last_modified=page.last_modified, stories=len(stories))
+            state = replace(state, last_fetch=now, last_success=now, last_error=None, failures=0)
+        except SourceError as exc:
+            report = RunReport(source=source.name, ok=False, error=exc.reason)
+            state = replace(state, last_fetch=now, last_error=exc.reason, failures=state.failures + 1)
+        except FeedsvcError as exc:  # the store: recorded against the run, the service goes on
+            report = RunReport(source=source.name, ok=False, error=str(exc))
+            state = replace(state, last_fetch=now, last_error=str(exc), failures=state.failures + 1)
+        report = replace(report, duration=time.monotonic() - started)
+        try:
+            self.store.save_source_state(state)
+        except FeedsvcError as exc:
+            log.error("event=state_not_saved source=%s error=%r", source.name, str(exc))
+        log.log(
+            logging.INFO if report.ok else logging.WARNING,
+            "event=fetch source=%s ok=%s stories=%d new=%d merged=%d not_modified=%s duration=%.3f error=%r",
+            report.source,
+            report.ok,
+            report.stories,
+            report.new_clusters,
+            report.merged,
+            report.not_modified,
+            report.duration,
+            report.error,
+        )
+        return report
+
+    # -- feeds ----------------------------------------------------------------------------------
+
+    def publish_feeds(self) -> int:
+        """Rebuild every feed; a feed that fails to build keeps its last good bytes. Returns changed."""
+        limit = self.settings.feed_entries
+        since = retention_cutoff(datetime.now(UTC), self.settings.retention_days)
+        pool = self.store.recent_clusters(limit=max(limit * 20, 1000), since=since)
+        changed = 0
+        for spec in self.settings.all_feeds():
+            entries = [c for c in pool if spec.matches(c)][:limit]
+            try:
+                before = self.publisher.get(f"{spec.name}.atom")
+                feed = self.publisher.publish(f"{spec.name}.atom", ATOM_TYPE, render_atom(spec, entries, self.context))
+                changed += before is None or before.etag != feed.etag
+            except PublishError as exc:
+                log.error("event=publish_failed feed=%s error=%r", spec.name, str(exc))
+        self.ready = True
+        return changed
+
+    def feed_specs(self) -> tuple[FeedSpec, ...]:
+        return self.settings.all_feeds()
+
+    def run_once(self) -> list[RunReport]:
+        reports = [self.run_source(source) for source in self.settings.sources]
+        self.publish_feeds()
+        cutoff = retention_cutoff(datetime.now(UTC), self.settings.retention_days)
+        try:
+            self.store.prune(cutoff)
+        except FeedsvcError as exc:
+            log.error("event=prune_failed error=%r", str(exc))
+        return reports
+
+    def source_states(self) -> dict[str, SourceState]:
+        return self.store.all_source_states()

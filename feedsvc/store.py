@@ -1,0 +1,451 @@
+"""Persistence (SQLAlchemy Core): copies, clusters, fingerprints and per-source state.
+
+SQLite (WAL) is the embedded default; the same statements run on PostgreSQL. Everything one page
+changes is written in one transaction, so a crash leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from feedsvc.errors import StoreError
+from feedsvc.models import Cluster, Copy, utc
+
+metadata = MetaData()
+
+meta_table = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Column("canonical_key", String(64), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("merged_into", String(40), nullable=True),
+    Index("ix_clusters_published", "published"),
+)
+copies = Table(
+    "copies",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("cluster_id", String(40), ForeignKey("clusters.id"), nullable=False, index=True),
+    Column("source", String(64), nullable=True),
+    Column("outlet", String(200), nullable=True),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=True),
+    Column("published", DateTime(timezone=True), nullable=True),
+    Column("published_text", String(100), nullable=True),
+    Column("category", String(200), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("shingles", LargeBinary, nullable=False),
+    Column("lead", LargeBinary, nullable=False),
+)
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("last_fetch", DateTime(timezone=True), nullable=True),
+    Column("last_success", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("stories", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    last_fetch: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    stories: int = 0
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """A copy row with its cluster id and fingerprint bytes."""
+
+    copy: Copy
+    cluster_id: str
+    shingles: bytes
+    lead: bytes
+
+
+@dataclass
+class ClusterWrite:
+    """One cluster as it should be after a page is applied."""
+
+    id: str
+    created: datetime
+    updated: datetime
+    published: datetime
+    canonical_key: str
+    content_hash: str
+    is_new: bool
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return utc(value) if value is not None else None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """The database behind feedsvc. Methods raise StoreError, never SQLAlchemy's own exceptions."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"database_url {url!r} is not a database URL: {exc}") from exc
+        self.url = url
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+            if parsed.get_backend_name() == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {exc}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    # -- meta and blobs -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            return conn.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
+
+    def set_meta_default(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless a value is there already; return the stored value."""
+        with self._write() as conn:
+            current = conn.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
+            if current is None:
+                conn.execute(insert(meta_table).values(key=key, value=value))
+                return value
+            return str(current)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(meta_table).where(meta_table.c.key == key))
+            conn.execute(insert(meta_table).values(key=key, value=value))
+
+    def get_blob(self, name: str) -> bytes | None:
+        with self._read() as conn:
+            value = conn.execute(select(blobs.c.data).where(blobs.c.name == name)).scalar()
+            return bytes(value) if value is not None else None
+
+    # -- copies and clusters --------------------------------------------------------------------
+
+    def copy_clusters(self, keys: Sequence[str]) -> dict[str, str]:
+        """Cluster id of each already-stored copy key (folded clusters resolved to the survivor)."""
+        if not keys:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                select(copies.c.key, copies.c.cluster_id).where(copies.c.key.in_(list(keys)))
+            ).all()
+        return {row.key: row.cluster_id for row in rows}
+
+    def iter_fingerprints(self, since: datetime) -> Iterator[tuple[str, str, bytes, bytes]]:
+        """(copy key, cluster id, shingles, lead) of every copy seen since ``since``, oldest first."""
+        query = (
+            select(copies.c.key, copies.c.cluster_id, copies.c.shingles, copies.c.lead)
+            .where(copies.c.last_seen >= since)
+            .order_by(copies.c.first_seen, copies.c.key)
+        )
+        with self._read() as conn:
+            for row in conn.execute(query).yield_per(5000):
+                yield row.key, row.cluster_id, bytes(row.shingles), bytes(row.lead)
+
+    def cluster_rows(self, ids: Sequence[str]) -> dict[str, ClusterWrite]:
+        if not ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(select(clusters).where(clusters.c.id.in_(list(ids)))).all()
+        return {
+            r.id: ClusterWrite(
+                id=r.id,
+                created=utc(r.created),
+                updated=utc(r.updated),
+                published=utc(r.published),
+                canonical_key=r.canonical_key,
+                content_hash=r.content_hash,
+                is_new=False,
+            )
+            for r in rows
+        }
+
+    def copies_of(self, cluster_ids: Sequence[str]) -> dict[str, list[Copy]]:
+        out: dict[str, list[Copy]] = {cid: [] for cid in cluster_ids}
+        if not cluster_ids:
+            return out
+        with self._read() as conn:
+            rows = conn.execute(
+                select(copies)
+                .where(copies.c.cluster_id.in_(list(cluster_ids)))
+                .order_by(copies.c.first_seen, copies.c.key)
+            ).all()
+        for row in rows:
+            out[row.cluster_id].append(_copy(row))
+        return out
+
+    def apply(
+        self,
+        *,
+        new_copies: Sequence[StoredCopy],
+        seen_keys: Sequence[str],
+        moved: dict[str, str],
+        cluster_writes: Sequence[ClusterWrite],
+        boilerplate: bytes | None,
+        seen_at: datetime,
+    ) -> None:
+        """Write one page's effect in one transaction: new clusters first, then copies, then merges."""
+        with self._write() as conn:
+            for cw in cluster_writes:
+                values = {
+                    "updated": cw.updated,
+                    "published": cw.published,
+                    "canonical_key": cw.canonical_key,
+                    "content_hash": cw.content_hash,
+                }
+                if cw.is_new:
+                    conn.execute(insert(clusters).values(id=cw.id, created=cw.created, **values))
+                else:
+                    conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
+            for stored in new_copies:
+                c = stored.copy
+                conn.execute(
+                    insert(copies).values(
+                        key=c.key,
+                        cluster_id=stored.cluster_id,
+                        source=c.source,
+                        outlet=c.outlet,
+                        title=c.title,
+                        url=c.url,
+                        published=c.published,
+                        published_text=None,
+                        category=c.category,
+                        body=json.dumps(list(c.body), ensure_ascii=False),
+                        first_seen=c.first_seen,
+                        last_seen=seen_at,
+                        shingles=stored.shingles,
+                        lead=stored.lead,
+                    )
+                )
+            for old, new in moved.items():
+                conn.execute(update(copies).where(copies.c.cluster_id == old).values(cluster_id=new))
+                conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
+                conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
+            if seen_keys:
+                conn.execute(update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at))
+            if boilerplate is not None:
+                conn.execute(delete(blobs).where(blobs.c.name == "boilerplate"))
+                conn.execute(insert(blobs).values(name="boilerplate", data=boilerplate))
+
+    def recent_clusters(self, limit: int, since: datetime | None = None) -> list[Cluster]:
+        """Live clusters, newest publication first."""
+        query = select(clusters).where(clusters.c.merged_into.is_(None))
+        if since is not None:
+            query = query.where(clusters.c.published >= since)
+        query = query.order_by(clusters.c.published.desc(), clusters.c.id.desc()).limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        members = self.copies_of([r.id for r in rows])
+        return [_cluster(r, members[r.id]) for r in rows if members[r.id]]
+
+    def cluster(self, cluster_id: str) -> tuple[Cluster | None, str | None]:
+        """(cluster, None), or (None, survivor id) for a folded cluster, or (None, None)."""
+        with self._read() as conn:
+            row = conn.execute(select(clusters).where(clusters.c.id == cluster_id)).first()
+        if row is None:
+            return None, None
+        if row.merged_into:
+            return None, row.merged_into
+        members = self.copies_of([row.id])[row.id]
+        return (_cluster(row, members) if members else None), None
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            n_copies = conn.execute(select(func.count()).select_from(copies)).scalar_one()
+            n_clusters = conn.execute(
+                select(func.count()).select_from(clusters).where(clusters.c.merged_into.is_(None))
+            ).scalar_one()
+        return {"copies": int(n_copies), "clusters": int(n_clusters)}
+
+    def prune(self, before: datetime) -> int:
+        """Forget copies not seen since ``before`` and clusters left empty."""
+        with self._write() as conn:
+            gone = conn.execute(delete(copies).where(copies.c.last_seen < before)).rowcount
+            live = select(copies.c.cluster_id).distinct()
+            conn.execute(delete(clusters).where(clusters.c.merged_into.isnot(None), clusters.c.updated < before))
+            conn.execute(
+                delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live))
+            )
+        return int(gone or 0)
+
+    # -- sources ----------------------------------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState:
+        with self._read() as conn:
+            row = conn.execute(select(sources).where(sources.c.name == name)).first()
+        if row is None:
+            return SourceState(name=name)
+        return SourceState(
+            name=row.name,
+            last_fetch=_aware(row.last_fetch),
+            last_success=_aware(row.last_success),
+            last_error=row.last_error,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            stories=row.stories or 0,
+            failures=row.failures or 0,
+        )
+
+    def all_source_states(self) -> dict[str, SourceState]:
+        with self._read() as conn:
+            names = conn.execute(select(sources.c.name)).scalars().all()
+        return {name: self.source_state(name) for name in names}
+
+    def save_source_state(self, state: SourceState) -> None:
+        with self._write() as conn:
+            conn.execute(delete(sources).where(sources.c.name == state.name))
+            conn.execute(
+                insert(sources).values(
+                    name=state.name,
+                    last_fetch=state.last_fetch,
+                    last_success=state.last_success,
+                    last_error=state.last_error,
+                    etag=state.etag,
+                    last_modified=state.last_modified,
+                    stories=state.stories,
+                    failures=state.failures,
+                )
+            )
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _read(self) -> _Tx:
+        return _Tx(self, write=False)
+
+    def _write(self) -> _Tx:
+        return _Tx(self, write=True)
+
+
+class _Tx:
+    """A connection (read) or transaction (write) whose SQLAlchemy errors become StoreError."""
+
+    def __init__(self, store: Store, write: bool) -> None:
+        self.store = store
+        self.write = write
+        self._ctx: Any = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self._ctx = self.store.engine.begin() if self.write else self.store.engine.connect()
+            conn: Connection = self._ctx.__enter__()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store unavailable: {exc}") from exc
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        try:
+            self._ctx.__exit__(exc_type, exc, tb)
+        except SQLAlchemyError as err:
+            raise StoreError(f"store write failed: {err}") from err
+        if isinstance(exc, SQLAlchemyError):
+            raise StoreError(f"store operation failed: {exc}") from exc
+        return False
+
+
+def _copy(row: Any) -> Copy:
+    return Copy(
+        key=row.key,
+        title=row.title,
+        outlet=row.outlet,
+        url=row.url,
+        published=_aware(row.published),
+        body=tuple(json.loads(row.body)),
+        category=row.category,
+        source=row.source,
+        first_seen=utc(row.first_seen),
+    )
+
+
+def _cluster(row: Any, members: list[Copy]) -> Cluster:
+    return Cluster(
+        id=row.id,
+        created=utc(row.created),
+        updated=utc(row.updated),
+        copies=tuple(members),
+        canonical_key=row.canonical_key,
+    )
+
+
+def retention_cutoff(now: datetime, days: int) -> datetime:
+    return now.astimezone(UTC) - timedelta(days=days)

@@ -1,0 +1,72 @@
+"""Every page fixture under tests/data/pages/ parses to exactly the stories in the JSON beside it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedsvc.extract import extract
+from feedsvc.models import Page, SiteProfile, Source
+
+PAGES = Path(__file__).parent / "data" / "pages"
+CASES = sorted(p for p in PAGES.iterdir() if p.suffix in (".txt", ".html"))
+CHROME = [
+    "Orange background",
+    "Try Our AI Features",
+    "Explore what Daily8 AI can do for you:",
+    "No comments yet...",
+    "Related Articles",
+    "DOWNLOAD THE APP",
+    "Get Started Now: Download the App",
+    "Ready to dive into",
+    "app-storeplay-store",
+    "Copy the Story Link",
+]
+
+
+def _parse(page_path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    expected = json.loads(page_path.with_suffix(".json").read_text(encoding="utf-8"))
+    profile = SiteProfile(**expected["profile"]) if expected.get("profile") else None
+    source = Source(
+        name=page_path.stem,
+        url=str(page_path),
+        interval=900,
+        date_order=expected.get("date_order", "DMY"),
+        profile=profile,
+    )
+    page = Page(
+        source=source.name,
+        url=expected.get("page_url") or str(page_path),
+        content=page_path.read_bytes(),
+        fetched_at=datetime.fromisoformat(expected["fetched_at"].replace("Z", "+00:00")),
+    )
+    return [s.to_json() for s in extract(page, source)], expected
+
+
+@pytest.mark.parametrize("page_path", CASES, ids=[p.name for p in CASES])
+def test_page_matches_expected_stories(page_path: Path) -> None:
+    got, expected = _parse(page_path)
+    want = expected["stories"]
+    assert [s["title"] for s in got] == [s["title"] for s in want]
+    for g, w in zip(got, want, strict=True):
+        assert g == w, f"{page_path.name}: story {w['title']!r} differs"
+
+
+@pytest.mark.parametrize("page_path", CASES, ids=[p.name for p in CASES])
+def test_no_site_chrome_leaks_into_a_story(page_path: Path) -> None:
+    got, _ = _parse(page_path)
+    for story in got:
+        for field in ("title", "outlet", "body", "category"):
+            text = story[field] or ""
+            for chrome in CHROME:
+                assert chrome not in text, f"{page_path.name}: {chrome!r} in {field} of {story['title']!r}"
+
+
+def test_every_page_fixture_has_its_expectation() -> None:
+    assert CASES, "no page fixtures found"
+    missing = [p.name for p in CASES if not p.with_suffix(".json").is_file()]
+    assert not missing
