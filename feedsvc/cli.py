@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 from feedsvc import __version__
@@ -20,25 +21,35 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="feedsvc", description="News-aggregator pages in, clean deduplicated feeds out.")
+    parser = argparse.ArgumentParser(
+        prog="feedsvc", description="News-aggregator pages in, clean deduplicated feeds out."
+    )
     parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", metavar="F", help="config file (default: $FEEDSVC_CONFIG or config/feedsvc.toml)")
+        p.add_argument(
+            "--config", metavar="F", help="config file (default: $FEEDSVC_CONFIG or config/feedsvc.toml)"
+        )
 
     with_config(sub.add_parser("serve", help="run the scheduler and the HTTP server"))
-    with_config(sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds"))
+    with_config(
+        sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds")
+    )
     with_config(sub.add_parser("check-config", help="validate the configuration and print a summary"))
 
     parse = sub.add_parser("parse", help="print the stories of one page as JSON")
     parse.add_argument("page", metavar="PAGE", help="file path, '-' for standard input, or an http(s) URL")
     parse.add_argument("--fetched-at", metavar="ISO8601", help="resolve relative times against this instant")
     parse.add_argument("--base-url", metavar="URL", help="resolve story links against this URL")
-    parse.add_argument("--date-order", choices=["DMY", "MDY", "YMD"], default="DMY", help="for dates like 11-06-2025")
+    parse.add_argument(
+        "--date-order", choices=["DMY", "MDY", "YMD"], default="DMY", help="for dates like 11-06-2025"
+    )
 
     cluster = sub.add_parser("cluster", help="cluster stories given as JSON lines")
-    cluster.add_argument("file", metavar="FILE", help="JSON lines with id, title, body (and optional fields); '-' for stdin")
+    cluster.add_argument(
+        "file", metavar="FILE", help="JSON lines with id, title, body (and optional fields); '-' for stdin"
+    )
     cluster.add_argument("--config", metavar="F", help="read [dedup] settings from this config file")
     return parser
 
@@ -76,11 +87,24 @@ def _serve(args: argparse.Namespace) -> int:
 
     from feedsvc.app import create_app
 
+    class _Server(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process would die by the
+        signal; a service manager expects a clean stop to exit 0."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
     settings = _settings(args)
     app = create_app(settings)
-    print(f"feedsvc {__version__}: serving {settings.public_url}/ (feeds under /feeds/, Ctrl-C stops)", file=sys.stderr)
-    # uvicorn handles SIGINT and SIGTERM: it stops accepting, runs our lifespan shutdown, then exits 0.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10)
+    print(
+        f"feedsvc {__version__}: serving {settings.public_url}/ (feeds under /feeds/, Ctrl-C stops)",
+        file=sys.stderr,
+    )
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10
+    )
+    _Server(config).run()
     return EXIT_OK
 
 
@@ -97,7 +121,11 @@ def _run_once(args: argparse.Namespace) -> int:
     width = max((len(r.source) for r in reports), default=6)
     for r in reports:
         if r.ok:
-            detail = "not modified" if r.not_modified else f"{r.stories} stories, {r.new_clusters} new, {r.merged} merged"
+            detail = (
+                "not modified"
+                if r.not_modified
+                else f"{r.stories} stories, {r.new_clusters} new, {r.merged} merged"
+            )
             print(f"{r.source:<{width}}  ok      {detail} ({r.duration:.2f}s)")
         else:
             print(f"{r.source:<{width}}  FAILED  {r.error}")
@@ -120,7 +148,9 @@ def _parse_time(value: str) -> datetime:
     try:
         return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
-        raise FeedsvcError(f"--fetched-at {value!r} is not an ISO 8601 time such as 2025-08-19T12:00:00Z") from None
+        raise FeedsvcError(
+            f"--fetched-at {value!r} is not an ISO 8601 time such as 2025-08-19T12:00:00Z"
+        ) from None
 
 
 def _parse_cmd(args: argparse.Namespace) -> int:
@@ -157,9 +187,9 @@ def _read_json_lines(handle: TextIO, name: str) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise FeedsvcError(f"{name}:{number}: not valid JSON: {exc.msg}") from None
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("title", ""), str):
-            raise FeedsvcError(f"{name}:{number}: expected an object with \"id\", \"title\" and \"body\"")
+            raise FeedsvcError(f'{name}:{number}: expected an object with "id", "title" and "body"')
         if not isinstance(row.get("body", ""), str):
-            raise FeedsvcError(f"{name}:{number}: \"body\" must be a string")
+            raise FeedsvcError(f'{name}:{number}: "body" must be a string')
         key = str(row["id"])
         if key in seen:
             raise FeedsvcError(f"{name}:{number}: id {row['id']!r} appears twice")

@@ -53,7 +53,10 @@ class Fetcher:
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             follow_redirects=True,
             max_redirects=5,
-            headers={"User-Agent": user_agent(contact_url), "Accept": "text/html, text/plain;q=0.9, */*;q=0.5"},
+            headers={
+                "User-Agent": user_agent(contact_url),
+                "Accept": "text/html, text/plain;q=0.9, */*;q=0.5",
+            },
             transport=transport,
         )
 
@@ -77,7 +80,8 @@ class Fetcher:
             stat = path.stat()
             if stat.st_size > self.max_bytes:
                 raise FetchError(
-                    source.name, f"file {path} is {stat.st_size:,} bytes, over the {self.max_bytes:,}-byte cap"
+                    source.name,
+                    f"file {path} is {stat.st_size:,} bytes, over the {self.max_bytes:,}-byte cap",
                 )
             data = path.read_bytes()
         except OSError as exc:
@@ -93,7 +97,9 @@ class Fetcher:
             headers["If-Modified-Since"] = validators.last_modified
         try:
             with self._client.stream("GET", source.url, headers=headers) as response:
-                fetched_at = _http_date(response.headers.get("Date")) or datetime.now(UTC).replace(microsecond=0)
+                fetched_at = _http_date(response.headers.get("Date")) or datetime.now(UTC).replace(
+                    microsecond=0
+                )
                 if response.status_code == 304:
                     return Page(
                         source=source.name,
@@ -109,13 +115,16 @@ class Fetcher:
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
                     raise FetchError(
-                        source.name, f"GET {source.url}: {int(declared):,} bytes, over the {self.max_bytes:,}-byte cap"
+                        source.name,
+                        f"GET {source.url}: {int(declared):,} bytes, over the {self.max_bytes:,}-byte cap",
                     )
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise FetchError(source.name, f"GET {source.url}: over the {self.max_bytes:,}-byte cap")
+                        raise FetchError(
+                            source.name, f"GET {source.url}: over the {self.max_bytes:,}-byte cap"
+                        )
                     chunks.append(chunk)
                 return Page(
                     source=source.name,

@@ -17,7 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from feedsvc.dedup import Deduper, Fingerprint, fingerprint_from_bytes, fingerprint_to_bytes
+from feedsvc.dedup import (
+    BoilerplateCounter,
+    Deduper,
+    Fingerprint,
+    fingerprint_from_bytes,
+    fingerprint_to_bytes,
+)
 from feedsvc.errors import StoreError
 from feedsvc.models import Copy, Story
 from feedsvc.settings import DedupSettings
@@ -26,7 +32,9 @@ from feedsvc.store import ClusterWrite, Store, StoredCopy, retention_cutoff
 log = logging.getLogger(__name__)
 
 _WIRE_OUTLETS = {"associated press", "ap", "ap news", "the associated press", "reuters", "afp"}
-_WIRE_CREDIT = re.compile(r"\((?:AP|Reuters|AFP)\)\s*[—–-]|writes for the Associated Press|Associated Press writer")
+_WIRE_CREDIT = re.compile(
+    r"\((?:AP|Reuters|AFP)\)\s*[—–-]|writes for the Associated Press|Associated Press writer"
+)
 _DEDUP_PARAMS = ("shingle_size", "num_perm", "seed", "lead_words")
 
 
@@ -84,8 +92,13 @@ class IngestResult:
 class Ingestor:
     """Owns the dedup index and keeps it in step with the store."""
 
-    def __init__(self, store: Store, settings: DedupSettings, retention_days: int,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: DedupSettings,
+        retention_days: int,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.retention_days = retention_days
@@ -96,8 +109,6 @@ class Ingestor:
 
     def restore(self) -> int:
         """Rebuild the in-memory index from the store; returns the number of copies indexed."""
-        from feedsvc.dedup import BoilerplateCounter
-
         params = json.dumps({k: getattr(self.settings, k) for k in _DEDUP_PARAMS} | {"scheme": "affine32"})
         stored = self.store.set_meta_default("dedup_params", params)
         blob = self.store.get_blob("boilerplate")
@@ -107,7 +118,9 @@ class Ingestor:
         rows = list(self.store.iter_fingerprints(since))
         if stored != params:
             # Signatures made with other parameters never compare: re-fingerprint from stored text.
-            log.warning("dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params)
+            log.warning(
+                "dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params
+            )
             self.store.set_meta("dedup_params", params)
             prints = self._refingerprint([r[1] for r in rows])
             items = [(key, prints[key]) for key, _, _, _ in rows if key in prints]
@@ -123,6 +136,16 @@ class Ingestor:
             for c in members:
                 out[c.key] = self.deduper.fingerprint(c.title, "\n\n".join(c.body))
         return out
+
+    def prune(self, before: datetime) -> int:
+        """Drop copies past retention from the store and from the index together."""
+        gone = self.store.prune(before)
+        for key in gone:
+            self.deduper.remove(key)
+            cluster_id = self.cluster_of.pop(key, None)
+            if cluster_id is not None:
+                self.members.get(cluster_id, set()).discard(key)
+        return len(gone)
 
     def _assign(self, key: str, cluster_id: str) -> None:
         self.cluster_of[key] = cluster_id
@@ -206,7 +229,9 @@ class Ingestor:
         if len(ids) == 1:
             return ids.pop()
         rows = self.store.cluster_rows(sorted(i for i in ids if i not in created))
-        age = {i: (created[i] if i in created else rows[i].created, i) for i in ids if i in created or i in rows}
+        age = {
+            i: (created[i] if i in created else rows[i].created, i) for i in ids if i in created or i in rows
+        }
         survivor = min(age, key=lambda i: age[i])
         for other in ids - {survivor}:
             moved[other] = survivor
@@ -236,7 +261,9 @@ class Ingestor:
             published = min(times) if times else min(c.first_seen for c in members[cid])
             if cid in created:
                 # A new entry is as of its publication: readers and validators dislike many equal stamps.
-                writes.append(ClusterWrite(cid, now, published, published, canonical.key, digest, is_new=True))
+                writes.append(
+                    ClusterWrite(cid, now, published, published, canonical.key, digest, is_new=True)
+                )
                 continue
             old = existing[cid]
             if digest == old.content_hash and published == old.published:

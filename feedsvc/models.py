@@ -135,8 +135,11 @@ class Cluster:
 
     @property
     def outlets(self) -> list[str]:
+        """Every outlet that carried the story: the canonical copy's first, then by publication."""
         seen: dict[str, None] = {}
-        for copy in self.copies:
+        far = datetime.max.replace(tzinfo=UTC)
+        ordered = sorted(self.copies, key=lambda c: (c.key != self.canonical_key, c.published or far))
+        for copy in ordered:
             if copy.outlet:
                 seen.setdefault(copy.outlet, None)
         return list(seen)

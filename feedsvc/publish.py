@@ -157,7 +157,11 @@ class Publisher:
             return feed
 
     def _write(self, feed: Feed) -> None:
-        meta = {"etag": feed.etag, "last_modified": feed.last_modified.isoformat(), "media_type": feed.media_type}
+        meta = {
+            "etag": feed.etag,
+            "last_modified": feed.last_modified.isoformat(),
+            "media_type": feed.media_type,
+        }
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.dir / feed.name, feed.content)

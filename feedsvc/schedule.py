@@ -18,7 +18,9 @@ _STAGGER = timedelta(seconds=1)
 class Schedule:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1}
+        )
 
     def start(self) -> None:
         now = datetime.now(UTC)
@@ -30,7 +32,9 @@ class Schedule:
             first = max(last + interval, now + _STAGGER * i) if last else now + _STAGGER * i
             self.scheduler.add_job(
                 self._run,
-                IntervalTrigger(seconds=source.interval, jitter=min(60.0, source.interval / 10), timezone=UTC),
+                IntervalTrigger(
+                    seconds=source.interval, jitter=min(60.0, source.interval / 10), timezone=UTC
+                ),
                 args=[source.name],
                 id=f"source:{source.name}",
                 name=f"fetch {source.name}",

@@ -28,7 +28,9 @@ class Service:
         self.settings = settings
         self.store = Store(settings.database_url)
         self.fetcher = fetcher or Fetcher(
-            max_bytes=settings.max_page_bytes, timeout=settings.fetch_timeout, contact_url=settings.contact_url
+            max_bytes=settings.max_page_bytes,
+            timeout=settings.fetch_timeout,
+            contact_url=settings.contact_url,
         )
         self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
         self.publisher = Publisher(settings.data_dir)
@@ -63,7 +65,9 @@ class Service:
         """Fetch, extract and ingest one source. Expected failures are recorded, never raised."""
         lock = self._source_locks.setdefault(source.name, threading.Lock())
         if not lock.acquire(blocking=False):
-            return RunReport(source=source.name, ok=True, error="skipped: a run of this source is in progress")
+            return RunReport(
+                source=source.name, ok=True, error="skipped: a run of this source is in progress"
+            )
         try:
             return self._run_source(source)
         finally:
@@ -127,7 +131,9 @@ class Service:
             entries = [c for c in pool if spec.matches(c)][:limit]
             try:
                 before = self.publisher.get(f"{spec.name}.atom")
-                feed = self.publisher.publish(f"{spec.name}.atom", ATOM_TYPE, render_atom(spec, entries, self.context))
+                feed = self.publisher.publish(
+                    f"{spec.name}.atom", ATOM_TYPE, render_atom(spec, entries, self.context)
+                )
                 changed += before is None or before.etag != feed.etag
             except PublishError as exc:
                 log.error("event=publish_failed feed=%s error=%r", spec.name, str(exc))
@@ -142,7 +148,8 @@ class Service:
         self.publish_feeds()
         cutoff = retention_cutoff(datetime.now(UTC), self.settings.retention_days)
         try:
-            self.store.prune(cutoff)
+            with self._ingest_lock:
+                self.ingestor.prune(cutoff)
         except FeedsvcError as exc:
             log.error("event=prune_failed error=%r", str(exc))
         return reports

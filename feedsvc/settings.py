@@ -210,7 +210,9 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
     known_sections = {s.section for s in SETTINGS} | {"sources", "feeds"}
     for section in raw:
         if section not in known_sections:
-            problems.append(f"{path}: [{section}]: unknown section (known: {', '.join(sorted(known_sections))})")
+            problems.append(
+                f"{path}: [{section}]: unknown section (known: {', '.join(sorted(known_sections))})"
+            )
 
     values: dict[str, dict[str, Any]] = {"service": {}, "dedup": {}}
     for section in ("service", "dedup"):
@@ -221,7 +223,9 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
         known = {s.key for s in SETTINGS if s.section == section}
         for key in table:
             if key not in known:
-                problems.append(f"{path}: {section}.{key}: unknown setting (known: {', '.join(sorted(known))})")
+                problems.append(
+                    f"{path}: {section}.{key}: unknown setting (known: {', '.join(sorted(known))})"
+                )
     for setting in SETTINGS:
         table = raw.get(setting.section, {})
         value, where = setting.default, None
@@ -270,9 +274,7 @@ def _table_list(value: Any, name: str, path: Path, problems: list[str]) -> list[
     return value
 
 
-def _check_keys(
-    table: dict[str, Any], allowed: set[str], where: str, problems: list[str]
-) -> None:
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str, problems: list[str]) -> None:
     for key in table:
         if key not in allowed:
             problems.append(f"{where}.{key}: unknown key (known: {', '.join(sorted(allowed))})")
@@ -392,4 +394,3 @@ def _feeds(value: Any, path: Path, source_names: set[str], problems: list[str]) 
             )
         )
     return out
-

@@ -162,7 +162,9 @@ class Store:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -303,7 +305,9 @@ class Store:
                 conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
                 conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
             if seen_keys:
-                conn.execute(update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at))
+                conn.execute(
+                    update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at)
+                )
             if boilerplate is not None:
                 conn.execute(delete(blobs).where(blobs.c.name == "boilerplate"))
                 conn.execute(insert(blobs).values(name="boilerplate", data=boilerplate))
@@ -338,16 +342,17 @@ class Store:
             ).scalar_one()
         return {"copies": int(n_copies), "clusters": int(n_clusters)}
 
-    def prune(self, before: datetime) -> int:
-        """Forget copies not seen since ``before`` and clusters left empty."""
+    def prune(self, before: datetime) -> list[str]:
+        """Forget copies not seen since ``before`` and clusters left empty; returns the copy keys removed."""
         with self._write() as conn:
-            gone = conn.execute(delete(copies).where(copies.c.last_seen < before)).rowcount
+            gone = list(conn.execute(select(copies.c.key).where(copies.c.last_seen < before)).scalars())
+            conn.execute(delete(copies).where(copies.c.last_seen < before))
             live = select(copies.c.cluster_id).distinct()
-            conn.execute(delete(clusters).where(clusters.c.merged_into.isnot(None), clusters.c.updated < before))
             conn.execute(
-                delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live))
+                delete(clusters).where(clusters.c.merged_into.isnot(None), clusters.c.updated < before)
             )
-        return int(gone or 0)
+            conn.execute(delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live)))
+        return gone
 
     # -- sources ----------------------------------------------------------------------------------
 
@@ -413,14 +418,13 @@ class _Tx:
             raise StoreError(f"store unavailable: {exc}") from exc
         return conn
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
             self._ctx.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:
             raise StoreError(f"store write failed: {err}") from err
         if isinstance(exc, SQLAlchemyError):
             raise StoreError(f"store operation failed: {exc}") from exc
-        return False
 
 
 def _copy(row: Any) -> Copy:

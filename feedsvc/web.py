@@ -68,8 +68,9 @@ def feed_response(request: Request, feed: Feed, max_age: int) -> Response:
 def _page(title: str, body: str, head: str = "") -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta name=viewport content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
-        f"{head}<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}}"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>{head}<style>"
+        "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
         "li{margin:.3rem 0}.meta{color:#555;font-size:.9em}</style></head>"
         f"<body>{body}</body></html>"
     )
@@ -96,7 +97,7 @@ def create_web(service: Service) -> Starlette:
         )
         items = "".join(
             f'<li><a href="{html.escape(ctx.feed_url(s.name))}">{html.escape(s.title)}</a> '
-            f'<span class=meta>/feeds/{html.escape(s.name)}.atom</span></li>'
+            f"<span class=meta>/feeds/{html.escape(s.name)}.atom</span></li>"
             for s in specs
         )
         body = (
@@ -118,7 +119,7 @@ def create_web(service: Service) -> Starlette:
         )
         return Response(doc, media_type="text/x-opml; charset=utf-8")
 
-    async def story(request: Request) -> Response:
+    def story(request: Request) -> Response:  # sync: reads the store, so Starlette runs it in a thread
         cluster, survivor = service.store.cluster(request.path_params["id"])
         if survivor is not None:
             return RedirectResponse(ctx.story_url(survivor), status_code=301)
@@ -148,7 +149,7 @@ def create_web(service: Service) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
-    async def readyz(request: Request) -> Response:
+    def readyz(request: Request) -> Response:
         missing = [s.name for s in service.feed_specs() if service.publisher.get(f"{s.name}.atom") is None]
         if not service.store.ping():
             return PlainTextResponse("store unreachable\n", status_code=503)

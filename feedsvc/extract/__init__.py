@@ -6,7 +6,7 @@ import codecs
 import re
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract.html import parse_html  # noqa: I001
+from feedsvc.extract.html import parse_html
 from feedsvc.extract.text import parse_text
 from feedsvc.models import Page, Source, Story
 

@@ -39,11 +39,13 @@ CHROME_PREFIXES = (
 # real sentence that merely mentions a newsletter is kept.
 _BOILERPLATE_PARAGRAPH = re.compile(
     r"""^(?:
-        advertisement|ad|sponsored|share|load\ more|show\ more|story\ continues\ below(?:\ advertisement)?
+        advertisement|ad|sponsored|share|load\ more|show\ more
+      | story\ continues\ below(?:\ advertisement)?
       | (?:sign\ up|subscribe)\b.{0,120}\b(?:newsletter|briefing|digest|updates|inbox)\b.{0,40}
       | subscribe\ (?:now\ )?to\ (?:continue|keep)\ reading.{0,40}
       | (?:already\ a\ subscriber\?|this\ (?:article|content)\ is\ (?:for|available\ to)\ subscribers).{0,80}
-      | this\ (?:article|story)\ (?:originally\ )?(?:appeared|was\ (?:originally\ )?published)\ (?:on|in)\ .{1,80}
+      | this\ (?:article|story)\ (?:originally\ )?(?:appeared|was\ (?:originally\ )?published)
+        \ (?:on|in)\ .{1,80}
       | (?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?.{0,100}(?:all\ rights\ reserved)?\.?
       | read\ (?:more|the\ full\ (?:story|article))(?:\ (?:at|on)\ .{1,60})?
       | click\ here\ to\ .{1,80}

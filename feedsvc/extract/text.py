@@ -159,7 +159,12 @@ class _Page:
         i = 0
         while i < limit and self.chrome[i]:
             i += 1
-        if i + 1 < limit and self.is_text(i) and self.lines[i] == self.lines[i + 1] and len(self.lines[i]) <= 250:
+        if (
+            i + 1 < limit
+            and self.is_text(i)
+            and self.lines[i] == self.lines[i + 1]
+            and len(self.lines[i]) <= 250
+        ):
             return _Header(start=i, end=i + 2, title=self.lines[i], meta=False)
         return None
 

@@ -55,7 +55,7 @@ def split_glued(line: str, known_outlets: frozenset[str] = frozenset()) -> tuple
     candidates: list[tuple[str, str]] = []
     for i in range(1, len(line)):
         outlet, phrase = line[:i].rstrip(), line[i:]
-        if not outlet or phrase[0].isspace() and not outlet[-1].isalnum():
+        if not outlet or (phrase[0].isspace() and not outlet[-1].isalnum()):
             continue
         if _TIME_RE.match(phrase) and _looks_like_outlet(outlet):
             candidates.append((outlet, phrase.strip()))
@@ -90,7 +90,7 @@ def _parse(text: str, base: datetime, date_order: DateOrder) -> datetime | None:
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = dateparser.parse(text, languages=["en"], settings=settings)  # type: ignore[arg-type]
+        parsed: datetime | None = dateparser.parse(text, languages=["en"], settings=settings)
     return parsed
 
 

@@ -1,0 +1,106 @@
+"""The `feedsvc` command's contracts: parse, cluster, run-once, check-config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from feedsvc.cli import main
+from tests.conftest import DATA, write_config
+
+REFERENCE = DATA / "pages" / "daily8-putin-invites-trump.txt"
+
+
+def test_parse_reference_page_matches_the_issue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", str(REFERENCE), "--fetched-at", "2025-08-19T12:00:00Z"]) == 0
+    stories = json.loads(capsys.readouterr().out)
+    expected = json.loads(REFERENCE.with_suffix(".json").read_text(encoding="utf-8"))["stories"]
+    assert stories == expected
+    assert list(stories[0]) == ["title", "outlet", "published", "published_text", "category", "url", "body"]
+    assert len(stories[0]["body"].split("\n\n")) == 24
+
+
+def test_parse_reads_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(REFERENCE.read_bytes())))
+    assert main(["parse", "-", "--fetched-at", "2025-08-19T12:00:00+00:00"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+
+
+def test_parse_errors_name_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert main(["parse", str(empty)]) == 1
+    assert "empty" in capsys.readouterr().err
+    assert main(["parse", str(tmp_path / "absent.txt")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["parse", str(REFERENCE), "--fetched-at", "yesterday-ish"]) == 1
+    assert "--fetched-at" in capsys.readouterr().err
+
+
+def test_cluster_merges_copies_and_keeps_different_stories_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["parse", str(REFERENCE), "--fetched-at", "2025-08-19T12:00:00Z"]) == 0
+    reference = json.loads(capsys.readouterr().out)
+    rows = [
+        {"id": f"ref-{i}", "title": s["title"], "body": s["body"], "outlet": s["outlet"]}
+        for i, s in enumerate(reference)
+    ]
+    drone = reference[1]["body"]
+    rows.append(
+        {
+            "id": "ap-copy",
+            "title": "Ukrainian startup builds long-range drones",
+            "body": "KYIV, Ukraine (AP) — "
+            + drone[: len(drone) * 2 // 3]
+            + " Copyright 2025 The Associated Press.",
+        }
+    )
+    lines = tmp_path / "stories.jsonl"
+    lines.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert main(["cluster", str(lines)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["id"] for o in out] == [r["id"] for r in rows]
+    cluster = {o["id"]: o["cluster"] for o in out}
+    assert len({cluster[f"ref-{i}"] for i in range(4)}) == 4  # four stories on one topic stay apart
+    assert cluster["ap-copy"] == cluster["ref-1"]
+
+
+def test_cluster_rejects_bad_lines_with_their_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = tmp_path / "bad.jsonl"
+    lines.write_text('{"id": 1, "title": "a", "body": "b"}\nnot json\n', encoding="utf-8")
+    assert main(["cluster", str(lines)]) == 1
+    assert f"{lines}:2" in capsys.readouterr().err
+
+
+def test_check_config_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_config(tmp_path)
+    assert main(["check-config", "--config", str(good)]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[service]\nlisten = "x"\n[[sources]]\nname = "a"\n', encoding="utf-8")
+    assert main(["check-config", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "service.listen" in err and "sources[0] (a).url" in err
+
+
+def test_run_once_summarises_and_fails_when_a_source_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    assert main(["run-once", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "putin-invites-trump" in out and "4 stories" in out
+    (tmp_path / "pages" / "daily8-habba-ruling-reaction.txt").write_bytes(b"\x00\x01\x02 binary junk")
+    assert main(["run-once", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "binary" in out
+    assert "putin-invites-trump" in out

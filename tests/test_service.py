@@ -1,0 +1,101 @@
+"""The pipeline end to end on the demo pages: merging, stable ids across restarts, failures contained."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+
+from feedsvc.service import Service
+from feedsvc.settings import Settings
+
+
+def _run(settings: Settings) -> Service:
+    service = Service(settings)
+    service.start()
+    service.run_once()
+    return service
+
+
+def _entries(service: Service, name: str = "all") -> list[feedparser.FeedParserDict]:
+    feed = service.publisher.get(f"{name}.atom")
+    assert feed is not None
+    parsed = feedparser.parse(feed.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return list(parsed.entries)
+
+
+def test_demo_pages_merge_syndicated_copies(demo_settings: Callable[[], Settings]) -> None:
+    service = _run(demo_settings())
+    try:
+        entries = _entries(service)
+        titles = [e.title for e in entries]
+        assert "Putin Invites Trump to Moscow After Failure to Reach Deal" in titles
+        assert any(t.startswith("Rubio doubles down") for t in titles)
+        by_outlets = {frozenset(a.name for a in e.authors): e for e in entries}
+        assert frozenset({"NBC News", "AP News", "ABC News"}) in by_outlets  # one drone story, three outlets
+        assert frozenset({"Los Angeles Times", "PBS News"}) in by_outlets
+        assert frozenset({"Yahoo", "Daily Beast"}) in by_outlets
+        # Same-topic originals stay apart: the Reuters write-up of the Rubio call is its own entry.
+        assert frozenset({"Reuters"}) in by_outlets and frozenset({"CNN"}) in by_outlets
+        assert len(entries) == 9
+        assert len({e.id for e in entries}) == len(entries)
+        drone = by_outlets[frozenset({"NBC News", "AP News", "ABC News"})]
+        assert "Also reported by" in drone.content[0].value
+    finally:
+        service.close()
+
+
+def test_restart_keeps_ids_and_bytes(demo_settings: Callable[[], Settings]) -> None:
+    first = _run(demo_settings())
+    ids = [e.id for e in _entries(first)]
+    before = first.publisher.get("all.atom")
+    first.close()
+    second = _run(demo_settings())
+    try:
+        assert [e.id for e in _entries(second)] == ids
+        after = second.publisher.get("all.atom")
+        assert before is not None and after is not None
+        assert after.content == before.content and after.etag == before.etag
+        assert after.last_modified == before.last_modified
+        assert second.store.counts() == {"copies": 13, "clusters": 9}
+    finally:
+        second.close()
+
+
+def test_a_copy_seen_in_a_later_run_joins_the_existing_entry(tmp_path: Path) -> None:
+    from feedsvc.settings import load_settings
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path, pages=("daily8-putin-invites-trump.txt",))
+    first = _run(load_settings(config, environ={}))
+    drone_id = next(e.id for e in _entries(first) if e.title.startswith("A Ukrainian startup"))
+    first.close()
+    config = write_config(
+        tmp_path, pages=("daily8-putin-invites-trump.txt", "daily8-ukraine-security-talks.txt")
+    )
+    second = _run(load_settings(config, environ={}))
+    try:
+        drone = next(e for e in _entries(second) if e.id == drone_id)
+        assert {a.name for a in drone.authors} == {"NBC News", "AP News"}
+        assert drone.updated_parsed >= drone.published_parsed
+    finally:
+        second.close()
+
+
+def test_a_broken_source_keeps_the_last_good_feed(
+    demo_settings: Callable[[], Settings], demo_config: Path
+) -> None:
+    service = _run(demo_settings())
+    good = service.publisher.get("habba-ruling-reaction.atom")
+    service.close()
+    (demo_config.parent / "pages" / "daily8-habba-ruling-reaction.txt").write_text("", encoding="utf-8")
+    service = _run(demo_settings())
+    try:
+        state = service.store.source_state("habba-ruling-reaction")
+        assert state.failures == 1 and state.last_error is not None and "empty" in state.last_error
+        assert service.publisher.get("habba-ruling-reaction.atom") == good
+        assert len(_entries(service)) == 9
+    finally:
+        service.close()

@@ -1,0 +1,98 @@
+"""HTTP behaviour feed readers rely on: types, validators, 304s, gzip, HEAD, 404, index, OPML, stories."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterator
+from email.utils import format_datetime, parsedate_to_datetime
+
+import pytest
+from starlette.testclient import TestClient
+
+from feedsvc.app import create_app
+from feedsvc.settings import Settings
+
+
+@pytest.fixture
+def client(demo_settings: Callable[[], Settings]) -> Iterator[TestClient]:
+    app = create_app(demo_settings(), schedule=False)
+    app.state.service.run_once()
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_feed_is_served_with_validators_and_type(client: TestClient) -> None:
+    r = client.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert r.headers["etag"].startswith('"') and not r.headers["etag"].startswith("W/")
+    assert parsedate_to_datetime(r.headers["last-modified"])
+    assert "max-age=" in r.headers["cache-control"]
+    assert r.headers["vary"] == "Accept-Encoding"
+    assert r.content.startswith(b"<?xml")
+
+
+def test_conditional_get_answers_304(client: TestClient) -> None:
+    plain = {"Accept-Encoding": "identity"}
+    first = client.get("/feeds/all.atom", headers=plain)
+    etag, last_modified = first.headers["etag"], first.headers["last-modified"]
+    r = client.get("/feeds/all.atom", headers={**plain, "If-None-Match": etag})
+    assert r.status_code == 304 and r.content == b"" and r.headers["etag"] == etag
+    r = client.get("/feeds/all.atom", headers={**plain, "If-Modified-Since": last_modified})
+    assert r.status_code == 304
+    # If-None-Match wins over If-Modified-Since.
+    r = client.get(
+        "/feeds/all.atom", headers={**plain, "If-None-Match": '"other"', "If-Modified-Since": last_modified}
+    )
+    assert r.status_code == 200
+    older = format_datetime(parsedate_to_datetime(last_modified).replace(year=2000), usegmt=True)
+    assert client.get("/feeds/all.atom", headers={**plain, "If-Modified-Since": older}).status_code == 200
+
+
+def test_gzip_and_head(client: TestClient) -> None:
+    plain = client.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+    raw = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.content == plain.content  # the client decoded it
+    assert raw.headers["etag"] != plain.headers["etag"]
+    assert (
+        client.get(
+            "/feeds/all.atom", headers={"Accept-Encoding": "gzip", "If-None-Match": raw.headers["etag"]}
+        ).status_code
+        == 304
+    )
+    head = client.head("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(plain.content)
+    assert len(gzip.compress(plain.content)) < len(plain.content)
+
+
+def test_unknown_feed_is_404(client: TestClient) -> None:
+    assert client.get("/feeds/nope.atom").status_code == 404
+    assert client.get("/feeds/all.exe").status_code == 404
+
+
+def test_index_opml_story_pages_and_health(client: TestClient) -> None:
+    index = client.get("/")
+    assert index.status_code == 200
+    assert 'rel="alternate" type="application/atom+xml"' in index.text
+    assert "http://127.0.0.1:8080/feeds/all.atom" in index.text
+    opml = client.get("/feeds.opml")
+    assert (
+        opml.status_code == 200
+        and 'xmlUrl="http://127.0.0.1:8080/feeds/ukraine-security-talks.atom"' in opml.text
+    )
+    feed = client.get("/feeds/all.atom").text
+    story_url = feed.split("/stories/", 1)[1].split('"', 1)[0].split("<", 1)[0]
+    page = client.get(f"/stories/{story_url}")
+    assert page.status_code == 200 and "Carried by" in page.text
+    assert client.get("/stories/doesnotexist").status_code == 404
+    assert client.get("/healthz").text == "ok\n"
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_waits_for_the_first_publication(demo_settings: Callable[[], Settings]) -> None:
+    app = create_app(demo_settings(), schedule=False)
+    with TestClient(app) as c:
+        assert c.get("/readyz").status_code == 503
+        assert c.get("/healthz").status_code == 200
