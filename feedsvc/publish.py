@@ -8,19 +8,20 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from feedsvc import __version__
 from feedsvc.errors import PublishError
+from feedsvc.extract.clean import XML_ILLEGAL as _XML_ILLEGAL
 from feedsvc.models import Cluster, Feed, FeedSpec
-
-ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class FeedContext:
 
     def story_url(self, cluster_id: str) -> str:
         return f"{self.public_url}/stories/{cluster_id}"
+
+
+def _safe(text: str) -> str:
+    """Text without the characters XML 1.0 forbids (feedgen raises on them, breaking the whole feed)."""
+    return _XML_ILLEGAL.sub("", text)
 
 
 def _paragraphs(body: tuple[str, ...]) -> str:
@@ -63,38 +69,120 @@ def entry_html(cluster: Cluster, ctx: FeedContext) -> str:
     return "".join(parts)
 
 
-def render_atom(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
-    """Atom 1.0 for ``entries`` (newest first). Every date comes from the data, never from the clock."""
+class _Entry(FeedEntry):  # type: ignore[misc]
+    """feedgen 1.0 drops rel/type of entry links in Atom (lkiesow/python-feedgen#135): put them back."""
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        entry = super().atom_entry(extensions)
+        elements = [child for child in entry if child.tag.endswith("link")]
+        for element, link in zip(elements, self.link() or [], strict=False):
+            for attr in ("rel", "type", "hreflang", "title", "length"):
+                if link.get(attr):
+                    element.attrib[attr] = str(link[attr])
+        return entry
+
+
+def _generator(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, ext: str) -> FeedGenerator:
+    """One feedgen document; every date comes from the data, never from the clock."""
     fg = FeedGenerator()
     fg.id(ctx.feed_id(spec.name))
-    fg.title(spec.title)
+    fg.title(_safe(spec.title))
     fg.subtitle(f"Deduplicated stories from news-aggregator pages: {spec.title}")
     fg.author({"name": "feedsvc"})
-    fg.link(href=ctx.feed_url(spec.name), rel="self", type="application/atom+xml")
+    fg.link(href=ctx.feed_url(spec.name, ext), rel="self", type=MEDIA_TYPES[ext].split(";")[0])
     fg.link(href=f"{ctx.public_url}/", rel="alternate", type="text/html")
     fg.generator("feedsvc", version=__version__, uri="https://pypi.org/project/feedsvc/")
-    fg.updated(max((c.updated for c in entries), default=ctx.epoch))
+    updated = max((c.updated for c in entries), default=ctx.epoch)
+    fg.updated(updated)
+    fg.lastBuildDate(updated)
+    if ext == "rss":
+        fg.load_extension("dc", atom=False, rss=True)
     for cluster in entries:
         canonical = cluster.canonical
-        fe = fg.add_entry(order="append")
+        fe = fg.add_entry(_Entry(), order="append")
         fe.id(ctx.entry_id(cluster.id))
-        fe.title(canonical.title)
+        fe.guid(ctx.entry_id(cluster.id), permalink=False)
+        fe.title(_safe(canonical.title))
         fe.published(cluster.published)
         fe.updated(max(cluster.updated, cluster.published))
-        fe.author([{"name": outlet} for outlet in cluster.outlets] or [{"name": "Unknown outlet"}])
-        fe.content(entry_html(cluster, ctx), type="html")
+        outlets = [_safe(o) for o in cluster.outlets] or ["Unknown outlet"]
+        if ext == "rss":
+            fe.dc.dc_creator(outlets)
+        else:
+            fe.author([{"name": outlet} for outlet in outlets])
+        fe.content(_safe(entry_html(cluster, ctx)), type="html")
         if canonical.body:
-            fe.summary(canonical.body[0])
-        fe.link(href=canonical.url or ctx.story_url(cluster.id), rel="alternate", type="text/html")
+            fe.summary(_safe(canonical.body[0]))
+        fe.link(href=_safe(canonical.url or ctx.story_url(cluster.id)), rel="alternate", type="text/html")
         for c in cluster.copies:
             if c.url and c.url != canonical.url:
-                fe.link(href=c.url, rel="related", type="text/html")
+                fe.link(href=_safe(c.url), rel="related", type="text/html")
         for category in cluster.categories:
-            fe.category(term=category)
+            fe.category(term=_safe(category))
+    return fg
+
+
+def render_atom(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+    """Atom 1.0 for ``entries`` (newest first)."""
     try:
-        return bytes(fg.atom_str(pretty=True))
+        return bytes(_generator(spec, entries, ctx, "atom").atom_str(pretty=True))
     except ValueError as exc:  # feedgen refuses XML-illegal characters
         raise PublishError(f"feed {spec.name!r}: cannot build Atom: {exc}") from exc
+
+
+def render_rss(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+    """RSS 2.0; guid is the entry's tag: URI with isPermaLink="false"."""
+    try:
+        return bytes(_generator(spec, entries, ctx, "rss").rss_str(pretty=True))
+    except ValueError as exc:
+        raise PublishError(f"feed {spec.name!r}: cannot build RSS: {exc}") from exc
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def render_json(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+    items = []
+    for cluster in entries:
+        canonical = cluster.canonical
+        item: dict[str, Any] = {
+            "id": ctx.entry_id(cluster.id),
+            "url": canonical.url or ctx.story_url(cluster.id),
+            "title": canonical.title,
+            "content_html": entry_html(cluster, ctx),
+            "date_published": _iso(cluster.published),
+            "date_modified": _iso(max(cluster.updated, cluster.published)),
+            "authors": [{"name": o} for o in cluster.outlets or ["Unknown outlet"]],
+        }
+        if canonical.body:
+            item["summary"] = canonical.body[0]
+        if cluster.categories:
+            item["tags"] = cluster.categories
+        items.append(item)
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": spec.title,
+        "home_page_url": f"{ctx.public_url}/",
+        "feed_url": ctx.feed_url(spec.name, "json"),
+        "description": f"Deduplicated stories from news-aggregator pages: {spec.title}",
+        "authors": [{"name": "feedsvc"}],
+        "items": items,
+    }
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+MEDIA_TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+RENDERERS: dict[str, Callable[[FeedSpec, list[Cluster], FeedContext], bytes]] = {
+    "atom": render_atom,
+    "rss": render_rss,
+    "json": render_json,
+}
 
 
 def _http_date(dt: datetime) -> str:

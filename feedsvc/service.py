@@ -14,7 +14,7 @@ from feedsvc.extract import extract
 from feedsvc.fetch import Fetcher, Validators
 from feedsvc.ingest import Ingestor
 from feedsvc.models import FeedSpec, RunReport, Source
-from feedsvc.publish import ATOM_TYPE, FeedContext, Publisher, render_atom
+from feedsvc.publish import MEDIA_TYPES, RENDERERS, FeedContext, Publisher
 from feedsvc.settings import Settings
 from feedsvc.store import SourceState, Store, retention_cutoff
 
@@ -124,19 +124,20 @@ class Service:
     def publish_feeds(self) -> int:
         """Rebuild every feed; a feed that fails to build keeps its last good bytes. Returns changed."""
         limit = self.settings.feed_entries
-        since = retention_cutoff(datetime.now(UTC), self.settings.retention_days)
-        pool = self.store.recent_clusters(limit=max(limit * 20, 1000), since=since)
+        # Filtered feeds pick from the newest clusters; retention (prune) bounds what the store holds.
+        pool = self.store.recent_clusters(limit=max(limit * 20, 1000))
         changed = 0
         for spec in self.settings.all_feeds():
             entries = [c for c in pool if spec.matches(c)][:limit]
-            try:
-                before = self.publisher.get(f"{spec.name}.atom")
-                feed = self.publisher.publish(
-                    f"{spec.name}.atom", ATOM_TYPE, render_atom(spec, entries, self.context)
-                )
-                changed += before is None or before.etag != feed.etag
-            except PublishError as exc:
-                log.error("event=publish_failed feed=%s error=%r", spec.name, str(exc))
+            for ext, render in RENDERERS.items():
+                filename = f"{spec.name}.{ext}"
+                try:
+                    before = self.publisher.get(filename)
+                    content = render(spec, entries, self.context)
+                    feed = self.publisher.publish(filename, MEDIA_TYPES[ext], content)
+                    changed += before is None or before.etag != feed.etag
+                except PublishError as exc:  # the last good bytes stay in place
+                    log.error("event=publish_failed feed=%s error=%r", filename, str(exc))
         self.ready = True
         return changed
 

@@ -17,7 +17,7 @@ from feedsvc.models import Feed
 from feedsvc.publish import http_validators
 from feedsvc.service import Service
 
-_FEED_EXTS = {"atom"}
+_FEED_EXTS = {"atom", "rss", "json"}
 
 
 @lru_cache(maxsize=64)
