@@ -13,6 +13,7 @@ from feedsvc.service import Service
 log = logging.getLogger("feedsvc")
 _PUBLISH_DELAY = timedelta(seconds=1)
 _STAGGER = timedelta(seconds=1)
+_PRUNE_DELAY = timedelta(minutes=5)
 
 
 class Schedule:
@@ -43,7 +44,21 @@ class Schedule:
             )
         if not all(self.service.publisher.get(f"{s.name}.atom") for s in self.service.feed_specs()):
             self._queue_publish(now)
+        self.scheduler.add_job(
+            self.service.prune,
+            IntervalTrigger(hours=6, timezone=UTC),
+            id="prune",
+            next_run_time=now + _PRUNE_DELAY,
+        )
         self.scheduler.start()
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Next scheduled fetch per source name."""
+        return {
+            job.id.removeprefix("source:"): job.next_run_time
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith("source:")
+        }
 
     def stop(self) -> None:
         if self.scheduler.running:

@@ -147,13 +147,21 @@ class Service:
     def run_once(self) -> list[RunReport]:
         reports = [self.run_source(source) for source in self.settings.sources]
         self.publish_feeds()
+        self.prune()
+        return reports
+
+    def prune(self) -> int:
+        """Forget copies past the retention window, in the store and the dedup index together."""
         cutoff = retention_cutoff(datetime.now(UTC), self.settings.retention_days)
         try:
             with self._ingest_lock:
-                self.ingestor.prune(cutoff)
+                removed = self.ingestor.prune(cutoff)
         except FeedsvcError as exc:
             log.error("event=prune_failed error=%r", str(exc))
-        return reports
+            return 0
+        if removed:
+            log.info("event=pruned copies=%d", removed)
+        return removed
 
     def source_states(self) -> dict[str, SourceState]:
         return self.store.all_source_states()
