@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds")
     )
     with_config(sub.add_parser("check-config", help="validate the configuration and print a summary"))
+    with_config(
+        sub.add_parser("status", help="per source: last fetch, last error, next run, stories, backoff")
+    )
 
     parse = sub.add_parser("parse", help="print the stories of one page as JSON")
     parse.add_argument("page", metavar="PAGE", help="file path, '-' for standard input, or an http(s) URL")
@@ -60,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "run-once": _run_once,
         "check-config": _check_config,
+        "status": _status,
         "parse": _parse_cmd,
         "cluster": _cluster_cmd,
     }
@@ -141,6 +145,25 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"  source {s.name}: {s.url} every {s.interval:g}s")
     for f in settings.all_feeds():
         print(f"  feed {f.name}: {settings.public_url}/feeds/{f.name}.atom")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from feedsvc.service import Service
+
+    settings = load_settings(args.config)
+    service = Service(settings)
+    try:
+        rows = service.status()
+        counts = service.store.counts()
+    finally:
+        service.close()
+    if rows:
+        widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in rows[0]}
+        print("  ".join(k.ljust(w) for k, w in widths.items()).rstrip())
+        for row in rows:
+            print("  ".join(row[k].ljust(w) for k, w in widths.items()).rstrip())
+    print(f"{counts['clusters']} stories from {counts['copies']} copies in {settings.database_url}")
     return EXIT_OK
 
 

@@ -6,19 +6,24 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
 from feedsvc.extract import extract
 from feedsvc.fetch import Fetcher, Validators
 from feedsvc.ingest import Ingestor
+from feedsvc.metrics import Metrics
 from feedsvc.models import FeedSpec, RunReport, Source
 from feedsvc.publish import MEDIA_TYPES, RENDERERS, FeedContext, Publisher
 from feedsvc.settings import Settings
 from feedsvc.store import SourceState, Store, retention_cutoff
 
 log = logging.getLogger("feedsvc")
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "never"
 
 
 class Service:
@@ -34,6 +39,7 @@ class Service:
         )
         self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
         self.publisher = Publisher(settings.data_dir)
+        self.metrics = Metrics()
         self.context = self._context()
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
@@ -101,6 +107,8 @@ class Service:
             report = RunReport(source=source.name, ok=False, error=str(exc))
             state = replace(state, last_fetch=now, last_error=str(exc), failures=state.failures + 1)
         report = replace(report, duration=time.monotonic() - started)
+        state = replace(state, next_run=now + timedelta(seconds=source.interval))
+        self._count(report, now)
         try:
             self.store.save_source_state(state)
         except FeedsvcError as exc:
@@ -119,6 +127,17 @@ class Service:
         )
         return report
 
+    def _count(self, report: RunReport, now: datetime) -> None:
+        m = self.metrics
+        result = "not_modified" if report.not_modified else ("ok" if report.ok else "error")
+        m.fetches.labels(report.source, result).inc()
+        m.fetch_seconds.labels(report.source).observe(report.duration)
+        m.stories.labels(report.source).inc(report.stories)
+        m.clusters_created.inc(report.new_clusters)
+        m.clusters_merged.inc(report.merged)
+        if report.ok:
+            m.last_success.labels(report.source).set(now.timestamp())
+
     # -- feeds ----------------------------------------------------------------------------------
 
     def publish_feeds(self) -> int:
@@ -136,7 +155,9 @@ class Service:
                     content = render(spec, entries, self.context)
                     feed = self.publisher.publish(filename, MEDIA_TYPES[ext], content)
                     changed += before is None or before.etag != feed.etag
+                    self.metrics.feed_builds.labels("ok").inc()
                 except PublishError as exc:  # the last good bytes stay in place
+                    self.metrics.feed_builds.labels("error").inc()
                     log.error("event=publish_failed feed=%s error=%r", filename, str(exc))
         self.ready = True
         return changed
@@ -162,6 +183,30 @@ class Service:
         if removed:
             log.info("event=pruned copies=%d", removed)
         return removed
+
+    def status(self) -> list[dict[str, str]]:
+        """One row per configured source: what the status page and `feedsvc status` show."""
+        states = self.source_states()
+        now = datetime.now(UTC)
+        rows = []
+        for source in self.settings.sources:
+            st = states.get(source.name) or SourceState(name=source.name)
+            if st.backoff_until and st.backoff_until > now:
+                backoff = f"until {_when(st.backoff_until)} ({st.failures} failures)"
+            else:
+                backoff = f"{st.failures} failures" if st.failures else "-"
+            rows.append(
+                {
+                    "source": source.name,
+                    "last fetch": _when(st.last_fetch),
+                    "last success": _when(st.last_success),
+                    "last error": st.last_error or "-",
+                    "next run": _when(st.next_run) if st.next_run else "at start-up",
+                    "stories": str(st.stories),
+                    "backoff": backoff,
+                }
+            )
+        return rows
 
     def source_states(self) -> dict[str, SourceState]:
         return self.store.all_source_states()

@@ -94,6 +94,8 @@ sources = Table(
     Column("last_modified", Text, nullable=True),
     Column("stories", Integer, nullable=False, default=0),
     Column("failures", Integer, nullable=False, default=0),
+    Column("next_run", DateTime(timezone=True), nullable=True),
+    Column("backoff_until", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -107,6 +109,8 @@ class SourceState:
     last_modified: str | None = None
     stories: int = 0
     failures: int = 0
+    next_run: datetime | None = None
+    backoff_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +374,8 @@ class Store:
             last_modified=row.last_modified,
             stories=row.stories or 0,
             failures=row.failures or 0,
+            next_run=_aware(row.next_run),
+            backoff_until=_aware(row.backoff_until),
         )
 
     def all_source_states(self) -> dict[str, SourceState]:
@@ -390,6 +396,8 @@ class Store:
                     last_modified=state.last_modified,
                     stories=state.stories,
                     failures=state.failures,
+                    next_run=state.next_run,
+                    backoff_until=state.backoff_until,
                 )
             )
 

@@ -7,12 +7,15 @@ import html
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from feedsvc.metrics import CONTENT_TYPE as METRICS_TYPE
+from feedsvc.metrics import Metrics
 from feedsvc.models import Feed
 from feedsvc.publish import http_validators
 from feedsvc.service import Service
@@ -74,6 +77,26 @@ def _page(title: str, body: str, head: str = "") -> str:
         "li{margin:.3rem 0}.meta{color:#555;font-size:.9em}</style></head>"
         f"<body>{body}</body></html>"
     )
+
+
+class _CountStatuses:
+    """ASGI middleware counting responses by status code for /metrics."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.http_requests.labels(str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
 
 
 def create_web(service: Service) -> Starlette:
@@ -157,7 +180,23 @@ def create_web(service: Service) -> Starlette:
             return PlainTextResponse(f"not yet published: {', '.join(missing)}\n", status_code=503)
         return PlainTextResponse("ready\n")
 
-    return Starlette(
+    def status(request: Request) -> Response:
+        rows = service.status()
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {}))
+        body_rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows
+        )
+        counts = service.store.counts()
+        body = (
+            f"<h1>feedsvc status</h1><p>{counts['clusters']} stories from {counts['copies']} copies.</p>"
+            f"<table border=1 cellpadding=4><tr>{head}</tr>{body_rows}</table>"
+        )
+        return HTMLResponse(_page("feedsvc status", body))
+
+    async def metrics(request: Request) -> Response:
+        return Response(service.metrics.render(), media_type=METRICS_TYPE)
+
+    app = Starlette(
         routes=[
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/feeds/{name}.{ext}", feed, methods=["GET", "HEAD"]),
@@ -165,5 +204,9 @@ def create_web(service: Service) -> Starlette:
             Route("/stories/{id}", story, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
+            Route("/status", status, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ]
     )
+    app.add_middleware(_CountStatuses, metrics=service.metrics)
+    return app

@@ -104,3 +104,15 @@ def test_run_once_summarises_and_fails_when_a_source_fails(
     out = capsys.readouterr().out
     assert "FAILED" in out and "binary" in out
     assert "putin-invites-trump" in out
+
+
+def test_status_shows_each_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path)
+    assert main(["status", "--config", str(config)]) == 0
+    assert "at start-up" in capsys.readouterr().out
+    assert main(["run-once", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "putin-invites-trump" in out and "9 stories from 13 copies" in out
+    assert "last error" in out.splitlines()[0]

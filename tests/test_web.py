@@ -96,3 +96,25 @@ def test_readyz_waits_for_the_first_publication(demo_settings: Callable[[], Sett
     with TestClient(app) as c:
         assert c.get("/readyz").status_code == 503
         assert c.get("/healthz").status_code == 200
+
+
+def test_metrics_count_fetches_builds_and_requests(client: TestClient) -> None:
+    client.get("/feeds/all.atom")
+    client.get("/feeds/nope.atom")
+    text = client.get("/metrics").text
+    assert 'feedsvc_fetches_total{result="ok",source="putin-invites-trump"} 1.0' in text
+    assert 'feedsvc_stories_parsed_total{source="putin-invites-trump"} 4.0' in text
+    assert "feedsvc_clusters_created_total 9.0" in text
+    assert "feedsvc_clusters_merged_total 4.0" in text
+    assert 'feedsvc_http_requests_total{status="404"} 1.0' in text
+    assert 'feedsvc_feed_builds_total{result="ok"}' in text
+    assert "feedsvc_source_last_success_timestamp_seconds" in text
+    assert "feedsvc_fetch_duration_seconds_bucket" in text
+
+
+def test_status_page_lists_every_source(client: TestClient) -> None:
+    page = client.get("/status")
+    assert page.status_code == 200
+    for name in ("putin-invites-trump", "ukraine-security-talks", "habba-ruling-reaction"):
+        assert name in page.text
+    assert "9 stories from 13 copies" in page.text
