@@ -27,7 +27,7 @@ def create_app(settings: Settings, *, schedule: bool = True) -> Starlette:
             yield
         finally:
             if scheduler is not None:
-                scheduler.stop()
+                scheduler.stop(timeout=settings.stop_timeout / 2)
             service.close()
 
     app.router.lifespan_context = lifespan

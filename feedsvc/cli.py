@@ -106,7 +106,11 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=max(1, int(settings.stop_timeout / 2)),
     )
     _Server(config).run()
     return EXIT_OK

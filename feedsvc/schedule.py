@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -60,9 +61,15 @@ class Schedule:
             if job.id.startswith("source:")
         }
 
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop scheduling; give a running fetch until ``timeout`` to finish. One that is still running is
+        abandoned: everything it writes is one transaction, so the store stays consistent either way."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + timeout
+        while self.service.busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _run(self, name: str) -> None:
         source = next(s for s in self.service.settings.sources if s.name == name)

@@ -61,6 +61,10 @@ class Service:
             "event=restored copies=%d feeds=%d seconds=%.2f", indexed, loaded, time.monotonic() - started
         )
 
+    def busy(self) -> bool:
+        """True while any source is being fetched or ingested."""
+        return any(lock.locked() for lock in self._source_locks.values())
+
     def close(self) -> None:
         self.fetcher.close()
         self.store.close()
@@ -115,13 +119,12 @@ class Service:
             log.error("event=state_not_saved source=%s error=%r", source.name, str(exc))
         log.log(
             logging.INFO if report.ok else logging.WARNING,
-            "event=fetch source=%s ok=%s stories=%d new=%d merged=%d not_modified=%s duration=%.3f error=%r",
+            "event=fetch source=%s status=%s stories=%d new=%d merged=%d duration=%.3f error=%r",
             report.source,
-            report.ok,
+            "not_modified" if report.not_modified else ("ok" if report.ok else "error"),
             report.stories,
             report.new_clusters,
             report.merged,
-            report.not_modified,
             report.duration,
             report.error,
         )

@@ -63,6 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("service", "fetch_timeout", "duration", 30.0, "Total time allowed for one page fetch"),
     Setting("service", "retention_days", "int", 30, "Days a story stays in the dedup index and the store"),
     Setting("service", "contact_url", "str", "", "Contact URL added to the User-Agent sent to sites"),
+    Setting("service", "stop_timeout", "duration", 10.0, "Longest a clean stop (SIGTERM, Ctrl-C) may take"),
     Setting("service", "log_format", "choice", "kv", "Log line format", ("kv", "json")),
     Setting("service", "log_level", "choice", "INFO", "Log level", ("DEBUG", "INFO", "WARNING", "ERROR")),
     Setting("dedup", "shingle_size", "int", 5, "Words per shingle"),
@@ -112,6 +113,7 @@ class Settings:
     fetch_timeout: float = 30.0
     retention_days: int = 30
     contact_url: str = ""
+    stop_timeout: float = 10.0
     log_format: str = "kv"
     log_level: str = "INFO"
     dedup: DedupSettings = field(default_factory=DedupSettings)
@@ -259,6 +261,7 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
         fetch_timeout=service["fetch_timeout"],
         retention_days=service["retention_days"],
         contact_url=service["contact_url"],
+        stop_timeout=service["stop_timeout"],
         log_format=service["log_format"],
         log_level=service["log_level"],
         dedup=DedupSettings(**values["dedup"]),
