@@ -37,7 +37,11 @@ class SourceError(FeedsvcError):
 
 
 class FetchError(SourceError):
-    """The page could not be fetched."""
+    """The page could not be fetched; ``retry_after`` is the wait (seconds) the server asked for, if any."""
+
+    def __init__(self, source: str, reason: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(source, reason)
 
 
 class ExtractError(SourceError):

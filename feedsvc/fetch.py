@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from feedsvc import __version__
 from feedsvc.errors import FetchError
 from feedsvc.models import Page, Source
+
+ROBOTS_AGENT = "feedsvc"  # the product token robots.txt groups are matched against
+MAX_RETRY_AFTER = 6 * 3600.0  # a server asking for more is ignored past this
+MAX_BACKOFF = 24 * 3600.0
+ROBOTS_TTL = 24 * 3600.0  # RFC 9309 2.4: a robots.txt may be cached for up to a day
+ROBOTS_RETRY_TTL = 300.0  # after a 5xx or network error: allow for now, ask again soon
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 2.5 asks parsers to read at least 500 KiB
+MAX_CLOCK_SKEW = timedelta(days=1)  # a Date header further off than this is a broken server clock
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+RETRYABLE = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -37,8 +57,132 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or HTTP date), capped; None if unusable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        when = _http_date(text)
+        if when is None:
+            return None
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def backoff_delay(
+    failures: int, base: float, retry_after: float | None, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: capped exponential, equal jitter.
+
+    Equal jitter (half fixed, half random) keeps sources that failed together from retrying in lock-step
+    while guaranteeing the wait still grows with each failure. Never shorter than ``retry_after``.
+    """
+    floor = max(retry_after or 0.0, 0.0)
+    if failures <= 0 or base <= 0:
+        return floor
+    # The exponent is clamped so a long outage cannot overflow the float before the cap applies.
+    ceiling = min(base * 2.0 ** min(failures - 1, 64), MAX_BACKOFF)
+    half = ceiling / 2
+    jitter = rng.uniform(0.0, half) if rng is not None else random.uniform(0.0, half)
+    return max(half + jitter, floor)
+
+
+def _local_path(url: str) -> Path:
+    """A file: URL (file:/p, file:///p, file://localhost/p) or a plain path, as a Path."""
+    if not url.startswith("file:"):
+        return Path(url)
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError(f"file URL {url!r} names a remote host; only local files can be read")
+    return Path(url2pathname(unquote(parts.path)))
+
+
+@dataclass(frozen=True)
+class _Robots:
+    parser: RobotFileParser | None  # None: no usable robots.txt, everything allowed
+    expires: float  # on the fetcher's monotonic clock
+
+
+class _Deadline:
+    """The wall-clock budget of one fetch, shared by every request it makes (robots, redirects, body)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._end: float | None = None
+
+    def start(self) -> None:
+        # Started once the host's lock is held: time spent queued behind another source on the same
+        # host is not this fetch's fault and should not use up its budget.
+        self.remaining()
+
+    def remaining(self) -> float:
+        if self._end is None:
+            self._end = self._clock() + self._seconds
+        return self._end - self._clock()
+
+
+class _TimeUp(Exception):
+    """A request outlived its time budget (the fetch's deadline, or robots.txt's shorter one)."""
+
+
+class _Watchdog:
+    """Cuts one request's connection when its time is up, whatever the request is blocked on.
+
+    httpx's timeouts bound each socket operation, not their sum: a server that trickles a byte just
+    inside the read timeout could hold a fetch for ever. Shutting the socket down (unlike closing it)
+    wakes a read blocked in another thread at once. The socket comes from httpcore's documented ``trace``
+    extension for a new connection and from the ``network_stream`` response extension for a reused one.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._stream: object = None
+        self._guard = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        # The TLS stream replaces the TCP one (whose socket object ssl detaches), so keep the newest.
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.attach(info.get("return_value"))
+
+    def attach(self, stream: object) -> None:
+        with self._guard:
+            self._stream = stream
+            if self.fired:
+                self._cut()
+
+    def _fire(self) -> None:
+        with self._guard:
+            self.fired = True
+            self._cut()
+
+    def _cut(self) -> None:
+        get_extra_info = getattr(self._stream, "get_extra_info", None)
+        sock = get_extra_info("socket") if callable(get_extra_info) else None
+        if isinstance(sock, socket.socket):
+            # socket.socket's shutdown even for an SSLSocket, whose own would drop its SSL object from
+            # under the read still running in the fetching thread.
+            with suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
 class Fetcher:
-    """Fetches pages with one shared HTTP client (connection reuse, one User-Agent, one set of limits)."""
+    """Fetches pages with one shared HTTP client (connection reuse, one User-Agent, one set of limits).
+
+    Thread-safe: the scheduler calls ``fetch`` from several threads; requests to one host are serialised.
+    """
 
     def __init__(
         self,
@@ -46,19 +190,36 @@ class Fetcher:
         max_bytes: int = 5_000_000,
         timeout: float = 30.0,
         contact_url: str = "",
+        respect_robots: bool = True,
+        max_redirects: int = 5,
+        connect_timeout: float = 10.0,
+        robots_timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.respect_robots = respect_robots
+        self.max_redirects = max_redirects
+        self._connect_timeout = min(connect_timeout, timeout)
+        self._robots_timeout = robots_timeout
+        self._clock = clock
+        self._now = now
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            follow_redirects=True,
-            max_redirects=5,
+            timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
+            # Redirects are followed by hand, so that each hop is checked against its host's robots.txt
+            # and its host's lock, and so that loops are reported as loops.
+            follow_redirects=False,
             headers={
                 "User-Agent": user_agent(contact_url),
                 "Accept": "text/html, text/plain;q=0.9, */*;q=0.5",
             },
             transport=transport,
         )
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._robots: dict[str, _Robots] = {}
 
     def close(self) -> None:
         self._client.close()
@@ -70,74 +231,219 @@ class Fetcher:
         self.close()
 
     def fetch(self, source: Source, validators: Validators | None = None) -> Page:
+        """Fetch one source; expected failures raise FetchError (``retry_after`` set on 429/503)."""
         if source.is_http:
             return self._fetch_http(source, validators or Validators())
         return self._read_file(source)
 
+    # -- local files ----------------------------------------------------------------------------
+
     def _read_file(self, source: Source) -> Page:
-        path = Path(source.url)
+        try:
+            path = _local_path(source.url)
+        except ValueError as exc:
+            raise FetchError(source.name, str(exc)) from exc
         try:
             stat = path.stat()
             if stat.st_size > self.max_bytes:
-                raise FetchError(
-                    source.name,
-                    f"file {path} is {stat.st_size:,} bytes, over the {self.max_bytes:,}-byte cap",
-                )
-            data = path.read_bytes()
+                raise FetchError(source.name, self._over_cap(f"file {path} is {stat.st_size:,} bytes,"))
+            with path.open("rb") as handle:
+                # Read one byte past the cap: the file may have grown since stat().
+                data = handle.read(self.max_bytes + 1)
         except OSError as exc:
             raise FetchError(source.name, f"cannot read {path}: {exc.strerror or exc}") from exc
+        if len(data) > self.max_bytes:
+            raise FetchError(source.name, self._over_cap(f"file {path} grew while being read, going"))
         fetched_at = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
         return Page(source=source.name, url=str(path), content=data, fetched_at=fetched_at)
 
+    def _over_cap(self, what: str) -> str:
+        return f"{what} over the {self.max_bytes:,}-byte cap (raise max_page_bytes if the page is genuine)"
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _host_lock(self, url: httpx.URL) -> Iterator[None]:
+        # One request in flight per host: polite to the site, and a slow host delays only its own sources.
+        with self._locks_guard:
+            lock = self._locks.setdefault(url.host.lower(), threading.Lock())
+        with lock:
+            yield
+
     def _fetch_http(self, source: Source, validators: Validators) -> Page:
-        headers = {}
+        headers: dict[str, str] = {}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
+        deadline = _Deadline(self.timeout, self._clock)
         try:
-            with self._client.stream("GET", source.url, headers=headers) as response:
-                fetched_at = _http_date(response.headers.get("Date")) or datetime.now(UTC).replace(
-                    microsecond=0
-                )
-                if response.status_code == 304:
-                    return Page(
-                        source=source.name,
-                        url=str(response.url),
-                        content=b"",
-                        fetched_at=fetched_at,
-                        etag=validators.etag,
-                        last_modified=validators.last_modified,
-                        not_modified=True,
-                    )
-                if response.status_code >= 400:
-                    raise FetchError(source.name, f"GET {source.url} answered HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise FetchError(
-                        source.name,
-                        f"GET {source.url}: {int(declared):,} bytes, over the {self.max_bytes:,}-byte cap",
-                    )
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
+            url = httpx.URL(source.url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(source.name, f"invalid URL {source.url!r}: {exc}") from exc
+        seen = {url}
+        try:
+            for _hop in range(self.max_redirects + 1):
+                with self._host_lock(url):
+                    deadline.start()
+                    if self.respect_robots and not self._robots_allow(url, deadline):
                         raise FetchError(
-                            source.name, f"GET {source.url}: over the {self.max_bytes:,}-byte cap"
+                            source.name,
+                            f"GET {url}: disallowed by robots.txt for user agent {ROBOTS_AGENT} "
+                            f"(see {url.copy_with(path='/robots.txt', query=None, fragment=None)})",
                         )
-                    chunks.append(chunk)
+                    outcome = self._get(source, url, headers, validators, deadline)
+                if isinstance(outcome, Page):
+                    return outcome
+                if outcome.scheme not in ("http", "https"):
+                    raise FetchError(source.name, f"GET {url}: redirected to unsupported URL {outcome}")
+                if outcome in seen:
+                    raise FetchError(source.name, f"GET {source.url}: redirect loop at {outcome}")
+                seen.add(outcome)
+                url = outcome
+        except _TimeUp as exc:
+            raise FetchError(
+                source.name, f"GET {source.url}: gave up after the {self.timeout:g}s total fetch timeout"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(source.name, f"GET {source.url}: timed out ({type(exc).__name__})") from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise FetchError(source.name, f"GET {source.url}: {type(exc).__name__}: {exc}") from exc
+        raise FetchError(source.name, f"GET {source.url}: more than {self.max_redirects} redirects")
+
+    @contextmanager
+    def _send(
+        self,
+        url: httpx.URL,
+        deadline: _Deadline,
+        headers: dict[str, str] | None = None,
+        cap: float | None = None,
+        follow_redirects: bool = False,
+    ) -> Iterator[httpx.Response]:
+        """One streamed GET that cannot outlive ``deadline`` (or ``cap`` seconds, if sooner)."""
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise _TimeUp
+        budget = remaining if cap is None else min(cap, remaining)
+        timeout = httpx.Timeout(budget, connect=min(self._connect_timeout, budget))
+        with _Watchdog(budget) as watchdog:
+            request = self._client.build_request(
+                "GET", url, headers=headers, timeout=timeout, extensions={"trace": watchdog.trace}
+            )
+            try:
+                response = self._client.send(request, stream=True, follow_redirects=follow_redirects)
+                try:
+                    watchdog.attach(response.extensions.get("network_stream"))
+                    yield response
+                finally:
+                    response.close()
+            except httpx.HTTPError as exc:
+                if watchdog.fired:
+                    raise _TimeUp from exc
+                raise
+
+    def _get(
+        self,
+        source: Source,
+        url: httpx.URL,
+        headers: dict[str, str],
+        validators: Validators,
+        deadline: _Deadline,
+    ) -> Page | httpx.URL:
+        """One request: a Page, or the URL a redirect points to."""
+        with self._send(url, deadline, headers) as response:
+            if response.status_code in REDIRECTS and response.next_request is not None:
+                return response.next_request.url
+            fetched_at = self._fetched_at(response)
+            status = response.status_code
+            if status == 304:
                 return Page(
                     source=source.name,
                     url=str(response.url),
-                    content=b"".join(chunks),
+                    content=b"",
                     fetched_at=fetched_at,
-                    content_type=response.headers.get("Content-Type"),
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
+                    etag=response.headers.get("ETag") or validators.etag,
+                    last_modified=response.headers.get("Last-Modified") or validators.last_modified,
+                    not_modified=True,
                 )
-        except httpx.TooManyRedirects as exc:
-            raise FetchError(source.name, f"GET {source.url}: too many redirects") from exc
-        except httpx.TimeoutException as exc:
-            raise FetchError(source.name, f"GET {source.url}: timed out ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            raise FetchError(source.name, f"GET {source.url}: {type(exc).__name__}: {exc}") from exc
+            if status in RETRYABLE:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), fetched_at)
+                wait = f"; asked to retry after {retry_after:g}s" if retry_after is not None else ""
+                raise FetchError(
+                    source.name,
+                    f"GET {url} answered HTTP {status} {response.reason_phrase}{wait}",
+                    retry_after=retry_after,
+                )
+            if not 200 <= status < 300:
+                raise FetchError(source.name, f"GET {url} answered HTTP {status} {response.reason_phrase}")
+            return Page(
+                source=source.name,
+                url=str(response.url),
+                content=self._read_body(source, url, response, deadline),
+                fetched_at=fetched_at,
+                content_type=response.headers.get("Content-Type"),
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            )
+
+    def _read_body(
+        self, source: Source, url: httpx.URL, response: httpx.Response, deadline: _Deadline
+    ) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(source.name, self._over_cap(f"GET {url}: declares {int(declared):,} bytes,"))
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(source.name, self._over_cap(f"GET {url}: body goes"))
+            chunks.append(chunk)
+            # The watchdog stops a blocked read; this stops a stream that never blocks long enough.
+            if deadline.remaining() <= 0:
+                raise _TimeUp
+        return b"".join(chunks)
+
+    def _fetched_at(self, response: httpx.Response) -> datetime:
+        now = self._now().astimezone(UTC).replace(microsecond=0)
+        served = _http_date(response.headers.get("Date"))
+        # The server's clock dates the page better than ours, unless it is plainly wrong.
+        if served is not None and abs(served - now) <= MAX_CLOCK_SKEW:
+            return served
+        return now
+
+    # -- robots.txt -----------------------------------------------------------------------------
+
+    def _robots_allow(self, url: httpx.URL, deadline: _Deadline) -> bool:
+        """Whether robots.txt lets feedsvc fetch ``url``; the caller holds the host's lock."""
+        origin = url.copy_with(path="/robots.txt", query=None, fragment=None)
+        key = str(origin)
+        cached = self._robots.get(key)
+        if cached is None or cached.expires <= self._clock():
+            cached = self._load_robots(origin, deadline)
+            self._robots[key] = cached
+        return cached.parser is None or cached.parser.can_fetch(ROBOTS_AGENT, str(url))
+
+    def _load_robots(self, robots_url: httpx.URL, deadline: _Deadline) -> _Robots:
+        try:
+            with self._send(
+                robots_url, deadline, cap=self._robots_timeout, follow_redirects=True
+            ) as response:
+                status = response.status_code
+                if 200 <= status < 300:
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) >= ROBOTS_MAX_BYTES:
+                            break  # the rules past the limit are ignored, as RFC 9309 allows
+                    parser = RobotFileParser(str(robots_url))
+                    parser.parse(bytes(body[:ROBOTS_MAX_BYTES]).decode("utf-8", "replace").splitlines())
+                    return _Robots(parser, self._clock() + ROBOTS_TTL)
+        except (httpx.HTTPError, _TimeUp):
+            # Unreachable: allow for now and ask again soon. If the fetch's own deadline has gone, the
+            # page request that follows reports that.
+            return _Robots(None, self._clock() + ROBOTS_RETRY_TTL)
+        # No robots.txt (4xx) means no rules. A 429 is a busy server, not an absent file: ask again soon.
+        if 400 <= status < 500 and status != 429:
+            return _Robots(None, self._clock() + ROBOTS_TTL)
+        return _Robots(None, self._clock() + ROBOTS_RETRY_TTL)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
 from feedsvc.extract import extract
-from feedsvc.fetch import Fetcher, Validators
+from feedsvc.fetch import Fetcher, Validators, backoff_delay
 from feedsvc.ingest import Ingestor
 from feedsvc.metrics import Metrics
 from feedsvc.models import FeedSpec, RunReport, Source
@@ -71,22 +71,29 @@ class Service:
 
     # -- one source -----------------------------------------------------------------------------
 
-    def run_source(self, source: Source) -> RunReport:
-        """Fetch, extract and ingest one source. Expected failures are recorded, never raised."""
+    def run_source(self, source: Source, *, force: bool = False) -> RunReport:
+        """Fetch, extract and ingest one source. Expected failures are recorded, never raised.
+
+        A source in backoff (after failures, or a Retry-After) is skipped unless ``force``."""
         lock = self._source_locks.setdefault(source.name, threading.Lock())
         if not lock.acquire(blocking=False):
             return RunReport(
                 source=source.name, ok=True, error="skipped: a run of this source is in progress"
             )
         try:
-            return self._run_source(source)
+            return self._run_source(source, force)
         finally:
             lock.release()
 
-    def _run_source(self, source: Source) -> RunReport:
+    def _run_source(self, source: Source, force: bool) -> RunReport:
         started = time.monotonic()
         state = self.store.source_state(source.name)
         now = datetime.now(UTC).replace(microsecond=0)
+        if state.backoff_until and now < state.backoff_until and not force:
+            return RunReport(
+                source=source.name, ok=True, error=f"backing off until {_when(state.backoff_until)}"
+            )
+        retry_after: float | None = None
         try:
             page = self.fetcher.fetch(source, Validators(state.etag, state.last_modified))
             if page.not_modified:
@@ -103,15 +110,25 @@ class Service:
                     merged=result.joined,
                 )
                 state = replace(state, etag=page.etag, last_modified=page.last_modified, stories=len(stories))
-            state = replace(state, last_fetch=now, last_success=now, last_error=None, failures=0)
+            state = replace(
+                state, last_fetch=now, last_success=now, last_error=None, failures=0, backoff_until=None
+            )
         except SourceError as exc:
             report = RunReport(source=source.name, ok=False, error=exc.reason)
+            retry_after = getattr(exc, "retry_after", None)
             state = replace(state, last_fetch=now, last_error=exc.reason, failures=state.failures + 1)
         except FeedsvcError as exc:  # the store: recorded against the run, the service goes on
             report = RunReport(source=source.name, ok=False, error=str(exc))
             state = replace(state, last_fetch=now, last_error=str(exc), failures=state.failures + 1)
         report = replace(report, duration=time.monotonic() - started)
-        state = replace(state, next_run=now + timedelta(seconds=source.interval))
+        if report.ok:
+            state = replace(state, next_run=now + timedelta(seconds=source.interval))
+        else:  # exponential backoff with jitter, never sooner than the site's Retry-After
+            delay = backoff_delay(state.failures, base=source.interval, retry_after=retry_after)
+            until = now + timedelta(seconds=max(delay, source.interval))
+            state = replace(
+                state, next_run=until, backoff_until=until if state.failures > 1 or retry_after else None
+            )
         self._count(report, now)
         try:
             self.store.save_source_state(state)
@@ -169,7 +186,7 @@ class Service:
         return self.settings.all_feeds()
 
     def run_once(self) -> list[RunReport]:
-        reports = [self.run_source(source) for source in self.settings.sources]
+        reports = [self.run_source(source, force=True) for source in self.settings.sources]
         self.publish_feeds()
         self.prune()
         return reports

@@ -63,6 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("service", "fetch_timeout", "duration", 30.0, "Total time allowed for one page fetch"),
     Setting("service", "retention_days", "int", 30, "Days a story stays in the dedup index and the store"),
     Setting("service", "contact_url", "str", "", "Contact URL added to the User-Agent sent to sites"),
+    Setting("service", "respect_robots", "bool", True, "Obey robots.txt of the sites fetched"),
     Setting("service", "stop_timeout", "duration", 10.0, "Longest a clean stop (SIGTERM, Ctrl-C) may take"),
     Setting("service", "log_format", "choice", "kv", "Log line format", ("kv", "json")),
     Setting("service", "log_level", "choice", "INFO", "Log level", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -113,6 +114,7 @@ class Settings:
     fetch_timeout: float = 30.0
     retention_days: int = 30
     contact_url: str = ""
+    respect_robots: bool = True
     stop_timeout: float = 10.0
     log_format: str = "kv"
     log_level: str = "INFO"
@@ -154,6 +156,15 @@ def parse_duration(value: Any) -> float:
 
 def _convert(setting: Setting, value: Any) -> Any:
     kind = setting.kind
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ValueError(f"expected an integer, got {value!r}")
@@ -261,6 +272,7 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
         fetch_timeout=service["fetch_timeout"],
         retention_days=service["retention_days"],
         contact_url=service["contact_url"],
+        respect_robots=service["respect_robots"],
         stop_timeout=service["stop_timeout"],
         log_format=service["log_format"],
         log_level=service["log_level"],

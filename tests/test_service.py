@@ -99,3 +99,43 @@ def test_a_broken_source_keeps_the_last_good_feed(
         assert len(_entries(service)) == 9
     finally:
         service.close()
+
+
+def test_failures_back_off_and_honour_retry_after(demo_settings: Callable[[], Settings]) -> None:
+    from dataclasses import replace as dc_replace
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+
+    from feedsvc.fetch import Fetcher
+    from feedsvc.models import Source
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        return httpx.Response(503, headers={"Retry-After": "7200"}, text="busy")
+
+    settings = demo_settings()
+    remote = Source(name="remote", url="https://aggregator.example/page", interval=900)
+    settings = dc_replace(settings, sources=(*settings.sources, remote))
+    service = Service(settings, fetcher=Fetcher(transport=httpx.MockTransport(handler)))
+    try:
+        report = service.run_source(remote)
+        assert not report.ok and report.error is not None and "503" in report.error
+        state = service.store.source_state("remote")
+        now = datetime.now(UTC)
+        assert state.failures == 1 and state.backoff_until is not None
+        assert state.backoff_until >= now + timedelta(seconds=7000)
+        pages_before = calls.count("/page")
+        skipped = service.run_source(remote)
+        assert skipped.error is not None and "backing off" in skipped.error
+        assert calls.count("/page") == pages_before  # no request while backing off
+        assert service.run_source(remote, force=True).ok is False  # run-once still tries
+        assert service.store.source_state("remote").failures == 2
+        row = next(r for r in service.status() if r["source"] == "remote")
+        assert row["backoff"].startswith("until") and "2 failures" in row["backoff"]
+    finally:
+        service.close()
