@@ -80,8 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _load(config: str | None) -> Settings:
+    """Settings with every check done before anything starts, site-profile selectors included."""
+    from feedsvc.extract import check_profiles
+
+    settings = load_settings(config)
+    check_profiles(settings.sources, settings.config_path)
+    return settings
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config)
+    settings = _load(args.config)
     setup_logging(settings.log_format, settings.log_level)
     return settings
 
@@ -142,7 +151,7 @@ def _run_once(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = _load(args.config)
     print(f"{settings.config_path}: ok")
     print(f"  listen {settings.listen}, public URL {settings.public_url}, database {settings.database_url}")
     for s in settings.sources:

@@ -116,3 +116,12 @@ def test_status_shows_each_source(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "putin-invites-trump" in out and "9 stories from 13 copies" in out
     assert "last error" in out.splitlines()[0]
+
+
+def test_bad_profile_selector_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = '[[sources]]\nname = "site"\nurl = "pages/daily8-putin-invites-trump.txt"\n'
+    extra += '[sources.profile]\nrecord = "div.card"\ntitle = "h3[[broken"\n'
+    config = write_config(tmp_path, extra=extra)
+    assert main(["check-config", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "(site).profile.title: invalid CSS selector 'h3[[broken'" in err and str(config) in err

@@ -77,13 +77,19 @@ def test_size_cap() -> None:
 
 @pytest.mark.parametrize("path", sorted((DATA / "pages").glob("html-*.html")), ids=lambda p: p.name)
 def test_truncated_html_keeps_what_was_complete(path: object) -> None:
+    import json
     from pathlib import Path
 
+    from feedsvc.models import SiteProfile
+
     assert isinstance(path, Path)
+    expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    profile = SiteProfile(**expected["profile"]) if expected.get("profile") else None
+    source = Source(name=SOURCE.name, url=SOURCE.url, interval=900, profile=profile)
     data = path.read_bytes()
-    full = extract(_page(data, "text/html"), SOURCE)
+    full = extract(_page(data, "text/html"), source)
     try:
-        cut = extract(_page(data[: len(data) * 2 // 3], "text/html"), SOURCE)
+        cut = extract(_page(data[: len(data) * 2 // 3], "text/html"), source)
     except ExtractError as exc:
         assert exc.source == SOURCE.name
         return

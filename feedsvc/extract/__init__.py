@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import fields, replace
 
-from feedsvc.errors import ExtractError
-from feedsvc.extract.html import parse_html
+from feedsvc.errors import ConfigError, ExtractError
+from feedsvc.extract.html import parse_html, selector_problem
 from feedsvc.extract.text import parse_text
-from feedsvc.models import Page, Source, Story
+from feedsvc.models import Page, SiteProfile, Source, Story
 
 _CHARSET_RE = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
 _XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
@@ -101,6 +102,19 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
 
 
 def _with_source(story: Story, source: str) -> Story:
-    from dataclasses import replace
-
     return replace(story, source=source)
+
+
+def check_profiles(sources: tuple[Source, ...], config: object = "config") -> None:
+    """ConfigError listing every unusable CSS selector in the sources' site profiles (checked at start-up)."""
+    problems = []
+    for i, source in enumerate(sources):
+        if source.profile is None:
+            continue
+        for f in fields(SiteProfile):
+            selector = getattr(source.profile, f.name)
+            problem = selector_problem(selector) if selector else None
+            if problem:
+                problems.append(f"{config}: sources[{i}] ({source.name}).profile.{f.name}: {problem}")
+    if problems:
+        raise ConfigError(problems)

@@ -1,0 +1,376 @@
+"""Focused tests of the HTML parser; the fixture pages in tests/data/pages/html-* are checked field by field
+by the page corpus runner, here they only feed the chrome and truncation checks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedsvc.extract.html import parse_html
+from feedsvc.models import DateOrder, SiteProfile, Story
+
+PAGES = Path(__file__).parent / "data" / "pages"
+FIXTURES = sorted(PAGES.glob("html-*.html"))
+FETCHED = datetime(2025, 8, 19, 12, 0, tzinfo=UTC)
+
+
+def parse(
+    html: str,
+    url: str | None = "https://news.example.com/world/index.html",
+    profile: SiteProfile | None = None,
+    order: DateOrder = "DMY",
+) -> list[Story]:
+    return parse_html(html, page_url=url, fetched_at=FETCHED, date_order=order, profile=profile)
+
+
+def fixture(path: Path) -> tuple[str, dict[str, Any], SiteProfile | None]:
+    spec = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    profile = SiteProfile(**spec["profile"]) if spec.get("profile") else None
+    return path.read_text(encoding="utf-8"), spec, profile
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+def card(title: str, href: str, meta: str, snippet: str = "", cls: str = "card") -> str:
+    text = f"<p>{snippet}</p>" if snippet else ""
+    return f'<article class="{cls}"><h3><a href="{href}">{title}</a></h3><div>{meta}</div>{text}</article>'
+
+
+def test_fixture_pairs_are_complete() -> None:
+    assert len(FIXTURES) >= 6
+    for path in FIXTURES:
+        _, spec, _ = fixture(path)
+        assert spec["description"] and spec["stories"], path.name
+
+
+# -- sponsored and chrome --------------------------------------------------------------------------------
+
+GOOD = card(
+    "Ceasefire talks resume in Cairo on Monday", "/a", "Reuters • 2 hours ago", "Mediators met again."
+)
+
+
+@pytest.mark.parametrize(
+    "ad",
+    [
+        card("Seniors are entitled to these twelve benefits", "/ad1", "<span>Ad</span> • Lendingtree"),
+        card("Seniors are entitled to these twelve benefits", "/ad2", "Sponsored · Lexus", "Drive it today."),
+        card(
+            "Seniors are entitled to these twelve benefits",
+            "/ad3",
+            "<span>Sponsored</span><span>Brand</span>",
+        ),
+        card(
+            "Seniors are entitled to these twelve benefits",
+            "/ad4",
+            "Brand • 1 hour ago",
+            "Buy.",
+            "card promoted",
+        ),
+        card(
+            "Seniors are entitled to these twelve benefits",
+            "/ad5",
+            "Paid content • 1 hour ago",
+            "Buy now today.",
+        ),
+        '<div class="sponsored-stories">'
+        + card(
+            "Seniors are entitled to these twelve benefits", "/ad6", "Brand • 1 hour ago", "Buy now today."
+        )
+        + "</div>",
+        '<article class="card"><h3><a rel="sponsored" href="/ad7">Seniors are entitled to these benefits'
+        "</a></h3><div>Brand • 1 hour ago</div><p>Buy now while stocks last.</p></article>",
+    ],
+)
+def test_sponsored_items_are_dropped(ad: str) -> None:
+    stories = parse(page(f"<main>{GOOD}{ad}{GOOD.replace('/a', '/b')}</main>"))
+    assert [s.url for s in stories] == ["https://news.example.com/a", "https://news.example.com/b"]
+
+
+def test_sponsored_record_is_dropped_in_profile_mode_too() -> None:
+    html = page(
+        '<div class="item"><h3>Ceasefire talks resume in Cairo</h3><span class="t">2 hours ago</span></div>'
+        '<div class="item"><span>Promoted</span><h3>Twelve benefits seniors miss</h3></div>'
+    )
+    stories = parse(html, profile=SiteProfile(record="div.item", title="h3", time=".t"))
+    assert [s.title for s in stories] == ["Ceasefire talks resume in Cairo"]
+
+
+CHROME = (
+    "Try Our AI Features",
+    "DOWNLOAD THE APP",
+    "Download the App",
+    "Orange background",
+    "No comments yet",
+    "Advertisement",
+    "cookies",
+    "Accept all",
+    "Sign up",
+    "newsletter",
+    "Share on",
+    "gtag",
+    "dataLayer",
+    "root.App",
+    "Trending",
+    "Most viewed",
+    "Privacy",
+    "All rights reserved",
+    "Photograph:",
+    "Getty Images",
+    "Published",
+)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_chrome_never_leaks(path: Path) -> None:
+    html, spec, profile = fixture(path)
+    stories = parse(html, url=spec["page_url"], profile=profile)
+    for story in stories:
+        fields = [
+            story.title,
+            story.outlet or "",
+            story.category or "",
+            story.published_text or "",
+            *story.body,
+        ]
+        for text in fields:
+            leaked = [c for c in CHROME if c.casefold() in text.casefold()]
+            assert not leaked, (story.title, text)
+
+
+def test_automatic_mode_gets_the_profile_page_wrong() -> None:
+    # The reason html-profile carries a profile: its top-story cards are classed "promo" and go out as chrome.
+    html, spec, _ = fixture(PAGES / "html-profile.html")
+    titles = [s.title for s in parse(html, url=spec["page_url"])]
+    assert titles == [
+        "Why Europe's farmers are turning against the Mercosur deal",
+        "The Baltic island that wants to be Europe's battery",
+    ]
+
+
+# -- profile selectors -----------------------------------------------------------------------------------
+
+LISTING = page(
+    '<ul class="hl"><li class="x">'
+    '<span class="src">Reuters</span><a class="h" href="/one">Ceasefire talks resume in Cairo</a>'
+    '<time class="ts" datetime="2025-08-19T08:30:00Z">3 hours ago</time><span class="sec">World</span>'
+    '<div class="dek"><p>Mediators met again.</p><p>More talks are due.</p></div></li>'
+    '<li class="x"><span class="src">AP</span>'
+    '<a class="h" href="https://elsewhere.example/two">Markets rally</a>'
+    '<time class="ts">Yesterday</time></li>'
+    "</ul>"
+)
+
+
+def test_profile_selectors_pick_every_field() -> None:
+    profile = SiteProfile(record="li.x", title="a.h", outlet=".src", time=".ts", body=".dek", category=".sec")
+    one, two = parse(LISTING, profile=profile)
+    assert (one.title, one.outlet, one.category) == ("Ceasefire talks resume in Cairo", "Reuters", "World")
+    assert one.published == datetime(2025, 8, 19, 8, 30, tzinfo=UTC)  # the datetime attribute wins
+    assert one.published_text == "3 hours ago"
+    assert one.body == ("Mediators met again.", "More talks are due.")
+    assert one.url == "https://news.example.com/one"
+    assert two.url == "https://elsewhere.example/two"
+    assert two.published == datetime(2025, 8, 18, 12, 0, tzinfo=UTC)  # no attribute: the text, resolved
+    assert (two.category, two.body) == (None, ())  # a given selector that matches nothing gives nothing
+
+
+def test_profile_fields_left_out_fall_back_to_automatic_detection() -> None:
+    (one, _) = parse(LISTING, profile=SiteProfile(record="li.x", title="a.h"))
+    assert one.published == datetime(2025, 8, 19, 8, 30, tzinfo=UTC)
+    assert one.url == "https://news.example.com/one"
+
+
+def test_invalid_selector_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="feedsvc.extract.html"):
+        assert parse(LISTING, profile=SiteProfile(record="li[x")) == []
+    assert "li[x" in caplog.text
+
+
+# -- main story ------------------------------------------------------------------------------------------
+
+
+def test_json_ld_alone_makes_a_main_story() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Example"},
+            {
+                "@type": ["NewsArticle"],
+                "headline": "Rail strike called off after late-night deal",
+                "datePublished": "2025-08-19T09:15:00+02:00",
+                "publisher": {"@type": "Organization", "name": "Example Post"},
+                "articleBody": "Unions accepted the offer.\n\nTrains run as normal.",
+                "url": "/uk/rail-strike-called-off",
+                "articleSection": "UK",
+            },
+        ],
+    }
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    (story,) = parse(page("<div>Loading…</div>", head), url="https://example.com/uk/x")
+    assert story.title == "Rail strike called off after late-night deal"
+    assert story.published == datetime(2025, 8, 19, 7, 15, tzinfo=UTC)
+    assert story.published_text == "2025-08-19T09:15:00+02:00"
+    assert (story.outlet, story.category) == ("Example Post", "UK")
+    assert story.body == ("Unions accepted the offer.", "Trains run as normal.")
+    assert story.url == "https://example.com/uk/rail-strike-called-off"
+
+
+def test_broken_json_ld_is_ignored() -> None:
+    head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
+    assert parse(page("<p>Nothing here.</p>", head)) == []
+
+
+def test_bare_time_element_gives_its_attribute_as_text() -> None:
+    body = (
+        '<article><h1>Heatwave warning extended to Friday</h1><time datetime="2025-08-19T06:00:00Z"></time>'
+        '<div class="body"><p>The alert covers all of England.</p><p>Temperatures may reach 34C.</p></div>'
+        "</article>"
+    )
+    (story,) = parse(page(body))
+    assert story.published == datetime(2025, 8, 19, 6, 0, tzinfo=UTC)
+    assert story.published_text == "2025-08-19T06:00:00Z"
+    assert story.body == ("The alert covers all of England.", "Temperatures may reach 34C.")
+
+
+def test_provider_logo_names_the_outlet() -> None:
+    head = '<meta property="og:type" content="article"><meta property="og:site_name" content="MSN">'
+    body = (
+        '<article><div><span>Provided by</span><img alt="Reuters logo" src="r.png"></div>'
+        "<h1>Ukraine's allies agree guarantees</h1><p>Allies agreed on Monday to act.</p></article>"
+    )
+    (story,) = parse(page(body, head))
+    assert story.outlet == "Reuters"
+
+
+def test_unknown_time_stays_unknown() -> None:
+    meta = '<span class="source">Reuters</span> <span>Tuesday morning</span>'
+    (story,) = parse(
+        page(card("Ceasefire talks resume in Cairo", "/a", meta, "Mediators met again on Monday."))
+    )
+    assert (story.outlet, story.published, story.published_text) == ("Reuters", None, None)
+
+
+def test_a_time_after_the_fetch_is_unknown_not_the_future() -> None:
+    (story,) = parse(
+        page(card("Ceasefire talks resume in Cairo", "/a", "Reuters • 31-12-2025", "Mediators met."))
+    )
+    assert (story.published, story.published_text) == (None, "31-12-2025")
+
+
+# -- links -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "head", "href", "expected"),
+    [
+        (
+            "https://news.example.com/world/index.html",
+            "",
+            "../uk/a.html",
+            "https://news.example.com/uk/a.html",
+        ),
+        ("https://news.example.com/world/", "", "//cdn.example.net/a", "https://cdn.example.net/a"),
+        (
+            "https://news.example.com/world/",
+            '<base href="https://m.example.org/x/">',
+            "a",
+            "https://m.example.org/x/a",
+        ),
+        (
+            None,
+            '<link rel="canonical" href="https://site.example/w/">',
+            "/a?b=1&amp;c=2",
+            "https://site.example/a?b=1&c=2",
+        ),
+        (None, "", "/a", None),
+        (None, "", "https://abs.example/a", "https://abs.example/a"),
+        ("https://news.example.com/", "", "javascript:void(0)", None),
+        ("https://news.example.com/", "", "#", None),
+    ],
+)
+def test_links_resolve_against_the_page(url: str | None, head: str, href: str, expected: str | None) -> None:
+    html = page(
+        card("Ceasefire talks resume in Cairo", href, "Reuters • 2 hours ago", "Mediators met."), head
+    )
+    stories = parse(html, url=url)
+    assert [s.url for s in stories] == [expected]
+
+
+# -- malformed and truncated input -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "https://example.com/page",
+        "index.html",
+        '<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>',
+        "<html><body><div><div><article><h3><a href='/a'>Unclosed headline of five words",
+        "<p>\x00\ud800 odd characters</p>",
+        "<" * 500,
+        "<div>" * 3000 + "deep",
+        '<script type="application/ld+json">' + "[" * 5000 + "</script>",
+    ],
+)
+def test_malformed_html_returns_cleanly(text: str) -> None:
+    assert isinstance(parse(text), list)
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "<article>",
+        "</article>",
+        "<div class='card'>",
+        "</div>",
+        "<h3>",
+        "</h3>",
+        "<a href='/x'>",
+        "<a href='javascript:1'>",
+        "</a>",
+        "<p>",
+        "<time datetime='2025-08-19T10:00:00Z'>",
+        "<time datetime='garbage'>",
+        "</time>",
+        "2 hours ago",
+        "Reuters • ",
+        "Sponsored",
+        "<h1>",
+        "Provided by ",
+        '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "A b c"}</script>',
+        "<meta property='og:type' content='article'>",
+        "<!--",
+        "<br>",
+        "&amp;",
+        " Long headline words go here now ",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(FRAGMENTS | st.text(max_size=20), max_size=40))
+def test_arbitrary_markup_never_raises(parts: list[str]) -> None:
+    for story in parse("".join(parts)):
+        assert story.title
+        assert story.published is None or story.published.tzinfo is not None
+        assert story.url is None or story.url.startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_a_cut_page_keeps_only_whole_stories(path: Path) -> None:
+    html, spec, profile = fixture(path)
+    whole = parse(html, url=spec["page_url"], profile=profile, order=spec["date_order"])
+    for cut in range(0, len(html), max(1, len(html) // 150)):
+        for story in parse(html[:cut], url=spec["page_url"], profile=profile, order=spec["date_order"]):
+            assert story in whole, (cut, story.title)
