@@ -1,0 +1,230 @@
+"""The parsed DOM: building the soup, small bs4 helpers, page chrome and paid placement, line breaks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from itertools import pairwise
+
+from bs4 import BeautifulSoup, ParserRejectedMarkup, Tag, UnusualUsageWarning
+from bs4.element import NavigableString
+
+from feedsvc.extract.clean import clean_line
+
+_log = logging.getLogger(__package__)  # the package's logger, "feedsvc.extract.html"
+
+# Elements that never hold story text, whatever their class or position.
+_NEVER_TEXT = (
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
+    "button", "select", "input", "textarea", "figcaption",
+)  # fmt: skip
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figure", "footer", "h1", "h2",
+    "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "table", "td", "th",
+    "tr", "ul",
+})  # fmt: skip
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "dialog", "alertdialog"})
+# Page chrome recognised by class/id words. Prefixes catch "cookieBanner", "subscription", "advertorial";
+# "ad" must be a whole word or it would hit "header", "thread" and "badge".
+_CHROME_PREFIXES = (
+    "cookie",
+    "consent",
+    "gdpr",
+    "banner",
+    "newsletter",
+    "subscri",
+    "promo",
+    "advert",
+    "sponsor",
+)
+_CHROME_WORDS = frozenset({
+    "ad", "ads", "adslot", "adunit", "adsbygoogle", "dfp", "onetrust", "cmp", "popup", "modal", "breadcrumb",
+    "breadcrumbs", "share", "shares", "sharing", "sharebar", "sharetools", "sharethis", "addthis", "social",
+    "comment", "comments", "commenting", "disqus", "outbrain", "taboola", "tweet", "instagram", "tiktok",
+    # screen-reader-only text ("Published" before a time): not shown, so not "as shown"
+    "sronly", "visuallyhidden", "screenreader", "screenreadertext", "vh",
+})  # fmt: skip
+# A record carrying one of these is paid placement; "promo" is missing on purpose: news sites call their
+# own story cards promos (BBC's "gs-c-promo"), and a profile must be able to select them.
+_SPONSOR_PREFIXES = ("sponsor", "advert", "promoted", "paidcontent", "paidpost")
+_SPONSOR_WORDS = frozenset({"ad", "ads", "nativead"})
+_SPONSOR_LABELS = frozenset({
+    "sponsored", "ad", "ads", "advertisement", "promoted", "paid content", "paid post", "paid partnership",
+    "sponsored content", "partner content", "paid for by", "sponsored by", "promoted by",
+})  # fmt: skip
+_SPONSOR_LINE_RE = re.compile(r"^(?:sponsored|promoted|paid for) by\s", re.IGNORECASE)
+_SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT_RE = re.compile(r"[^A-Za-z0-9]+")
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
+_ARTICLE_BODY = "[itemprop~=articleBody]"
+
+
+# -- small helpers over bs4 ------------------------------------------------------------------------------
+
+
+def _attr(el: Tag, name: str) -> str | None:
+    value = el.get(name)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else " ".join(value)
+
+
+def _words(el: Tag) -> set[str]:
+    """The words of an element's class and id, camelCase split, plus joined neighbours ("site-name")."""
+    raw = _CAMEL_RE.sub(" ", f"{_attr(el, 'class') or ''} {_attr(el, 'id') or ''}")
+    words = [w.lower() for w in _WORD_SPLIT_RE.split(raw) if w]
+    return {*words, *(a + b for a, b in pairwise(words))}
+
+
+def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
+    return bool(_words(el) & hints) or (_attr(el, "itemprop") or "").lower() in hints
+
+
+def _tags(root: Tag, name: str | list[str] | None = None) -> Iterator[Tag]:
+    for el in root.find_all(name) if name else root.find_all(True):
+        if isinstance(el, Tag):
+            yield el
+
+
+def _lines(el: Tag) -> list[str]:
+    return [line for raw in el.get_text().split("\n") if (line := clean_line(raw))]
+
+
+def _text(el: Tag) -> str:
+    return clean_line(el.get_text())
+
+
+def _within(el: Tag, container: Tag) -> bool:
+    return el is container or any(parent is container for parent in el.parents)
+
+
+class _Fence:
+    """Elements to keep out of a search, with their subtrees and their ancestors."""
+
+    def __init__(self, tags: Iterable[Tag | None]) -> None:
+        self.inside: set[int] = set()
+        self.around: set[int] = set()
+        for tag in tags:
+            if tag is None:
+                continue
+            self.inside.add(id(tag))
+            self.inside.update(id(d) for d in tag.descendants)
+            self.around.update(id(p) for p in tag.parents)
+
+    def covers(self, el: Tag) -> bool:
+        return id(el) in self.inside
+
+    def touches(self, el: Tag) -> bool:
+        return id(el) in self.inside or id(el) in self.around
+
+
+def _paragraph_tags(body: Tag, fence: _Fence | None = None) -> list[Tag]:
+    return [
+        p
+        for p in _tags(body, "p")
+        if p.find_parent("figure") is None and (fence is None or not fence.covers(p))
+    ]
+
+
+# -- parse the page, drop the chrome ------------------------------------------------------------------------
+
+
+def _parse(text: str) -> BeautifulSoup | None:
+    # lxml rejects NULs and lone surrogates; they carry no text anyway.
+    text = _UNPARSEABLE_RE.sub("", text)
+    try:
+        with warnings.catch_warnings():
+            # "looks like a URL/filename" and "XML parsed as HTML" are guesses about the caller; we know.
+            warnings.simplefilter("ignore", UnusualUsageWarning)
+            return BeautifulSoup(text, "lxml")
+    except (ParserRejectedMarkup, ValueError, UnicodeError, RecursionError) as exc:
+        _log.warning("unparseable HTML page: %s", exc)
+        return None
+
+
+def _drop_chrome(soup: BeautifulSoup, keep: set[int]) -> None:
+    """Remove page chrome in place; ``keep`` holds ids of elements a site profile selected."""
+    for el in list(_tags(soup, list(_NEVER_TEXT))):
+        el.extract()
+    page_chars = len(soup.get_text())
+    for el in list(_tags(soup)):
+        if id(el) in keep or not _attached(el, soup) or not _is_chrome_element(el):
+            continue
+        if _is_label(el.get_text()):
+            continue  # a "Sponsored" badge stays so that the card around it is recognised and dropped
+        if not _holds_content(el, page_chars, structural=el.name in ("nav", "header", "footer", "form")):
+            el.extract()
+
+
+def _attached(el: Tag, soup: BeautifulSoup) -> bool:
+    return any(parent is soup for parent in el.parents)
+
+
+def _is_chrome_element(el: Tag) -> bool:
+    if el.name in ("nav", "form", "dialog"):
+        return True
+    if (
+        el.name in ("header", "footer")
+        and el.find_parent(["article", "main", "section", "li", "aside"]) is None
+    ):
+        return True
+    if (_attr(el, "role") or "").lower() in _CHROME_ROLES:
+        return True
+    if (
+        el.has_attr("hidden")
+        or _attr(el, "aria-hidden") == "true"
+        or _HIDDEN_STYLE_RE.search(_attr(el, "style") or "")
+    ):
+        return True
+    if _is_label(_attr(el, "aria-label") or ""):
+        return True
+    return any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in _words(el))
+
+
+def _holds_content(el: Tag, page_chars: int, structural: bool) -> bool:
+    """A chrome-looking element that wraps the page's real content (an ASP.NET page-wide <form>,
+    a <div class="has-ads"> wrapper) must stay; a site header holding the logo's <h1> must not."""
+    if el.name in ("html", "body", "main"):
+        return True
+    if el.find("main") or el.select_one(_ARTICLE_BODY):
+        return True
+    h1 = el.find("h1")
+    if isinstance(h1, Tag) and (not structural or len(h1.get_text().split()) >= 4):
+        return True  # a headline, not a logo
+    return len(el.get_text()) * 2 > page_chars > 500
+
+
+def _mark_blocks(soup: BeautifulSoup) -> None:
+    """Make get_text() line-structured: a newline where the page breaks a line (block edges, <br>), none
+    where only the source was wrapped, so "Reuters" and "2 hours ago" in sibling <div>s stay apart."""
+    for node in list(soup.descendants):
+        if type(node) is NavigableString and "\n" in node:
+            node.replace_with(node.replace("\n", " "))
+    for el in list(_tags(soup, ["br", "hr"])):
+        el.replace_with("\n")
+    for el in list(_tags(soup, list(_BLOCKS))):
+        el.insert(0, "\n")
+        el.append("\n")
+
+
+def _is_label(text: str) -> bool:
+    folded = text.strip().strip(":").casefold()
+    return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
+
+
+def _sponsored(record: Tag) -> bool:
+    """Paid placement: a sponsor class on the record (or a wrapper), a rel=sponsored link, or a label."""
+    if any(w in _SPONSOR_WORDS or w.startswith(_SPONSOR_PREFIXES) for w in _words(record)):
+        return True
+    for parent in record.parents:
+        if isinstance(parent, Tag) and any(w.startswith(_SPONSOR_PREFIXES) for w in _words(parent)):
+            return True
+    if any("sponsored" in (_attr(a, "rel") or "").lower() for a in _tags(record, "a")):
+        return True
+    if any(_is_label(el.get_text()) for el in _tags(record)):
+        return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
+    return any(_is_label(part) for line in _lines(record) for part in _SEPARATOR_RE.split(line))

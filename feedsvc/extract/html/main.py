@@ -1,0 +1,180 @@
+"""The page's own article: find it, then read its title, URL, outlet, category, time and body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bs4 import Tag
+
+from feedsvc.extract.clean import clean_body, clean_line, is_chrome
+from feedsvc.extract.html.dom import _ARTICLE_BODY, _Fence, _lines, _paragraph_tags, _tags, _text, _within
+from feedsvc.extract.html.fields import (
+    _Fields,
+    _find_when,
+    _hinted_category,
+    _hinted_outlet,
+    _outlet_name,
+    _provided_by,
+    _When,
+)
+from feedsvc.extract.html.page import _ld_name, _ld_org, _ld_str, _ld_url, _Page, _stamp
+
+
+@dataclass
+class _Main:
+    scope: Tag | None  # where the main story's header lives
+    h1: Tag | None
+    body: Tag | None  # holds the body paragraphs
+
+
+def _find_main(page: _Page) -> _Main | None:
+    """The page's own article, when structured data says there is one or an <article> holds the <h1>
+    and a body; a listing page ("Latest news with #Ukraine") has none."""
+    soup = page.soup
+    found = soup.select_one(_ARTICLE_BODY)
+    body = found if isinstance(found, Tag) else None
+    article = body.find_parent("article") if body else None
+    if article is None:
+        article = next((a for a in _tags(soup, "article") if a.find("h1")), None)
+    h1_found = (article or soup).find("h1")
+    h1 = h1_found if isinstance(h1_found, Tag) else None
+    strong = page.ld is not None or page.meta.get("og:type", "").startswith("article") or body is not None
+    if body is None:
+        main_el = soup.find("main")
+        body = _densest(article or (main_el if isinstance(main_el, Tag) else None) or soup.body or soup)
+    if not strong and not (article and body and len(_paragraph_tags(body)) >= 2):
+        return None
+    return _Main(article or _common_ancestor(h1, body), h1, body)
+
+
+def _densest(root: Tag) -> Tag | None:
+    """The element whose paragraphs hold the most text (a paragraph's grandparent earns half)."""
+    scores: dict[int, float] = {}
+    by_id: dict[int, Tag] = {}
+    for p in _tags(root, "p"):
+        size = len(p.get_text().strip())
+        for parent, share in ((p.parent, 1.0), (p.parent.parent if p.parent else None, 0.5)):
+            if isinstance(parent, Tag) and size:
+                scores[id(parent)] = scores.get(id(parent), 0.0) + size * share
+                by_id[id(parent)] = parent
+    if not scores:
+        return None
+    return by_id[max(scores, key=lambda key: scores[key])]
+
+
+def _common_ancestor(a: Tag | None, b: Tag | None) -> Tag | None:
+    if a is None or b is None:
+        return a or b
+    above_b = {id(b), *(id(p) for p in b.parents)}
+    for el in (a, *a.parents):
+        if id(el) in above_b and isinstance(el, Tag):
+            return el
+    return None
+
+
+def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
+    ld = page.ld or {}
+    fence = _main_fence(main, cards)
+    when = _find_when(main.scope, fence) if main.scope else None
+    title = _main_title(page, main)
+    if not title or is_chrome(title):
+        return None
+    published, published_text = _stamp(
+        page,
+        [when.machine if when else None, _ld_str(ld.get("datePublished")), *_meta_times(page)],
+        when.text if when else None,
+    )
+    return _Fields(
+        title=title,
+        url=page.url(_ld_url(ld) or page.meta.get("og:url") or page.meta.get("canonical")),
+        outlet=_main_outlet(page, main, fence, when),
+        category=_main_category(page, main, fence),
+        published=published,
+        published_text=published_text,
+        body=_main_body(page, main, _Fence(cards)),
+    )
+
+
+def _main_fence(main: _Main, cards: list[Tag]) -> _Fence:
+    """Keep the header search out of the body and the cards. When the body block is the whole article
+    (paragraphs straight under <article>), fence only its paragraphs: the header lives in it too."""
+    if main.body is not None and main.h1 is not None and _within(main.h1, main.body):
+        return _Fence([main.h1, *_paragraph_tags(main.body), *cards])
+    return _Fence([main.body, main.h1, *cards])
+
+
+def _meta_times(page: _Page) -> list[str | None]:
+    keys = ("article:published_time", "og:article:published_time", "datepublished", "pubdate", "publish-date")
+    return [page.meta.get(key) for key in keys]
+
+
+def _main_title(page: _Page, main: _Main) -> str | None:
+    if main.h1 is not None and (title := _text(main.h1)):
+        return title
+    ld = page.ld or {}
+    site = page.meta.get("og:site_name", "")
+    page_title = page.soup.title.get_text() if page.soup.title else None
+    for raw in (
+        ld.get("headline"),
+        ld.get("name"),
+        page.meta.get("og:title"),
+        page.meta.get("twitter:title"),
+        page_title,
+    ):
+        text = clean_line(raw) if isinstance(raw, str) else ""
+        for sep in (" | ", " - ", " – ", " — "):
+            text = text.removesuffix(f"{sep}{site}") if site else text
+        if text:
+            return text
+    return None
+
+
+def _main_outlet(page: _Page, main: _Main, fence: _Fence, when: _When | None) -> str | None:
+    """The outlet the page credits ("Provided by Reuters", a source element) before the publishing site;
+    a bare name on the time's line comes last, as on an outlet's own page it is usually the reporter."""
+    ld = page.ld or {}
+    if main.scope is not None:
+        credited = _provided_by(main.scope, fence) or _hinted_outlet(main.scope, fence)
+        if credited:
+            return credited
+    for raw in (_ld_org(ld.get("author")), _ld_name(ld.get("publisher")), page.meta.get("og:site_name")):
+        if raw and (name := _outlet_name(raw)):
+            return name
+    return when.outlet if when else None
+
+
+def _main_category(page: _Page, main: _Main, fence: _Fence) -> str | None:
+    section = (page.ld or {}).get("articleSection")
+    if isinstance(section, list):
+        section = next((s for s in section if isinstance(s, str) and s.strip()), None)
+    for raw in (section, page.meta.get("article:section")):
+        if isinstance(raw, str) and clean_line(raw):
+            return clean_line(raw)
+    return _hinted_category(main.scope, fence) if main.scope else None
+
+
+def _dom_body(main: _Main, fence: _Fence) -> tuple[str, ...]:
+    if main.body is None:
+        return ()
+    paragraphs = _paragraph_tags(main.body, fence) if main.body.find("p") else []
+    return clean_body([p.get_text() for p in paragraphs] or _lines(main.body))
+
+
+def _main_body(page: _Page, main: _Main, fence: _Fence) -> tuple[str, ...]:
+    """DOM paragraphs as shown; else JSON-LD articleBody; else the page's description as one paragraph."""
+    body = _dom_body(main, fence)
+    if body:
+        return body
+    article_body = (page.ld or {}).get("articleBody")
+    if isinstance(article_body, str) and article_body.strip():
+        return clean_body(re.split(r"\n\s*\n|\n", article_body))
+    description = page.meta.get("og:description") or page.meta.get("description")
+    return clean_body([description]) if description else ()
+
+
+def _whole(page: _Page, main: _Main) -> bool:
+    """On a cut page, a main story is whole only if its DOM body was reached and closed before the cut."""
+    if page.cut is None:
+        return True
+    return bool(_dom_body(main, _Fence([]))) and not page.is_cut(main.body, main.h1)

@@ -1,0 +1,175 @@
+"""Page-level facts: meta tags, the JSON-LD article, the base URL, a cut-off end, and publication times."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
+
+from feedsvc.extract import times
+from feedsvc.extract.html.dom import _attr, _tags
+from feedsvc.models import DateOrder, utc
+
+_CLOSED_RE = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+_ARTICLE_TYPES = frozenset({"blogposting", "liveblogposting"})
+
+
+@dataclass
+class _Page:
+    soup: BeautifulSoup
+    meta: dict[str, str]
+    ld: dict[str, Any] | None
+    base: str | None
+    fetched_at: datetime
+    date_order: DateOrder
+    # Ids of the elements around the last text of a page that was cut off (kept as ids because chrome removal
+    # may take the innermost ones away): a story whose container is among them is incomplete.
+    cut: frozenset[int] | None
+
+    def url(self, href: str | None) -> str | None:
+        href = (href or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            return None
+        url = urljoin(self.base, href) if self.base else href
+        return url if url.startswith(("http://", "https://")) else None
+
+    def is_cut(self, *containers: Tag | None) -> bool:
+        return self.cut is not None and any(c is not None and id(c) in self.cut for c in containers)
+
+
+def _read_page(
+    soup: BeautifulSoup, text: str, page_url: str | None, fetched_at: datetime, order: DateOrder
+) -> _Page:
+    meta = _meta_tags(soup)
+    base = page_url
+    base_tag = soup.find("base", href=True)
+    if isinstance(base_tag, Tag):
+        base = urljoin(page_url or "", _attr(base_tag, "href") or "") or page_url
+    if not (base or "").startswith(("http://", "https://")):
+        # Without a page URL, the page's own canonical address still anchors its relative links.
+        own = meta.get("canonical") or meta.get("og:url") or ""
+        base = own if own.startswith(("http://", "https://")) else None
+    return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, _cut_point(soup, text))
+
+
+def _meta_tags(soup: BeautifulSoup) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for tag in _tags(soup, "meta"):
+        key = _attr(tag, "property") or _attr(tag, "name") or _attr(tag, "itemprop")
+        content = _attr(tag, "content")
+        if key and content and content.strip():
+            meta.setdefault(key.strip().lower(), content.strip())
+    for link in _tags(soup, "link"):
+        if "canonical" in (_attr(link, "rel") or "").lower().split() and _attr(link, "href"):
+            meta.setdefault("canonical", (_attr(link, "href") or "").strip())
+    return meta
+
+
+def _json_ld(soup: BeautifulSoup) -> dict[str, Any] | None:
+    """The page's own article object (top level or in @graph; an ItemList's members are cards, not it)."""
+    for script in _tags(soup, "script"):
+        if (_attr(script, "type") or "").strip().lower() != "application/ld+json":
+            continue
+        raw = script.get_text().strip().removeprefix("<!--").removesuffix("-->").strip()
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        for item in _ld_items(data):
+            if _is_article(item):
+                return item
+    return None
+
+
+def _ld_items(data: Any) -> Iterator[dict[str, Any]]:
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict):
+            yield item
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                yield from (g for g in graph if isinstance(g, dict))
+
+
+def _is_article(item: dict[str, Any]) -> bool:
+    kinds = item.get("@type")
+    for kind in kinds if isinstance(kinds, list) else [kinds]:
+        if isinstance(kind, str):
+            name = kind.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+            if name.endswith("article") or name in _ARTICLE_TYPES:
+                return True
+    return False
+
+
+def _cut_point(soup: BeautifulSoup, text: str) -> frozenset[int] | None:
+    """Ids of the elements holding the last text of a page cut off before its end; None for a whole page."""
+    # HTML allows leaving </body></html> out, but fetched pages keep them; a page that holds neither lost its
+    # end. Where it still ends on whole records, its last text is chrome or a script, which no story holds.
+    if _CLOSED_RE.search(text[-4096:]):
+        return None
+    last: NavigableString | None = None
+    for node in soup.descendants:
+        if isinstance(node, NavigableString) and node.strip():
+            last = node
+    return frozenset(id(parent) for parent in last.parents) if last is not None else frozenset()
+
+
+def _machine_time(value: str | None) -> datetime | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError:
+        pass
+    if value.isdigit() and len(value) in (10, 13):  # epoch seconds or milliseconds
+        return datetime.fromtimestamp(int(value[:10]), UTC)
+    try:
+        return utc(parsedate_to_datetime(value))  # RFC 822, as in feeds and HTTP headers
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _stamp(page: _Page, machines: list[str | None], text: str | None) -> tuple[datetime | None, str | None]:
+    """(published, published_text): a machine datetime wins; the visible text is resolved only without one."""
+    for machine in machines:
+        published = _machine_time(machine)
+        if published is not None:
+            return published, text or (machine or "").strip()
+    published = times.resolve(text, page.fetched_at, page.date_order)
+    return published, text or next((m.strip() for m in machines if m and m.strip()), None)
+
+
+def _ld_str(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _ld_name(value: Any) -> str | None:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and (name := _ld_str(item.get("name"))):
+            return name
+        if isinstance(item, str) and item.strip():
+            return item.strip()
+    return None
+
+
+def _ld_org(value: Any) -> str | None:
+    """An author that is an organisation is the outlet; a person is a reporter."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and "organization" in str(item.get("@type", "")).lower():
+            return _ld_str(item.get("name"))
+    return None
+
+
+def _ld_url(ld: dict[str, Any]) -> str | None:
+    entity = ld.get("mainEntityOfPage")
+    if isinstance(entity, dict):
+        entity = entity.get("@id") or entity.get("url")
+    return _ld_str(ld.get("url")) or _ld_str(entity)
