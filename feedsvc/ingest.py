@@ -13,11 +13,13 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from feedsvc.dedup import (
+    FINGERPRINT_VERSION,
     BoilerplateCounter,
     Deduper,
     Fingerprint,
@@ -36,6 +38,7 @@ _WIRE_CREDIT = re.compile(
     r"\((?:AP|Reuters|AFP)\)\s*[—–-]|writes for the Associated Press|Associated Press writer"
 )
 _DEDUP_PARAMS = ("shingle_size", "num_perm", "seed", "lead_words")
+_BOILERPLATE_SAVE_EVERY = 300.0  # seconds
 
 
 def copy_key(story: Story) -> str:
@@ -106,10 +109,15 @@ class Ingestor:
         self.deduper = Deduper(settings)
         self.cluster_of: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
+        self._boilerplate_dirty = False
+        self._boilerplate_saved = float("-inf")  # the first change is saved at once
 
     def restore(self) -> int:
         """Rebuild the in-memory index from the store; returns the number of copies indexed."""
-        params = json.dumps({k: getattr(self.settings, k) for k in _DEDUP_PARAMS} | {"scheme": "affine32"})
+        params = json.dumps(
+            {k: getattr(self.settings, k) for k in _DEDUP_PARAMS}
+            | {"scheme": "affine32", "fingerprint_version": FINGERPRINT_VERSION}
+        )
         stored = self.store.set_meta_default("dedup_params", params)
         blob = self.store.get_blob("boilerplate")
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
@@ -212,10 +220,28 @@ class Ingestor:
             seen_keys=list(known),
             moved=moved,
             cluster_writes=writes,
-            boilerplate=self.deduper.boilerplate.to_bytes() if result.new_clusters else None,
+            boilerplate=self._boilerplate_to_save(result.new_clusters > 0),
             seen_at=now,
         )
         return result
+
+    def _boilerplate_to_save(self, changed: bool, force: bool = False) -> bytes | None:
+        """The counter's bytes when they are due to be saved: it is megabytes, and advisory (losing a few
+        minutes of counts to a crash only makes boilerplate known a little later), so it is written at
+        most every few minutes, and on a clean stop."""
+        self._boilerplate_dirty |= changed
+        due = time.monotonic() - self._boilerplate_saved >= _BOILERPLATE_SAVE_EVERY
+        if not self._boilerplate_dirty or not (due or force):
+            return None
+        self._boilerplate_dirty = False
+        self._boilerplate_saved = time.monotonic()
+        return self.deduper.boilerplate.to_bytes()
+
+    def flush(self) -> None:
+        """Save what is only in memory (the boilerplate counter); called on a clean stop."""
+        blob = self._boilerplate_to_save(False, force=True)
+        if blob is not None:
+            self.store.save_blob("boilerplate", blob)
 
     @staticmethod
     def _survivor(cluster_id: str, moved: dict[str, str]) -> str:

@@ -67,6 +67,11 @@ class Service:
 
     def close(self) -> None:
         self.fetcher.close()
+        try:
+            with self._ingest_lock:
+                self.ingestor.flush()
+        except FeedsvcError as exc:
+            log.error("event=flush_failed error=%r", str(exc))
         self.store.close()
 
     # -- one source -----------------------------------------------------------------------------

@@ -67,19 +67,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("service", "stop_timeout", "duration", 10.0, "Longest a clean stop (SIGTERM, Ctrl-C) may take"),
     Setting("service", "log_format", "choice", "kv", "Log line format", ("kv", "json")),
     Setting("service", "log_level", "choice", "INFO", "Log level", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    # [dedup] defaults are chosen by `python -m bench dedup` (labelled corpus, baselines, speed at 1M).
     Setting("dedup", "shingle_size", "int", 5, "Words per shingle"),
-    Setting("dedup", "num_perm", "int", 128, "MinHash permutations per signature"),
+    Setting("dedup", "num_perm", "int", 64, "MinHash permutations per signature"),
     Setting("dedup", "seed", "int", 1, "MinHash seed (signatures with another seed never compare)"),
     Setting("dedup", "lsh_threshold", "float", 0.3, "Jaccard threshold of the LSH candidate index"),
-    Setting("dedup", "resemblance", "float", 0.5, "Estimated Jaccard at or above which two copies merge"),
+    Setting("dedup", "resemblance", "float", 0.5, "Jaccard at or above which two copies merge"),
     Setting(
         "dedup",
         "containment",
         "float",
-        0.8,
+        0.6,
         "Share of the shorter text found in the longer one at or above which they merge",
     ),
-    Setting("dedup", "lead_words", "int", 60, "Words of the body start used to match briefs to full copies"),
+    Setting("dedup", "lead_words", "int", 30, "Words of the body start used to match briefs to full copies"),
     Setting(
         "dedup",
         "boilerplate_df",
@@ -92,13 +93,15 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class DedupSettings:
+    """See SETTINGS; the defaults are what `python -m bench dedup` measured best."""
+
     shingle_size: int = 5
-    num_perm: int = 128
+    num_perm: int = 64
     seed: int = 1
     lsh_threshold: float = 0.3
     resemblance: float = 0.5
-    containment: float = 0.8
-    lead_words: int = 60
+    containment: float = 0.6
+    lead_words: int = 30
     boilerplate_df: int = 5
 
 

@@ -206,6 +206,11 @@ class Store:
             value = conn.execute(select(blobs.c.data).where(blobs.c.name == name)).scalar()
             return bytes(value) if value is not None else None
 
+    def save_blob(self, name: str, data: bytes) -> None:
+        with self._write() as conn:
+            conn.execute(delete(blobs).where(blobs.c.name == name))
+            conn.execute(insert(blobs).values(name=name, data=data))
+
     # -- copies and clusters --------------------------------------------------------------------
 
     def copy_clusters(self, keys: Sequence[str]) -> dict[str, str]:

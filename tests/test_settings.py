@@ -82,7 +82,18 @@ def test_readme_lists_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table_rows = [line for line in readme.splitlines() if line.startswith("|")]
     for setting in SETTINGS:
-        assert any(f"`{setting.env}`" in row and f"`{setting.key}`" in row for row in table_rows), setting.env
+        row = next((r for r in table_rows if f"`{setting.env}`" in r and f"`{setting.key}`" in r), None)
+        assert row is not None, setting.env
+        default = setting.default
+        if default == "":
+            continue  # documented in words ("http://LISTEN", "(none)")
+        if isinstance(default, bool):
+            shown = str(default).lower()
+        elif isinstance(default, float) and default.is_integer() and setting.kind == "duration":
+            shown = str(int(default))
+        else:
+            shown = str(default)
+        assert f"`{shown}`" in row, f"README shows a stale default for {setting.env}"
     documented = set(re.findall(r"`(FEEDSVC_[A-Z_]+)`", readme))
     known = {s.env for s in SETTINGS} | {"FEEDSVC_CONFIG"}
     assert documented <= known, documented - known

@@ -1,0 +1,325 @@
+"""feedsvc.dedup: the signer, shingling, the index, matching rules and their invariants."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.corpus import (
+    CARRIERS,
+    FULL_CARRIERS,
+    VARIATIONS,
+    Doc,
+    Story,
+    base_story,
+    follow_up,
+    make_copy,
+    make_corpus,
+    same_event,
+)
+from feedsvc.dedup import (
+    BoilerplateCounter,
+    Deduper,
+    Fingerprint,
+    Signer,
+    UnionFind,
+    band_params,
+    cluster_texts,
+    fingerprint_from_bytes,
+    fingerprint_to_bytes,
+    shingle_hashes,
+    token_hashes,
+    tokens,
+)
+from feedsvc.settings import DedupSettings
+
+SETTINGS = DedupSettings()
+AGGREGATORS = [c for c in CARRIERS if c.brief_footer]
+
+
+def partition(labels: dict[str, str]) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for key, label in labels.items():
+        groups.setdefault(label, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
+
+
+def original(story: Story) -> Doc:
+    return Doc(f"{story.id}-orig", story.title, "\n\n".join(story.paragraphs), story.id, story.style.name, ())
+
+
+def stream(docs: Iterable[Doc], deduper: Deduper | None = None) -> dict[str, str]:
+    """Cluster as the service ingests: one at a time, boilerplate learned only from what came before."""
+    deduper = deduper or Deduper(SETTINGS)
+    uf = UnionFind()
+    ids = []
+    for doc in docs:
+        ids.append(doc.id)
+        fp = deduper.fingerprint(doc.title, doc.body)
+        uf.add(doc.id)
+        found = deduper.matches(fp)
+        for match in found:
+            uf.union(match.key, doc.id)
+        deduper.add(doc.id, fp, count_boilerplate=not found)
+    return {i: uf.find(i) for i in ids}
+
+
+def batch(docs: Iterable[Doc]) -> dict[str, str]:
+    return cluster_texts(((d.id, d.title, d.body) for d in docs), SETTINGS)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Signatures and shingles
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hashes=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=300),
+    num_perm=st.sampled_from([16, 64, 128]),
+    seed=st.integers(0, 2**16),
+)
+def test_numpy_signer_equals_datasketch_update_batch(hashes: list[int], num_perm: int, seed: int) -> None:
+    reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda value: value, scheme="affine32")
+    reference.update_batch(hashes)
+    signed = Signer(num_perm, seed).sign(np.array(hashes, dtype=np.uint32))
+    assert signed.dtype == np.uint32
+    assert np.array_equal(signed, reference.hashvalues)
+
+
+@settings(max_examples=30, deadline=None)
+@given(hashes=st.sets(st.integers(0, 2**32 - 1), min_size=1, max_size=200), data=st.data())
+def test_signing_a_part_with_the_whole_equals_signing_it_alone(hashes: set[int], data: st.DataObject) -> None:
+    part = data.draw(st.sets(st.sampled_from(sorted(hashes))))
+    whole_array = np.array(sorted(hashes), dtype=np.uint32)
+    part_array = np.array(sorted(part), dtype=np.uint32)
+    signer = Signer(64, 1)
+    whole, piece = signer.sign_with_part(whole_array, part_array)
+    assert np.array_equal(whole, signer.sign(whole_array))
+    assert np.array_equal(piece, signer.sign(part_array))
+
+
+def test_empty_signature_is_datasketch_empty() -> None:
+    signer = Signer(64, 1)
+    assert np.array_equal(signer.sign(np.empty(0, dtype=np.uint32)), MinHash(num_perm=64, seed=1).hashvalues)
+
+
+def test_band_params_match_datasketch() -> None:
+    from datasketch.lsh import _optimal_param
+
+    for threshold in (0.3, 0.5, 0.7):
+        for num_perm in (64, 128):
+            assert band_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def test_token_hashes_are_stable_and_ignore_typography_case_and_layout() -> None:
+    plain = 'He said "it\'s over" -- then left. Café'
+    fancy = "HE  said\u00a0\u201cit\u2019s over\u201d \u2014 then\n\nleft\u2026 Cafe\u0301"
+    assert np.array_equal(token_hashes(plain), token_hashes(fancy))
+    assert token_hashes(plain).size == len(tokens(plain)) == 8
+    # Fixed values: a change here changes every stored fingerprint (bump FINGERPRINT_VERSION).
+    assert token_hashes("the quick fox").tolist() == token_hashes("The Quick FOX").tolist()
+    assert shingle_hashes("one two three four five six", 5).size == 2
+
+
+def test_ascii_and_unicode_paths_hash_alike() -> None:
+    words = "Le conseil a voté mardi pour la proposition"
+    assert np.array_equal(token_hashes(words)[2:], token_hashes("x y " + words.replace("é", "e\u0301"))[4:])
+    assert np.array_equal(token_hashes("naive cafe"), token_hashes("naive cafe\u200b"))
+
+
+@given(st.text(max_size=200))
+def test_token_hashes_agree_with_the_regex_tokenizer_on_any_text(text: str) -> None:
+    assert token_hashes(text).size == len(tokens(text))
+
+
+def test_short_bodies_use_the_title() -> None:
+    deduper = Deduper(SETTINGS)
+    with_title = deduper.fingerprint("Storm knocks out power across the county", "Crews are out.")
+    other_title = deduper.fingerprint("Council approves new budget for the schools", "Crews are out.")
+    assert not np.array_equal(with_title.shingles, other_title.shingles)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What must merge and what must not
+
+
+@pytest.fixture(scope="module")
+def stories() -> list[Story]:
+    return [
+        base_story(f"s{i}", f"test:{i}", words=random.Random(i).choice((180, 400, 900))) for i in range(8)
+    ]
+
+
+@pytest.mark.parametrize("variation", [v for v in VARIATIONS if not v.startswith("brief")])
+def test_each_variation_merges_with_its_original(stories: list[Story], variation: str) -> None:
+    rng = random.Random(variation)
+    titles = [s.title for s in stories]
+    for story in stories:
+        copy = make_copy(
+            story, f"{story.id}-copy", rng.choice(FULL_CARRIERS), variation, titles, rng, extra=False
+        )
+        docs = [original(story), copy]
+        assert len(partition(batch(docs))) == 1, (variation, story.id, copy.body[:300])
+        assert len(partition(stream(docs))) == 1, (variation, story.id)
+
+
+@pytest.mark.parametrize("variation", ["brief", "brief_footer"])
+def test_briefs_merge_with_their_story_once_the_footer_is_known(stories: list[Story], variation: str) -> None:
+    rng = random.Random(variation)
+    aggregator = AGGREGATORS[0]
+    titles = [s.title for s in stories]
+    briefs = [make_copy(s, f"{s.id}-brief", aggregator, variation, titles, rng, extra=False) for s in stories]
+    originals = [original(s) for s in stories]
+    labels = batch(originals + briefs)
+    for story, brief in zip(stories, briefs, strict=True):
+        assert labels[brief.id] == labels[f"{story.id}-orig"]
+    # The service learns the footer from the briefs that come first; later briefs then join their story.
+    labels = stream(briefs[:6] + originals + briefs[6:])
+    for story, brief in zip(stories[6:], briefs[6:], strict=True):
+        assert labels[brief.id] == labels[f"{story.id}-orig"]
+    assert len(partition(labels)) == len(stories)
+
+
+def test_briefs_sharing_a_footer_stay_apart_even_before_it_is_known(stories: list[Story]) -> None:
+    rng = random.Random(5)
+    titles = [s.title for s in stories]
+    for aggregator in AGGREGATORS:
+        briefs = [
+            make_copy(s, f"{s.id}-b", aggregator, "brief_footer", titles, rng, extra=False) for s in stories
+        ]
+        assert len(partition(stream(briefs))) == len(briefs)  # cold start: nothing is boilerplate yet
+        assert len(partition(batch(briefs))) == len(briefs)
+
+
+def test_same_event_write_ups_stay_apart() -> None:
+    for i in range(12):
+        first = base_story(f"a{i}", f"event:{i}", words=400)
+        rng = random.Random(i)
+        second = same_event(first, f"b{i}", rng, words=rng.choice((120, 300, 700)))
+        docs = [original(first), original(second)]
+        assert len(partition(batch(docs))) == 2, i
+        assert len(partition(stream(docs))) == 2, i
+
+
+def test_follow_ups_reusing_background_stay_apart() -> None:
+    for i in range(12):
+        first = base_story(f"a{i}", f"followed:{i}", words=600)
+        later = follow_up(first, f"b{i}", random.Random(i))
+        docs = [original(first), original(later)]
+        assert len(partition(batch(docs))) == 2, i
+
+
+def test_different_stories_on_one_topic_stay_apart() -> None:
+    from bench.corpus import DOMAINS
+
+    for domain in DOMAINS:
+        docs = [
+            original(base_story(f"{domain.name}{i}", f"topic:{domain.name}:{i}", domain)) for i in range(4)
+        ]
+        assert len(partition(batch(docs))) == 4, domain.name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Invariants
+
+
+@pytest.fixture(scope="module")
+def small_corpus() -> list[Doc]:
+    return make_corpus(seed=7, stories=16).docs
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_clustering_does_not_depend_on_input_order(small_corpus: list[Doc], data: st.DataObject) -> None:
+    shuffled = data.draw(st.permutations(small_corpus))
+    assert partition(batch(shuffled)) == partition(batch(small_corpus))
+
+
+def test_restore_via_load_gives_the_same_matches(small_corpus: list[Doc]) -> None:
+    live = Deduper(SETTINGS)
+    stream(small_corpus[:-8], live)
+    stored = [(key, fingerprint_to_bytes(fp)) for key, fp in live._prints.items()]
+    restored = Deduper(SETTINGS, BoilerplateCounter(data=live.boilerplate.to_bytes()))
+    assert restored.load((key, fingerprint_from_bytes(*blobs)) for key, blobs in stored) == len(stored)
+    assert len(restored) == len(live)
+    for doc in small_corpus[-8:]:
+        fp = live.fingerprint(doc.title, doc.body)
+        assert restored.matches(fp) == live.matches(fp)
+
+
+def test_datasketch_storage_gives_the_same_matches(small_corpus: list[Doc]) -> None:
+    memory = Deduper(SETTINGS)
+    shared = Deduper(SETTINGS, storage_config={"type": "dict"})
+    for doc in small_corpus:
+        fp = memory.fingerprint(doc.title, doc.body)
+        assert {m.key for m in memory.matches(fp)} == {m.key for m in shared.matches(fp)}
+        memory.add(doc.id, fp, count_boilerplate=True)
+        shared.add(doc.id, fp, count_boilerplate=True)
+    for doc in small_corpus[:5]:
+        memory.remove(doc.id)
+        shared.remove(doc.id)
+    for doc in small_corpus[:10]:
+        fp = memory.fingerprint(doc.title, doc.body)
+        assert memory.matches(fp) == shared.matches(fp)
+
+
+def test_remove_and_exclude(small_corpus: list[Doc]) -> None:
+    deduper = Deduper(SETTINGS)
+    doc = max(small_corpus, key=lambda d: d.words)
+    fp = deduper.fingerprint(doc.title, doc.body)
+    deduper.add("a", fp, count_boilerplate=True)
+    deduper.add("a", fp, count_boilerplate=True)  # idempotent
+    assert [m.key for m in deduper.matches(fp)] == ["a"]
+    assert deduper.matches(fp, exclude="a") == []
+    deduper.remove("a")
+    deduper.remove("a")
+    assert "a" not in deduper and len(deduper) == 0
+    assert deduper.matches(fp) == []
+
+
+def test_fingerprint_bytes_round_trip() -> None:
+    fp = Deduper(SETTINGS).fingerprint("t", "one two three four five six seven eight nine ten eleven twelve")
+    back = fingerprint_from_bytes(*fingerprint_to_bytes(fp))
+    assert isinstance(back, Fingerprint)
+    assert np.array_equal(back.shingles, fp.shingles) and np.array_equal(back.lead, fp.lead)
+    assert back.nbytes() == fp.nbytes()
+
+
+def test_boilerplate_counter_persists_and_decays() -> None:
+    counter = BoilerplateCounter(width_bits=12, half_life=4)
+    shingles = np.arange(100, 120, dtype=np.uint32)
+    for _ in range(3):
+        counter.add(shingles)
+    assert counter.frequency(shingles).min() >= 3
+    restored = BoilerplateCounter(data=counter.to_bytes())
+    assert np.array_equal(restored.frequency(shingles), counter.frequency(shingles))
+    counter.add(np.empty(0, dtype=np.uint32))  # the fourth addition halves every count
+    assert counter.frequency(shingles).max() <= 2
+    assert BoilerplateCounter(data=b"not a counter").frequency(shingles).max() == 0
+
+
+def test_boilerplate_counter_does_not_fill_up() -> None:
+    """However many unrelated stories it counts, unrelated shingles do not turn into boilerplate."""
+    rng = np.random.default_rng(3)
+    counter = BoilerplateCounter(width_bits=16, half_life=64)
+    for _ in range(2000):  # 800k shingle counts into 65k cells per row
+        counter.add(rng.integers(0, 2**32, 400, dtype=np.uint32))
+    fresh = rng.integers(0, 2**32, 10_000, dtype=np.uint32)
+    assert np.mean(counter.frequency(fresh) >= SETTINGS.boilerplate_df) < 0.01
+
+
+def test_empty_and_tiny_texts() -> None:
+    deduper = Deduper(SETTINGS)
+    empty = deduper.fingerprint("", "")
+    assert empty.shingles.size == 0 and deduper.matches(empty) == []
+    deduper.add("empty", empty, count_boilerplate=True)
+    tiny = deduper.fingerprint("", "Flood warning")
+    deduper.add("tiny", tiny, count_boilerplate=True)
+    assert [m.key for m in deduper.matches(deduper.fingerprint("", "FLOOD  warning!"))] == ["tiny"]
+    assert deduper.matches(deduper.fingerprint("", "Flood watch")) == []
