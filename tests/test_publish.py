@@ -123,3 +123,19 @@ def test_xml_illegal_characters_never_break_a_feed() -> None:
     feed = render_atom(FeedSpec("all", "All"), [bad], CTX)
     assert not feedparser.parse(feed).bozo
     assert b"\x07" not in feed and b"\x0b" not in feed
+
+
+def test_filtered_feeds_select_by_outlet_keyword_category_and_source() -> None:
+    wire = _cluster("a", "Wire story about Kyiv", "AP News", "CNN")
+    other = _cluster("b", "Budget vote in Trenton", "NJ.com")
+    assert FeedSpec("f", "F", outlets=("cnn",)).matches(wire)
+    assert not FeedSpec("f", "F", outlets=("cnn",)).matches(other)
+    assert FeedSpec("f", "F", keywords=("kyiv",)).matches(wire)
+    assert FeedSpec("f", "F", keywords=("second paragraph",)).matches(other)  # body text counts too
+    assert not FeedSpec("f", "F", keywords=("Moscow",)).matches(wire)
+    assert FeedSpec("f", "F", categories=("politics",)).matches(wire)
+    assert not FeedSpec("f", "F", categories=("Sport",)).matches(wire)
+    assert FeedSpec("f", "F", sources=("demo",)).matches(wire)
+    assert not FeedSpec("f", "F", sources=("elsewhere",)).matches(wire)
+    both = FeedSpec("f", "F", outlets=("NJ.com",), keywords=("Kyiv",))
+    assert not both.matches(wire) and not both.matches(other)  # every given filter must hold

@@ -139,3 +139,25 @@ def test_failures_back_off_and_honour_retry_after(demo_settings: Callable[[], Se
         assert row["backoff"].startswith("until") and "2 failures" in row["backoff"]
     finally:
         service.close()
+
+
+def test_a_site_profile_from_the_config_file_is_used(tmp_path: Path) -> None:
+    """What the README tells a user to write: a [sources.profile] table of CSS selectors."""
+    import json
+    import shutil
+
+    from feedsvc.settings import load_settings
+    from tests.conftest import DATA, write_config
+
+    fixture = DATA / "pages" / "html-profile.html"
+    expected = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
+    shutil.copy(fixture, tmp_path / "site.html")
+    profile = "".join(f'{key} = "{value}"\n' for key, value in expected["profile"].items() if value)
+    extra = f'[[sources]]\nname = "site"\nurl = "site.html"\n[sources.profile]\n{profile}'
+    config = write_config(tmp_path, pages=("daily8-putin-invites-trump.txt",), extra=extra)
+    service = _run(load_settings(config, environ={}))
+    try:
+        titles = {e.title for e in _entries(service, "site")}
+        assert titles == {s["title"] for s in expected["stories"]}
+    finally:
+        service.close()
