@@ -1,0 +1,87 @@
+"""Restart cost: how long the dedup index takes to come back from the store for 100k stories.
+
+Fills a SQLite store with N distinct 400-word stories (fingerprints as the service writes them), then
+times Ingestor.restore() (read every fingerprint + rebuild the LSH index) against a baseline in the same
+run: only reading the same rows. Run: python -m bench.dedup_restore [N]
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedsvc.dedup import Deduper, fingerprint_to_bytes
+from feedsvc.ingest import Ingestor, mint_cluster_id
+from feedsvc.models import Copy
+from feedsvc.settings import DedupSettings
+from feedsvc.store import ClusterWrite, Store, StoredCopy
+
+WORDS = 400
+BATCH = 2000
+
+
+def _vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(2, 10))) for _ in range(size)]
+
+
+def fill(store: Store, n: int, settings: DedupSettings) -> None:
+    rng = random.Random(7)
+    vocab = _vocabulary(rng)
+    weights = [1 / (i + 1) for i in range(len(vocab))]  # Zipf-like, as news text is
+    deduper = Deduper(settings)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for start in range(0, n, BATCH):
+        copies, writes = [], []
+        for i in range(start, min(n, start + BATCH)):
+            body = " ".join(rng.choices(vocab, weights, k=WORDS))
+            fp = deduper.fingerprint(f"story {i}", body)
+            cid = mint_cluster_id(now) + f"{i:x}"
+            key = f"k{i:08d}"
+            copy = Copy(key, f"story {i}", "Outlet", None, now, (body,), None, "bench", now)
+            shingles, lead = fingerprint_to_bytes(fp)
+            copies.append(StoredCopy(copy, cid, shingles, lead))
+            writes.append(ClusterWrite(cid, now, now, now, key, "h", is_new=True))
+        store.apply(
+            new_copies=copies, seen_keys=[], moved={}, cluster_writes=writes, boilerplate=None, seen_at=now
+        )
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    n = int(args[0]) if args else 100_000
+    settings = DedupSettings()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        t0 = time.perf_counter()
+        fill(store, n, settings)
+        filled = time.perf_counter() - t0
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        t0 = time.perf_counter()
+        rows = sum(1 for _ in store.iter_fingerprints(since))
+        read_only = time.perf_counter() - t0
+        before = _rss_mb()
+        ingestor = Ingestor(store, settings, retention_days=36500)
+        t0 = time.perf_counter()
+        indexed = ingestor.restore()
+        restore = time.perf_counter() - t0
+        after = _rss_mb()
+        store.close()
+    print(f"stories in store: {rows:,} ({WORDS} words each; store filled in {filled:.1f} s)")
+    print(f"{'step':<44} {'seconds':>8}")
+    print(f"{'baseline: read every fingerprint row':<44} {read_only:>8.2f}")
+    print(f"{'Ingestor.restore(): read + rebuild index':<44} {restore:>8.2f}")
+    print(f"indexed {indexed:,} copies; peak RSS grew {after - before:,.0f} MB during restore")
+
+
+if __name__ == "__main__":
+    main()
