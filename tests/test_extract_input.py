@@ -174,3 +174,21 @@ def test_unknown_times_stay_unknown() -> None:
     assert resolve(None, FETCHED) is None
     assert resolve("31-12-2030", FETCHED) is None  # after the fetch: a misparse, not the future
     assert resolve("06-11-2025", FETCHED, "MDY").month == 6  # type: ignore[union-attr]
+
+
+def test_machine_dates_after_the_fetch_are_not_believed() -> None:
+    def published(stamp: str) -> str | None:
+        body = "<p>The council approved the budget on Tuesday after a long debate, officials said.</p>" * 4
+        html = (
+            '<html><head><meta property="og:site_name" content="City Herald">'
+            '<meta property="og:title" content="Council approves the new budget plan"></head><body>'
+            f'<article><h1>Council approves the new budget plan</h1><time datetime="{stamp}">{stamp}</time>'
+            f"{body}</article></body></html>"
+        )
+        stories = extract(_page(html.encode(), "text/html"), SOURCE)
+        value = stories[0].to_json()["published"]
+        return value if isinstance(value, str) else None
+
+    assert published("2025-08-19T09:30:00Z") == "2025-08-19T09:30:00Z"
+    assert published("2025-08-19T12:20:00Z") == "2025-08-19T12:00:00Z"  # a fast clock: clamped to the fetch
+    assert published("2025-09-30T12:00:00Z") is None  # weeks ahead: unknown, never the future

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -121,6 +121,10 @@ def _cut_point(soup: BeautifulSoup, text: str) -> frozenset[int] | None:
     return frozenset(id(parent) for parent in last.parents) if last is not None else frozenset()
 
 
+# A page's own clock may run a little ahead of ours; further ahead than this, its date is not believed.
+_CLOCK_SKEW = timedelta(hours=1)
+
+
 def _machine_time(value: str | None) -> datetime | None:
     value = (value or "").strip()
     if not value:
@@ -141,8 +145,10 @@ def _stamp(page: _Page, machines: list[str | None], text: str | None) -> tuple[d
     """(published, published_text): a machine datetime wins; the visible text is resolved only without one."""
     for machine in machines:
         published = _machine_time(machine)
+        if published is not None and published > page.fetched_at + _CLOCK_SKEW:
+            published = None  # after the fetch: a wrong clock or a scheduled embargo time, not a fact
         if published is not None:
-            return published, text or (machine or "").strip()
+            return min(published, page.fetched_at), text or (machine or "").strip()
     published = times.resolve(text, page.fetched_at, page.date_order)
     return published, text or next((m.strip() for m in machines if m and m.strip()), None)
 
