@@ -1,0 +1,140 @@
+"""The Deduper: an index of fingerprinted stories that finds and verifies the copies of a new one."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from feedsvc.dedup.boilerplate import BoilerplateCounter, ShingleCounts
+from feedsvc.dedup.datasketch_lsh import _DatasketchIndex
+from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint
+from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
+from feedsvc.dedup.shingles import U32, sorted_unique
+from feedsvc.dedup.signature import Signer
+from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
+from feedsvc.settings import DedupSettings
+
+
+class Deduper:
+    """An index of fingerprinted stories that answers: which indexed stories is this one a copy of?"""
+
+    def __init__(
+        self,
+        settings: DedupSettings,
+        boilerplate: ShingleCounts | None = None,
+        storage_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.signer = Signer(settings.num_perm, settings.seed)
+        self.boilerplate: ShingleCounts = boilerplate if boilerplate is not None else BoilerplateCounter()
+        self.boilerplate_df = settings.boilerplate_df
+        body = band_params(settings.lsh_threshold, settings.num_perm)
+        lead = band_params(LEAD_THRESHOLD, settings.num_perm)
+        self._index: _Index = (
+            _MemoryIndex(body, lead)
+            if storage_config is None
+            else _DatasketchIndex(body, lead, settings.num_perm, storage_config)
+        )
+        self._prints: dict[str, Fingerprint] = {}
+        self._last: tuple[Fingerprint, int, _Content] | None = None  # what matches() computed last
+
+    def __len__(self) -> int:
+        return len(self._prints)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._prints
+
+    def fingerprint(self, title: str, body: str) -> Fingerprint:
+        return fingerprint(title, body, self.settings)
+
+    def _content(self, shingles: U32) -> U32:
+        """Shingles minus known boilerplate (order kept)."""
+        if shingles.size == 0:
+            return shingles
+        return shingles[self.boilerplate.frequency(shingles) < self.boilerplate_df]
+
+    def _prepare(self, fp: Fingerprint, *, sign: bool = True) -> _Content:
+        last = self._last
+        if last is not None and last[0] is fp and last[1] == self.boilerplate.version:
+            return last[2]
+        both = np.concatenate((fp.shingles, fp.lead))  # one look-up for both
+        df = self.boilerplate.frequency(both)
+        keep = df < self.boilerplate_df
+        n = fp.shingles.size
+        mine = keep[:n]
+        lead = fp.lead[keep[n:]]
+        shingles = fp.shingles[mine]
+        content = _Content(shingles, df[:n][mine], lead[:START_SHINGLES])
+        if sign:
+            if shingles.size:  # the lead's shingles are some of the body's: sign both in one pass
+                body_sig, lead_sig = self.signer.sign_with_part(shingles, sorted_unique(lead))
+                content.body_sig = body_sig
+                content.lead_sig = lead_sig if lead.size else None
+            self._last = (fp, self.boilerplate.version, content)
+        return content
+
+    def candidates(self, fp: Fingerprint) -> set[str]:
+        return self._index.query(self._prepare(fp))
+
+    def verify(self, a: Fingerprint, b: Fingerprint) -> Match | None:
+        return _verify(self._prepare(a, sign=False), self._prepare(b, sign=False), self.settings)
+
+    def matches(self, fp: Fingerprint, exclude: str | None = None) -> list[Match]:
+        """Indexed stories that ``fp`` verifiably copies (or is copied by), best first."""
+        mine = self._prepare(fp)
+        found = self._index.query(mine)
+        found.discard(exclude or "")
+        out = []
+        for key in found:
+            other = self._prints.get(key)
+            if other is None:
+                continue
+            match = _verify(mine, self._prepare(other, sign=False), self.settings)
+            if match is not None:
+                out.append(Match(key, match.resemblance, match.containment))
+        return sorted(out, key=lambda m: (-m.resemblance, -m.containment, m.key))
+
+    def add(self, key: str, fp: Fingerprint, *, count_boilerplate: bool) -> None:
+        """Index ``fp`` under ``key``; pass count_boilerplate for a story that starts a new cluster."""
+        if key in self._prints:
+            return
+        self._insert(key, fp)
+        if count_boilerplate:
+            self.boilerplate.add(fp.shingles)
+
+    def _insert(self, key: str, fp: Fingerprint) -> None:
+        self._prints[key] = fp
+        self._index.insert(key, self._prepare(fp))
+
+    def load(self, items: Iterable[tuple[str, Fingerprint]]) -> int:
+        """Bulk-restore the index (after a restart); boilerplate counts come with the counter."""
+        count = 0
+        with _gc_frozen():
+            for key, fp in items:
+                if key not in self._prints:
+                    self._insert(key, fp)
+                    count += 1
+        self._last = None
+        return count
+
+    def remove(self, key: str) -> None:
+        if self._prints.pop(key, None) is not None:
+            self._index.remove(key)
+
+
+@contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Bulk inserts create many long-lived objects; the cyclic GC rescanning them dominates. The loaded
+    index stays frozen afterwards (it lives as long as the process), so later full collections skip it."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.freeze()

@@ -1,0 +1,123 @@
+"""Text -> word-token hashes -> shingle hashes: NFKC, case-folded ``\\w+`` tokens, hashed with numpy."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
+
+_P = np.uint64(0x100000001B3)  # odd multiplier of the token polynomial hash (the FNV-64 prime)
+_P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
+_SHINGLE_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@lru_cache(maxsize=1)
+def _word_chars() -> npt.NDArray[np.bool_]:
+    """For every code point: is it matched by ``\\w`` (letters, digits, marks, underscore)?"""
+    import re
+
+    table = np.zeros(0x110000, dtype=np.bool_)
+    everything = "".join(map(chr, range(0x110000)))
+    for run in re.finditer(r"\w+", everything):
+        table[run.start() : run.end()] = True
+    return table
+
+
+class _Powers:
+    """P**i and P**-i (mod 2**64) for i < n, grown on demand."""
+
+    def __init__(self) -> None:
+        self.fwd = np.ones(1, dtype=np.uint64)
+        self.inv = np.ones(1, dtype=np.uint64)
+
+    def ensure(self, n: int) -> None:
+        if n <= self.fwd.size:
+            return
+        size = max(n, 2 * self.fwd.size, 4096)
+        with np.errstate(over="ignore"):
+            fwd = np.full(size, _P, dtype=np.uint64)
+            inv = np.full(size, _P_INV, dtype=np.uint64)
+            fwd[0] = inv[0] = 1
+            self.fwd = np.multiply.accumulate(fwd)
+            self.inv = np.multiply.accumulate(inv)
+
+
+_POWERS = _Powers()
+
+
+def _fmix64(h: U64) -> U64:
+    """MurmurHash3's 64-bit finalizer (array arithmetic wraps silently: no overflow checks needed)."""
+    h = h ^ (h >> np.uint64(33))
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+def token_hashes(text: str) -> U64:
+    """64-bit polynomial hashes of the text's word tokens (NFKC, case-folded, ``\\w+``), in order."""
+    points: npt.NDArray[np.uint8] | U32
+    if text.isascii():  # the common case, 4x less data: ASCII needs no NFKC and lower() is casefold()
+        points = np.frombuffer(text.lower().encode("ascii"), dtype=np.uint8)
+    else:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        points = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = points.size
+    if n == 0:
+        return np.empty(0, dtype=np.uint64)
+    padded = np.zeros(n + 2, dtype=np.bool_)
+    padded[1:-1] = _word_chars()[points]
+    edges = np.flatnonzero(padded[1:] != padded[:-1])  # start, end, start, end, ...
+    if edges.size == 0:
+        return np.empty(0, dtype=np.uint64)
+    # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens.
+    _POWERS.ensure(n + 1)
+    scaled = np.empty(n + 1, dtype=np.uint64)
+    np.multiply(points, _POWERS.inv[:n], out=scaled[:n])
+    scaled[n] = 0
+    sums = np.add.reduceat(scaled, edges)[::2]
+    result: U64 = sums * _POWERS.fwd[edges[1::2] - 1]
+    return result
+
+
+def tokens(text: str) -> list[str]:
+    """The word tokens ``token_hashes`` hashes (for baselines and diagnostics; slower)."""
+    import re
+
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
+def shingle_sequence(hashes: U64, size: int) -> U32:
+    """32-bit hashes of every run of ``size`` tokens, in text order (one hash for fewer tokens)."""
+    if hashes.size == 0:
+        return np.empty(0, dtype=np.uint32)
+    n = max(1, hashes.size - size + 1)
+    acc = hashes[:n].copy()
+    for j in range(1, min(size, hashes.size)):
+        acc *= _SHINGLE_MIX
+        acc += hashes[j : j + n]
+    acc = _fmix64(acc)
+    acc ^= acc >> np.uint64(32)
+    return acc.astype(np.uint32)
+
+
+def sorted_unique(values: U32) -> U32:
+    """np.unique for a small 1-D array, without its overhead."""
+    ordered = np.sort(values)
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def shingle_hashes(text: str, size: int) -> U32:
+    """Sorted unique shingle hashes of ``text``."""
+    return sorted_unique(shingle_sequence(token_hashes(text), size))

@@ -1,0 +1,51 @@
+"""MinHash signatures of shingle arrays, computed in bulk with numpy (equal to datasketch's)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from feedsvc.dedup.datasketch_lsh import permutations
+from feedsvc.dedup.shingles import U32
+
+
+def _fmix32(h: U32) -> U32:
+    """MurmurHash3's finalizer: the pre-mix datasketch's affine32 scheme applies to every input hash."""
+    h = h ^ (h >> np.uint32(16))
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+class Signer:
+    """MinHash signatures for whole shingle arrays at once, equal to datasketch's ``update_batch``."""
+
+    def __init__(self, num_perm: int, seed: int) -> None:
+        a, b = permutations(num_perm, seed)
+        self.a = a[None, :]
+        self.b = b[None, :]
+        self.num_perm = num_perm
+        self.seed = seed
+        self.empty = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+
+    def sign(self, hashes: U32) -> U32:
+        if hashes.size == 0:
+            return self.empty.copy()
+        permuted = _fmix32(hashes)[:, None] * self.a
+        permuted += self.b
+        result: U32 = permuted.min(axis=0)
+        return result
+
+    def sign_with_part(self, hashes: U32, part: U32) -> tuple[U32, U32]:
+        """``(sign(hashes), sign(part))`` for sorted unique ``hashes`` and a sorted subset ``part`` of
+        them, permuting each hash once."""
+        if hashes.size == 0:
+            return self.empty.copy(), self.empty.copy()
+        permuted = _fmix32(hashes)[:, None] * self.a
+        permuted += self.b
+        whole: U32 = permuted.min(axis=0)
+        if part.size == 0:
+            return whole, self.empty.copy()
+        piece: U32 = permuted[np.searchsorted(hashes, part)].min(axis=0)
+        return whole, piece
