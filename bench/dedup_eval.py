@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.corpus import VARIATIONS, Corpus, Doc, make_corpus, stories_of_length
 from bench.dedup_speed import Point, datasketch_references, pin_one_core, scaling, throughput
-from feedsvc.dedup import Deduper, UnionFind, cluster_texts, tokens
+from feedsvc.dedup import Deduper, UnionFind, cluster_stream, cluster_texts, tokens
 from feedsvc.settings import DedupSettings
 
 BENCH = "dedup"
@@ -95,16 +95,7 @@ def feedsvc_stream(
     docs: list[Doc], settings: DedupSettings, deduper: Deduper | None = None
 ) -> dict[str, str]:
     """As the service ingests: one story at a time, boilerplate learned only from what came before."""
-    deduper = deduper if deduper is not None else Deduper(settings)
-    uf = UnionFind()
-    for doc in docs:
-        fp = deduper.fingerprint(doc.title, doc.body)
-        uf.add(doc.id)
-        found = deduper.matches(fp)
-        for match in found:
-            uf.union(match.key, doc.id)
-        deduper.add(doc.id, fp, count_boilerplate=not found)
-    return {d.id: uf.find(d.id) for d in docs}
+    return cluster_stream(((d.id, d.title, d.body) for d in docs), settings, deduper)
 
 
 def exact_hash(docs: list[Doc]) -> dict[str, str]:

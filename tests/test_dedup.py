@@ -28,8 +28,8 @@ from feedsvc.dedup import (
     Deduper,
     Fingerprint,
     Signer,
-    UnionFind,
     band_params,
+    cluster_stream,
     cluster_texts,
     fingerprint_from_bytes,
     fingerprint_to_bytes,
@@ -56,18 +56,7 @@ def original(story: Story) -> Doc:
 
 def stream(docs: Iterable[Doc], deduper: Deduper | None = None) -> dict[str, str]:
     """Cluster as the service ingests: one at a time, boilerplate learned only from what came before."""
-    deduper = deduper or Deduper(SETTINGS)
-    uf = UnionFind()
-    ids = []
-    for doc in docs:
-        ids.append(doc.id)
-        fp = deduper.fingerprint(doc.title, doc.body)
-        uf.add(doc.id)
-        found = deduper.matches(fp)
-        for match in found:
-            uf.union(match.key, doc.id)
-        deduper.add(doc.id, fp, count_boilerplate=not found)
-    return {i: uf.find(i) for i in ids}
+    return cluster_stream(((d.id, d.title, d.body) for d in docs), SETTINGS, deduper)
 
 
 def batch(docs: Iterable[Doc]) -> dict[str, str]:

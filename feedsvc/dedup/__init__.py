@@ -83,7 +83,7 @@ counts), ``fingerprint`` (what is kept of a story), ``index`` (LSH bands and the
 index), ``verify`` (the matching rules), ``deduper`` (the ``Deduper``) and ``batch`` (``cluster_texts``).
 """
 
-from feedsvc.dedup.batch import UnionFind, cluster_texts, prime_boilerplate
+from feedsvc.dedup.batch import UnionFind, cluster_stream, cluster_texts, prime_boilerplate
 from feedsvc.dedup.boilerplate import HALF_LIFE, BoilerplateCounter, ExactCounts, ShingleCounts
 from feedsvc.dedup.datasketch_lsh import SCHEME
 from feedsvc.dedup.deduper import Deduper
@@ -127,6 +127,7 @@ __all__ = [
     "Signer",
     "UnionFind",
     "band_params",
+    "cluster_stream",
     "cluster_texts",
     "fingerprint",
     "fingerprint_from_bytes",

@@ -58,6 +58,25 @@ def cluster_texts(items: Iterable[tuple[str, str, str]], settings: DedupSettings
         return _cluster(keys, prints, settings, prime_boilerplate(settings, prints, keys))
 
 
+def cluster_stream(
+    items: Iterable[tuple[str, str, str]], settings: DedupSettings, deduper: Deduper | None = None
+) -> dict[str, str]:
+    """Cluster (id, title, body) items one at a time, as the service ingests pages: boilerplate is learned
+    only from what came before (each new cluster counts once). Pass ``deduper`` to continue an index."""
+    deduper = deduper if deduper is not None else Deduper(settings)
+    uf = UnionFind()
+    keys = []
+    for key, title, body in items:
+        keys.append(key)
+        fp = deduper.fingerprint(title, body)
+        uf.add(key)
+        found = deduper.matches(fp)
+        for match in found:
+            uf.union(match.key, key)
+        deduper.add(key, fp, count_boilerplate=not found)
+    return {key: uf.find(key) for key in keys}
+
+
 def _cluster(
     keys: Sequence[str], prints: Sequence[Fingerprint], settings: DedupSettings, counts: ShingleCounts
 ) -> dict[str, str]:
