@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -198,8 +198,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
-            conn.execute(delete(meta_table).where(meta_table.c.key == key))
-            conn.execute(insert(meta_table).values(key=key, value=value))
+            _replace(conn, meta_table, key=key, value=value)
 
     def get_blob(self, name: str) -> bytes | None:
         with self._read() as conn:
@@ -208,8 +207,7 @@ class Store:
 
     def save_blob(self, name: str, data: bytes) -> None:
         with self._write() as conn:
-            conn.execute(delete(blobs).where(blobs.c.name == name))
-            conn.execute(insert(blobs).values(name=name, data=data))
+            _replace(conn, blobs, name=name, data=data)
 
     # -- copies and clusters --------------------------------------------------------------------
 
@@ -318,8 +316,7 @@ class Store:
                     update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at)
                 )
             if boilerplate is not None:
-                conn.execute(delete(blobs).where(blobs.c.name == "boilerplate"))
-                conn.execute(insert(blobs).values(name="boilerplate", data=boilerplate))
+                _replace(conn, blobs, name="boilerplate", data=boilerplate)
 
     def recent_clusters(self, limit: int, since: datetime | None = None) -> list[Cluster]:
         """Live clusters, newest publication first."""
@@ -390,21 +387,7 @@ class Store:
 
     def save_source_state(self, state: SourceState) -> None:
         with self._write() as conn:
-            conn.execute(delete(sources).where(sources.c.name == state.name))
-            conn.execute(
-                insert(sources).values(
-                    name=state.name,
-                    last_fetch=state.last_fetch,
-                    last_success=state.last_success,
-                    last_error=state.last_error,
-                    etag=state.etag,
-                    last_modified=state.last_modified,
-                    stories=state.stories,
-                    failures=state.failures,
-                    next_run=state.next_run,
-                    backoff_until=state.backoff_until,
-                )
-            )
+            _replace(conn, sources, **asdict(state))
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -413,6 +396,13 @@ class Store:
 
     def _write(self) -> _Tx:
         return _Tx(self, write=True)
+
+
+def _replace(conn: Connection, table: Table, **row: Any) -> None:
+    """Insert ``row``, replacing the row with the same primary key (portable: SQLite and PostgreSQL)."""
+    key = next(iter(table.primary_key.columns))
+    conn.execute(delete(table).where(key == row[key.name]))
+    conn.execute(insert(table).values(**row))
 
 
 class _Tx:
