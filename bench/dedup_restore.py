@@ -1,8 +1,8 @@
 """Restart cost: how long the dedup index takes to come back from the store for 100k stories.
 
 Fills a SQLite store with N distinct 400-word stories (fingerprints as the service writes them), then
-times Ingestor.restore() (read every fingerprint + rebuild the LSH index) against a baseline in the same
-run: only reading the same rows. Run: python -m bench.dedup_restore [N]
+times Ingestor.restore() (read every fingerprint and stored signature + rebuild the LSH index) against
+a baseline in the same run: only reading the same rows. Run: python -m bench.dedup_restore [N]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def fill(store: Store, n: int, settings: DedupSettings) -> None:
             key = f"k{i:08d}"
             copy = Copy(key, f"story {i}", "Outlet", None, now, (body,), None, "bench", now)
             shingles, lead = fingerprint_to_bytes(fp)
-            copies.append(StoredCopy(copy, cid, shingles, lead))
+            copies.append(StoredCopy(copy, cid, shingles, lead, *deduper.signatures(fp)))
             writes.append(ClusterWrite(cid, now, now, now, key, "h", is_new=True))
         store.apply(
             new_copies=copies, seen_keys=[], moved={}, cluster_writes=writes, boilerplate=None, seen_at=now

@@ -15,8 +15,9 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from feedsvc.dedup import (
     FINGERPRINT_VERSION,
@@ -129,13 +130,21 @@ class Ingestor:
             log.warning(
                 "dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params
             )
-            self.store.set_meta("dedup_params", params)
-            prints = self._refingerprint([r[1] for r in rows])
-            items = [(key, prints[key]) for key, _, _, _ in rows if key in prints]
-        else:
-            items = [(key, fingerprint_from_bytes(sh, lead)) for key, _, sh, lead in rows]
-        for key, cluster_id, _, _ in rows:
-            self._assign(key, cluster_id)
+            prints = self._refingerprint([row[1] for row in rows])
+            items: list[Any] = [(key, fp, self.deduper.signatures(fp)) for key, fp in prints.items()]
+            self.store.update_fingerprints(
+                [(key, *fingerprint_to_bytes(fp), *sigs) for key, fp, sigs in items]
+            )
+            self.store.set_meta("dedup_params", params)  # after the new prints are safely stored
+        else:  # the index exactly as it was: under the signatures each copy was added with
+            items = [
+                (key, fingerprint_from_bytes(sh, lead), (body_sig, lead_sig))
+                if body_sig or lead_sig
+                else (key, fingerprint_from_bytes(sh, lead))
+                for key, _, sh, lead, body_sig, lead_sig in rows
+            ]
+        for row in rows:
+            self._assign(row[0], row[1])
         return self.deduper.load(items)
 
     def _refingerprint(self, cluster_ids: list[str]) -> dict[str, Fingerprint]:
@@ -202,16 +211,14 @@ class Ingestor:
                 created[target] = now
                 result.new_clusters += 1
             self._assign(key, target)
-            self.deduper.add(key, fp, count_boilerplate=not found)
+            body_sig, lead_sig = self.deduper.add(key, fp, count_boilerplate=not found)
             shingles, lead = fingerprint_to_bytes(fp)
-            new_copies.append(StoredCopy(copy=copy, cluster_id=target, shingles=shingles, lead=lead))
+            new_copies.append(StoredCopy(copy, target, shingles, lead, body_sig, lead_sig))
             touched.add(target)
         result.new_copies = len(new_copies)
         result.folded = len(moved)
         # A later story of this page may have folded the cluster an earlier one joined.
-        new_copies = [
-            StoredCopy(c.copy, self._survivor(c.cluster_id, moved), c.shingles, c.lead) for c in new_copies
-        ]
+        new_copies = [replace(c, cluster_id=self._survivor(c.cluster_id, moved)) for c in new_copies]
         touched = {self._survivor(c, moved) for c in touched}
         writes = self._cluster_writes(touched, created, moved, new_copies, now)
         result.changed = [w.id for w in writes]

@@ -82,6 +82,9 @@ copies = Table(
     Column("last_seen", DateTime(timezone=True), nullable=False),
     Column("shingles", LargeBinary, nullable=False),
     Column("lead", LargeBinary, nullable=False),
+    # The MinHash signatures the copy was indexed under (dedup parameters are in meta.dedup_params).
+    Column("body_sig", LargeBinary, nullable=True),
+    Column("lead_sig", LargeBinary, nullable=True),
 )
 sources = Table(
     "sources",
@@ -121,6 +124,8 @@ class StoredCopy:
     cluster_id: str
     shingles: bytes
     lead: bytes
+    body_sig: bytes = b""
+    lead_sig: bytes = b""
 
 
 @dataclass
@@ -221,16 +226,35 @@ class Store:
             ).all()
         return {row.key: row.cluster_id for row in rows}
 
-    def iter_fingerprints(self, since: datetime) -> Iterator[tuple[str, str, bytes, bytes]]:
-        """(copy key, cluster id, shingles, lead) of every copy seen since ``since``, oldest first."""
+    def iter_fingerprints(self, since: datetime) -> Iterator[tuple[str, str, bytes, bytes, bytes, bytes]]:
+        """(copy key, cluster id, shingles, lead, body signature, lead signature) of every copy seen
+        since ``since``, oldest first."""
+        c = copies.c
         query = (
-            select(copies.c.key, copies.c.cluster_id, copies.c.shingles, copies.c.lead)
+            select(c.key, c.cluster_id, c.shingles, c.lead, c.body_sig, c.lead_sig)
             .where(copies.c.last_seen >= since)
             .order_by(copies.c.first_seen, copies.c.key)
         )
         with self._read() as conn:
             for row in conn.execute(query).yield_per(5000):
-                yield row.key, row.cluster_id, bytes(row.shingles), bytes(row.lead)
+                yield (
+                    row.key,
+                    row.cluster_id,
+                    bytes(row.shingles),
+                    bytes(row.lead),
+                    bytes(row.body_sig or b""),
+                    bytes(row.lead_sig or b""),
+                )
+
+    def update_fingerprints(self, rows: Sequence[tuple[str, bytes, bytes, bytes, bytes]]) -> None:
+        """Replace (key, shingles, lead, body signature, lead signature) of stored copies, in one go."""
+        with self._write() as conn:
+            for key, shingles, lead, body_sig, lead_sig in rows:
+                conn.execute(
+                    update(copies)
+                    .where(copies.c.key == key)
+                    .values(shingles=shingles, lead=lead, body_sig=body_sig, lead_sig=lead_sig)
+                )
 
     def cluster_rows(self, ids: Sequence[str]) -> dict[str, ClusterWrite]:
         if not ids:
@@ -305,6 +329,8 @@ class Store:
                         last_seen=seen_at,
                         shingles=stored.shingles,
                         lead=stored.lead,
+                        body_sig=stored.body_sig,
+                        lead_sig=stored.lead_sig,
                     )
                 )
             for old, new in moved.items():

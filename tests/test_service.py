@@ -161,3 +161,40 @@ def test_a_site_profile_from_the_config_file_is_used(tmp_path: Path) -> None:
         assert titles == {s["title"] for s in expected["stories"]}
     finally:
         service.close()
+
+
+def test_signatures_are_stored_and_a_parameter_change_refingerprints_for_good(tmp_path: Path) -> None:
+    import sqlite3
+    from dataclasses import replace as dc_replace
+
+    from feedsvc.settings import load_settings
+    from tests.conftest import write_config
+
+    def sig_sizes() -> set[int]:
+        with sqlite3.connect(tmp_path / "db" / "feedsvc.db") as conn:
+            return {len(row[0]) for row in conn.execute("SELECT body_sig FROM copies")}
+
+    config = write_config(tmp_path, pages=("daily8-putin-invites-trump.txt",))
+    settings = load_settings(config, environ={})
+    first = _run(settings)
+    first.close()
+    assert sig_sizes() == {settings.dedup.num_perm * 4}
+
+    changed = dc_replace(settings, dedup=dc_replace(settings.dedup, num_perm=32))
+    second = Service(changed)
+    assert second.ingestor.restore() == 4
+    second.close()
+    assert sig_sizes() == {32 * 4}  # written back, so the next start needs no re-fingerprinting
+
+    config = write_config(
+        tmp_path, pages=("daily8-putin-invites-trump.txt", "daily8-ukraine-security-talks.txt")
+    )
+    third = _run(dc_replace(load_settings(config, environ={}), dedup=changed.dedup))
+    try:
+        drone = next(e for e in _entries(third) if e.title.startswith("A Ukrainian startup"))
+        assert {a.name for a in drone.authors} == {
+            "NBC News",
+            "AP News",
+        }  # old story found after both restarts
+    finally:
+        third.close()

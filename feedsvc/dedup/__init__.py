@@ -86,7 +86,7 @@ index), ``verify`` (the matching rules), ``deduper`` (the ``Deduper``) and ``bat
 from feedsvc.dedup.batch import UnionFind, cluster_stream, cluster_texts, prime_boilerplate
 from feedsvc.dedup.boilerplate import HALF_LIFE, BoilerplateCounter, ExactCounts, ShingleCounts
 from feedsvc.dedup.datasketch_lsh import SCHEME
-from feedsvc.dedup.deduper import Deduper
+from feedsvc.dedup.deduper import Deduper, Signatures
 from feedsvc.dedup.fingerprint import (
     FINGERPRINT_VERSION,
     MIN_SHINGLES,
@@ -124,6 +124,7 @@ __all__ = [
     "Fingerprint",
     "Match",
     "ShingleCounts",
+    "Signatures",
     "Signer",
     "UnionFind",
     "band_params",

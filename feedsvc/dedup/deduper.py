@@ -98,25 +98,41 @@ class Deduper:
                 out.append(Match(key, match.resemblance, match.containment))
         return sorted(out, key=lambda m: (-m.resemblance, -m.containment, m.key))
 
-    def add(self, key: str, fp: Fingerprint, *, count_boilerplate: bool) -> None:
-        """Index ``fp`` under ``key``; pass count_boilerplate for a story that starts a new cluster."""
+    def add(self, key: str, fp: Fingerprint, *, count_boilerplate: bool) -> Signatures:
+        """Index ``fp`` under ``key``; pass count_boilerplate for a story that starts a new cluster.
+
+        Returns the signatures it was indexed under (bytes), for the store: a restart then rebuilds
+        exactly this index, without signing again under boilerplate counts that have moved since."""
         if key in self._prints:
-            return
-        self._insert(key, fp)
+            return b"", b""
+        content = self._insert(key, fp)
         if count_boilerplate:
             self.boilerplate.add(fp.shingles)
+        return _to_bytes(content.body_sig), _to_bytes(content.lead_sig)
 
-    def _insert(self, key: str, fp: Fingerprint) -> None:
+    def signatures(self, fp: Fingerprint) -> Signatures:
+        """The signatures ``add`` would index ``fp`` under right now."""
+        content = self._prepare(fp)
+        return _to_bytes(content.body_sig), _to_bytes(content.lead_sig)
+
+    def _insert(self, key: str, fp: Fingerprint, signed: Signatures | None = None) -> _Content:
         self._prints[key] = fp
-        self._index.insert(key, self._prepare(fp))
+        if signed is not None:  # restored: index under the stored signatures, nothing to compute
+            content = _Content(_EMPTY, _EMPTY, _EMPTY, _from_bytes(signed[0]), _from_bytes(signed[1]))
+        else:
+            content = self._prepare(fp)
+        self._index.insert(key, content)
+        return content
 
-    def load(self, items: Iterable[tuple[str, Fingerprint]]) -> int:
-        """Bulk-restore the index (after a restart); boilerplate counts come with the counter."""
+    def load(self, items: Iterable[tuple[str, Fingerprint] | tuple[str, Fingerprint, Signatures]]) -> int:
+        """Bulk-restore the index (after a restart); boilerplate counts come with the counter. Items may
+        carry the signatures ``add`` returned; those without are signed now."""
         count = 0
         with _gc_frozen():
-            for key, fp in items:
+            for item in items:
+                key, fp = item[0], item[1]
                 if key not in self._prints:
-                    self._insert(key, fp)
+                    self._insert(key, fp, item[2] if len(item) == 3 else None)
                     count += 1
         self._last = None
         return count
@@ -124,6 +140,18 @@ class Deduper:
     def remove(self, key: str) -> None:
         if self._prints.pop(key, None) is not None:
             self._index.remove(key)
+
+
+Signatures = tuple[bytes, bytes]  # (body, lead) as stored; b"" where there was nothing to sign
+_EMPTY = np.empty(0, dtype=np.uint32)
+
+
+def _to_bytes(sig: U32 | None) -> bytes:
+    return b"" if sig is None else sig.tobytes()
+
+
+def _from_bytes(raw: bytes) -> U32 | None:
+    return np.frombuffer(raw, dtype=np.uint32) if raw else None
 
 
 @contextmanager
