@@ -43,7 +43,6 @@ class Service:
         self.context = self._context()
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
-        self.ready = False
 
     def _context(self) -> FeedContext:
         host = urlsplit(self.settings.public_url).hostname or "localhost"
@@ -184,7 +183,6 @@ class Service:
                 except PublishError as exc:  # the last good bytes stay in place
                     self.metrics.feed_builds.labels("error").inc()
                     log.error("event=publish_failed feed=%s error=%r", filename, str(exc))
-        self.ready = True
         return changed
 
     def feed_specs(self) -> tuple[FeedSpec, ...]:
