@@ -47,13 +47,29 @@ def _parse(page_path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return [s.to_json() for s in extract(page, source)], expected
 
 
+def _matches(got: dict[str, Any], want: dict[str, Any]) -> bool:
+    """Every key the expectation names; a body may be given whole or by its start and end (shape fixtures)."""
+    for key, value in want.items():
+        if key == "body_starts_with":
+            ok = got["body"].startswith(value)
+        elif key == "body_ends_with":
+            ok = got["body"].endswith(value)
+        elif key == "body_truncated":
+            ok = True  # informative: the record is kept with the body it has
+        else:
+            ok = got[key] == value
+        if not ok:
+            return False
+    return True
+
+
 @pytest.mark.parametrize("page_path", CASES, ids=[p.name for p in CASES])
 def test_page_matches_expected_stories(page_path: Path) -> None:
     got, expected = _parse(page_path)
     want = expected["stories"]
     assert [s["title"] for s in got] == [s["title"] for s in want]
     for g, w in zip(got, want, strict=True):
-        assert g == w, f"{page_path.name}: story {w['title']!r} differs"
+        assert _matches(g, w), f"{page_path.name}: story {w['title']!r} differs: {g}"
 
 
 @pytest.mark.parametrize("page_path", CASES, ids=[p.name for p in CASES])

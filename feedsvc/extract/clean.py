@@ -27,8 +27,13 @@ CHROME_LINES = frozenset(
         "Get Started Now: Download the App",
         "app-storeplay-store",
         "Copy the Story Link",
+        "Hashtags",
+        "Show Comments ()",
+        "Show Comments",
     )
 )
+# Chrome that a rendering glues to the end of a story line ("... the clerk said. Copy the Story Link").
+_GLUED_CHROME = re.compile(r"\s*(?:Copy the Story Link|Show Comments(?: \(\d*\))?)\s*$", re.IGNORECASE)
 CHROME_PREFIXES = (
     "ready to dive into",
     "latest news with #",
@@ -41,8 +46,9 @@ _BOILERPLATE_PARAGRAPH = re.compile(
     r"""^(?:
         advertisement|ad|sponsored|share|load\ more|show\ more
       | story\ continues\ below(?:\ advertisement)?
-      | (?:sign\ up|subscribe)\b.{0,120}\b(?:newsletter|briefing|digest|updates|inbox)\b.{0,40}
+      | (?:sign\ up|subscribe)\b.{0,120}\b(?:newsletter|briefing|digest|updates|inbox)\b.{0,100}
       | subscribe\ (?:now\ )?to\ (?:continue|keep)\ reading.{0,40}
+      | start\ your\ (?:free\ )?trial(?:\ now|\ today)?.{0,40}
       | (?:already\ a\ subscriber\?|this\ (?:article|content)\ is\ (?:for|available\ to)\ subscribers).{0,80}
       | this\ (?:article|story)\ (?:originally\ )?(?:appeared|was\ (?:originally\ )?published)
         \ (?:on|in)\ .{1,80}
@@ -73,6 +79,13 @@ def is_chrome(line: str) -> bool:
     return folded in CHROME_LINES or folded.startswith(CHROME_PREFIXES)
 
 
+def strip_glued_chrome(line: str) -> str:
+    """A story line without the chrome glued to its end ("... said. Copy the Story Link")."""
+    while (stripped := _GLUED_CHROME.sub("", line)) != line:
+        line = stripped
+    return line
+
+
 def is_boilerplate_paragraph(paragraph: str) -> bool:
     return len(paragraph) <= 240 and bool(_BOILERPLATE_PARAGRAPH.match(paragraph.strip()))
 
@@ -81,7 +94,7 @@ def clean_body(paragraphs: list[str]) -> tuple[str, ...]:
     """Cleaned, non-empty paragraphs without the recognisable boilerplate ones."""
     out = []
     for paragraph in paragraphs:
-        text = clean_line(paragraph)
+        text = strip_glued_chrome(clean_line(paragraph))
         if text and not is_boilerplate_paragraph(text) and not is_chrome(text):
             out.append(text)
     return tuple(out)

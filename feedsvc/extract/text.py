@@ -1,14 +1,22 @@
 """Split a text rendering of an aggregator page (the Daily8 family) into stories.
 
-A page is lines. Site chrome lines ("Related Articles", "DOWNLOAD THE APP", ...) end whatever section
-they follow. Every story has one *header*: its title (often shown twice), then meta lines in some order:
-an outlet line, a time line ("time2 minutes ago", "9 minutes ago", "time11-06-2025"), outlet and category
-bullets ("• CNN", "- CNN"), or an outlet glued to its time ("Yahoo4 days ago"); the title may be shown
-again after the meta. The body is every line after the header up to the next header or chrome line,
-one paragraph per line. Meta lines anchor headers, so records need no blank lines between them.
+A page is lines. Site chrome lines ("Related Articles", "DOWNLOAD THE APP", "Hashtags", ...) end whatever
+section they follow. A record is found by its *meta block*, never by blank lines: meta lines are time lines
+("time2 minutes ago", "9 minutes ago", "time11-06-2025"), outlet and category bullets ("• CNN", "- CNN") and
+an outlet glued to its time ("Yahoo4 days ago"); a short outlet line right above a time line belongs to the
+block too. Where the title stands depends on the layout, and the block's neighbours tell which:
 
-A main story may have no meta line at all (title twice at the top of the page). A page cut off in the
-middle of its last record keeps only complete records: the cut one is dropped, never guessed at.
+- title before the block, shown twice or shown again after it (listing records and the reference page:
+  ``Title / Title / Outlet / time / • Category / • Outlet / Title / body``);
+- title after the block (article pages without ``logo``, "layout C": ``Outlet / time / - Outlet / Title /
+  body``), recognised by the outlet line and the dash bullet naming the same outlet;
+- title once before the block (compact listings: ``Title / • Outlet / time / body``).
+
+The body is every line after the header up to the next record or chrome line, one paragraph per line. The
+lines before the first record (skipping chrome) are the page's main story: its first line is the title
+(often shown twice), the rest its body, with no outlet or time. A page cut off in the middle of its last
+record keeps that record with the body it has once the body has begun; a record cut inside its header is
+dropped, never guessed at.
 """
 
 from __future__ import annotations
@@ -21,22 +29,22 @@ from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, clean_line, clean_text, is_chrome
 from feedsvc.models import DateOrder, Story
 
-_BULLET_RE = re.compile(r"^[•·‣▪◦]\s*(?P<v>\S.*)$|^[-–]\s+(?P<d>\S.*)$")
+_BULLET_RE = re.compile(r"^(?:[•·‣▪◦]\s*(?P<v>\S.*)|(?P<dash>[-–])\s+(?P<d>\S.*))$")
 _PARTIAL_TIME_RE = re.compile(r"^time\s*\d")
-_TERMINAL = tuple(".!?'\"”’)…]")
+_LETTERS_RE = re.compile(r"[^\W\d_]")
 # Outlets whose names end in a digit, so "News244 days ago" splits as News24 + 4 days.
 _KNOWN_OUTLETS = frozenset({"News24", "France 24", "Channel 4", "Channel 4 News", "Channel 5", "Sky News 2"})
 
 
 @dataclass
 class _Header:
-    start: int  # index of the first header line (the title)
+    start: int  # index of the first header line
     end: int  # index after the last header line
     title: str
     outlet: str | None = None
     category: str | None = None
     time_text: str | None = None
-    meta: bool = True  # False for a main story recognised by its doubled title alone
+    meta: bool = True  # False for a main story, which shows no outlet or time
     bullets: list[str] = field(default_factory=list)
 
 
@@ -54,9 +62,15 @@ def _short(line: str, words: int = 8) -> bool:
     return len(line) <= 70 and len(line.split()) <= words and not line.endswith((".", ",", ";", ":"))
 
 
+def _title_like(line: str) -> bool:
+    """A line that can be a headline: some words with letters, not a lone "#" or a rule."""
+    return len(_LETTERS_RE.findall(line)) >= 3 and len(line) <= 300
+
+
 class _Page:
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
+        self.n = len(lines)
         self.chrome = [is_chrome(line) for line in lines]
         bullets = {b for line in lines if (b := _bullet(line))}
         self.known = frozenset(bullets | _KNOWN_OUTLETS)
@@ -76,9 +90,11 @@ class _Page:
         bullet = _bullet(line)
         if bullet:
             self.value.append((bullet, None))
-            return "bullet"
+            return "dash" if line[0] in "-–" else "bullet"
         glued = times.split_glued(line, self.known)
-        if glued and glued[0][-1:] != " ":
+        # "USA Today" is an outlet, not "USA" + today: a wordy time only counts when glued on.
+        spaced = glued is not None and line[len(glued[0]) : len(glued[0]) + 1].isspace()
+        if glued and not (spaced and not any(c.isdigit() for c in glued[1])):
             self.value.append(glued)
             return "glued"
         if _PARTIAL_TIME_RE.match(line):
@@ -88,58 +104,84 @@ class _Page:
         return "text"
 
     def is_meta(self, i: int) -> bool:
-        return 0 <= i < len(self.lines) and self.kind[i] in ("time", "bullet", "glued", "partial")
+        return 0 <= i < self.n and self.kind[i] in ("time", "bullet", "dash", "glued", "partial")
 
     def is_text(self, i: int) -> bool:
-        return 0 <= i < len(self.lines) and self.kind[i] == "text"
+        return 0 <= i < self.n and self.kind[i] == "text"
+
+    def same(self, i: int, j: int) -> bool:
+        return 0 <= i < self.n and 0 <= j < self.n and self.lines[i] == self.lines[j]
 
     def headers(self) -> list[_Header]:
         found: list[_Header] = []
-        i, n = 0, len(self.lines)
-        while i < n:
+        i = 0
+        while i < self.n:
             if not self.is_meta(i):
                 i += 1
                 continue
-            first = i
-            # A short outlet line right before the first meta line ("NBC News" above "time2 minutes ago").
-            if (
-                self.is_text(first - 1)
-                and self.is_text(first - 2)
-                and _short(self.lines[first - 1], 6)
-                and self.lines[first - 1] != self.lines[first - 2]
-                and self.kind[first] == "time"
-            ):
-                first -= 1
-            # Consume meta lines and short lines sandwiched between meta lines.
-            last = i
-            while True:
-                if self.is_meta(last + 1):
-                    last += 1
-                elif self.is_text(last + 1) and _short(self.lines[last + 1], 6) and self.is_meta(last + 2):
-                    last += 2
-                else:
-                    break
-            title_at = first - 1
-            if not self.is_text(title_at):
+            first, last = i, self._block_end(i)
+            # A short outlet line right above a time line ("NBC News" over "time2 minutes ago").
+            outlet_at = first - 1 if self._outlet_line_above(first) else None
+            header = self._place_title(outlet_at, first, last)
+            if header is None:
                 i = last + 1
                 continue
-            title = self.lines[title_at]
-            start = title_at - 1 if title_at > 0 and self.lines[title_at - 1] == title else title_at
-            end = last + 1
-            while end < n and self.lines[end] == title:  # the title shown again after the meta
-                end += 1
-            header = _Header(start=start, end=end, title=title)
-            self._fill_meta(header, range(first, last + 1))
+            self._fill_meta(header, range(outlet_at if outlet_at is not None else first, last + 1))
             found.append(header)
-            i = end
+            i = header.end
         return found
+
+    def _block_end(self, i: int) -> int:
+        """The last line of the meta block starting at ``i``: meta lines, and short lines between them."""
+        last = i
+        while True:
+            if self.is_meta(last + 1):
+                last += 1
+            elif self.is_text(last + 1) and _short(self.lines[last + 1], 6) and self.is_meta(last + 2):
+                last += 2
+            else:
+                return last
+
+    def _outlet_line_above(self, first: int) -> bool:
+        above = first - 1
+        return (
+            self.kind[first] == "time"
+            and self.is_text(above)
+            and _short(self.lines[above], 6)
+            and not self.same(above, above - 1)  # a doubled line is a title, not an outlet
+        )
+
+    def _place_title(self, outlet_at: int | None, first: int, last: int) -> _Header | None:
+        """Where this block's title stands (see the module docstring); None when it has none."""
+        top = outlet_at if outlet_at is not None else first
+        before, after = top - 1, last + 1
+        if self.is_text(before) and (self.same(before, before - 1) or self.same(before, after)):
+            start = before - 1 if self.same(before, before - 1) else before
+            return _Header(start=start, end=self._skip_repeats(after, before), title=self.lines[before])
+        dash_names_outlet = (
+            outlet_at is not None
+            and self.kind[last] == "dash"
+            and (self.value[last][0] or "").casefold() == self.lines[outlet_at].casefold()
+        )
+        if dash_names_outlet or not self.is_text(before):
+            if self.is_text(after) and _title_like(self.lines[after]):
+                return _Header(start=top, end=self._skip_repeats(after + 1, after), title=self.lines[after])
+            return None  # cut before its title: dropped, never guessed at
+        if self.is_text(before) and _title_like(self.lines[before]):
+            return _Header(start=before, end=after, title=self.lines[before])
+        return None
+
+    def _skip_repeats(self, at: int, title_at: int) -> int:
+        while at < self.n and self.same(at, title_at):
+            at += 1
+        return at
 
     def _fill_meta(self, header: _Header, span: range) -> None:
         outlet_line: str | None = None
         for j in span:
             kind = self.kind[j]
             outlet, phrase = self.value[j]
-            if kind == "bullet" and outlet:
+            if kind in ("bullet", "dash") and outlet:
                 header.bullets.append(outlet)
             elif kind == "glued":
                 header.outlet, header.time_text = outlet, phrase
@@ -154,25 +196,27 @@ class _Page:
         elif header.outlet is None:
             header.outlet = outlet_line
 
-    def main_without_meta(self, limit: int) -> _Header | None:
-        """A main story at the top whose header is only its title, shown twice."""
+    def main_story(self, limit: int) -> _Header | None:
+        """The page's own story above the first record: its first line (often doubled) is the title."""
         i = 0
         while i < limit and self.chrome[i]:
             i += 1
-        if (
-            i + 1 < limit
-            and self.is_text(i)
-            and self.lines[i] == self.lines[i + 1]
-            and len(self.lines[i]) <= 250
-        ):
-            return _Header(start=i, end=i + 2, title=self.lines[i], meta=False)
-        return None
+        line = self.lines[i] if i < limit else ""
+        # Headlines do not end in a full stop; a page that opens with a sentence has no main story.
+        if not self.is_text(i) or not _title_like(line) or (line.endswith(".") and not line.endswith("..")):
+            return None
+        end = self._skip_repeats(i + 1, i)
+        # A lone heading right above the first record ("Top stories") is not a story: a main story is
+        # doubled, has a body, or is closed by chrome.
+        if end == i + 1 and end >= limit and not (end < self.n and self.chrome[end]):
+            return None
+        return _Header(start=i, end=end, title=self.lines[i], meta=False)
 
     def body_end(self, start: int, limit: int) -> int:
         for j in range(start, limit):
-            if self.chrome[j] or self.is_meta(j):
+            if self.chrome[j] or self.is_meta(j) or (self.is_meta(j + 1) and self._outlet_line_above(j + 1)):
                 return j
-            if j + 1 < limit and self.lines[j] == self.lines[j + 1]:
+            if self.same(j, j + 1) and j + 1 < limit:
                 return j  # a doubled line is the next header's title, even a cut one
         return limit
 
@@ -182,36 +226,25 @@ def parse_text(text: str, fetched_at: datetime, date_order: DateOrder = "DMY") -
     lines = [line for line in clean_text(text).split("\n") if line]
     page = _Page(lines)
     headers = page.headers()
-    first_start = headers[0].start if headers else len(lines)
-    main = page.main_without_meta(first_start)
+    main = page.main_story(headers[0].start if headers else len(lines))
     if main is not None:
         headers.insert(0, main)
-    ends_with_chrome = any(page.chrome[headers[-1].end :]) if headers else False
 
     stories: list[Story] = []
     for k, header in enumerate(headers):
         limit = headers[k + 1].start if k + 1 < len(headers) else len(lines)
         stop = page.body_end(header.end, limit)
         body = clean_body(lines[header.end : stop])
-        is_last = k + 1 == len(headers)
-        if is_last and not ends_with_chrome and not _complete(body, stop, limit, len(lines)):
-            continue
-        published = times.resolve(header.time_text, fetched_at, date_order)
+        if k + 1 == len(headers) and header.meta and not body and not any(page.chrome[header.end :]):
+            continue  # the page ends inside this record's header: cut, not an empty story
         stories.append(
             Story(
                 title=clean_line(header.title),
                 outlet=header.outlet,
-                published=published,
+                published=times.resolve(header.time_text, fetched_at, date_order),
                 published_text=header.time_text,
                 body=body,
                 category=header.category,
             )
         )
     return stories
-
-
-def _complete(body: tuple[str, ...], stop: int, limit: int, total: int) -> bool:
-    """The last record of a page without closing chrome: keep it only if nothing suggests a cut."""
-    if stop < limit:  # something header-like follows the body: the record itself ended
-        return True
-    return bool(body) and body[-1].endswith(_TERMINAL) and limit == total
