@@ -9,7 +9,9 @@ import unicodedata
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Zero-width and BOM characters that only get in the way of matching.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_SPACES = re.compile(r"[^\S\n]+")
+# Runs of whitespace other than a lone space (which needs no change: most of a page is those).
+_DROPPED = re.compile(f"{XML_ILLEGAL.pattern}|{_INVISIBLE.pattern}")
+_SPACES = re.compile(r"[^\S\n ][^\S\n]*| [^\S\n]+")
 
 # Site chrome of the Daily8 family: whole lines that are never story text and end the section they
 # follow (compared case-folded).
@@ -33,7 +35,7 @@ CHROME_LINES = frozenset(
     )
 )
 # Chrome that a rendering glues to the end of a story line ("... the clerk said. Copy the Story Link").
-_GLUED_CHROME = re.compile(r"\s*(?:Copy the Story Link|Show Comments(?: \(\d*\))?)\s*$", re.IGNORECASE)
+_GLUED_CHROME = ("copy the story link", "show comments ()", "show comments")
 CHROME_PREFIXES = (
     "ready to dive into",
     "latest news with #",
@@ -62,10 +64,13 @@ _BOILERPLATE_PARAGRAPH = re.compile(
 
 def clean_text(text: str) -> str:
     """NFC, no XML-illegal or invisible characters, runs of spaces collapsed, lines stripped."""
-    text = unicodedata.normalize("NFC", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-    text = _INVISIBLE.sub("", XML_ILLEGAL.sub("", text))
-    text = _SPACES.sub(" ", text)
+    # search before sub: nearly every page has none of these, and a search allocates nothing.
+    for pattern, repl in ((_DROPPED, ""), (_SPACES, " ")):
+        if pattern.search(text):
+            text = pattern.sub(repl, text)
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
@@ -81,8 +86,11 @@ def is_chrome(line: str) -> bool:
 
 def strip_glued_chrome(line: str) -> str:
     """A story line without the chrome glued to its end ("... said. Copy the Story Link")."""
-    while (stripped := _GLUED_CHROME.sub("", line)) != line:
-        line = stripped
+    line = line.rstrip()
+    while line.casefold().endswith(_GLUED_CHROME):
+        folded = line.casefold()
+        suffix = next(s for s in _GLUED_CHROME if folded.endswith(s))
+        line = line[: len(line) - len(suffix)].rstrip()
     return line
 
 
@@ -90,11 +98,12 @@ def is_boilerplate_paragraph(paragraph: str) -> bool:
     return len(paragraph) <= 240 and bool(_BOILERPLATE_PARAGRAPH.match(paragraph.strip()))
 
 
-def clean_body(paragraphs: list[str]) -> tuple[str, ...]:
-    """Cleaned, non-empty paragraphs without the recognisable boilerplate ones."""
+def clean_body(paragraphs: list[str], *, cleaned: bool = False) -> tuple[str, ...]:
+    """Non-empty paragraphs without the recognisable boilerplate ones, put through clean_line unless the
+    caller says they came from clean_text already (``cleaned``)."""
     out = []
     for paragraph in paragraphs:
-        text = strip_glued_chrome(clean_line(paragraph))
+        text = strip_glued_chrome(paragraph if cleaned else clean_line(paragraph))
         if text and not is_boilerplate_paragraph(text) and not is_chrome(text):
             out.append(text)
     return tuple(out)

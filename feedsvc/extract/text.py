@@ -234,7 +234,7 @@ def parse_text(text: str, fetched_at: datetime, date_order: DateOrder = "DMY") -
     for k, header in enumerate(headers):
         limit = headers[k + 1].start if k + 1 < len(headers) else len(lines)
         stop = page.body_end(header.end, limit)
-        body = clean_body(lines[header.end : stop])
+        body = clean_body(lines[header.end : stop], cleaned=True)
         if k + 1 == len(headers) and header.meta and not body and not any(page.chrome[header.end :]):
             continue  # the page ends inside this record's header: cut, not an empty story
         stories.append(
