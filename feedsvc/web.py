@@ -46,9 +46,30 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (RFC 9110 12.5.3): named or covered by "*" with a
+    non-zero quality; "gzip;q=0" refuses it."""
+    qualities: dict[str, float] = {}
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding.strip():
+            qualities[coding.strip()] = quality
+    if "gzip" in qualities or "x-gzip" in qualities:
+        return max(qualities.get("gzip", 0.0), qualities.get("x-gzip", 0.0)) > 0
+    return qualities.get("*", 0.0) > 0
+
+
 def feed_response(request: Request, feed: Feed, max_age: int) -> Response:
     headers = http_validators(feed)
-    use_gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
+    use_gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
     if use_gzip:
         headers["ETag"] = f'"{feed.etag.strip(chr(34))}-gzip"'
     headers["Cache-Control"] = f"public, max-age={max_age}"
@@ -208,5 +229,8 @@ def create_web(service: Service) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
         ]
     )
+    # Starlette's trailing-slash redirect builds its Location from the request's Host header; a feed
+    # server's absolute URLs come from public_url only, so unknown paths are plain 404s.
+    app.router.redirect_slashes = False
     app.add_middleware(_CountStatuses, metrics=service.metrics)
     return app

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from feedsvc.app import create_app
 from feedsvc.settings import Settings
+from feedsvc.web import accepts_gzip
 
 
 @pytest.fixture
@@ -118,3 +119,32 @@ def test_status_page_lists_every_source(client: TestClient) -> None:
     for name in ("putin-invites-trump", "ukraine-security-talks", "habba-ruling-reaction"):
         assert name in page.text
     assert "9 stories from 13 copies" in page.text
+
+
+@pytest.mark.parametrize(
+    ("header", "gzip_ok"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.0, identity", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("identity", False),
+        ("", False),
+        ("x-gzip", True),
+        ("gzip;q=bogus", False),
+    ],
+)
+def test_accept_encoding_qualities(header: str, gzip_ok: bool) -> None:
+    assert accepts_gzip(header) is gzip_ok
+
+
+def test_gzip_refused_with_zero_quality_and_no_host_based_redirects(client: TestClient) -> None:
+    r = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert r.status_code == 200 and "content-encoding" not in r.headers
+    r = client.get("/feeds/all.atom/", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert r.status_code == 404 and "location" not in r.headers
+    r = client.get("/status/", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert "evil.example" not in r.headers.get("location", "")
