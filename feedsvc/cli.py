@@ -15,6 +15,7 @@ from feedsvc import __version__
 from feedsvc.errors import ConfigError, FeedsvcError
 from feedsvc.logs import setup_logging
 from feedsvc.models import Page, Source, utc
+from feedsvc.redact import mask_url
 from feedsvc.settings import DedupSettings, Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -71,10 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"feedsvc: config error: {problem}", file=sys.stderr)
+            print(f"feedsvc: config error: {mask_url(problem)}", file=sys.stderr)
         return EXIT_CONFIG
     except FeedsvcError as exc:
-        print(f"feedsvc: error: {exc}", file=sys.stderr)
+        print(f"feedsvc: error: {mask_url(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -153,9 +154,10 @@ def _run_once(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     print(f"{settings.config_path}: ok")
-    print(f"  listen {settings.listen}, public URL {settings.public_url}, database {settings.database_url}")
+    database = mask_url(settings.database_url)
+    print(f"  listen {settings.listen}, public URL {settings.public_url}, database {database}")
     for s in settings.sources:
-        print(f"  source {s.name}: {s.url} every {s.interval:g}s")
+        print(f"  source {s.name}: {mask_url(s.url)} every {s.interval:g}s")
     for f in settings.all_feeds():
         print(f"  feed {f.name}: {settings.public_url}/feeds/{f.name}.atom")
     return EXIT_OK
@@ -176,7 +178,7 @@ def _status(args: argparse.Namespace) -> int:
         print("  ".join(k.ljust(w) for k, w in widths.items()).rstrip())
         for row in rows:
             print("  ".join(row[k].ljust(w) for k, w in widths.items()).rstrip())
-    print(f"{counts['clusters']} stories from {counts['copies']} copies in {settings.database_url}")
+    print(f"{counts['clusters']} stories from {counts['copies']} copies in {mask_url(settings.database_url)}")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -212,6 +213,7 @@ class Publisher:
         """Serve what was published before the restart until the first build replaces it."""
         if not self.dir.is_dir():
             return 0
+        _remove_stale_temporaries(self.dir)
         for meta_path in self.dir.glob("*.meta.json"):
             filename = meta_path.name.removesuffix(".meta.json")
             try:
@@ -258,10 +260,27 @@ class Publisher:
             raise PublishError(f"cannot write feed {feed.name} to {self.dir}: {exc}") from exc
 
 
+# A temporary file older than this was left by a process killed while publishing (a live writer renames
+# its file within milliseconds; the margin covers another process on the same data directory).
+_STALE_TEMPORARY = 600.0
+FEED_FILE_MODE = 0o644  # feeds are public: a web server or backup job running as another user reads them
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    now = time.time()
+    for tmp in directory.glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TEMPORARY:
+                tmp.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove: never a reason to stop serving
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file and rename, so a reader or a crash never sees half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FEED_FILE_MODE)  # mkstemp makes 0600 files
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc.cli import main
+from feedsvc.redact import mask_url
 from tests.conftest import DATA, write_config
 
 REFERENCE = DATA / "pages" / "daily8-putin-invites-trump.txt"
@@ -125,3 +126,33 @@ def test_bad_profile_selector_is_a_config_error(tmp_path: Path, capsys: pytest.C
     assert main(["check-config", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "(site).profile.title: invalid CSS selector 'h3[[broken'" in err and str(config) in err
+
+
+def test_check_config_never_prints_the_database_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "FEEDSVC_DATABASE_URL", "postgresql+psycopg://feeds:s3cr%40t-pw@db.internal:5432/feeds"
+    )
+    assert main(["check-config", "--config", str(write_config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "s3cr" not in out and "postgresql+psycopg://feeds:***@db.internal:5432/feeds" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("postgresql://u:pw@h/db", "postgresql://u:***@h/db"),
+        ("postgresql+psycopg://:pw@h/db", "postgresql+psycopg://:***@h/db"),
+        ("sqlite:///data/feedsvc.db", "sqlite:///data/feedsvc.db"),
+        ("https://user@example.org/x", "https://user@example.org/x"),
+        (
+            "error for redis://default:p4ss@127.0.0.1:6379/0 here",
+            "error for redis://default:***@127.0.0.1:6379/0 here",
+        ),
+        ("https://example.org/feed?token=abc123&x=1", "https://example.org/feed?token=***&x=1"),
+        ("https://example.org:8443/a:b@c", "https://example.org:8443/a:b@c"),
+    ],
+)
+def test_mask_url(text: str, masked: str) -> None:
+    assert mask_url(text) == masked

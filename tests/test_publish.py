@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,3 +141,19 @@ def test_filtered_feeds_select_by_outlet_keyword_category_and_source() -> None:
     assert not FeedSpec("f", "F", sources=("elsewhere",)).matches(wire)
     both = FeedSpec("f", "F", outlets=("NJ.com",), keywords=("Kyiv",))
     assert not both.matches(wire) and not both.matches(other)  # every given filter must hold
+
+
+def test_feed_files_are_world_readable_and_stale_temporaries_are_removed(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    stale = feeds / ".all.atom.k1ll3d.tmp"  # left by a process killed between write and rename
+    stale.write_bytes(b"<half")
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    fresh = feeds / ".all.rss.w0rk1ng.tmp"  # another process on this directory is writing it right now
+    fresh.write_bytes(b"<in progress")
+    publisher = Publisher(tmp_path)
+    publisher.load()
+    assert not stale.exists() and fresh.exists()
+    publisher.publish("all.atom", "application/atom+xml", b"<a/>")
+    assert stat.S_IMODE((feeds / "all.atom").stat().st_mode) == 0o644
+    assert stat.S_IMODE((feeds / "all.atom.meta.json").stat().st_mode) == 0o644
