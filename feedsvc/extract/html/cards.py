@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bs4 import Tag
+from bs4.element import NavigableString
 
-from feedsvc.extract.clean import clean_body, is_chrome
-from feedsvc.extract.html.dom import _attr, _Fence, _has_hint, _tags, _text
+from feedsvc.extract import times
+from feedsvc.extract.clean import clean_body, clean_line, is_chrome
+from feedsvc.extract.html.dom import _attr, _Fence, _has_hint, _is_label, _tags, _text
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
     _OUTLET_HINTS,
@@ -41,19 +44,54 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
             continue
         heading = _title_element(a)
         strong = heading is not None or _has_hint(a, _TITLE_HINTS)
-        element = heading or a
+        element = heading or _inner_title(a)
         title = _text(element)
-        if len(title.split()) < 3 or is_chrome(title):
-            continue
+        size = _size(title)
+        if size < 3 or len(title) > _MAX_TITLE or size > _MAX_WORDS or is_chrome(title):
+            continue  # a menu entry, or a caption or snippet that happens to be linked
         # A script-driven card ("#", "javascript:") is still a story, without a URL; its title tells it apart.
         key = href if _navigable(href) else f"title:{title}"
-        if strong or (len(title.split()) >= 5 and a.find_parent("p") is None):
+        if strong or (size >= 5 and a.find_parent("p") is None):
             found.append(_Headline(a, element, key, strong))
     return found
 
 
+# A headline is a line, not a paragraph: longer text behind a link is a photo caption or a snippet.
+_MAX_TITLE = 300
+_MAX_WORDS = 45
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _size(text: str) -> int:
+    """Words in ``text``; in Chinese, Japanese and Korean (unspaced) two characters count one."""
+    return len(text.split()) + len(_CJK_RE.findall(text)) // 2
+
+
 def _navigable(href: str) -> bool:
     return not href.startswith(("#", "javascript:", "data:"))
+
+
+def _inner_title(a: Tag) -> Tag:
+    """The headline inside a link that is a whole card (image, headline, outlet and time in one <a>): the
+    first text of headline length that is not a time or a label, widened to the element holding only it."""
+    nodes = [n for n in a.find_all(string=True) if type(n) is NavigableString and n.strip()]
+    if len(nodes) < 2:
+        return a
+    for node in nodes:
+        text = clean_line(str(node))
+        if _size(text) < 3 or times.strip_icon(text) or _is_label(text):
+            continue
+        el = node.parent
+        if not isinstance(el, Tag):
+            return a
+        if el is a:
+            # bare text beside the outlet/time spans: give the headline its own element
+            wrapper = node.wrap(Tag(name="span"))
+            return wrapper if isinstance(wrapper, Tag) else a
+        while isinstance(el.parent, Tag) and el.parent is not a and _text(el.parent) == text:
+            el = el.parent
+        return el
+    return a
 
 
 def _title_element(a: Tag) -> Tag | None:
@@ -68,7 +106,8 @@ def _title_element(a: Tag) -> Tag | None:
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:
     """Each headline's card: its widest ancestor that holds no other story's headline. A heading
-    counts only other headings, so sub-links listed inside a card do not split it."""
+    counts only other headings, so sub-links listed inside a card do not split it. Where several links of
+    one story share a card (image, headline), a heading's wins over a linked caption."""
     strong: dict[int, set[str]] = {}
     every: dict[int, set[str]] = {}
     for h in headlines:
@@ -76,8 +115,7 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
             every.setdefault(id(parent), set()).add(h.key)
             if h.strong:
                 strong.setdefault(id(parent), set()).add(h.key)
-    out: list[tuple[_Headline, Tag]] = []
-    seen: set[int] = set()
+    chosen: dict[int, tuple[_Headline, Tag]] = {}
     for h in headlines:
         counts = strong if h.strong else every
         box = h.anchor
@@ -85,10 +123,10 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
             isinstance(box.parent, Tag) and id(box.parent) not in stops and len(counts[id(box.parent)]) == 1
         ):
             box = box.parent
-        if id(box) not in seen:
-            seen.add(id(box))
-            out.append((h, box))
-    return out
+        held = chosen.get(id(box))
+        if held is None or (h.strong and not held[0].strong):
+            chosen[id(box)] = (h, box)
+    return list(chosen.values())
 
 
 def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:
@@ -111,7 +149,6 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
 
 
 def _is_story(fields: _Fields) -> bool:
-    """A card is a story when, beside its headline, it shows at least two of outlet, time and snippet: a bare
-    "Related" link (or a link with only a time) is navigation, not a story we could date or dedup."""
-    shown = (fields.outlet is not None, fields.published_text is not None, bool(fields.body))
-    return bool(fields.title) and sum(shown) >= 2
+    """A card is a story when, beside its headline, it shows an outlet, a time or a snippet: a bare menu or
+    "Related" link shows none of them and is navigation."""
+    return bool(fields.title) and bool(fields.outlet or fields.published_text or fields.body)

@@ -7,6 +7,7 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
+from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, ParserRejectedMarkup, Tag, UnusualUsageWarning
 from bs4.element import NavigableString
@@ -28,6 +29,7 @@ _BLOCKS = frozenset({
 _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "dialog", "alertdialog"})
 # Page chrome recognised by class/id words. Prefixes catch "cookieBanner", "subscription", "advertorial";
 # "ad" must be a whole word or it would hit "header", "thread" and "badge".
+# "promo" is not one: news sites call their own story cards promos (BBC's "gs-c-promo").
 _CHROME_PREFIXES = (
     "cookie",
     "consent",
@@ -35,7 +37,6 @@ _CHROME_PREFIXES = (
     "banner",
     "newsletter",
     "subscri",
-    "promo",
     "advert",
     "sponsor",
 )
@@ -52,12 +53,30 @@ _SPONSOR_PREFIXES = ("sponsor", "advert", "promoted", "paidcontent", "paidpost")
 _SPONSOR_WORDS = frozenset({"ad", "ads", "nativead"})
 _SPONSOR_LABELS = frozenset({
     "sponsored", "ad", "ads", "advertisement", "promoted", "paid content", "paid post", "paid partnership",
-    "sponsored content", "partner content", "paid for by", "sponsored by", "promoted by",
+    "sponsored content", "partner content", "paid for by", "sponsored by", "promoted by", "pr", "[pr]",
+    "広告", "スポンサー", "プロモーション", "anzeige", "werbung", "gesponsert", "publicité", "sponsorisé",
+    "contenu sponsorisé", "annonce", "patrocinado", "publicidad", "contenido patrocinado", "pubblicità",
+    "sponsorizzato", "advertentie", "reklama", "реклама", "赞助", "广告", "광고",
 })  # fmt: skip
-_SPONSOR_LINE_RE = re.compile(r"^(?:sponsored|promoted|paid for) by\s", re.IGNORECASE)
+_SPONSOR_LINE_RE = re.compile(
+    r"^(?:(?:sponsored|promoted|paid for|presented) by|sponsorisé par|präsentiert von|anzeige von)\s",
+    re.IGNORECASE,
+)
+# Links through an ad network: a card whose link goes there is paid placement, whatever it shows.
+_AD_HOST_RE = re.compile(
+    r"^(?:[a-z0-9-]+\.)*(?:doubleclick\.net|googleadservices\.com|googlesyndication\.com|taboola\.com"
+    r"|outbrain\.com|criteo\.(?:com|net)|adnxs\.com|beap\.gemini\.yahoo\.com|beap\.bc\.yahoo\.com"
+    r"|zemanta\.com|revcontent\.com|mgid\.com|adclick\.g\.doubleclick\.net|amazon-adsystem\.com)$"
+)
 _SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_WORD_SPLIT_RE = re.compile(r"[^A-Za-z0-9]+")
+_WORD_SPLIT_RE = re.compile(r"[-_]+")
+# A class token that is a word (or words): letters, digits and dashes/underscores only. Atomic CSS
+# ("Bxsh(modalShadow)", "C(#959595)", "md:block", "w-1/2", "[&>p]:mt-2") is not: its parts are values.
+_WORDISH_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# Real camelCase ("cookieBanner", "StreamMegaItem") splits into words; a hash ("xAdKq", "JtKRv") does not.
+_CAMEL_WORD_RE = re.compile(r"^(?:[a-z]{2,}|[A-Z][a-z]{2,})(?:[A-Z][a-z]{2,}|[0-9]+)*$")
+_ALPHA_RE = re.compile(r"^[A-Za-z]+$")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _ARTICLE_BODY = "[itemprop~=articleBody]"
@@ -74,10 +93,31 @@ def _attr(el: Tag, name: str) -> str | None:
 
 
 def _words(el: Tag) -> set[str]:
-    """The words of an element's class and id, camelCase split, plus joined neighbours ("site-name")."""
-    raw = _CAMEL_RE.sub(" ", f"{_attr(el, 'class') or ''} {_attr(el, 'id') or ''}")
-    words = [w.lower() for w in _WORD_SPLIT_RE.split(raw) if w]
-    return {*words, *(a + b for a, b in pairwise(words))}
+    """The words of an element's class and id, camelCase split, plus joined neighbours ("site-name").
+
+    Only word-like tokens count: atomic CSS ("D(n)", "Bxsh(modalShadow)", "hover:underline") and hashed
+    names ("css-1x2y3z", "sc-bdVaJa", "_3xX9f", "JtKRv") carry no words, so none of them can look like
+    "ad" or "modal"."""
+    found: set[str] = set()
+    for token in f"{_attr(el, 'class') or ''} {_attr(el, 'id') or ''}".split():
+        if _WORDISH_RE.match(token):
+            words = [w for part in _WORD_SPLIT_RE.split(token) for w in _word_parts(part)]
+            found.update(words)
+            found.update(a + b for a, b in pairwise(words))
+    return found
+
+
+def _word_parts(part: str) -> list[str]:
+    """A dash/underscore-separated part of a class token as lower-case words; [] for a hash."""
+    if not part:
+        return []
+    if part.islower() or part.isupper():
+        # "adslot", "ad", "sc", "1nhdoj2": digits glued inside letters ("x2y3z") mark a hash
+        core = part.rstrip("0123456789")
+        return [part.lower()] if _ALPHA_RE.match(core) or part.isdigit() else []
+    if _CAMEL_WORD_RE.match(part):
+        return [w.lower() for w in _CAMEL_RE.sub(" ", part).split()]
+    return []
 
 
 def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
@@ -206,9 +246,22 @@ def _mark_blocks(soup: BeautifulSoup) -> None:
             node.replace_with(node.replace("\n", " "))
     for el in list(_tags(soup, ["br", "hr"])):
         el.replace_with("\n")
-    for el in list(_tags(soup, list(_BLOCKS))):
-        el.insert(0, "\n")
-        el.append("\n")
+    for el in list(_tags(soup)):
+        # custom elements (<fluent-card>, <c-wiz>, <cs-card>) are blocks unless styled otherwise
+        if el.name in _BLOCKS or "-" in el.name:
+            el.insert(0, "\n")
+            el.append("\n")
+
+
+def _ad_link(href: str) -> bool:
+    href = href.strip()
+    if not href.startswith(("http:", "https:", "//")):
+        return False
+    try:
+        host = urlsplit(href).hostname
+    except ValueError:
+        return False
+    return bool(host and _AD_HOST_RE.match(host.lower()))
 
 
 def _is_label(text: str) -> bool:
@@ -223,8 +276,9 @@ def _sponsored(record: Tag) -> bool:
     for parent in record.parents:
         if isinstance(parent, Tag) and any(w.startswith(_SPONSOR_PREFIXES) for w in _words(parent)):
             return True
-    if any("sponsored" in (_attr(a, "rel") or "").lower() for a in _tags(record, "a")):
-        return True
+    for a in _tags(record, "a"):
+        if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
+            return True
     if any(_is_label(el.get_text()) for el in _tags(record)):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
     return any(_is_label(part) for line in _lines(record) for part in _SEPARATOR_RE.split(line))

@@ -25,9 +25,18 @@ _SNIPPET_HINTS = frozenset({
 # Words that share a meta line with a time but are not outlets ("Updated • 2 hours ago").
 _NOT_OUTLETS = frozenset({
     "published", "updated", "posted", "last updated", "modified", "live", "breaking", "breaking news",
-    "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new",
+    "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
+    "より", "provided by", "source", "quelle", "fourni par",
 })  # fmt: skip
-_PROVIDED_RE = re.compile(r"^\s*(?:provided by|source:)\s*(?P<name>.*)$", re.IGNORECASE)
+# "Provided by Reuters", "提供：共同通信", "Quelle: dpa"; and the label after the name or time: "… 配信".
+_PROVIDED_RE = re.compile(
+    r"^\s*(?:provided by|source\s?:|bereitgestellt von|quelle\s?:|fourni par|fuente\s?:|proporcionado por"
+    r"|fornito da|提供\s*[:：]|配信元\s*[:：]?|出典\s*[:：]?)\s*(?P<name>.*)$",
+    re.IGNORECASE,
+)
+_PROVIDED_AFTER_RE = re.compile(r"^(?P<name>.*?)\s*(?:配信|提供)$")
+# A clock time or a Japanese date with its weekday is a time, never part of an outlet's name.
+_CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)|\d{1,2}/\d{1,2}\s*[(（]")
 _OUTLET_PREFIX_RE = re.compile(r"^(?:provided by|source:|from|via|by)\s+", re.IGNORECASE)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
 _TIME = ""  # marks the time's place among the parts of a meta line
@@ -53,22 +62,46 @@ class _Fields:
 
 
 def _find_when(scope: Tag, fence: _Fence) -> _When | None:
-    """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase."""
+    """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase.
+    Headings are never searched: "now" in a headline is a word of it, not its time."""
     for el in _tags(scope):
-        if fence.covers(el):
+        if fence.covers(el) or el.find_parent(_HEADING_NAMES) is not None:
             continue
         if el.name == "time" or (_attr(el, "itemprop") or "").lower() == "datepublished":
             machine = _attr(el, "datetime") or _attr(el, "content")
             shown = _text(el)
             text = times.strip_icon(shown) or shown or None
-            return _When(machine, text, *_meta_line(el, scope, fence, text))
+            if text or machine:
+                return _When(machine, text, *_meta_line(el, scope, fence, text))
     for node in scope.find_all(string=True):
-        if type(node) is not NavigableString or not isinstance(node.parent, Tag) or fence.covers(node.parent):
+        parent = node.parent
+        if type(node) is not NavigableString or not isinstance(parent, Tag) or fence.covers(parent):
             continue
         phrase = _phrase_in(str(node))
-        if phrase:
-            return _When(None, phrase, *_meta_line(node.parent, scope, fence, phrase))
+        if phrase and not _in_prose(node, phrase):
+            return _When(None, phrase, *_meta_line(parent, scope, fence, phrase))
     return None
+
+
+_HEADING_NAMES = ["h1", "h2", "h3", "h4", "h5", "h6"]
+_DIGIT_RE = re.compile(r"\d")
+
+
+def _in_prose(node: NavigableString, phrase: str) -> bool:
+    """A bare time word ("now", "today") inside a heading, or inside a longer line or link, is a word of
+    that text, not a time stamp; a phrase with digits ("2 hours ago") stands on its own."""
+    if node.find_parent(_HEADING_NAMES) is not None:
+        return True
+    if _DIGIT_RE.search(phrase):
+        return False
+    line = node.parent
+    while isinstance(line, Tag) and line.name not in _LINE_NAMES:
+        line = line.parent
+    text = clean_line(line.get_text()) if isinstance(line, Tag) else ""
+    return len(text) > len(phrase) + 40 or (isinstance(line, Tag) and line.name == "a" and len(text) > 25)
+
+
+_LINE_NAMES = frozenset({"a", "p", "li", "div", "span", "time", "section", "article", "td", "dd", "header"})
 
 
 def _phrase_in(text: str) -> str | None:
@@ -81,15 +114,39 @@ def _phrase_in(text: str) -> str | None:
 
 
 def _meta_line(el: Tag, scope: Tag, fence: _Fence, phrase: str | None) -> tuple[str | None, Tag]:
-    """Climb from the time to the widest short line around it; return the outlet it names and the line."""
+    """Climb from the time to the widest short line around it; return the outlet it names and the line.
+    The line is read by its text pieces, so spans glued without a space ("Kyodo News" + "5 hours ago",
+    "毎日新聞" + "3/9(木) 18:45") stay apart."""
     line = el
     while line is not scope and isinstance(line.parent, Tag) and line.parent is not scope:
         parent = line.parent
+        if fence.touches(parent):
+            break
         text = parent.get_text()
-        if fence.touches(parent) or len(text.strip()) > 120 or len(_lines(parent)) > 4:
+        if len(text.strip()) > 120 or text.count("\n") > 8 or len(_lines(parent)) > 4:
             break
         line = parent
-    return _outlet_in_lines(_lines(line), phrase, byline_is_author=True), line
+    return _outlet_in_lines(_pieces(line, el if el.name == "time" else None), phrase, True), line
+
+
+def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
+    """The texts of a meta line, one per text node; a <time> element's whole text is one piece."""
+    out: list[str] = []
+    time_done = False
+    for node in line.find_all(string=True):
+        if type(node) is not NavigableString:
+            continue
+        if time_el is not None and _inside(node, time_el):
+            if not time_done and (text := _text(time_el)):
+                out.append(text)
+            time_done = True
+        elif text := clean_line(str(node)):
+            out.append(text)
+    return out
+
+
+def _inside(node: NavigableString, el: Tag) -> bool:
+    return any(parent is el for parent in node.parents)
 
 
 def _outlet_in_lines(lines: list[str], phrase: str | None, byline_is_author: bool) -> str | None:
@@ -121,20 +178,23 @@ def _outlet_name(text: str, byline_is_author: bool = False) -> str | None:
     if not name or len(name) > 60 or len(name.split()) > 8 or name.endswith((".", "!", "?", ",")):
         return None
     folded = name.casefold()
+    if _CLOCK_RE.search(name) or name.isdigit():
+        return None
     if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or times.strip_icon(name):
         return None
     return None if is_chrome(name) else name
 
 
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
-    """The outlet a republishing page credits: "Provided by Reuters" (the name may sit in a sibling)."""
-    for node in scope.find_all(string=_PROVIDED_RE):
+    """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
+    sibling, or be the alt text of the provider's logo)."""
+    for node in scope.find_all(string=_is_credit):
         el = node.parent
         for _ in range(3):
             if not isinstance(el, Tag) or fence.covers(el):
                 break
             for line in _lines(el):
-                match = _PROVIDED_RE.match(line)
+                match = _PROVIDED_RE.match(line) or (len(line) <= 30 and _PROVIDED_AFTER_RE.match(line))
                 name = _outlet_name(match.group("name")) if match else None
                 if name:
                     return name
@@ -143,6 +203,14 @@ def _provided_by(scope: Tag, fence: _Fence) -> str | None:
                 return name
             el = el.parent
     return None
+
+
+def _is_credit(text: str | None) -> bool:
+    line = clean_line(text or "")
+    # the label after a name or a time is short: a long line ending in "配信" is a headline ("…を配信")
+    return bool(
+        (len(line) <= 80 and _PROVIDED_RE.match(line)) or (len(line) <= 30 and _PROVIDED_AFTER_RE.match(line))
+    )
 
 
 def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:

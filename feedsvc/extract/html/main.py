@@ -18,7 +18,16 @@ from feedsvc.extract.html.fields import (
     _provided_by,
     _When,
 )
-from feedsvc.extract.html.page import _ld_name, _ld_org, _ld_str, _ld_url, _Page, _stamp
+from feedsvc.extract.html.page import (
+    _article_url,
+    _headline_like,
+    _ld_name,
+    _ld_org,
+    _ld_str,
+    _ld_url,
+    _Page,
+    _stamp,
+)
 
 
 @dataclass
@@ -87,7 +96,7 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
     )
     return _Fields(
         title=title,
-        url=page.url(_ld_url(ld) or page.meta.get("og:url") or page.meta.get("canonical")),
+        url=_article_url(page, [_ld_url(ld), page.meta.get("og:url"), page.meta.get("canonical"), page.base]),
         outlet=_main_outlet(page, main, fence, when),
         category=_main_category(page, main, fence),
         published=published,
@@ -110,7 +119,9 @@ def _meta_times(page: _Page) -> list[str | None]:
 
 
 def _main_title(page: _Page, main: _Main) -> str | None:
-    if main.h1 is not None and (title := _text(main.h1)):
+    """The <h1>, else the structured headline, og:title or <title>; never a paragraph-long text (a photo
+    caption marked up as the page's heading) and never the site's name alone."""
+    if main.h1 is not None and _headline_like(title := _text(main.h1)):
         return title
     ld = page.ld or {}
     site = page.meta.get("og:site_name", "")
@@ -125,7 +136,7 @@ def _main_title(page: _Page, main: _Main) -> str | None:
         text = clean_line(raw) if isinstance(raw, str) else ""
         for sep in (" | ", " - ", " – ", " — "):
             text = text.removesuffix(f"{sep}{site}") if site else text
-        if text:
+        if text and _headline_like(text) and text != site:
             return text
     return None
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
@@ -33,6 +33,8 @@ class _Page:
     # Ids of the elements around the last text of a page that was cut off (kept as ids because chrome removal
     # may take the innermost ones away): a story whose container is among them is incomplete.
     cut: frozenset[int] | None
+    # The page's language ("ja", "de-DE") from <html lang> or og:locale, for reading its times.
+    language: str | None = None
 
     def url(self, href: str | None) -> str | None:
         href = (href or "").strip()
@@ -57,7 +59,17 @@ def _read_page(
         # Without a page URL, the page's own canonical address still anchors its relative links.
         own = meta.get("canonical") or meta.get("og:url") or ""
         base = own if own.startswith(("http://", "https://")) else None
-    return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, _cut_point(soup, text))
+    cut = _cut_point(soup, text)
+    return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, cut, _language(soup, meta))
+
+
+def _language(soup: BeautifulSoup, meta: dict[str, str]) -> str | None:
+    """The page's language tag, lower-cased with "-" ("en-us", "ja"); og:locale ("de_DE") without a lang."""
+    html = soup.find("html")
+    raw = (_attr(html, "lang") or _attr(html, "xml:lang") or "") if isinstance(html, Tag) else ""
+    raw = raw.strip() or meta.get("og:locale", "").strip()
+    tag = raw.replace("_", "-").lower()
+    return tag if re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", tag) else None
 
 
 def _meta_tags(soup: BeautifulSoup) -> dict[str, str]:
@@ -179,3 +191,44 @@ def _ld_url(ld: dict[str, Any]) -> str | None:
     if isinstance(entity, dict):
         entity = entity.get("@id") or entity.get("url")
     return _ld_str(ld.get("url")) or _ld_str(entity)
+
+
+# A headline is one line: a paragraph-long text in its place is a photo caption or a summary.
+_MAX_HEADLINE_CHARS = 300
+
+
+def _headline_like(text: str | None) -> bool:
+    return bool(text) and len(text or "") <= _MAX_HEADLINE_CHARS and len((text or "").split()) <= 45
+
+
+_ARTICLE_EXT_RE = re.compile(r"\.(?:s?html?|php|aspx?|cms|ece)$", re.IGNORECASE)
+_SLUG_RE = re.compile(r"[^\W_]+(?:[-_][^\W_]+){2,}")
+
+
+def _article_like(url: str) -> bool:
+    """An article's address: a slug ("zelenskiy-says-ukraine-ready"), an id ("ar-AA1kXyZ9", "/articles/
+    3f2a9c…", "66543210") or a page file; a section ("/world/") or a site's home has none of them."""
+    path = urlsplit(url).path
+    segments = [s for s in path.split("/") if s]
+    if not segments:
+        return False
+    last = segments[-1]
+    digits = sum(c.isdigit() for c in path)
+    return bool(
+        _ARTICLE_EXT_RE.search(last)
+        or any(_SLUG_RE.fullmatch(s) and len(s) >= 12 for s in segments)
+        or len(last) >= 16
+        or sum(c.isdigit() for c in last) >= 4
+        or digits >= 6
+        or re.search(r"[A-Za-z]+\d+[A-Za-z]+\d*|\d+[A-Za-z]+\d+", last)
+    )
+
+
+def _article_url(page: _Page, candidates: list[str | None]) -> str | None:
+    """The main story's link: the first candidate that is an article's address, never a section or
+    listing page (an aggregator's og:url often names the section the article sits in)."""
+    for raw in candidates:
+        url = page.url(raw)
+        if url and _article_like(url):
+            return url
+    return None
