@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 from feedsvc import __version__
@@ -97,32 +96,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from feedsvc.app import create_app
-
-    class _Server(uvicorn.Server):
-        """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process would die by the
-        signal; a service manager expects a clean stop to exit 0."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            self._captured_signals.clear()
+    from feedsvc.server import Server, raise_open_file_limit, server_config
 
     settings = _settings(args)
     app = create_app(settings)
+    raise_open_file_limit()
     print(
         f"feedsvc {__version__}: serving {settings.public_url}/ (feeds under /feeds/, Ctrl-C stops)",
         file=sys.stderr,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=max(1, int(settings.stop_timeout / 2)),
-    )
-    _Server(config).run()
+    Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run()
     return EXIT_OK
 
 
