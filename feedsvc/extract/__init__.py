@@ -8,6 +8,7 @@ from dataclasses import fields, replace
 
 from feedsvc.errors import ConfigError, ExtractError
 from feedsvc.extract.html import parse_html, selector_problem
+from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
 from feedsvc.models import Page, SiteProfile, Source, Story
 
@@ -87,6 +88,9 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
         raise ExtractError(source.name, f"page {page.url} is binary data, not a text or HTML page")
     text = decode(data, page.content_type)
     if is_html(text, page.content_type):
+        problem = structure_problem(text)
+        if problem:
+            raise ExtractError(source.name, f"{problem} in {page.url}: refused unparsed")
         stories = parse_html(
             text,
             page_url=page.url if page.url.startswith(("http://", "https://")) else None,
