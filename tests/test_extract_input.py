@@ -192,3 +192,10 @@ def test_machine_dates_after_the_fetch_are_not_believed() -> None:
     assert published("2025-08-19T09:30:00Z") == "2025-08-19T09:30:00Z"
     assert published("2025-08-19T12:20:00Z") == "2025-08-19T12:00:00Z"  # a fast clock: clamped to the fetch
     assert published("2025-09-30T12:00:00Z") is None  # weeks ahead: unknown, never the future
+
+
+@pytest.mark.parametrize("charset", ["rot13", "rot_13", "base64", "zlib", "hex", "uu", "bogus-9"])
+def test_non_text_or_unknown_charsets_are_not_believed(charset: str) -> None:
+    html = f'<html><head><meta charset="{charset}"></head><body><p>café</p></body></html>'
+    assert decode(html.encode("utf-8")) == html
+    assert decode(b"<p>plain</p>", f"text/html; charset={charset}") == "<p>plain</p>"

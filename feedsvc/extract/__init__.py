@@ -29,9 +29,11 @@ def _known(name: bytes | str | None) -> str | None:
         return None
     text = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
     try:
-        return codecs.lookup(text.strip()).name
-    except LookupError:
+        info = codecs.lookup(text.strip())
+    except (LookupError, ValueError):
         return None
+    # rot13, base64, zlib ... are codecs too, but not text encodings: a page declaring one is not believed.
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def decode(data: bytes, content_type: str | None = None) -> str:
