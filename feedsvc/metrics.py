@@ -38,6 +38,12 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.fulltext_fetches = Counter(
+            "feedsvc_fulltext_fetches",
+            "Article pages fetched for full text, by result (full, unusable, not_modified, error)",
+            ["source", "result"],
+            registry=r,
+        )
         self.http_requests = Counter(
             "feedsvc_http_requests", "HTTP requests served by status code", ["status"], registry=r
         )

@@ -45,6 +45,9 @@ class Source:
     interval: float  # seconds between fetches
     date_order: DateOrder = "DMY"
     profile: SiteProfile | None = None
+    full_text: bool = False  # fetch each new card's article page and use its text as the body
+    full_text_max: int = 20  # article fetches per run of this source
+    language: str | None = None  # BCP 47 tag ("de", "pt-BR"); None: the page's declared language
 
     @property
     def is_http(self) -> bool:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
 from feedsvc.extract import extract
 from feedsvc.fetch import Fetcher, Validators, backoff_delay
+from feedsvc.fulltext import FullText
 from feedsvc.ingest import Ingestor
 from feedsvc.metrics import Metrics
 from feedsvc.models import FeedSpec, RunReport, Source
@@ -36,10 +37,12 @@ class Service:
             max_bytes=settings.max_page_bytes,
             timeout=settings.fetch_timeout,
             contact_url=settings.contact_url,
+            respect_robots=settings.respect_robots,
         )
         self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
         self.publisher = Publisher(settings.data_dir)
         self.metrics = Metrics()
+        self.fulltext = FullText(self.fetcher, self.store, self.metrics)
         self.context = self._context()
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
@@ -104,6 +107,7 @@ class Service:
                 report = RunReport(source=source.name, ok=True, not_modified=True)
             else:
                 stories = extract(page, source, self.settings.max_page_bytes)
+                stories = self.fulltext.enrich(source, stories, page.url)
                 with self._ingest_lock:
                     result = self.ingestor.ingest(stories)
                 report = RunReport(

@@ -24,6 +24,12 @@ DEFAULT_CONFIG = "config/feedsvc.toml"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A BCP 47 language tag as pages and date parsers use them: language, then optional script, region and
+# variants ("de", "pt-BR", "zh-Hant-TW", "sl-rozaj"); private-use and extension subtags are not needed here.
+_LANGUAGE_RE = re.compile(
+    r"^(?P<lang>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?P<variants>(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,27 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "Unrelated stories a shingle must appear in before it counts as boilerplate (footers, promos)",
     ),
+)
+
+
+@dataclass(frozen=True)
+class SourceKey:
+    """A key of a ``[[sources]]`` table (sources live only in the file, so they have no variable)."""
+
+    key: str
+    default: str  # as the README shows it
+    doc: str
+
+
+SOURCE_KEYS: tuple[SourceKey, ...] = (
+    SourceKey("name", "(required)", "Lowercase letters, digits, '-' or '_'; it becomes /feeds/NAME.atom"),
+    SourceKey("url", "(required)", "An http(s) URL, or a file path relative to the config file"),
+    SourceKey("interval", "15m", "Time between fetches: seconds, or 30s / 15m / 2h / 1d"),
+    SourceKey("date_order", "DMY", "How to read 11-06-2025 on this site: DMY, MDY or YMD"),
+    SourceKey("language", "(page's)", "BCP 47 tag of the site's language; default: what the page declares"),
+    SourceKey("full_text", "false", "Fetch each new card's article page and use its text as the body"),
+    SourceKey("full_text_max", "20", "Article pages fetched per run of this source, at most"),
+    SourceKey("profile", "(none)", "CSS selectors for a site automatic extraction gets wrong"),
 )
 
 
@@ -314,13 +341,13 @@ def _sources(value: Any, path: Path, problems: list[str]) -> list[Source]:
     profile_keys = set(SiteProfile.__dataclass_fields__)
     for i, table in enumerate(_table_list(value, "sources", path, problems)):
         where = f"{path}: sources[{i}]"
-        _check_keys(table, {"name", "url", "interval", "date_order", "profile"}, where, problems)
         name = _name(table, where, problems)
         if name is not None:
             where = f"{path}: sources[{i}] ({name})"
             if name in seen or name == "all":
                 problems.append(f"{where}.name: {name!r} is used twice or reserved")
             seen.add(name)
+        _check_keys(table, {k.key for k in SOURCE_KEYS}, where, problems)
         url = _source_url(table.get("url"), path, where, problems)
         try:
             interval = parse_duration(table.get("interval", "15m"))
@@ -341,10 +368,50 @@ def _sources(value: Any, path: Path, problems: list[str]) -> list[Source]:
                 problems.extend(f"{where}.profile.{k}: must be a CSS selector string" for k in bad)
                 if not bad and set(raw_profile) <= profile_keys:
                     profile = SiteProfile(**raw_profile)
+        full_text = table.get("full_text", False)
+        if not isinstance(full_text, bool):
+            problems.append(f"{where}.full_text: must be true or false, got {full_text!r}")
+            full_text = False
+        full_text_max = table.get("full_text_max", 20)
+        if isinstance(full_text_max, bool) or not isinstance(full_text_max, int) or full_text_max <= 0:
+            problems.append(f"{where}.full_text_max: must be a positive integer, got {full_text_max!r}")
+            full_text_max = 20
+        language = _language(table.get("language"), f"{where}.language", problems)
         if name is not None and url is not None:
             order: DateOrder = date_order if date_order in ("DMY", "MDY", "YMD") else "DMY"
-            out.append(Source(name=name, url=url, interval=interval, date_order=order, profile=profile))
+            out.append(
+                Source(
+                    name=name,
+                    url=url,
+                    interval=interval,
+                    date_order=order,
+                    profile=profile,
+                    full_text=full_text,
+                    full_text_max=full_text_max,
+                    language=language,
+                )
+            )
     return out
+
+
+def _language(value: Any, where: str, problems: list[str]) -> str | None:
+    """A BCP 47 tag in its canonical case ("pt-br" -> "pt-BR"), or None when unset."""
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    match = _LANGUAGE_RE.match(text) if len(text) <= 35 else None
+    if match is None:
+        hint = f" (write {text.replace('_', '-')!r})" if "_" in text else ""
+        problems.append(
+            f"{where}: must be a BCP 47 language tag such as 'de', 'ja' or 'pt-BR', got {value!r}{hint}"
+        )
+        return None
+    tag = match["lang"].lower()
+    if match["script"]:
+        tag += "-" + match["script"].title()
+    if match["region"]:
+        tag += "-" + match["region"].upper()
+    return tag + match["variants"].lower()
 
 
 def _source_url(value: Any, path: Path, where: str, problems: list[str]) -> str | None:

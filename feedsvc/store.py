@@ -100,6 +100,44 @@ sources = Table(
     Column("backoff_until", DateTime(timezone=True), nullable=True),
 )
 
+# Full-text cache: one row per article URL a card linked to (feedsvc.fulltext). Text columns are bounded
+# so that a hostile page cannot grow the store; fulltext trims to these before writing.
+ARTICLE_URL_MAX = 2048
+ARTICLE_BODY_MAX = 100_000  # characters of the JSON list of paragraphs
+articles = Table(
+    "articles",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of the URL without its fragment
+    Column("url", String(ARTICLE_URL_MAX), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # full | none (no usable article) | failed
+    Column("body", String(ARTICLE_BODY_MAX), nullable=True),
+    Column("etag", String(512), nullable=True),
+    Column("last_modified", String(64), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("tries", Integer, nullable=False, default=0),
+    Column("checked", DateTime(timezone=True), nullable=False),
+    Column("next_check", DateTime(timezone=True), nullable=True),  # None: never again
+    Index("ix_articles_checked", "checked"),
+)
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What feedsvc knows about one article URL: its text when it had a usable one, and when to ask again."""
+
+    key: str
+    url: str
+    source: str
+    status: str  # "full", "none" or "failed"
+    checked: datetime
+    body: tuple[str, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    reason: str | None = None
+    tries: int = 0
+    next_check: datetime | None = None
+
 
 @dataclass(frozen=True)
 class SourceState:
@@ -382,7 +420,43 @@ class Store:
                 delete(clusters).where(clusters.c.merged_into.isnot(None), clusters.c.updated < before)
             )
             conn.execute(delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live)))
+            conn.execute(delete(articles).where(articles.c.checked < before))
         return gone
+
+    # -- full-text cache --------------------------------------------------------------------------
+
+    def get_articles(self, keys: Sequence[str]) -> dict[str, ArticleRecord]:
+        """The cached article of each key that has one."""
+        if not keys:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(select(articles).where(articles.c.key.in_(list(keys)))).all()
+        return {
+            row.key: ArticleRecord(
+                key=row.key,
+                url=row.url,
+                source=row.source,
+                status=row.status,
+                checked=utc(row.checked),
+                body=tuple(json.loads(row.body)) if row.body else (),
+                etag=row.etag,
+                last_modified=row.last_modified,
+                reason=row.reason,
+                tries=row.tries or 0,
+                next_check=_aware(row.next_check),
+            )
+            for row in rows
+        }
+
+    def save_articles(self, records: Sequence[ArticleRecord]) -> None:
+        """Replace the cached articles ``records``, in one transaction."""
+        if not records:
+            return
+        with self._write() as conn:
+            for record in records:
+                row = asdict(record)
+                row["body"] = json.dumps(list(record.body), ensure_ascii=False) if record.body else None
+                _replace(conn, articles, **row)
 
     # -- sources ----------------------------------------------------------------------------------
 

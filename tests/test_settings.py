@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc.errors import ConfigError
-from feedsvc.settings import SETTINGS, load_settings
+from feedsvc.settings import SETTINGS, SOURCE_KEYS, load_settings
 from tests.conftest import ROOT
 
 
@@ -97,3 +97,54 @@ def test_readme_lists_every_setting() -> None:
     documented = set(re.findall(r"`(FEEDSVC_[A-Z_]+)`", readme))
     known = {s.env for s in SETTINGS} | {"FEEDSVC_CONFIG"}
     assert documented <= known, documented - known
+
+
+def test_source_full_text_and_language_settings(tmp_path: Path) -> None:
+    (tmp_path / "page.txt").write_text("x", encoding="utf-8")
+    path = tmp_path / "feedsvc.toml"
+    path.write_text(
+        '[[sources]]\nname = "plain"\nurl = "page.txt"\n'
+        '[[sources]]\nname = "wire"\nurl = "https://agg.example/de"\nfull_text = true\nfull_text_max = 5\n'
+        'language = "de-at"\n'
+        '[[sources]]\nname = "tokyo"\nurl = "https://agg.example/ja"\nlanguage = "ja"\n',
+        encoding="utf-8",
+    )
+    plain, wire, tokyo = load_settings(path, environ={}).sources
+    assert (plain.full_text, plain.full_text_max, plain.language) == (False, 20, None)
+    assert (wire.full_text, wire.full_text_max, wire.language) == (True, 5, "de-AT")
+    assert (tokyo.full_text, tokyo.language) == (False, "ja")
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('full_text = "yes"', "(news).full_text: must be true or false, got 'yes'"),
+        ("full_text_max = 0", "(news).full_text_max: must be a positive integer, got 0"),
+        ("full_text_max = true", "(news).full_text_max: must be a positive integer, got True"),
+        ('full_text_max = "20"', "(news).full_text_max: must be a positive integer, got '20'"),
+        ('language = "german"', "(news).language: must be a BCP 47 language tag"),
+        ('language = "de_DE"', "(write 'de-DE')"),
+        ("language = 7", "(news).language: must be a BCP 47 language tag"),
+        ("fulltext = true", "(news).fulltext: unknown key"),
+    ],
+)
+def test_source_full_text_and_language_problems_name_file_source_and_key(
+    tmp_path: Path, line: str, fragment: str
+) -> None:
+    path = tmp_path / "feedsvc.toml"
+    path.write_text(f'[[sources]]\nname = "news"\nurl = "https://agg.example/x"\n{line}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert len(caught.value.problems) == 1
+    problem = caught.value.problems[0]
+    assert problem.startswith(f"{path}: sources[0] (news).")
+    assert fragment in problem
+
+
+def test_readme_lists_every_source_key() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table_rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for key in SOURCE_KEYS:
+        row = next((r for r in table_rows if r.startswith(f"| `{key.key}` |")), None)
+        assert row is not None, key.key
+        assert key.default in row, f"README shows a stale default for sources.{key.key}"
