@@ -6,15 +6,17 @@ import hashlib
 import html
 import json
 import os
+import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
@@ -22,7 +24,7 @@ from feedgen.feed import FeedGenerator
 from feedsvc import __version__
 from feedsvc.errors import PublishError
 from feedsvc.extract.clean import XML_ILLEGAL as _XML_ILLEGAL
-from feedsvc.models import Cluster, Feed, FeedSpec
+from feedsvc.models import Cluster, Copy, Feed, FeedSpec, Source
 
 
 @dataclass(frozen=True)
@@ -49,29 +51,154 @@ def _safe(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+# Characters RFC 3986 allows in a URI (plus "%", kept as is): anything else is percent-encoded, because
+# validators reject a raw space, "|" or non-ASCII letter in an href, and some readers cut the link there.
+_URI_SAFE = "/?:@&=+$,;#-_.!~*'()%[]"
+
+
+def absolute_url(url: str | None) -> str | None:
+    """``url`` as an absolute, percent-encoded http(s) URI, or None when it is anything else (a relative
+    reference in feed content is a validator warning and a dead link in most readers)."""
+    if not url:
+        return None
+    url = _safe(url).strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url, safe=_URI_SAFE)
+
+
+SUMMARY_MAX = 300  # characters of the excerpt given as `summary` (the full text is in `content`)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
+
+
+def excerpt(paragraphs: Sequence[str], limit: int = SUMMARY_MAX) -> str:
+    """A short plain-text excerpt: whole sentences up to ``limit`` characters; a first sentence longer
+    than that is cut at a word boundary and ends with an ellipsis. Empty when there is no text."""
+    text = " ".join(" ".join(p.split()) for p in paragraphs if p.strip())
+    if len(text) <= limit:
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= limit]
+    if ends and ends[-1] >= limit // 3:
+        return text[: ends[-1]]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
 def _paragraphs(body: tuple[str, ...]) -> str:
     return "".join(f"<p>{html.escape(p)}</p>" for p in body)
 
 
+def _when(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def other_copies(cluster: Cluster) -> list[Copy]:
+    """The copies besides the canonical one, one per outlet, in the order they were published (copies
+    with no page-given time last, by when feedsvc first saw them)."""
+    far = datetime.max.replace(tzinfo=UTC)
+    canonical = cluster.canonical
+    seen = {canonical.outlet} if canonical.outlet else set()
+    result = []
+    for copy in sorted(cluster.copies, key=lambda c: (c.published or far, c.first_seen, c.key)):
+        if copy.key == canonical.key or (copy.outlet and copy.outlet in seen):
+            continue
+        if copy.outlet:
+            seen.add(copy.outlet)
+        result.append(copy)
+    return result
+
+
 def entry_html(cluster: Cluster, ctx: FeedContext) -> str:
-    """The entry content: canonical body as escaped paragraphs, then every other outlet that carried it."""
+    """The entry content: canonical body as escaped paragraphs, then every other outlet that carried it.
+
+    The list reads the same rendered as text (newsboat, rss2email, sfeed): one outlet per line, its
+    headline and time in words, the link on the outlet's name."""
     canonical = cluster.canonical
     parts = [_paragraphs(canonical.body) or f"<p>{html.escape(canonical.title)}</p>"]
-    others = [c for c in cluster.copies if c.key != canonical.key]
+    others = other_copies(cluster)
     if others:
         items = []
         for c in others:
             name = html.escape(c.outlet or "Unknown outlet")
-            label = f'<a href="{html.escape(c.url)}">{name}</a>' if c.url else name
-            when = f" ({c.published.strftime('%Y-%m-%d %H:%M UTC')})" if c.published else ""
-            items.append(f"<li>{label}{when}: {html.escape(c.title)}</li>")
+            url = absolute_url(c.url)
+            label = f'<a href="{html.escape(url)}">{name}</a>' if url else name
+            when = f" ({_when(c.published)})" if c.published else ""
+            headline = f": {html.escape(c.title)}" if c.title != canonical.title else ""
+            items.append(f"<li>{label}{when}{headline}</li>")
         parts.append(f"<p>Also reported by:</p><ul>{''.join(items)}</ul>")
     parts.append(f'<p><a href="{html.escape(ctx.story_url(cluster.id))}">All copies on feedsvc</a></p>')
     return "".join(parts)
 
 
+def entry_text(cluster: Cluster, ctx: FeedContext) -> str:
+    """The entry content as plain text (JSON Feed ``content_text``), "Also reported by" included."""
+    canonical = cluster.canonical
+    parts = ["\n\n".join(canonical.body) or canonical.title]
+    others = other_copies(cluster)
+    if others:
+        lines = []
+        for c in others:
+            line = f"- {c.outlet or 'Unknown outlet'}"
+            if c.published:
+                line += f" ({_when(c.published)})"
+            if c.title != canonical.title:
+                line += f": {c.title}"
+            url = absolute_url(c.url)
+            lines.append(f"{line}\n  {url}" if url else line)
+        parts.append("Also reported by:\n" + "\n".join(lines))
+    parts.append(f"All copies on feedsvc: {ctx.story_url(cluster.id)}")
+    return "\n\n".join(parts)
+
+
+def outlet_names(cluster: Cluster) -> list[str]:
+    """Every outlet that carried the story (the canonical copy's first), never empty."""
+    return [_safe(o) for o in cluster.outlets] or ["Unknown outlet"]
+
+
+def entry_stamps(entries: Sequence[Cluster]) -> dict[str, datetime]:
+    """Each entry's `updated`, distinct within the feed.
+
+    Stamps are kept to the second, so clusters touched by one run share a value, and the W3C validator
+    warns "Two entries with the same value for atom:updated" (it compares the text of every entry's
+    updated). The true instant lies somewhere within that second, so each entry gets a fixed
+    millisecond fraction derived from its id: still inside the second the change happened in, the same
+    on every build whatever else is in the feed, and different between entries. On the rare equal
+    fraction the later id moves to the next free millisecond."""
+    taken: set[datetime] = set()
+    stamps: dict[str, datetime] = {}
+    for cluster in sorted(entries, key=lambda c: c.id):
+        base = max(cluster.updated, cluster.published).astimezone(UTC).replace(microsecond=0)
+        millis = int(hashlib.sha256(cluster.id.encode("utf-8")).hexdigest()[:8], 16) % 1000
+        stamp = base + timedelta(milliseconds=millis)
+        for step in range(1, 1000):
+            if stamp not in taken:
+                break
+            stamp = base + timedelta(milliseconds=(millis + step) % 1000)
+        taken.add(stamp)
+        stamps[cluster.id] = stamp
+    return stamps
+
+
+def _rfc3339(dt: datetime) -> str:
+    """RFC 3339 in UTC with "Z", milliseconds only when there are any."""
+    dt = dt.astimezone(UTC)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if dt.microsecond:
+        text += f".{dt.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def _local(tag: Any) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
 class _Entry(FeedEntry):  # type: ignore[misc]
-    """feedgen 1.0 drops rel/type of entry links in Atom (lkiesow/python-feedgen#135): put them back."""
+    """feedgen 1.0 drops rel/type of entry links in Atom (lkiesow/python-feedgen#135): put them back;
+    and its dates lose no precision but print "+00:00": write RFC 3339 "Z" times with milliseconds."""
 
     def atom_entry(self, extensions: bool = True) -> Any:
         entry = super().atom_entry(extensions)
@@ -80,20 +207,50 @@ class _Entry(FeedEntry):  # type: ignore[misc]
             for attr in ("rel", "type", "hreflang", "title", "length"):
                 if link.get(attr):
                     element.attrib[attr] = str(link[attr])
+        for child in entry:
+            if _local(child.tag) in ("updated", "published") and child.text:
+                child.text = _rfc3339(datetime.fromisoformat(child.text))
         return entry
 
 
-def _generator(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, ext: str) -> FeedGenerator:
+class _Feed(FeedGenerator):  # type: ignore[misc]
+    """The feed-level `updated` in the same RFC 3339 form as the entries'."""
+
+    def _create_atom(self, extensions: bool = True) -> Any:
+        feed, doc = super()._create_atom(extensions)
+        for child in feed:
+            if _local(child.tag) == "updated" and child.text:
+                child.text = _rfc3339(datetime.fromisoformat(child.text))
+        return feed, doc
+
+
+def feed_language(spec: FeedSpec, sources: Iterable[Source]) -> str | None:
+    """The language of a feed: the one language every source it draws from declares, else None (an
+    absent language is better than a wrong one; readers then guess from the text)."""
+    wanted = set(spec.sources)
+    languages = {s.language for s in sources if not wanted or s.name in wanted}
+    if len(languages) == 1:
+        (language,) = languages
+        return language
+    return None
+
+
+def _generator(
+    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, ext: str, language: str | None
+) -> FeedGenerator:
     """One feedgen document; every date comes from the data, never from the clock."""
-    fg = FeedGenerator()
+    stamps = entry_stamps(entries)
+    fg = _Feed()
     fg.id(ctx.feed_id(spec.name))
     fg.title(_safe(spec.title))
-    fg.subtitle(f"Deduplicated stories from news-aggregator pages: {spec.title}")
+    fg.subtitle(f"Deduplicated stories from news-aggregator pages: {_safe(spec.title)}")
     fg.author({"name": "feedsvc"})
     fg.link(href=ctx.feed_url(spec.name, ext), rel="self", type=MEDIA_TYPES[ext].split(";")[0])
     fg.link(href=f"{ctx.public_url}/", rel="alternate", type="text/html")
     fg.generator("feedsvc", version=__version__, uri="https://pypi.org/project/feedsvc/")
-    updated = max((c.updated for c in entries), default=ctx.epoch)
+    if language:
+        fg.language(language)  # Atom xml:lang on <feed>, RSS <language>
+    updated = max(stamps.values(), default=ctx.epoch)
     fg.updated(updated)
     fg.lastBuildDate(updated)
     if ext == "rss":
@@ -105,72 +262,85 @@ def _generator(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, ext: st
         fe.guid(ctx.entry_id(cluster.id), permalink=False)
         fe.title(_safe(canonical.title))
         fe.published(cluster.published)
-        fe.updated(max(cluster.updated, cluster.published))
-        outlets = [_safe(o) for o in cluster.outlets] or ["Unknown outlet"]
+        fe.updated(stamps[cluster.id])
+        outlets = outlet_names(cluster)
         if ext == "rss":
-            fe.dc.dc_creator(outlets)
+            # One element with every outlet: newsboat and others show only the last of several.
+            fe.dc.dc_creator(", ".join(outlets))
         else:
             fe.author([{"name": outlet} for outlet in outlets])
-        fe.content(_safe(entry_html(cluster, ctx)), type="html")
-        if canonical.body:
-            fe.summary(_safe(canonical.body[0]))
-        fe.link(href=_safe(canonical.url or ctx.story_url(cluster.id)), rel="alternate", type="text/html")
-        for c in cluster.copies:
-            if c.url and c.url != canonical.url:
-                fe.link(href=_safe(c.url), rel="related", type="text/html")
+        content = _safe(entry_html(cluster, ctx))
+        summary = _safe(excerpt(canonical.body))
+        fe.content(content, type="html")  # RSS: <content:encoded>
+        if ext == "rss":  # <description> holds HTML: the excerpt, escaped
+            fe.description(html.escape(summary or canonical.title, quote=False))
+        elif summary:
+            fe.summary(summary)
+        link = absolute_url(canonical.url) or ctx.story_url(cluster.id)
+        fe.link(href=link, rel="alternate", type="text/html")
+        related = {absolute_url(c.url) for c in cluster.copies if c.key != canonical.key} - {None, link}
+        for url in sorted(u for u in related if u):
+            fe.link(href=url, rel="related", type="text/html")
         for category in cluster.categories:
             fe.category(term=_safe(category))
     return fg
 
 
-def render_atom(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+def render_atom(
+    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+) -> bytes:
     """Atom 1.0 for ``entries`` (newest first)."""
     try:
-        return bytes(_generator(spec, entries, ctx, "atom").atom_str(pretty=True))
+        return bytes(_generator(spec, entries, ctx, "atom", language).atom_str(pretty=True))
     except ValueError as exc:  # feedgen refuses XML-illegal characters
         raise PublishError(f"feed {spec.name!r}: cannot build Atom: {exc}") from exc
 
 
-def render_rss(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+def render_rss(
+    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+) -> bytes:
     """RSS 2.0; guid is the entry's tag: URI with isPermaLink="false"."""
     try:
-        return bytes(_generator(spec, entries, ctx, "rss").rss_str(pretty=True))
+        return bytes(_generator(spec, entries, ctx, "rss", language).rss_str(pretty=True))
     except ValueError as exc:
         raise PublishError(f"feed {spec.name!r}: cannot build RSS: {exc}") from exc
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def render_json(spec: FeedSpec, entries: list[Cluster], ctx: FeedContext) -> bytes:
+def render_json(
+    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+) -> bytes:
     """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+    stamps = entry_stamps(entries)
     items = []
     for cluster in entries:
         canonical = cluster.canonical
         item: dict[str, Any] = {
             "id": ctx.entry_id(cluster.id),
-            "url": canonical.url or ctx.story_url(cluster.id),
+            "url": absolute_url(canonical.url) or ctx.story_url(cluster.id),
             "title": canonical.title,
             "content_html": entry_html(cluster, ctx),
-            "date_published": _iso(cluster.published),
-            "date_modified": _iso(max(cluster.updated, cluster.published)),
-            "authors": [{"name": o} for o in cluster.outlets or ["Unknown outlet"]],
+            "content_text": entry_text(cluster, ctx),
+            "date_published": _rfc3339(cluster.published),
+            "date_modified": _rfc3339(stamps[cluster.id]),
+            "authors": [{"name": o} for o in outlet_names(cluster)],
         }
-        if canonical.body:
-            item["summary"] = canonical.body[0]
+        summary = excerpt(canonical.body)
+        if summary:
+            item["summary"] = summary
         if cluster.categories:
             item["tags"] = cluster.categories
         items.append(item)
-    doc = {
+    doc: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": spec.title,
         "home_page_url": f"{ctx.public_url}/",
         "feed_url": ctx.feed_url(spec.name, "json"),
         "description": f"Deduplicated stories from news-aggregator pages: {spec.title}",
         "authors": [{"name": "feedsvc"}],
-        "items": items,
     }
+    if language:
+        doc["language"] = language
+    doc["items"] = items
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -179,11 +349,41 @@ MEDIA_TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
-RENDERERS: dict[str, Callable[[FeedSpec, list[Cluster], FeedContext], bytes]] = {
+
+
+class Renderer(Protocol):
+    def __call__(
+        self, spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+    ) -> bytes: ...
+
+
+RENDERERS: dict[str, Renderer] = {
     "atom": render_atom,
     "rss": render_rss,
     "json": render_json,
 }
+
+# Bumped whenever the renderers change what they write, so feeds built by an older feedsvc are rebuilt
+# at start-up rather than served until some story changes.
+RENDER_VERSION = 2
+
+
+def render_fingerprint(
+    ctx: FeedContext, specs: Iterable[FeedSpec], entries: int, languages: dict[str, str | None] | None = None
+) -> str:
+    """A digest of everything besides the stories that shapes a feed's bytes: public URL, tag authority,
+    epoch, every feed's name, title and filters, the entry limit, languages and the renderer version.
+    Stored beside each published feed; a different one at start-up means the feed must be rebuilt."""
+    doc = {
+        "version": RENDER_VERSION,
+        "public_url": ctx.public_url,
+        "tag_authority": ctx.tag_authority,
+        "epoch": ctx.epoch.isoformat(),
+        "entries": entries,
+        "feeds": [repr(spec) for spec in specs],
+        "languages": sorted((languages or {}).items()),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
 def _http_date(dt: datetime) -> str:
@@ -201,6 +401,8 @@ class Publisher:
     def __init__(self, data_dir: Path) -> None:
         self.dir = Path(data_dir) / "feeds"
         self._feeds: dict[str, Feed] = {}
+        self._built_with: dict[str, str | None] = {}  # filename -> fingerprint its bytes were built with
+        self.fingerprint: str | None = None  # of the rendering context this process builds with
         self._lock = threading.Lock()
 
     def get(self, filename: str) -> Feed | None:
@@ -209,8 +411,13 @@ class Publisher:
     def names(self) -> list[str]:
         return sorted(self._feeds)
 
-    def load(self) -> int:
-        """Serve what was published before the restart until the first build replaces it."""
+    def load(self, fingerprint: str | None = None) -> int:
+        """Serve what was published before the restart until the first build replaces it.
+
+        ``fingerprint`` (see :func:`render_fingerprint`) describes what this process would build with;
+        feeds built with another one (an older public URL, title or entry limit) are still served until
+        rebuilt, and :meth:`outdated` names them so the caller rebuilds them at once."""
+        self.fingerprint = fingerprint
         if not self.dir.is_dir():
             return 0
         _remove_stale_temporaries(self.dir)
@@ -219,24 +426,34 @@ class Publisher:
             try:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
                 content = (self.dir / filename).read_bytes()
-            except (OSError, ValueError):
+                feed = Feed(
+                    name=filename,
+                    media_type=str(meta["media_type"]),
+                    content=content,
+                    etag=str(meta["etag"]),
+                    last_modified=datetime.fromisoformat(meta["last_modified"]),
+                )
+            except (OSError, ValueError, KeyError, TypeError):
                 continue  # a feed file without readable validators is rebuilt on the first publish
-            if hashlib.sha256(content).hexdigest()[:32] != meta.get("etag", "").strip('"'):
+            if hashlib.sha256(content).hexdigest()[:32] != feed.etag.strip('"'):
                 continue
-            self._feeds[filename] = Feed(
-                name=filename,
-                media_type=meta["media_type"],
-                content=content,
-                etag=meta["etag"],
-                last_modified=datetime.fromisoformat(meta["last_modified"]),
-            )
+            self._feeds[filename] = feed
+            self._built_with[filename] = meta.get("fingerprint")
         return len(self._feeds)
+
+    def outdated(self) -> list[str]:
+        """Loaded feeds whose bytes were built with another rendering context than :attr:`fingerprint`."""
+        if self.fingerprint is None:
+            return []
+        return sorted(name for name in self._feeds if self._built_with.get(name) != self.fingerprint)
 
     def publish(self, filename: str, media_type: str, content: bytes, now: datetime | None = None) -> Feed:
         with self._lock:
             current = self._feeds.get(filename)
             etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
             if current is not None and current.etag == etag:
+                if self._built_with.get(filename) != self.fingerprint:
+                    self._write(current, content_changed=False)  # same bytes: only the note changes
                 return current
             stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
             if current is not None and stamp <= current.last_modified:
@@ -246,18 +463,22 @@ class Publisher:
             self._feeds[filename] = feed
             return feed
 
-    def _write(self, feed: Feed) -> None:
-        meta = {
+    def _write(self, feed: Feed, content_changed: bool = True) -> None:
+        meta: dict[str, Any] = {
             "etag": feed.etag,
             "last_modified": feed.last_modified.isoformat(),
             "media_type": feed.media_type,
         }
+        if self.fingerprint is not None:
+            meta["fingerprint"] = self.fingerprint
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.dir / feed.name, feed.content)
+            if content_changed:
+                _atomic_write(self.dir / feed.name, feed.content)
             _atomic_write(self.dir / f"{feed.name}.meta.json", json.dumps(meta).encode("utf-8"))
         except OSError as exc:
             raise PublishError(f"cannot write feed {feed.name} to {self.dir}: {exc}") from exc
+        self._built_with[feed.name] = self.fingerprint
 
 
 # A temporary file older than this was left by a process killed while publishing (a live writer renames

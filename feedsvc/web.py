@@ -1,26 +1,35 @@
-"""HTTP routes (Starlette): feeds with conditional GET and gzip, the HTML index, OPML, story pages."""
+"""HTTP routes (Starlette): feeds with conditional GET and gzip, OPML, and the HTML pages (Jinja2
+templates in ``feedsvc/templates``, autoescaped)."""
 
 from __future__ import annotations
 
 import gzip
 import html
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.templating import Jinja2Templates
 
 from feedsvc.metrics import CONTENT_TYPE as METRICS_TYPE
 from feedsvc.metrics import Metrics
-from feedsvc.models import Feed
-from feedsvc.publish import http_validators
+from feedsvc.models import Cluster, Copy, Feed, FeedSpec
+from feedsvc.publish import absolute_url, http_validators
 from feedsvc.service import Service
+from feedsvc.store import SourceState
 
-_FEED_EXTS = {"atom", "rss", "json"}
+_FEED_EXTS = ("atom", "rss", "json")
+TEMPLATES = Path(__file__).parent / "templates"
+# Browser-based readers (and pages that show a feed) fetch feeds from other origins; feeds are public.
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
 
 
 @lru_cache(maxsize=64)
@@ -74,6 +83,7 @@ def feed_response(request: Request, feed: Feed, max_age: int) -> Response:
         headers["ETag"] = f'"{feed.etag.strip(chr(34))}-gzip"'
     headers["Cache-Control"] = f"public, max-age={max_age}"
     headers["Vary"] = "Accept-Encoding"
+    headers.update(CORS)
     inm = request.headers.get("if-none-match")
     ims = request.headers.get("if-modified-since")
     if (inm is not None and _etag_matches(inm, feed.etag)) or (
@@ -89,15 +99,124 @@ def feed_response(request: Request, feed: Feed, max_age: int) -> Response:
     return Response(body, status_code=200, headers=headers, media_type=feed.media_type)
 
 
-def _page(title: str, body: str, head: str = "") -> str:
+def ago(dt: datetime, now: datetime) -> str:
+    """A time in a reader's terms: "just now", "5 minutes ago", "in 2 hours", "3 days ago"."""
+    seconds = (now - dt).total_seconds()
+    future, seconds = seconds < 0, abs(seconds)
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size * 0.95 or unit == "minute":
+            n = max(1, round(seconds / size))
+            words = f"{n} {unit}{'' if n == 1 else 's'}"
+            return f"in {words}" if future else f"{words} ago"
+    raise AssertionError("unreachable")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescapes .html templates
+    templates.env.filters.update(ago=ago, iso=_iso, utc=_utc)
+    return templates
+
+
+@lru_cache(maxsize=256)
+def _feed_facts(content: bytes) -> tuple[int, datetime | None]:
+    """Entry count and newest entry change of a published JSON Feed (what a subscriber gets)."""
+    try:
+        items = json.loads(content).get("items", [])
+        stamps = [datetime.fromisoformat(i["date_modified"]) for i in items if i.get("date_modified")]
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return 0, None
+    return len(items), max(stamps, default=None)
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    name: str
+    title: str
+    links: dict[str, str]
+    count: int | None  # None: not published yet
+    updated: datetime | None
+
+
+def display_title(spec: FeedSpec) -> str:
+    """A feed's title for people: its configured title, or its name in words when it has none."""
+    if spec.title != spec.name:
+        return spec.title
+    words = spec.name.replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else spec.name
+
+
+def outlet_copies(cluster: Cluster) -> list[Copy]:
+    """One copy per outlet, in the order the outlets published (no page-given time: last, by when
+    feedsvc first saw it); for an outlet with several copies, its earliest."""
+    far = datetime.max.replace(tzinfo=UTC)
+    seen: set[str] = set()
+    result = []
+    for copy in sorted(cluster.copies, key=lambda c: (c.published or far, c.first_seen, c.key)):
+        name = copy.outlet or "Unknown outlet"
+        if name.casefold() in seen:
+            continue
+        seen.add(name.casefold())
+        result.append(copy)
+    return result
+
+
+def opml_document(specs: list[tuple[str, list[FeedSpec]]], feed_url: Any, public_url: str, title: str) -> str:
+    """OPML 2.0: one outline per feed, grouped in folders when there is more than one group."""
+
+    def outline(spec: FeedSpec) -> str:
+        name = html.escape(display_title(spec))
+        return (
+            f'<outline type="rss" text="{name}" title="{name}" xmlUrl="{html.escape(feed_url(spec.name))}" '
+            f'htmlUrl="{html.escape(public_url)}/"/>'
+        )
+
+    groups = [(heading, members) for heading, members in specs if members]
+    if len(groups) == 1:
+        body = "".join(outline(s) for s in groups[0][1])
+    else:
+        body = "".join(
+            f'<outline text="{html.escape(heading)}" title="{html.escape(heading)}">'
+            + "".join(outline(s) for s in members)
+            + "</outline>"
+            for heading, members in groups
+        )
     return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title>{head}<style>"
-        "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
-        "li{margin:.3rem 0}.meta{color:#555;font-size:.9em}</style></head>"
-        f"<body>{body}</body></html>"
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head>'
+        f"<title>{html.escape(title)}</title></head><body>{body}</body></opml>\n"
     )
+
+
+def status_row(name: str, state: SourceState | None, now: datetime) -> dict[str, Any]:
+    """One source on the status page: a badge (ok, failing, waiting for its first fetch) and its times."""
+    st = state or SourceState(name=name)
+    if st.last_error:
+        badge, label = "failing", f"failing ×{st.failures}" if st.failures > 1 else "failing"
+    elif st.last_success:
+        badge, label = "ok", "ok"
+    else:
+        badge, label = "pending", "waiting"
+    backoff = f"retrying {ago(st.backoff_until, now)}" if st.backoff_until and st.backoff_until > now else ""
+    return {
+        "name": name,
+        "state": badge,
+        "label": label,
+        "last_fetch": st.last_fetch,
+        "last_success": st.last_success,
+        "next_run": st.next_run,
+        "stories": st.stories,
+        "error": st.last_error,
+        "backoff": backoff,
+    }
 
 
 class _CountStatuses:
@@ -132,36 +251,53 @@ def create_web(service: Service) -> Starlette:
             return PlainTextResponse(f"no feed named {name}.{ext}\n", status_code=404)
         return feed_response(request, found, max_age)
 
+    templates = _templates()
+    base = {"public_url": ctx.public_url}
+
+    def groups() -> list[tuple[str, list[FeedSpec]]]:
+        """The feeds as a person sees them: everything, one per source, then the configured ones."""
+        sources = {s.name for s in service.settings.sources}
+        everything, per_source, topics = [], [], []
+        for spec in service.feed_specs():
+            if spec.name == "all":
+                everything.append(spec)
+            elif spec.sources == (spec.name,) and spec.name in sources:
+                per_source.append(spec)
+            else:
+                topics.append(spec)
+        return [("Everything", everything), ("By source", per_source), ("Topics", topics)]
+
+    def row(spec: FeedSpec) -> FeedRow:
+        links = {ext: ctx.feed_url(spec.name, ext) for ext in _FEED_EXTS}
+        published = service.publisher.get(f"{spec.name}.json")
+        count, updated = _feed_facts(published.content) if published else (None, None)
+        return FeedRow(spec.name, display_title(spec), links, count, updated)
+
     async def index(request: Request) -> Response:
-        specs = service.feed_specs()
-        links = "".join(
-            f'<link rel="alternate" type="application/atom+xml" title="{html.escape(s.title)}" '
-            f'href="{html.escape(ctx.feed_url(s.name))}">'
-            for s in specs
-        )
-        items = "".join(
-            f'<li><a href="{html.escape(ctx.feed_url(s.name))}">{html.escape(s.title)}</a> '
-            f"<span class=meta>/feeds/{html.escape(s.name)}.atom</span></li>"
-            for s in specs
-        )
-        body = (
-            "<h1>feedsvc</h1><p>Deduplicated feeds of news-aggregator pages. Subscribe in any feed reader, "
-            f'or import <a href="{html.escape(ctx.public_url)}/feeds.opml">all feeds as OPML</a>.</p>'
-            f"<ul>{items}</ul>"
-        )
-        return HTMLResponse(_page("feedsvc", body, links))
+        listed = [{"heading": h, "feeds": [row(s) for s in members]} for h, members in groups() if members]
+        everything = next((s for s in service.feed_specs() if s.name == "all"), None)
+        context = {
+            **base,
+            "groups": listed,
+            "now": datetime.now(UTC),
+            "opml_url": f"{ctx.public_url}/feeds.opml",
+            "opml_all_url": f"{ctx.public_url}/feeds.opml?all=1",
+            "all_title": display_title(everything) if everything else "All stories",
+        }
+        return templates.TemplateResponse(request, "index.html", context)
 
     async def opml(request: Request) -> Response:
-        outlines = "".join(
-            f'<outline type="rss" text="{html.escape(s.title)}" title="{html.escape(s.title)}" '
-            f'xmlUrl="{html.escape(ctx.feed_url(s.name))}" htmlUrl="{html.escape(ctx.public_url)}/"/>'
-            for s in service.feed_specs()
-        )
-        doc = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head><title>feedsvc feeds</title>'
-            f"</head><body>{outlines}</body></opml>\n"
-        )
-        return Response(doc, media_type="text/x-opml; charset=utf-8")
+        # Importing every outline must never show a story twice, so by default only `all` is offered
+        # (every other feed is a subset of it); ?all=1 lists every feed, in folders, to pick from.
+        full = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+        listed = groups()
+        if full:
+            title = "feedsvc: every feed (they overlap: pick some, or use All stories alone)"
+        else:
+            listed = [(h, m) for h, m in listed if h == "Everything"] or listed[1:2]
+            title = "feedsvc: all stories"
+        doc = opml_document(listed, ctx.feed_url, ctx.public_url, title)
+        return Response(doc, media_type="text/x-opml; charset=utf-8", headers=CORS)
 
     def story(request: Request) -> Response:  # sync: reads the store, so Starlette runs it in a thread
         cluster, survivor = service.store.cluster(request.path_params["id"])
@@ -170,25 +306,25 @@ def create_web(service: Service) -> Starlette:
         if cluster is None:
             return PlainTextResponse("no such story\n", status_code=404)
         canonical = cluster.canonical
-        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in canonical.body)
-        copies = "".join(
-            "<li>"
-            + (f'<a href="{html.escape(c.url)}">' if c.url else "")
-            + html.escape(c.outlet or "Unknown outlet")
-            + ("</a>" if c.url else "")
-            + f": {html.escape(c.title)}"
-            + (f" <span class=meta>{c.published:%Y-%m-%d %H:%M} UTC</span>" if c.published else "")
-            + "</li>"
-            for c in cluster.copies
-        )
-        body = (
-            f"<h1>{html.escape(canonical.title)}</h1>"
-            f"<p class=meta>{html.escape(', '.join(cluster.outlets))} · first published "
-            f"{cluster.published:%Y-%m-%d %H:%M} UTC</p>{paragraphs}"
-            f"<h2>Carried by {len(cluster.copies)} cop{'y' if len(cluster.copies) == 1 else 'ies'}</h2>"
-            f"<ul>{copies}</ul>"
-        )
-        return HTMLResponse(_page(canonical.title, body))
+        outlets = [
+            {
+                "outlet": c.outlet or "Unknown outlet",
+                "url": absolute_url(c.url),
+                "published": c.published,
+                "title": c.title,
+            }
+            for c in outlet_copies(cluster)
+        ]
+        context = {
+            **base,
+            "title": canonical.title,
+            "body": canonical.body,
+            "published": cluster.published,
+            "outlets": outlets,
+            "source_outlet": canonical.outlet if len(outlets) > 1 else None,
+            "now": datetime.now(UTC),
+        }
+        return templates.TemplateResponse(request, "story.html", context)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
@@ -202,17 +338,22 @@ def create_web(service: Service) -> Starlette:
         return PlainTextResponse("ready\n")
 
     def status(request: Request) -> Response:
-        rows = service.status()
-        head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {}))
-        body_rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows
-        )
+        now = datetime.now(UTC)
+        states = service.source_states()
+        rows = [status_row(source.name, states.get(source.name), now) for source in service.settings.sources]
+        for r in rows:
+            r["feed_url"] = ctx.feed_url(str(r["name"]))
         counts = service.store.counts()
-        body = (
-            f"<h1>feedsvc status</h1><p>{counts['clusters']} stories from {counts['copies']} copies.</p>"
-            f"<table border=1 cellpadding=4><tr>{head}</tr>{body_rows}</table>"
-        )
-        return HTMLResponse(_page("feedsvc status", body))
+        tally = {state: sum(r["state"] == state for r in rows) for state in ("ok", "failing", "pending")}
+        context = {
+            **base,
+            "rows": rows,
+            "counts": tally,
+            "stories": counts["clusters"],
+            "copies": counts["copies"],
+            "now": now,
+        }
+        return templates.TemplateResponse(request, "status.html", context)
 
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.render(), media_type=METRICS_TYPE)

@@ -7,16 +7,30 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import feedparser
+from hypothesis import given
+from hypothesis import strategies as st
 
-from feedsvc.models import Cluster, Copy, FeedSpec
-from feedsvc.publish import FeedContext, Publisher, render_atom, render_json, render_rss
+from feedsvc.models import Cluster, Copy, FeedSpec, Source
+from feedsvc.publish import (
+    SUMMARY_MAX,
+    FeedContext,
+    Publisher,
+    absolute_url,
+    entry_stamps,
+    excerpt,
+    feed_language,
+    render_atom,
+    render_fingerprint,
+    render_json,
+    render_rss,
+)
 from feedsvc.service import Service
-from feedsvc.settings import Settings
+from feedsvc.settings import Settings, load_settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -96,7 +110,7 @@ def test_entry_names_every_outlet_and_links_related_copies() -> None:
     assert entry.link == "https://apnews.example/abc"
     assert [link.href for link in entry.links if link.rel == "related"] == ["https://cnn.example/abc"]
     assert "Also reported by" in entry.content[0].value and "CNN" in entry.content[0].value
-    assert entry.summary == "First paragraph."
+    assert entry.summary == "First paragraph. Second paragraph."  # short: the excerpt is all of it
 
 
 def test_same_input_gives_identical_bytes() -> None:
@@ -157,3 +171,347 @@ def test_feed_files_are_world_readable_and_stale_temporaries_are_removed(tmp_pat
     publisher.publish("all.atom", "application/atom+xml", b"<a/>")
     assert stat.S_IMODE((feeds / "all.atom").stat().st_mode) == 0o644
     assert stat.S_IMODE((feeds / "all.atom.meta.json").stat().st_mode) == 0o644
+
+
+# -- what the W3C feed validator checks ------------------------------------------------------------
+# Encoded from its source (feedvalidator: entry.py, item.py, channel.py, link.py, validators.py,
+# logging.py), the checks a feedsvc feed could trip, each named by the message it logs.
+
+DC = "{http://purl.org/dc/elements/1.1/}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+RFC3339_STRICT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d*)?(Z|[+-]\d{2}:\d{2})$")
+RFC2822 = re.compile(
+    r"^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d\d? (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d\d:\d\d(:\d\d)? ([+-]?\d\d[03]0|UT|GMT|Z)$"
+)
+URI_CHARS = re.compile(r"^[a-zA-Z][0-9a-zA-Z+\-.]*:(//)?[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,#\[\]]+$")
+HTML_OK = {"a", "p", "ul", "ol", "li", "br", "em", "strong", "time", "img", "blockquote"}
+HTML_ATTRS_OK = {"href", "src", "alt", "title", "datetime"}
+
+
+def _html_problems(markup: str) -> list[str]:
+    from html.parser import HTMLParser
+
+    problems: list[str] = []
+
+    class Check(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag not in HTML_OK:
+                problems.append(f"SecurityRisk: <{tag}>")
+            for name, value in attrs:
+                if name not in HTML_ATTRS_OK:
+                    problems.append(f"SecurityRiskAttr: {name}")
+                if name in ("href", "src") and not re.match(r"^\w+:", value or ""):
+                    problems.append(f"ContainsRelRef: {value}")
+
+    Check().feed(markup)
+    return problems
+
+
+def _plausible(when: datetime) -> list[str]:
+    if when.year < 1990 or (when - datetime.now(UTC)).total_seconds() > 600:
+        return [f"ImplausibleDate: {when}"]
+    return []
+
+
+def atom_problems(content: bytes) -> list[str]:
+    """Errors and warnings the W3C validator would log for an Atom feed (the checks feedsvc can trip)."""
+    root = ET.fromstring(content)
+    problems: list[str] = []
+    if not any(link.get("rel") == "self" for link in root.findall(ATOM + "link")):
+        problems.append("MissingSelf")
+    updated_seen: set[str] = set()
+    ids_seen: set[str] = set()
+    for entry in root.findall(ATOM + "entry"):
+        for tag in ("id", "title", "updated"):
+            if entry.find(ATOM + tag) is None:
+                problems.append(f"MissingElement: {tag}")
+        if entry.find(ATOM + "author") is None and root.find(ATOM + "author") is None:
+            problems.append("MissingElement: author")
+        entry_id = entry.findtext(ATOM + "id") or ""
+        if entry_id in ids_seen:
+            problems.append(f"DuplicateEntries: {entry_id}")
+        ids_seen.add(entry_id)
+        updated = entry.findtext(ATOM + "updated") or ""
+        if updated in updated_seen:  # feedvalidator: unique('updated', feed, DuplicateUpdated), by text
+            problems.append(f"DuplicateUpdated: {updated}")
+        updated_seen.add(updated)
+        for tag in ("updated", "published"):
+            text = entry.findtext(ATOM + tag)
+            if text is not None:
+                if not RFC3339_STRICT.match(text):
+                    problems.append(f"InvalidRFC3339Date: {text}")
+                else:
+                    problems += _plausible(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        alternates = [
+            link.get("type") for link in entry.findall(ATOM + "link") if link.get("rel") == "alternate"
+        ]
+        if len(alternates) != len(set(alternates)):
+            problems.append("DuplicateAtomLink")
+        for link in entry.findall(ATOM + "link"):
+            if not URI_CHARS.match(link.get("href") or ""):
+                problems.append(f"InvalidIRI: {link.get('href')}")
+        body = entry.find(ATOM + "content")
+        if body is None and entry.find(ATOM + "summary") is None:
+            problems.append("MissingTextualContent")
+        if body is not None and body.get("type") == "html":
+            problems += _html_problems(body.text or "")
+    lang = root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if lang is not None and not re.match(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$", lang):
+        problems.append(f"InvalidLanguage: {lang}")
+    return problems
+
+
+def rss_problems(content: bytes) -> list[str]:
+    """The same for RSS 2.0, including the RSS Profile warnings the W3C validator logs."""
+    channel = ET.fromstring(content).find("channel")
+    assert channel is not None
+    problems: list[str] = []
+    if not any(link.get("rel") == "self" for link in channel.findall(ATOM + "link")):
+        problems.append("MissingAtomSelfLink")
+    if channel.find("language") is not None and channel.find(DC + "language") is not None:
+        problems.append("DuplicateSemantics: language")
+    seen_item = False
+    guids: set[str] = set()
+    for child in channel:
+        if child.tag == "item":
+            seen_item = True
+        elif seen_item:
+            problems.append(f"MisplacedItem: {child.tag} after the items")
+    for item in channel.findall("item"):
+        if item.find("title") is None and item.find("description") is None:
+            problems.append("ItemMustContainTitleOrDescription")
+        guid = item.findtext("guid")
+        if guid is None:
+            problems.append("MissingGuid")
+        elif guid in guids:
+            problems.append(f"DuplicateValue: guid {guid}")
+        guids.add(guid or "")
+        if item.find("author") is not None and item.find(DC + "creator") is not None:
+            problems.append("DuplicateItemSemantics: author and dc:creator")
+        tags = [child.tag for child in item]
+        if CONTENT + "encoded" in tags and (
+            "description" not in tags or tags.index("description") > tags.index(CONTENT + "encoded")
+        ):
+            problems.append("NeedDescriptionBeforeContent")
+        pub = item.findtext("pubDate")
+        if pub is not None:
+            if not RFC2822.match(pub):
+                problems.append(f"InvalidRFC2822Date: {pub}")
+            else:
+                from email.utils import parsedate_to_datetime
+
+                problems += _plausible(parsedate_to_datetime(pub))
+        title = item.findtext("title") or ""
+        if re.search(r"</(\w+)>", title):
+            problems.append("ContainsHTML: title")
+        link = item.findtext("link")
+        if link is not None and not URI_CHARS.match(link):
+            problems.append(f"InvalidFullLink: {link}")
+        for tag in ("description", CONTENT + "encoded"):
+            problems += _html_problems(item.findtext(tag) or "")
+    return problems
+
+
+def _same_second_clusters() -> list[Cluster]:
+    """Six stories one run touched: all updated in the same second, as in the demo's all.atom."""
+    when = datetime(2025, 8, 19, 10, tzinfo=UTC)
+    touched = datetime(2025, 8, 19, 11, 30, 5, tzinfo=UTC)
+    result = []
+    for i in range(6):
+        base = _cluster(f"c{i}", f"Story {i}", "AP News", "NBC News")
+        result.append(Cluster(base.id, when, touched, base.copies, base.canonical_key))
+    return result
+
+
+def test_the_validator_checks_catch_what_they_describe() -> None:
+    """The encoded checks fail on the feeds the issue reported (so a pass below means something)."""
+    entries = "".join(
+        f"<entry><id>tag:x,2026:{i}</id><title>t</title><updated>2025-08-19T11:30:05Z</updated>"
+        "<author><name>a</name></author><content type='html'>&lt;p&gt;x&lt;/p&gt;</content></entry>"
+        for i in range(6)
+    )
+    old = f"<feed xmlns='http://www.w3.org/2005/Atom'><link rel='self' href='http://x/'/>{entries}</feed>"
+    assert atom_problems(old.encode()) == ["DuplicateUpdated: 2025-08-19T11:30:05Z"] * 5
+    two_authors = (
+        "<rss version='2.0' xmlns:dc='http://purl.org/dc/elements/1.1/'><channel><item><title>t</title>"
+        "<guid isPermaLink='false'>tag:x,2026:a</guid><author>a@example.org (A)</author>"
+        "<dc:creator>B</dc:creator></item></channel></rss>"
+    )
+    assert rss_problems(two_authors.encode()) == [
+        "MissingAtomSelfLink",
+        "DuplicateItemSemantics: author and dc:creator",
+    ]
+
+
+def test_every_feed_passes_the_validator_checks(demo_settings: Callable[[], Settings]) -> None:
+    service = Service(demo_settings())
+    service.start()
+    service.run_once()
+    try:
+        for spec in service.feed_specs():
+            for ext, check in (("atom", atom_problems), ("rss", rss_problems)):
+                feed = service.publisher.get(f"{spec.name}.{ext}")
+                assert feed is not None
+                assert check(feed.content) == [], f"{spec.name}.{ext}"
+    finally:
+        service.close()
+    spec = FeedSpec("all", "All")
+    clusters = _same_second_clusters()
+    assert atom_problems(render_atom(spec, clusters, CTX)) == []
+    assert rss_problems(render_rss(spec, clusters, CTX)) == []
+
+
+def test_entry_updated_values_are_distinct_honest_and_stable() -> None:
+    clusters = _same_second_clusters()
+    stamps = entry_stamps(clusters)
+    assert len(set(stamps.values())) == len(clusters)
+    for cluster in clusters:  # within the second the change happened in, never before it
+        assert (
+            cluster.updated
+            <= stamps[cluster.id]
+            < cluster.updated.replace(microsecond=0) + timedelta(seconds=1)
+        )
+    # An entry's stamp does not depend on which other entries share the feed.
+    assert entry_stamps(clusters[2:4]) == {c.id: stamps[c.id] for c in clusters[2:4]}
+    # Colliding fractions are moved apart (a thousand entries in one second fill every millisecond).
+    many = [
+        Cluster(f"k{i}", c.created, c.updated, c.copies, c.canonical_key)
+        for i in range(1000)
+        for c in clusters[:1]
+    ]
+    assert len(set(entry_stamps(many).values())) == 1000
+
+
+def test_summary_is_a_bounded_excerpt_and_content_the_whole_body() -> None:
+    sentence = "Officials said the talks would resume next week in Geneva after a pause."
+    body = tuple(f"{sentence} Paragraph {i} adds detail about the delegations." for i in range(12))
+    cluster = _cluster("abc", "Long story", "AP News")
+    cluster = Cluster(
+        cluster.id,
+        cluster.created,
+        cluster.updated,
+        (replace_body(cluster.copies[0], body),),
+        cluster.canonical_key,
+    )
+    atom = feedparser.parse(render_atom(FeedSpec("all", "All"), [cluster], CTX))
+    summary = atom.entries[0].summary
+    assert 0 < len(summary) <= SUMMARY_MAX and summary.endswith(".")
+    assert " ".join(body).startswith(summary)
+    assert all(p in atom.entries[0].content[0].value for p in body)
+    doc = json.loads(render_json(FeedSpec("all", "All"), [cluster], CTX))
+    assert doc["items"][0]["summary"] == summary
+    rss = feedparser.parse(render_rss(FeedSpec("all", "All"), [cluster], CTX))
+    assert rss.entries[0].summary == summary and body[-1] in rss.entries[0].content[0].value
+
+
+def replace_body(copy: Copy, body: tuple[str, ...]) -> Copy:
+    from dataclasses import replace
+
+    return replace(copy, body=body)
+
+
+def test_excerpt_cuts_at_sentences_then_words() -> None:
+    assert excerpt(("One. Two.",)) == "One. Two."
+    assert excerpt(()) == ""
+    long_sentence = "word " * 100
+    cut = excerpt((long_sentence,))
+    assert len(cut) <= SUMMARY_MAX and cut.endswith("word…")
+    sentences = ("A first sentence that is long enough to count as a lead for the reader. " * 6,)
+    cut = excerpt(sentences)
+    assert len(cut) <= SUMMARY_MAX and cut.endswith("reader.") and "…" not in cut
+
+
+@given(st.lists(st.text(min_size=0, max_size=400), max_size=6), st.integers(min_value=40, max_value=400))
+def test_excerpt_is_bounded_and_a_prefix_of_the_text(paragraphs: list[str], limit: int) -> None:
+    text = " ".join(" ".join(p.split()) for p in paragraphs if p.strip())
+    cut = excerpt(paragraphs, limit)
+    assert len(cut) <= limit
+    assert text.startswith(cut.removesuffix("…").rstrip(" ,;:-–—"))
+    assert (cut == text) or cut.endswith(("…", ".", "!", "?", "…", '"', "'", "”", "’", ")", "]"))
+
+
+def test_every_outlet_reaches_every_reader() -> None:
+    cluster = _cluster("abc", "Drone story", "NBC News", "ABC News", "AP News")
+    spec = FeedSpec("all", "All")
+    rss = ET.fromstring(render_rss(spec, [cluster], CTX))
+    item = rss.find("channel/item")
+    assert item is not None
+    assert [e.text for e in item.findall(DC + "creator")] == ["NBC News, ABC News, AP News"]
+    assert item.find("author") is None
+    atom = feedparser.parse(render_atom(spec, [cluster], CTX))
+    assert [a.name for a in atom.entries[0].authors] == ["NBC News", "ABC News", "AP News"]
+    doc = json.loads(render_json(spec, [cluster], CTX))
+    item_json = doc["items"][0]
+    assert item_json["authors"] == [{"name": "NBC News"}, {"name": "ABC News"}, {"name": "AP News"}]
+    assert "<li>" in item_json["content_html"] and "Also reported by" in item_json["content_html"]
+    text = item_json["content_text"]
+    assert "Also reported by:\n- ABC News (2025-08-19 10:00 UTC)\n  https://abcnews.example/abc" in text
+    assert "- AP News" in text and "<" not in text
+
+
+def test_language_comes_from_the_sources_and_is_absent_when_unknown() -> None:
+    spec, entries = FeedSpec("all", "All"), [_cluster("abc", "Wire", "AP News")]
+    atom = ET.fromstring(render_atom(spec, entries, CTX, language="de"))
+    assert atom.get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
+    assert ET.fromstring(render_rss(spec, entries, CTX, language="de")).findtext("channel/language") == "de"
+    assert json.loads(render_json(spec, entries, CTX, language="de"))["language"] == "de"
+    assert (
+        "{http://www.w3.org/XML/1998/namespace}lang"
+        not in ET.fromstring(render_atom(spec, entries, CTX)).attrib
+    )
+    assert b"<language>" not in render_rss(spec, entries, CTX)
+    assert "language" not in json.loads(render_json(spec, entries, CTX))
+    de = Source("spiegel", "https://spiegel.example/", 900, language="de")
+    en = Source("ap", "https://ap.example/", 900, language="en")
+    unknown = Source("other", "https://other.example/", 900)
+    assert feed_language(FeedSpec("spiegel", "Spiegel", sources=("spiegel",)), [de, en]) == "de"
+    assert feed_language(FeedSpec("all", "All"), [de, en]) is None
+    assert feed_language(FeedSpec("all", "All"), [en, en]) == "en"
+    assert feed_language(FeedSpec("all", "All"), [en, unknown]) is None
+
+
+def test_links_are_absolute_and_percent_encoded() -> None:
+    assert absolute_url("https://news.example/a b|c/ü?q=1") == "https://news.example/a%20b%7Cc/%C3%BC?q=1"
+    assert absolute_url("/relative/path") is None
+    assert absolute_url("javascript:alert(1)") is None
+    assert absolute_url(None) is None
+    assert absolute_url("https://news.example/already%20encoded") == "https://news.example/already%20encoded"
+
+
+def test_feeds_built_for_another_public_url_are_rebuilt_at_start(
+    demo_config: Path, demo_settings: Callable[[], Settings]
+) -> None:
+    first = Service(demo_settings())
+    first.publisher.load(render_fingerprint(first.context, first.feed_specs(), first.settings.feed_entries))
+    first.run_once()
+    first.close()
+    moved = load_settings(demo_config, environ={"FEEDSVC_PUBLIC_URL": "https://feeds.example.org"})
+    service = Service(moved)
+    try:
+        fingerprint = render_fingerprint(service.context, service.feed_specs(), moved.feed_entries)
+        assert service.publisher.load(fingerprint) > 0
+        outdated = service.publisher.outdated()
+        assert "all.atom" in outdated and len(outdated) == len(service.feed_specs()) * 3
+        service.publish_feeds()  # what Service.start does when anything is outdated
+        assert service.publisher.outdated() == []
+        feed = service.publisher.get("all.atom")
+        assert feed is not None and b"https://feeds.example.org/feeds/all.atom" in feed.content
+        assert b"127.0.0.1:8080" not in feed.content
+        again = Publisher(moved.data_dir)  # the next start finds nothing to rebuild
+        again.load(fingerprint)
+        assert again.outdated() == []
+    finally:
+        service.close()
+
+
+def test_same_bytes_under_a_new_fingerprint_keep_their_validators(tmp_path: Path) -> None:
+    publisher = Publisher(tmp_path)
+    publisher.load("one")
+    feed = publisher.publish("all.atom", "application/atom+xml", b"<a/>")
+    later = Publisher(tmp_path)
+    later.load("two")
+    assert later.outdated() == ["all.atom"]
+    same = later.publish("all.atom", "application/atom+xml", b"<a/>")
+    assert same == feed and later.outdated() == []
+    assert Publisher(tmp_path).load("two") == 1

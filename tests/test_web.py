@@ -78,7 +78,7 @@ def test_index_opml_story_pages_and_health(client: TestClient) -> None:
     assert index.status_code == 200
     assert 'rel="alternate" type="application/atom+xml"' in index.text
     assert "http://127.0.0.1:8080/feeds/all.atom" in index.text
-    opml = client.get("/feeds.opml")
+    opml = client.get("/feeds.opml?all=1")
     assert (
         opml.status_code == 200
         and 'xmlUrl="http://127.0.0.1:8080/feeds/ukraine-security-talks.atom"' in opml.text
@@ -86,7 +86,7 @@ def test_index_opml_story_pages_and_health(client: TestClient) -> None:
     feed = client.get("/feeds/all.atom").text
     story_url = feed.split("/stories/", 1)[1].split('"', 1)[0].split("<", 1)[0]
     page = client.get(f"/stories/{story_url}")
-    assert page.status_code == 200 and "Carried by" in page.text
+    assert page.status_code == 200 and "Reported by" in page.text
     assert client.get("/stories/doesnotexist").status_code == 404
     assert client.get("/healthz").text == "ok\n"
     assert client.get("/readyz").status_code == 200
@@ -119,6 +119,7 @@ def test_status_page_lists_every_source(client: TestClient) -> None:
     for name in ("putin-invites-trump", "ukraine-security-talks", "habba-ruling-reaction"):
         assert name in page.text
     assert "9 stories from 13 copies" in page.text
+    assert page.text.count('<span class="badge ok">ok</span>') == 3
 
 
 @pytest.mark.parametrize(
