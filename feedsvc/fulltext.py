@@ -112,6 +112,8 @@ def _bounded(body: tuple[str, ...]) -> tuple[str, ...]:
             break
         kept.append(paragraph)
         size += cost
+    if not kept and body:  # one giant paragraph: its start (any character escapes to 6 at most)
+        kept.append(body[0][: (ARTICLE_BODY_MAX - 2) // 6])
     return tuple(kept)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import threading
@@ -555,3 +556,29 @@ def test_the_cache_table_is_created_with_the_schema_and_pruned_with_retention(tm
 )
 def test_titles_resemble(card: str, article: str, same: bool) -> None:
     assert titles_resemble(card, article) is same
+
+
+def test_an_article_no_longer_than_the_snippet_is_not_used(site: Site, make_service: _Factory) -> None:
+    long_snippet = " ".join(FERRY.paragraphs) + " Ferry users were asked for their views until Friday."
+    site.cards = [replace(FERRY, snippet=long_snippet), RAIL]
+    service, source = make_service()
+    out, summary = service.fulltext.run(source, _cards(site))
+    assert [s.body_text for s in out] == [long_snippet, _full(RAIL)]
+    assert summary.fetched == 2 and summary.full == 1
+    key = article_key(site.url(FERRY.path))
+    record = service.store.get_articles([key])[key]
+    assert record.status == "none" and record.reason is not None and "no longer than" in record.reason
+
+
+def test_a_huge_article_is_trimmed_to_whole_paragraphs_that_fit_the_store() -> None:
+    from feedsvc.fulltext import _bounded
+    from feedsvc.store import ARTICLE_BODY_MAX
+
+    paragraph = "Ein Absatz über den Hafen, mit „Anführungszeichen“ und Umlauten. " * 40
+    body = tuple(f"{i}. {paragraph}" for i in range(200))
+    kept = _bounded(body)
+    assert 0 < len(kept) < len(body) and kept == body[: len(kept)]
+    assert len(json.dumps(list(kept), ensure_ascii=False)) <= ARTICLE_BODY_MAX
+    assert len(json.dumps(list(body[: len(kept) + 1]), ensure_ascii=False)) > ARTICLE_BODY_MAX
+    giant = ("x" * (ARTICLE_BODY_MAX * 2),)
+    assert 0 < len(json.dumps(list(_bounded(giant)))) <= ARTICLE_BODY_MAX
