@@ -1,0 +1,100 @@
+"""Schema migrations (Alembic): bring a store to this release's schema under a lock; refuse a newer schema.
+
+The migration scripts live in ``feedsvc/migrations/versions`` and go forward only. ``upgrade`` runs them
+in one transaction; on PostgreSQL it first takes a transaction-scoped advisory lock, so several processes
+starting together on an empty database migrate it exactly once (the others wait, then find it current).
+On SQLite the write transaction itself serialises them. A database whose revision this release does not
+know was made by a newer feedsvc: it is refused, never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from feedsvc.errors import StoreError
+
+SCRIPTS = Path(__file__).resolve().parent / "migrations"
+# pg_advisory_xact_lock key: any fixed 64-bit number, the same in every feedsvc process ("feedsvc" in ASCII).
+LOCK_KEY = 0x66656564737663
+
+
+@dataclass(frozen=True)
+class Migration:
+    before: str | None  # the revision the database had (None: empty or made before migrations)
+    after: str  # the revision it has now
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    assert revision is not None, "feedsvc ships at least one migration"
+    return revision
+
+
+def _known() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+
+
+def current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _refuse_newer(revision: str | None, where: str) -> None:
+    if revision is not None and revision not in _known():
+        raise StoreError(
+            f"the store at {where} has schema revision {revision}, which this feedsvc does not know "
+            f"(it knows up to {head()}): it was made by a newer feedsvc; upgrade feedsvc instead"
+        )
+
+
+def upgrade(engine: Engine) -> Migration:
+    """Apply every pending migration; return the revision before and after."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            before = current(connection)
+            _refuse_newer(before, where)
+            target = head()
+            if before != target:
+                command.upgrade(_config(connection), "head")
+            return Migration(before, target)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the store at {where}: {exc}") from exc
+
+
+def check(engine: Engine) -> None:
+    """StoreError unless the store is exactly at this release's schema (a process that may not migrate)."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            revision = current(connection)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the schema revision of the store at {where}: {exc}") from exc
+    _refuse_newer(revision, where)
+    if revision != head():
+        raise StoreError(
+            f"the store at {where} is at schema revision {revision or 'none'}, this feedsvc needs {head()}: "
+            "run `feedsvc migrate` first"
+        )

@@ -1,0 +1,99 @@
+"""Schema migrations: fresh stores, stores of earlier releases, concurrent starts, newer schemas refused."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from feedsvc import migrate
+from feedsvc.errors import StoreError
+from tests import pg
+from tests.conftest import DATA
+
+LEGACY = DATA / "legacy"
+TABLES = {"meta", "blobs", "clusters", "copies", "sources"}
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from pg.fresh_database()
+
+
+def _columns(engine: sa.Engine, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+
+
+def test_fresh_sqlite_store_is_migrated_once(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/new.db")
+    first = migrate.upgrade(engine)
+    assert first.before is None and first.after == migrate.head() and first.changed
+    assert set(sa.inspect(engine).get_table_names()) >= TABLES
+    again = migrate.upgrade(engine)
+    assert not again.changed
+    migrate.check(engine)
+
+
+@pytest.mark.parametrize("name", ["feedsvc-0.1.db", "feedsvc-pre-signatures.db"])
+def test_database_of_an_earlier_release_upgrades_in_place(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    shutil.copy(LEGACY / name, path)
+    with sqlite3.connect(path) as raw:
+        before = raw.execute("SELECT key, cluster_id, title FROM copies ORDER BY key").fetchall()
+        clusters = raw.execute("SELECT id FROM clusters ORDER BY id").fetchall()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with pytest.raises(StoreError, match="run `feedsvc migrate` first"):
+        migrate.check(engine)
+    result = migrate.upgrade(engine)
+    assert result.before is None and result.after == migrate.head()
+    assert {"body_sig", "lead_sig"} <= _columns(engine, "copies")
+    assert "published_text" not in _columns(engine, "copies")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT key, cluster_id, title FROM copies ORDER BY key")).all() == before
+        assert conn.execute(sa.text("SELECT id FROM clusters ORDER BY id")).all() == clusters
+    migrate.check(engine)
+
+
+def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/future.db")
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    for attempt in (migrate.upgrade, migrate.check):
+        with pytest.raises(StoreError, match="made by a newer feedsvc"):
+            attempt(engine)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            == "9999_from_the_future"
+        )
+
+
+def test_fresh_postgresql_store_is_migrated_once(pg_url: str) -> None:
+    engine = sa.create_engine(pg_url)
+    assert migrate.upgrade(engine).changed
+    assert set(sa.inspect(engine).get_table_names()) >= TABLES
+    assert not migrate.upgrade(engine).changed
+    engine.dispose()
+
+
+def test_processes_started_together_on_an_empty_postgresql_migrate_it_once(pg_url: str) -> None:
+    code = (
+        "import sys, sqlalchemy as sa; from feedsvc import migrate; "
+        "r = migrate.upgrade(sa.create_engine(sys.argv[1])); print(r.before, r.after)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, pg_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err.decode() for _, err in results]
+    outputs = sorted(out.decode().strip() for out, _ in results)
+    head = migrate.head()
+    assert outputs == sorted([f"None {head}"] + [f"{head} {head}"] * 3)  # exactly one process migrated
