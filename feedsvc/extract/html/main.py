@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bs4 import Tag
 
+from feedsvc.extract.article import Article, read_article
 from feedsvc.extract.clean import clean_body, clean_line, is_chrome
 from feedsvc.extract.html.dom import _ARTICLE_BODY, _Fence, _lines, _paragraph_tags, _tags, _text, _within
 from feedsvc.extract.html.fields import (
@@ -58,10 +59,13 @@ def _find_main(page: _Page) -> _Main | None:
 
 
 def _densest(root: Tag) -> Tag | None:
-    """The element whose paragraphs hold the most text (a paragraph's grandparent earns half)."""
+    """The element whose paragraphs hold the most text (a paragraph's grandparent earns half). A paragraph
+    in a header or holding a <time> is a dateline or byline, not body."""
     scores: dict[int, float] = {}
     by_id: dict[int, Tag] = {}
     for p in _tags(root, "p"):
+        if p.find("time") is not None or p.find_parent("header") is not None:
+            continue
         size = len(p.get_text().strip())
         for parent, share in ((p.parent, 1.0), (p.parent.parent if p.parent else None, 0.5)):
             if isinstance(parent, Tag) and size:
@@ -89,19 +93,23 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
     title = _main_title(page, main)
     if not title or is_chrome(title):
         return None
+    article = _read_article(page)
     published, published_text = _stamp(
         page,
         [when.machine if when else None, _ld_str(ld.get("datePublished")), *_meta_times(page)],
         when.text if when else None,
     )
+    if published is None and article is not None and article.published is not None:
+        # the reader knows more shapes ("Published 19 August 2025, 14:30 BST", "19.08.2025, 14:30 Uhr")
+        published, _ = _stamp(page, [article.published.isoformat()], None)
     return _Fields(
         title=title,
         url=_article_url(page, [_ld_url(ld), page.meta.get("og:url"), page.meta.get("canonical"), page.base]),
-        outlet=_main_outlet(page, main, fence, when),
+        outlet=_main_outlet(page, main, fence, when, article),
         category=_main_category(page, main, fence),
         published=published,
         published_text=published_text,
-        body=_main_body(page, main, _Fence(cards)),
+        body=_main_body(page, main, _Fence(cards), article),
     )
 
 
@@ -141,15 +149,24 @@ def _main_title(page: _Page, main: _Main) -> str | None:
     return None
 
 
-def _main_outlet(page: _Page, main: _Main, fence: _Fence, when: _When | None) -> str | None:
+def _main_outlet(
+    page: _Page, main: _Main, fence: _Fence, when: _When | None, article: Article | None = None
+) -> str | None:
     """The outlet the page credits ("Provided by Reuters", a source element) before the publishing site;
-    a bare name on the time's line comes last, as on an outlet's own page it is usually the reporter."""
+    then the article reader's site (a "来源：" line, the site name in the page title); a bare name on the
+    time's line comes last, as on an outlet's own page it is usually the reporter."""
     ld = page.ld or {}
     if main.scope is not None:
         credited = _provided_by(main.scope, fence) or _hinted_outlet(main.scope, fence)
         if credited:
             return credited
-    for raw in (_ld_org(ld.get("author")), _ld_name(ld.get("publisher")), page.meta.get("og:site_name")):
+    site = article.site_name if article is not None else None
+    for raw in (
+        _ld_org(ld.get("author")),
+        _ld_name(ld.get("publisher")),
+        page.meta.get("og:site_name"),
+        site,
+    ):
         if raw and (name := _outlet_name(raw)):
             return name
     return when.outlet if when else None
@@ -172,9 +189,39 @@ def _dom_body(main: _Main, fence: _Fence) -> tuple[str, ...]:
     return clean_body([p.get_text() for p in paragraphs] or _lines(main.body))
 
 
-def _main_body(page: _Page, main: _Main, fence: _Fence) -> tuple[str, ...]:
-    """DOM paragraphs as shown; else JSON-LD articleBody; else the page's description as one paragraph."""
+def _read_article(page: _Page) -> Article | None:
+    """The article reader over the page as it stands (chrome already dropped), with the page's JSON-LD;
+    not on a page cut off before its end, where it would read a different body than the whole page has."""
+    return read_article(str(page.soup), page.base, ld=page.ld) if page.cut is None else None
+
+
+_TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+")
+
+
+def _shingles(paragraphs: tuple[str, ...]) -> set[tuple[str, ...]]:
+    words = [w for p in paragraphs for w in _TOKEN_RE.findall(p.casefold())]
+    return {tuple(words[i : i + 4]) for i in range(max(len(words) - 3, 1))} if words else set()
+
+
+def _reader_wins(reader: tuple[str, ...], dom: tuple[str, ...]) -> bool:
+    """The reader's body replaces the DOM paragraphs only when it holds clearly more of the story: it keeps
+    most of what the DOM found and adds a quarter again (the rest of a body split over several blocks, the
+    articleBody of a page that shows a teaser). Where both agree, the DOM's paragraphs stay as shown."""
+    if not reader:
+        return False
+    if not dom:
+        return True
+    got, shown = _shingles(reader), _shingles(dom)
+    kept = len(got & shown) / len(shown) if shown else 1.0
+    return (kept >= 0.6 and len(got) >= 1.25 * len(shown)) or (kept < 0.6 and len(got) >= 2 * len(shown))
+
+
+def _main_body(page: _Page, main: _Main, fence: _Fence, article: Article | None = None) -> tuple[str, ...]:
+    """The article reader's body where it holds clearly more than the DOM paragraphs; else DOM paragraphs as
+    shown; else JSON-LD articleBody; else the page's description as one paragraph."""
     body = _dom_body(main, fence)
+    if article is not None and _reader_wins(article.body, body):
+        return article.body
     if body:
         return body
     article_body = (page.ld or {}).get("articleBody")

@@ -1,0 +1,197 @@
+"""The article reader (feedsvc.extract.article) on the single-article corpus, and its fallbacks and bad input.
+
+Quality floors live in tests/data/article_floors.json; `python -m bench.article_bodies` prints the full table
+with trafilatura and readability beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import feedsvc.extract.article as article_module
+import feedsvc.extract.html.main as main_module
+from bench.article_bodies import (
+    Case,
+    Got,
+    body_scores,
+    load_corpus,
+    run_feedsvc,
+    run_read_article,
+    score,
+    summary,
+)
+from feedsvc.extract import extract
+from feedsvc.extract.article import read_article
+from feedsvc.models import Page, Source
+
+DATA = Path(__file__).parent / "data"
+FLOORS = json.loads((DATA / "article_floors.json").read_text(encoding="utf-8"))
+CORPUS = load_corpus(DATA / "articles")
+# Headlines of the "most read", "related" and "more news" lists around the corpus articles.
+CARD_HEADLINES = (
+    "Council tax bills set to rise",
+    "Sheriff’s office warns of phone scam",
+    "Library opening hours cut at two branches",
+    "Ring road resurfacing to begin",
+    "Greece evacuates villages as wildfires rage",
+    "Pünktlichkeit der Bahn auf Rekordtief",
+    "お盆明けの高速道路",
+    "我市新增公交专用道",
+    "Bike lane expansion approved for downtown",
+    "Landfill expansion hearing set",
+)
+
+
+def test_corpus_is_complete() -> None:
+    assert len(CORPUS) >= 24
+    for case in CORPUS:
+        truth = case.truth
+        assert {"url", "title", "outlet", "author", "published", "body"} <= truth.keys(), case.name
+        assert len(truth["body"].split("\n\n")) >= 4, case.name
+
+
+def test_reader_meets_the_floors() -> None:
+    floors = FLOORS["read_article"]
+    got = summary({c.name: score(c, run_read_article(c)) for c in CORPUS})
+    for key, floor in floors.items():
+        assert got[key] >= floor, f"read_article {key} {got[key]:.3f} < floor {floor}"
+
+
+def test_pipeline_meets_the_floors() -> None:
+    floors = FLOORS["feedsvc"]
+    got = summary({c.name: score(c, run_feedsvc(c)) for c in CORPUS})
+    for key, floor in floors.items():
+        assert got[key] >= floor, f"feedsvc {key} {got[key]:.3f} < floor {floor}"
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_no_card_list_in_the_body(case: Case) -> None:
+    article = read_article(case.html, case.truth["url"])
+    assert article is not None
+    for headline in CARD_HEADLINES:
+        assert headline not in article.body_text, (case.name, headline)
+
+
+def test_scorer_rewards_only_the_true_text() -> None:
+    want = "the quick brown fox jumps over the lazy dog"
+    assert body_scores(want, want) == (1.0, 1.0, 1.0)
+    f1, precision, recall = body_scores(want + " plus five words of chrome", want)
+    assert recall == 1.0 and precision < 1.0 and f1 < 1.0
+    assert body_scores("", want) == (0.0, 0.0, 0.0)
+    case = Case("x", "", {"title": "T", "outlet": "O", "author": None, "published": None, "body": want})
+    assert score(case, Got("T", want, "Other", None, None)).outlet is False
+
+
+# -- fallbacks ----------------------------------------------------------------------------------------------
+
+PARAS = [
+    "The harbour board voted on Tuesday to extend the ferry timetable into the winter for the first time.",
+    "Board members said passenger numbers had risen by a fifth since the new terminal opened last spring.",
+    "The change will add two sailings a day on weekdays and one extra sailing on Saturdays from November.",
+]
+
+
+def _html(body: str, head: str = "", lang: str = "en") -> str:
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>Ferry timetable extended'
+        f" | Harbour Herald</title>{head}</head><body><header><nav><a href='/'>Home</a></nav></header>"
+        f"<main>{body}</main><footer><p>© 2025 Harbour Herald</p></footer></body></html>"
+    )
+
+
+def _ld(obj: dict[str, Any]) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+def test_json_ld_article_body_wins_over_a_skeleton() -> None:
+    ld = {"@type": "NewsArticle", "headline": "Ferry timetable extended", "articleBody": "\n\n".join(PARAS)}
+    got = read_article(_html("<div class='skeleton'>Loading…</div>", _ld(ld)), "https://h.example/a")
+    assert got is not None and got.body == tuple(PARAS)
+    assert got.title == "Ferry timetable extended"
+
+
+def test_meta_itemprop_article_body_wins_over_a_teaser() -> None:
+    meta = f'<meta itemprop="articleBody" content="{chr(10).join(PARAS)}">'
+    got = read_article(_html(f"<h1>Ferry timetable extended</h1><p>{PARAS[0]}</p>", meta), None)
+    assert got is not None and got.body == tuple(PARAS)
+
+
+def test_callers_json_ld_is_used_when_the_scripts_are_gone() -> None:
+    ld = {"@type": "NewsArticle", "articleBody": "\n\n".join(PARAS), "datePublished": "2025-08-19T09:15:00Z"}
+    got = read_article(_html("<div>Loading…</div>"), None, ld=ld)
+    assert got is not None and got.body == tuple(PARAS)
+    assert got.published == datetime(2025, 8, 19, 9, 15, tzinfo=UTC)
+
+
+def test_visible_dates_in_their_zone() -> None:
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    bst = read_article(_html(f"<h1>Ferry</h1><div>Published 19 August 2025, 14:30 BST</div>{body}"), None)
+    assert bst is not None and bst.published == datetime(2025, 8, 19, 13, 30, tzinfo=UTC)
+    uhr = read_article(_html(f"<h1>Fähre</h1><div>19.08.2025, 14:30 Uhr</div>{body}", lang="de"), None)
+    assert uhr is not None and uhr.published == datetime(2025, 8, 19, 12, 30, tzinfo=UTC)
+    iso = read_article(_html(f"<time datetime='2025-08-19T14:30:00+09:00'>8/19</time>{body}"), None)
+    assert iso is not None and iso.published == datetime(2025, 8, 19, 5, 30, tzinfo=UTC)
+
+
+def test_site_name_from_a_source_line_and_title_from_the_page_title() -> None:
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    got = read_article(_html(f"<span class='source'>来源：城市日报</span>{body}"), None)
+    assert got is not None and got.site_name == "城市日报"
+    assert got.title == "Ferry timetable extended"
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["", "   ", "not html at all", "<html></html>", "\x00\x01\x02" * 100, "<p>" * 10_000, "<<<>>>&&&;;"],
+)
+def test_bad_input_gives_none_or_an_empty_article(html: str) -> None:
+    got = read_article(html, "https://h.example/a")
+    assert got is None or isinstance(got.body, tuple)
+
+
+def test_deep_nesting_is_bounded() -> None:
+    html = "<html><body>" + "<div>" * 5000 + "<p>deep text here</p>" + "</div>" * 5000 + "</body></html>"
+    got = read_article(html, None)  # finishes (lxml caps the depth); whatever it finds is a tuple
+    assert got is None or isinstance(got.body, tuple)
+
+
+def test_library_failure_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("library bug")
+
+    monkeypatch.setattr(article_module.trafilatura, "bare_extraction", boom)
+    assert read_article(_html("<p>text</p>"), None) is None
+    assert article_module.library_extract(_html("<p>text</p>"), None) is None
+
+
+# -- wiring into the HTML extractor -------------------------------------------------------------------------
+
+
+def _extract(path: Path, url: str) -> None:
+    page = Page(
+        source="t",
+        url=url,
+        content=path.read_bytes(),
+        fetched_at=datetime(2025, 8, 20, 9, tzinfo=UTC),
+        content_type="text/html",
+    )
+    extract(page, Source(name="t", url=url, interval=900))
+
+
+def test_listing_pages_do_not_call_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str | None] = []
+
+    def counting(html: str, url: str | None = None, **kwargs: Any) -> Any:
+        calls.append(url)
+        return read_article(html, url, **kwargs)
+
+    monkeypatch.setattr(main_module, "read_article", counting)
+    _extract(DATA / "pages" / "html-hashtag-listing.html", "https://daily8.example/tag/ukraine")
+    assert calls == []
+    _extract(DATA / "articles" / "split-heatwave.html", "https://edition.globalnewsnet.example/x")
+    assert len(calls) == 1
