@@ -1,4 +1,4 @@
-"""The `feedsvc` command: serve, run-once, parse, cluster, check-config."""
+"""The `feedsvc` command: serve, run-once, parse, cluster, check-config, migrate, status."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds")
     )
     with_config(sub.add_parser("check-config", help="validate the configuration and print a summary"))
+    with_config(sub.add_parser("migrate", help="bring the store's schema to this release's"))
     with_config(
         sub.add_parser("status", help="per source: last fetch, last error, next run, stories, backoff")
     )
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "run-once": _run_once,
         "check-config": _check_config,
+        "migrate": _migrate,
         "status": _status,
         "parse": _parse_cmd,
         "cluster": _cluster_cmd,
@@ -133,6 +135,21 @@ def _run_once(args: argparse.Namespace) -> int:
             print(f"{r.source:<{width}}  FAILED  {r.error}")
     print(f"feeds written to {settings.data_dir / 'feeds'}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from feedsvc.store import Store
+
+    settings = _load(args.config)
+    store = Store(settings.database_url, migrate=True)
+    store.close()
+    done = store.migration
+    where = mask_url(settings.database_url)
+    if done is not None and done.changed:
+        print(f"{where}: schema migrated from {done.before or 'none'} to {done.after}")
+    elif done is not None:
+        print(f"{where}: schema already at {done.after}")
+    return EXIT_OK
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ class Service:
 
     def __init__(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.database_url, migrate=settings.auto_migrate)
         self.fetcher = fetcher or Fetcher(
             max_bytes=settings.max_page_bytes,
             timeout=settings.fetch_timeout,

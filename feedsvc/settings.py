@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
         "sqlite:///data/feedsvc.db",
         "SQLAlchemy URL of the store (SQLite file by default, postgresql+psycopg://... for larger installs)",
     ),
+    Setting(
+        "service",
+        "auto_migrate",
+        "bool",
+        True,
+        "Apply pending schema migrations at start-up (false: refuse to start until `feedsvc migrate` ran)",
+    ),
     Setting("service", "data_dir", "str", "data", "Directory for published feed files"),
     Setting("service", "feed_entries", "int", 100, "Newest entries kept in each feed"),
     Setting("service", "max_page_bytes", "int", 5_000_000, "Largest page accepted from a source, in bytes"),
@@ -138,6 +145,7 @@ class Settings:
     listen: str = "127.0.0.1:8080"
     public_url: str = "http://127.0.0.1:8080"
     database_url: str = "sqlite:///data/feedsvc.db"
+    auto_migrate: bool = True
     data_dir: Path = Path("data")
     feed_entries: int = 100
     max_page_bytes: int = 5_000_000
@@ -296,6 +304,7 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
         listen=service["listen"],
         public_url=public_url.rstrip("/"),
         database_url=service["database_url"],
+        auto_migrate=service["auto_migrate"],
         data_dir=Path(service["data_dir"]),
         feed_entries=service["feed_entries"],
         max_page_bytes=service["max_page_bytes"],

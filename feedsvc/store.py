@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from feedsvc import migrate as migrations
 from feedsvc.errors import StoreError
 from feedsvc.models import Cluster, Copy, utc
 
@@ -194,23 +195,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Store:
     """The database behind feedsvc. Methods raise StoreError, never SQLAlchemy's own exceptions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        """Open the store at ``url`` and bring its schema to this release's (``migrate``), or only check
+        that it is there already (a process not allowed to migrate)."""
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise StoreError(f"database_url {url!r} is not a database URL: {exc}") from exc
         self.url = url
+        where = parsed.render_as_string(hide_password=True)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory of the store {where}: {exc}") from exc
         try:
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
-            if parsed.get_backend_name() == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+        except ModuleNotFoundError as exc:
+            hint = " (pip install 'feedsvc[postgresql]')" if parsed.get_backend_name() == "postgresql" else ""
+            raise StoreError(f"no database driver for {where}: {exc}{hint}") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {exc}"
-            ) from exc
+            raise StoreError(f"cannot open the store at {where}: {exc}") from exc
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.migration: migrations.Migration | None = None
+        if migrate:
+            self.migration = migrations.upgrade(self.engine)
+        else:
+            migrations.check(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

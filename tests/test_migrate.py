@@ -97,3 +97,37 @@ def test_processes_started_together_on_an_empty_postgresql_migrate_it_once(pg_ur
     outputs = sorted(out.decode().strip() for out, _ in results)
     head = migrate.head()
     assert outputs == sorted([f"None {head}"] + [f"{head} {head}"] * 3)  # exactly one process migrated
+
+
+def test_store_metadata_matches_the_migrations(tmp_path: Path) -> None:
+    """The tables the code declares are exactly what the migrations build (no change without a migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from feedsvc.store import metadata
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/drift.db")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrate_command_and_refusing_serve_without_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feedsvc.cli import main
+    from feedsvc.store import Store
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path)
+    db = tmp_path / "db" / "feedsvc.db"
+    db.parent.mkdir()
+    shutil.copy(LEGACY / "feedsvc-0.1.db", db)
+    with pytest.raises(StoreError, match="feedsvc migrate"):
+        Store(f"sqlite:///{db}", migrate=False)
+    assert main(["migrate", "--config", str(config)]) == 0
+    assert f"schema migrated from none to {migrate.head()}" in capsys.readouterr().out
+    assert main(["migrate", "--config", str(config)]) == 0
+    assert f"schema already at {migrate.head()}" in capsys.readouterr().out
+    Store(f"sqlite:///{db}", migrate=False).close()
