@@ -303,7 +303,24 @@ class _Facts:
         )
         if source:
             return source
-        return _clean(self.meta.get("og:site_name")) or _ld_org(ld.get("publisher"), any_type=True)
+        return (
+            _clean(self.meta.get("og:site_name"))
+            or _ld_org(ld.get("publisher"), any_type=True)
+            or self._site_in_title()
+        )
+
+    def _site_in_title(self) -> str | None:
+        """The site in a page title ("Headline | Section | Site", "Site - Headline"): its last short part
+        that is not the headline, else its first."""
+        page_title = next(self._texts("//title"), None)
+        parts = [p.strip() for p in _TITLE_SPLIT_RE.split(page_title or "") if p.strip()]
+        if len(parts) < 2:
+            return None
+        headlines = [_key(h) for h in self._texts("//h1")]
+        others = [p for p in parts if _key(p) not in headlines and len(p.split()) <= 5]
+        if not others:
+            return None
+        return others[-1] if others[-1] == parts[-1] else others[0]
 
     def url(self) -> str | None:
         for el in self.tree.xpath("//link[@rel='canonical']"):
