@@ -1,69 +1,181 @@
-"""Publication times: recognise time phrases in page text and resolve them to UTC (dateparser)."""
+"""Publication times: recognise time phrases in page text and resolve them to UTC (dateparser).
+
+Languages. The forms live in ``time_words.py`` (English, German, French, Spanish, Italian, Portuguese, Dutch,
+Japanese, Chinese). Callers pass ``languages`` from the page's declared language (``language_tag``) or a
+per-source setting. Without it every language's phrases are recognised except bare words ("hier", "ayer",
+"gestern", "昨日"): those are ordinary words elsewhere ("hier" is Dutch and German for "here"), so they count
+only when their language is declared. English keeps its historical forms, including "now" and "yesterday",
+whenever no language or "en" is declared; a declaration without "en" drops English forms. Codes we do not
+support are ignored; a declaration of nothing supported counts as no declaration.
+
+Zones. Clock times are read in the zone of the phrase's language: JST (UTC+9) for Japanese, UTC+8 for
+Chinese (mainland, Hong Kong, Taiwan and Singapore share it), UTC for every other language (European
+languages span zones and DST; pages that need better say so with an offset or a <time datetime>). The
+phrase's language is the first declared language it belongs to, else the one language that writes it that
+way ("3/9(木) 18:45配信" is Japanese); a shared form ("2025年3月9日 18:45") with no declaration stays UTC.
+A date-only phrase is midnight of that day in that zone.
+
+Years. A Japanese or Chinese date without a year ("3/9(木) 18:45", "3月9日") takes the latest year that puts
+it at or before the fetch time, in the page's zone ("12/31(水) 23:50" fetched on 2 January is last year's).
+
+Unknown stays None, never "now"; so does any time after the fetch (a misparse or a wrong clock upstream).
+dateparser resolves most forms; the explicit rules here cover what it gets wrong (measured: Yahoo! Japan's
+"3/9(木) 18:45" is read as 3 September, "3/9(木) 18:45配信" and "3月9日 18:45" not at all).
+"""
 
 from __future__ import annotations
 
 import re
 import warnings
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from feedsvc.extract import time_words as words
+from feedsvc.extract.time_words import Form
 from feedsvc.models import DateOrder, utc
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?)"
-# One time phrase, whole: relative ("4 days ago", "an hour ago", "1h", "Yesterday") or absolute.
-TIME_PHRASE = (
-    r"(?:"
-    rf"(?:\d+|an?|one)\s*{_UNIT}\s+ago"
-    r"|\d{1,3}\s*[smhdw]"
-    r"|just\s+now|now|yesterday|today"
-    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
-    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}(?:,?\s+\d{{1,2}}:\d{{2}}\s*(?:[ap]\.?m\.?)?)?"
-    rf"|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}"
-    r")"
+# The English phrase regex as it was before other languages existed (kept for importers).
+TIME_PHRASE = "(?:" + "|".join(words.EN_FORMS[:3] + words.NEUTRAL_FORMS + words.EN_FORMS[3:]) + ")"
+# Longest phrase worth reading: longer text is rejected before any regex runs (hostile or body text).
+_MAX_LEN = 80
+# Character-for-character folding (lengths kept, so match positions index the original text).
+_FOLD = str.maketrans(
+    {"’": "'", "（": "(", "）": ")", "：": ":", **{chr(0xFF10 + i): str(i) for i in range(10)}}
 )
-_TIME_RE = re.compile(rf"^{TIME_PHRASE}$", re.IGNORECASE)
-# The Daily8 clock icon renders as the word "time" glued to the phrase: "time2 minutes ago".
-_ICON_RE = re.compile(rf"^time\s*({TIME_PHRASE})$", re.IGNORECASE)
+_UNNAMED = re.compile(r"\(\?P<\w+>")
+_CLOCK_H = re.compile(r"\b(\d{1,2})h(\d{2})\b")
+_ONE = re.compile(rf"(?<![\w']){words.ONE_WORDS}", re.IGNORECASE)
+_ABBREVIATED_END = re.compile(r"(?:min|std|sek|seg|sec)\.$", re.IGNORECASE)
+_WORDLESS_HINT = re.compile(words.WORDLESS_HINT, re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_LANG_ALIASES = {"jp": "ja"}  # a common mistake in <html lang>
 
 
-def is_time_phrase(text: str) -> bool:
-    return bool(_TIME_RE.match(text.strip()))
+def language_tag(value: str | None) -> str | None:
+    """The dateparser language code of a declared language ("de-DE", "fr_FR", "zh-Hans-CN" -> "de", "fr",
+    "zh"), or None when empty or not a language we read."""
+    if not value:
+        return None
+    primary = re.split(r"[-_\s,;]", value[:40].strip().lower(), maxsplit=1)[0]
+    primary = _LANG_ALIASES.get(primary, primary)
+    return primary if primary in words.SUPPORTED else None
 
 
-def strip_icon(line: str) -> str | None:
+def _clip(text: str, limit: int) -> str:
+    """``text`` stripped, or "" when longer than ``limit`` (checked before stripping a huge padding too)."""
+    if len(text) > 4 * limit:
+        return ""
+    text = text.strip()
+    return "" if len(text) > limit else text
+
+
+def _fold(text: str) -> str:
+    return text if text.isascii() else text.translate(_FOLD)
+
+
+def _declared(languages: Iterable[str] | None) -> tuple[str, ...] | None:
+    if languages is None:
+        return None
+    if isinstance(languages, str):
+        languages = (languages,) if languages else ()
+    codes = tuple(dict.fromkeys(c for c in map(language_tag, languages) if c))
+    return codes or None
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The forms a declaration allows, and regexes over them."""
+
+    forms: tuple[Form, ...]
+    whole: re.Pattern[str]  # a whole phrase
+    icon: re.Pattern[str]  # "time" + phrase
+    digit_tail: re.Pattern[str]  # a phrase starting with a digit that runs to the end (tried at digits only)
+    other_tail: re.Pattern[str]  # any other phrase that runs to the end (searched for)
+
+
+# A form that can only start with a digit, possibly after an optional "(?:(?P<year>\d...)...)?" group.
+_DIGIT_START = re.compile(r"\\d|\(\?:\(\?P<year>\\d")
+
+
+@lru_cache(maxsize=64)
+def _table(declared: tuple[str, ...] | None) -> _Table:
+    if declared is None:
+        forms = tuple(f for f in words.FORMS if not f.bare)
+    else:
+        forms = tuple(f for f in words.FORMS if not f.languages or set(f.languages) & set(declared))
+
+    def alternatives(selected: Iterable[Form]) -> str:
+        return "|".join(f"(?:{_UNNAMED.sub('(?:', f.pattern)})" for f in selected) or "(?!)"
+
+    every = alternatives(forms)
+    digit = [f for f in forms if _DIGIT_START.match(f.pattern)]
+    other = [f for f in forms if not _DIGIT_START.match(f.pattern)]
+    return _Table(
+        forms,
+        re.compile(every, re.IGNORECASE),
+        re.compile(rf"time\s*({every})", re.IGNORECASE),
+        re.compile(rf"(?:{alternatives(digit)})\Z", re.IGNORECASE),
+        re.compile(rf"(?:{alternatives(other)})\Z", re.IGNORECASE),
+    )
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def is_time_phrase(text: str, languages: Iterable[str] | None = None) -> bool:
+    text = _clip(text, _MAX_LEN)
+    return bool(text) and bool(_table(_declared(languages)).whole.fullmatch(_fold(text)))
+
+
+def strip_icon(line: str, languages: Iterable[str] | None = None) -> str | None:
     """The time phrase of a time line ("time2 minutes ago" or "2 minutes ago"), else None."""
-    line = line.strip()
-    if _TIME_RE.match(line):
+    line = _clip(line, _MAX_LEN)
+    if not line:
+        return None
+    folded = _fold(line)
+    table = _table(_declared(languages))
+    if table.whole.fullmatch(folded):
         return line
-    match = _ICON_RE.match(line)
+    match = table.icon.fullmatch(folded)
     if match and line[:4] == "time":  # lowercase icon text; "Time"/"TIME" start outlet names
-        return match.group(1)
+        return line[match.start(1) :]
     return None
 
 
-def split_glued(line: str, known_outlets: frozenset[str] = frozenset()) -> tuple[str, str] | None:
+def split_glued(
+    line: str, known_outlets: frozenset[str] = frozenset(), languages: Iterable[str] | None = None
+) -> tuple[str, str] | None:
     """Split "Yahoo4 days ago" into ("Yahoo", "4 days ago"); None when the line is not outlet+time.
 
     Digits make the split ambiguous ("News244 days ago"): an outlet the page names elsewhere wins,
     then the split whose outlet does not end in a digit, then the shortest outlet.
     """
-    line = line.strip()
-    if len(line) > 90 or "." in line[-1:]:
+    line = _clip(line, 90)
+    if not line or ("." in line[-1:] and not _ABBREVIATED_END.search(line)):
         return None
+    folded = _fold(line)
+    if not _may_hold_phrase(folded):
+        return None
+    table = _table(_declared(languages))
+    starts = {i for i in range(1, len(folded)) if folded[i].isdigit() and table.digit_tail.match(folded, i)}
+    match = table.other_tail.search(folded, 1)  # each start at which a phrase runs to the end
+    while match:
+        starts.add(match.start())
+        match = table.other_tail.search(folded, match.start() + 1)
     candidates: list[tuple[str, str]] = []
-    for i in range(1, len(line)):
+    for i in sorted(starts):
         outlet, phrase = line[:i].rstrip(), line[i:]
-        if not outlet or (phrase[0].isspace() and not outlet[-1].isalnum()):
-            continue
-        if _TIME_RE.match(phrase) and _looks_like_outlet(outlet):
+        if outlet and _looks_like_outlet(outlet):
             candidates.append((outlet, phrase.strip()))
     if not candidates:
         return None
-    folded = {k.casefold() for k in known_outlets}
+    folded_known = {k.casefold() for k in known_outlets}
     for outlet, phrase in candidates:
-        if outlet.casefold() in folded:
+        if outlet.casefold() in folded_known:
             return outlet, phrase
     for outlet, phrase in candidates:
         if not outlet[-1].isdigit():
@@ -71,42 +183,117 @@ def split_glued(line: str, known_outlets: frozenset[str] = frozenset()) -> tuple
     return candidates[0]
 
 
+def _may_hold_phrase(text: str) -> bool:
+    return bool(_DIGIT.search(text) or _WORDLESS_HINT.search(text))
+
+
 def _looks_like_outlet(text: str) -> bool:
-    words = text.split()
-    return 0 < len(words) <= 6 and len(text) <= 60 and text[-1] not in ",;:!?" and text[0] != "•"
+    words_ = text.split()
+    return 0 < len(words_) <= 6 and len(text) <= 60 and text[-1] not in ",;:!?" and text[0] != "•"
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str, base: datetime, date_order: DateOrder) -> datetime | None:
+def _parse(
+    text: str, base: datetime, date_order: DateOrder, languages: tuple[str, ...] = ("en",), zone: int = 0
+) -> datetime | None:
+    """dateparser on one phrase; ``base`` is naive wall-clock time at UTC+``zone`` h, the result naive UTC."""
     import dateparser  # local: its import builds large regex tables; only time parsing needs it
 
     settings = {
-        # dateparser returns None for time-only strings with an aware base (its issue #1213): pass naive UTC.
+        # dateparser returns None for time-only strings with an aware base (its issue #1213): pass naive.
         "RELATIVE_BASE": base,
         "DATE_ORDER": date_order,
         "PREFER_DATES_FROM": "past",
+        # Naive input is in the page's zone, not the machine's (the default would follow the host's TZ).
+        "TIMEZONE": f"{zone:+03d}00" if zone else "UTC",
         "TO_TIMEZONE": "UTC",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed: datetime | None = dateparser.parse(text, languages=["en"], settings=settings)
+        try:
+            parsed: datetime | None = dateparser.parse(text, languages=list(languages), settings=settings)
+        except (OverflowError, ValueError):  # "99999 years ago": before year 1
+            return None
     return parsed
 
 
-def resolve(text: str | None, fetched_at: datetime, date_order: DateOrder = "DMY") -> datetime | None:
+def resolve(
+    text: str | None,
+    fetched_at: datetime,
+    date_order: DateOrder = "DMY",
+    languages: Iterable[str] | None = None,
+) -> datetime | None:
     """The UTC instant ``text`` names, relative phrases counted back from ``fetched_at``; None if unknown."""
-    if not text:
+    if not text or not _clip(text, _MAX_LEN):
         return None
-    phrase = strip_icon(text) or text.strip()
-    if not _TIME_RE.match(phrase):
+    declared = _declared(languages)
+    phrase = strip_icon(text, declared)
+    if phrase is None:
         return None
-    base = utc(fetched_at).astimezone(UTC).replace(tzinfo=None, microsecond=0)
-    parsed = _parse(phrase.lower() if phrase.lower() in ("yesterday", "today") else phrase, base, date_order)
-    if parsed is None:
-        return None
-    result = utc(parsed)
-    # A time after the fetch is a misparse (or a clock problem upstream): unknown, not the future.
-    if result > utc(fetched_at).replace(microsecond=0):
-        return None
-    return result
+    folded = _fold(phrase)
+    fetched = utc(fetched_at).replace(microsecond=0)
+    for form in _table(declared).forms:
+        match = _compiled(form.pattern).fullmatch(folded)
+        if match is None:
+            continue
+        try:
+            result = _resolve_form(form, match, _language(form, declared), fetched, date_order)
+        except OverflowError:  # a fetch time at the edge of datetime's range
+            return None
+        if result is not None:
+            # A time after the fetch is a misparse (or a clock problem upstream): unknown, not the future.
+            return None if result > fetched else result
+    return None
+
+
+def _language(form: Form, declared: tuple[str, ...] | None) -> str | None:
+    """The language a phrase is read in: the first declared one it belongs to, else its only language."""
+    if declared is not None:
+        return next((lang for lang in declared if not form.languages or lang in form.languages), None)
+    return form.languages[0] if len(form.languages) == 1 else None
+
+
+def _resolve_form(
+    form: Form, match: re.Match[str], lang: str | None, fetched: datetime, date_order: DateOrder
+) -> datetime | None:
+    zone = words.ZONES.get(lang or "", 0)
+    local_base = (fetched + timedelta(hours=zone)).replace(tzinfo=None)
+    if form.rule == "now":
+        return fetched
+    if form.rule in ("cjk_date", "ja_slash"):
+        local = _month_day(match, local_base)
+        return None if local is None else (local - timedelta(hours=zone)).replace(tzinfo=UTC)
+    phrase = match.group(0)
+    if not form.languages:
+        codes: tuple[str, ...] = ("en",)  # digits only: read as always, with the caller's date order
+    elif lang == "en" or (lang is None and "en" in form.languages):
+        codes = ("en",)
+        phrase = phrase.lower() if phrase.lower() in ("yesterday", "today") else phrase
+    else:
+        lang = lang or form.languages[0]
+        codes = words.DATEPARSER_CODES.get(lang, (lang,))
+        phrase = _CLOCK_H.sub(r"\1:\2", _ONE.sub("1 ", phrase.lower()))
+        for old, new in words.REWRITES.get(lang, ()):
+            phrase = phrase.replace(old, new)
+    parsed = _parse(phrase, local_base, date_order, codes, zone)
+    return None if parsed is None else utc(parsed)
+
+
+def _month_day(match: re.Match[str], local_base: datetime) -> datetime | None:
+    """A CJK month/day (optional year, optional clock) as naive local time; a missing year is the latest one
+    that is not after ``local_base``."""
+    month, day = int(match["month"]), int(match["day"])
+    hour, minute = int(match["hour"] or 0), int(match["minute"] or 0)
+    if match["year"]:
+        years = [int(match["year"])]
+    else:
+        years = list(range(local_base.year, max(local_base.year - 8, 0), -1))  # Feb 29 waits for a leap year
+    for year in years:
+        try:
+            when = datetime(year, month, day, hour, minute)
+        except ValueError:
+            continue
+        if match["year"] or when <= local_base:
+            return when
+    return None

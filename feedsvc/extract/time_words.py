@@ -1,0 +1,199 @@
+"""Time-phrase tables per language: the forms news pages show, as regex fragments tagged with their language.
+
+Every pattern is matched against a whole phrase (``re.fullmatch``, case-insensitive). ``times.py`` holds the
+machinery; this module is data only, so adding a form or a language is an edit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# Supported languages, as dateparser language codes; English first (the historical default).
+SUPPORTED: tuple[str, ...] = ("en", "de", "fr", "es", "it", "pt", "nl", "ja", "zh")
+
+# Hours east of UTC of a page's clock times, by language. Only where one zone covers (nearly) every page in
+# the language: Japan (JST, no DST) and Chinese (mainland, Hong Kong, Taiwan, Singapore are all UTC+8).
+# European languages span zones and DST, so their clock times stay as written (read as UTC, as before).
+ZONES: dict[str, int] = {"ja": 9, "zh": 8}
+
+# dateparser's codes for each of our languages (traditional Chinese characters need "zh-Hant").
+DATEPARSER_CODES: dict[str, tuple[str, ...]] = {"zh": ("zh", "zh-Hant")}
+
+# Spellings dateparser does not know, rewritten before it sees them (measured with dateparser 1.5):
+# "un giorno fa", "een uur geleden" -> None; "19/08/2025 às 14h30" -> 22:00 the day before (pt);
+# "3个小时前", "3ヵ月前" -> None.
+ONE_WORDS = r"(?:eine[mnr]?|ein|une|un|una|uno|um|uma|een|één)(?:\s+|')"
+REWRITES: dict[str, tuple[tuple[str, str], ...]] = {
+    "zh": (("个小时", "小时"), ("個小時", "小時"), ("个钟头", "小时")),
+    "ja": (("ヵ月", "ヶ月"), ("カ月", "ヶ月"), ("か月", "ヶ月")),
+}
+
+# Every phrase without a digit contains one of these (a cheap test that lets most text lines skip the
+# full regexes); tests check it against every digit-free phrase they resolve.
+WORDLESS_HINT = (
+    r"(?:ago|now|yesterday|today|fa|atrás|geleden)$|(?:vor|il|hace|há)\b"
+    r"|gestern|heute|gerade|soeben|hier|aujourd|instant|ayer|hoy|momento|ahora|ieri|oggi|adesso|ora|ontem|hoje"
+    r"|agora|instantes|pouco|gisteren|vandaag|zojuist|zonet|昨|今|一昨|さっき|前天|刚|剛"
+)
+
+Rule = Literal["dateparser", "now", "cjk_date", "ja_slash"]
+
+
+@dataclass(frozen=True)
+class Form:
+    """One way of writing a time.
+
+    ``languages`` empty means language-neutral (digits only). ``bare``: a plain word that is also ordinary
+    text in another language ("hier" is French for yesterday and Dutch/German for "here"), so it counts
+    only when the caller declares its language. ``rule``: who resolves it (dateparser or an explicit rule).
+    """
+
+    pattern: str
+    languages: tuple[str, ...] = ()
+    bare: bool = False
+    rule: Rule = "dateparser"
+
+
+_CLOCK = r"\d{1,2}(?::\d{2}|h\d{2})"
+_NUMDATE = r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
+
+# English, exactly as before this module existed (the regex TIME_PHRASE in times.py is built from these).
+EN_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+EN_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?)"
+EN_FORMS: tuple[str, ...] = (
+    rf"(?:\d+|an?|one)\s*{EN_UNIT}\s+ago",
+    r"\d{1,3}\s*[smhdw]",
+    r"just\s+now|now|yesterday|today",
+    rf"{EN_MONTH}\s+\d{{1,2}},?\s+\d{{4}}(?:,?\s+\d{{1,2}}:\d{{2}}\s*(?:[ap]\.?m\.?)?)?",
+    rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}}",
+)
+NEUTRAL_FORMS: tuple[str, ...] = (
+    r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}",
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+)
+# Added with the other languages: a numeric date with a clock time, a slashed year-first date; "19 Aug
+# 2025, 14:30".
+NEW_NEUTRAL_FORMS: tuple[str, ...] = (
+    rf"{_NUMDATE},?\s+\d{{1,2}}:\d{{2}}",
+    r"\d{4}/\d{1,2}/\d{1,2}(?:\s+\d{1,2}:\d{2})?",
+)
+NEW_EN_FORMS: tuple[str, ...] = (rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}},?\s+\d{{1,2}}:\d{{2}}",)
+
+_DE_MONTH = (
+    r"(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember"
+    r"|jan|feb|mär|mrz|apr|jun|jul|aug|sept?|okt|nov|dez)\.?"
+)
+_FR_MONTH = (
+    r"(?:janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre"
+    r"|decembre|janv|févr|fév|avr|juil|sept|oct|nov|déc)\.?"
+)
+_ES_MONTH = (
+    r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+    r"|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\.?"
+)
+_IT_MONTH = (
+    r"(?:gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre"
+    r"|gen|feb|mar|apr|mag|giu|lug|ago|set|ott|nov|dic)\.?"
+)
+_PT_MONTH = (
+    r"(?:janeiro|fevereiro|março|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro"
+    r"|jan|fev|mar|abr|mai|jun|jul|ago|set|out|nov|dez)\.?"
+)
+_NL_MONTH = (
+    r"(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
+    r"|jan|feb|mrt|apr|jun|jul|aug|sept?|okt|nov|dec)\.?"
+)
+
+
+def _lang(lang: str, *patterns: str, bare: tuple[str, ...] = (), now: str = "") -> list[Form]:
+    forms = [Form(p, (lang,)) for p in patterns]
+    forms += [Form(p, (lang,), bare=True) for p in bare]
+    if now:
+        forms.append(Form(now, (lang,), bare=True, rule="now"))
+    return forms
+
+
+_CJK_DATE = (
+    r"(?:(?P<year>\d{4})\s*年\s*)?(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日"
+    r"(?:\s*[(（][月火水木金土日][)）])?"
+    r"(?:\s*(?P<hour>\d{1,2})\s*[時时:：]\s*(?P<minute>\d{2})\s*分?)?(?:\s*(?:配信|更新|发布|發布))?"
+)
+# Yahoo! Japan: "3/9(木) 18:45配信" = month/day (weekday) clock time, "delivered".
+_JA_SLASH = (
+    r"(?:(?P<year>\d{4})/)?(?P<month>\d{1,2})/(?P<day>\d{1,2})\s*[(（][月火水木金土日][)）]\s*"
+    r"(?P<hour>\d{1,2})[:：](?P<minute>\d{2})(?:\s*配信)?"
+)
+
+FORMS: tuple[Form, ...] = (
+    *(Form(p, ("en",)) for p in EN_FORMS + NEW_EN_FORMS),
+    *(Form(p) for p in NEUTRAL_FORMS + NEW_NEUTRAL_FORMS),
+    *_lang(
+        "de",
+        r"vor\s+(?:\d+|ein(?:e[mnr]?)?)\s*(?:sekunden?|sek\.?|minuten?|min\.?|stunden?|std\.?|tag(?:en)?"
+        r"|wochen?|monat(?:en)?|jahr(?:en)?)",
+        rf"\d{{1,2}}\.\s*{_DE_MONTH}\s+\d{{4}}(?:,?\s*(?:um\s+)?{_CLOCK}(?:\s*uhr)?)?",
+        rf"{_NUMDATE},?\s*(?:um\s+{_CLOCK}(?:\s*uhr)?|{_CLOCK}\s*uhr)",
+        bare=(rf"(?:vorgestern|gestern|heute)(?:,?\s*(?:um\s+)?{_CLOCK}(?:\s*uhr)?)?",),
+        now=r"gerade\s+eben|soeben",
+    ),
+    *_lang(
+        "fr",
+        r"il\s+y\s+a\s+(?:\d+|une?)\s*(?:secondes?|sec\.?|s|minutes?|mins?\.?|heures?|h|jours?|j|semaines?"
+        r"|mois|ans?|années?)",
+        rf"(?:le\s+)?\d{{1,2}}(?:er)?\s+{_FR_MONTH}\s+\d{{4}}(?:,?\s*(?:à\s+)?{_CLOCK})?",
+        rf"{_NUMDATE},?\s+(?:à\s+)?{_CLOCK}",
+        bare=(rf"(?:avant-hier|hier|aujourd'hui)(?:,?\s*(?:à\s+)?{_CLOCK})?",),
+        now=r"à\s+l'instant",
+    ),
+    *_lang(
+        "es",
+        r"hace\s+(?:\d+|una?)\s*(?:segundos?|seg\.?|s|minutos?|min\.?|horas?|h|días?|dias?|d|semanas?"
+        r"|mes(?:es)?|años?)",
+        rf"\d{{1,2}}\s+(?:de\s+)?{_ES_MONTH}\s+(?:de\s+)?\d{{4}}(?:,?\s*(?:a\s+las\s+)?{_CLOCK}(?:\s*h)?)?",
+        rf"{_NUMDATE},?\s+(?:a\s+las\s+)?{_CLOCK}(?:\s*h)?",
+        bare=(rf"(?:anteayer|ayer|hoy)(?:,?\s*(?:a\s+las\s+)?{_CLOCK})?",),
+        now=r"hace\s+un\s+momento|ahora\s+mismo|justo\s+ahora",
+    ),
+    *_lang(
+        "it",
+        r"(?:\d+\s*|un[oa]?\s+|un'\s*)(?:secondi|secondo|sec\.?|minuti|minuto|min\.?|ore|ora|h|giorni|giorno"
+        r"|g|settimane|settimana|mesi|mese|anni|anno)\s+fa",
+        rf"\d{{1,2}}\s+{_IT_MONTH}\s+\d{{4}}(?:,?\s*(?:alle\s+|ore\s+)?{_CLOCK})?",
+        rf"{_NUMDATE},?\s+(?:alle\s+|ore\s+)?{_CLOCK}",
+        bare=(rf"(?:ieri|oggi)(?:,?\s*(?:alle\s+|ore\s+)?{_CLOCK})?",),
+        now=r"poco\s+fa|adesso|proprio\s+ora",
+    ),
+    *_lang(
+        "pt",
+        r"há\s+(?:\d+|uma?)\s*(?:segundos?|seg\.?|s|minutos?|min\.?|horas?|h|dias?|semanas?|m[eê]s|meses|anos?)",
+        r"(?:\d+|uma?)\s*(?:segundos?|minutos?|min\.?|horas?|h|dias?|semanas?|m[eê]s|meses|anos?)\s+atrás",
+        rf"\d{{1,2}}\s+(?:de\s+)?{_PT_MONTH}\s+(?:de\s+)?\d{{4}}(?:,?\s*(?:às\s+)?{_CLOCK})?",
+        rf"{_NUMDATE},?\s+(?:às\s+)?{_CLOCK}",
+        bare=(rf"(?:anteontem|ontem|hoje)(?:,?\s*(?:às\s+)?{_CLOCK})?",),
+        now=r"agora\s+mesmo|agora|há\s+instantes|há\s+pouco",
+    ),
+    *_lang(
+        "nl",
+        r"(?:\d+|een|één)\s*(?:seconden?|sec\.?|minuten|minuut|min\.?|uur|u|dagen|dag|d|weken|week|w|maanden"
+        r"|maand|jaren|jaar)\s+geleden",
+        rf"\d{{1,2}}\s+{_NL_MONTH}\s+\d{{4}}(?:,?\s*(?:om\s+)?{_CLOCK}(?:\s*uur)?)?",
+        rf"{_NUMDATE},?\s+(?:om\s+)?{_CLOCK}(?:\s*uur)?",
+        bare=(rf"(?:eergisteren|gisteren|vandaag)(?:,?\s*(?:om\s+)?{_CLOCK}(?:\s*uur)?)?",),
+        now=r"zojuist|zonet",
+    ),
+    *_lang(
+        "ja",
+        r"\d+\s*(?:秒|分|時間|日|週間|ヶ月|ヵ月|カ月|か月|年)\s*前",
+        bare=(rf"(?:一昨日|昨日|今日)(?:\s*{_CLOCK})?",),
+        now=r"たった今|ついさっき",
+    ),
+    Form(_JA_SLASH, ("ja",), rule="ja_slash"),
+    *_lang(
+        "zh",
+        r"\d+\s*(?:秒钟?|秒鐘|分钟|分鐘|个?小时|個?小時|个钟头|天|周|週|星期|个月|個月|年)\s*前",
+        bare=(rf"(?:前天|昨天|今天)(?:\s*{_CLOCK})?",),
+        now=r"刚刚|刚才|剛剛|剛才",
+    ),
+    Form(_CJK_DATE, ("ja", "zh"), rule="cjk_date"),
+)

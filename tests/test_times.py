@@ -1,0 +1,317 @@
+"""Publication times in many languages: recognition, resolution to UTC, declared languages, hostile input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedsvc.extract import times
+from feedsvc.extract.time_words import SUPPORTED
+from feedsvc.extract.times import is_time_phrase, language_tag, resolve, split_glued, strip_icon
+
+NOON = datetime(2025, 8, 19, 12, tzinfo=UTC)  # 21:00 in Tokyo, 20:00 in Beijing
+EVENING = datetime(2025, 8, 19, 20, tzinfo=UTC)
+NEW_YEAR = datetime(2026, 1, 2, 3, tzinfo=UTC)  # 12:00 on 2 January in Tokyo
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# (text, declared language or None, fetched at, expected UTC or None)
+CASES: list[tuple[str, str | None, datetime, str | None]] = [
+    # English: as before, with or without a declaration
+    ("4 days ago", None, NOON, "2025-08-15T12:00"),
+    ("an hour ago", "en", NOON, "2025-08-19T11:00"),
+    ("time2 minutes ago", None, NOON, "2025-08-19T11:58"),
+    ("Yesterday", None, NOON, "2025-08-18T12:00"),
+    ("Now", None, NOON, "2025-08-19T12:00"),
+    ("Aug 19, 2025", None, NOON, "2025-08-19T00:00"),
+    ("August 19, 2025, 2:30 pm", "en", EVENING, "2025-08-19T14:30"),
+    ("19 Aug 2025, 14:30", None, EVENING, "2025-08-19T14:30"),
+    ("Aug 19, 2025", "de", NOON, None),  # a German declaration drops English forms
+    # German
+    ("vor 3 Stunden", "de", NOON, "2025-08-19T09:00"),
+    ("vor 3 Stunden", None, NOON, "2025-08-19T09:00"),
+    ("vor 1 Tag", "de", NOON, "2025-08-18T12:00"),
+    ("vor einer Stunde", "de", NOON, "2025-08-19T11:00"),
+    ("vor 5 Min.", "de", NOON, "2025-08-19T11:55"),
+    ("gestern", "de", NOON, "2025-08-18T12:00"),
+    ("Gestern, 14:30 Uhr", "de", NOON, "2025-08-18T14:30"),
+    ("gerade eben", "de", NOON, "2025-08-19T12:00"),
+    ("19. August 2025", "de", NOON, "2025-08-19T00:00"),
+    ("19.08.2025, 14:30 Uhr", "de", EVENING, "2025-08-19T14:30"),
+    ("19.08.2025, 14:30 Uhr", None, EVENING, "2025-08-19T14:30"),
+    ("19.08.2025, 14:30 Uhr", "de", NOON, None),  # after the fetch
+    ("19.08.2025", "de", NOON, "2025-08-19T00:00"),
+    # French
+    ("il y a 2 heures", "fr", NOON, "2025-08-19T10:00"),
+    ("il y a 5 min", None, NOON, "2025-08-19T11:55"),
+    ("il y a une heure", "fr", NOON, "2025-08-19T11:00"),
+    ("hier", "fr", NOON, "2025-08-18T12:00"),
+    ("Hier à 14h30", "fr", NOON, "2025-08-18T14:30"),
+    ("19 août 2025", "fr", NOON, "2025-08-19T00:00"),
+    ("19 août 2025", None, NOON, "2025-08-19T00:00"),
+    ("19 août 2025 à 14h30", "fr", EVENING, "2025-08-19T14:30"),
+    ("à l’instant", "fr", NOON, "2025-08-19T12:00"),
+    # Spanish
+    ("hace 5 minutos", "es", NOON, "2025-08-19T11:55"),
+    ("hace 1 hora", None, NOON, "2025-08-19T11:00"),
+    ("hace una hora", "es", NOON, "2025-08-19T11:00"),
+    ("ayer", "es", NOON, "2025-08-18T12:00"),
+    ("19 de agosto de 2025", "es", NOON, "2025-08-19T00:00"),
+    ("19 de agosto de 2025", None, NOON, "2025-08-19T00:00"),
+    ("19 de agosto de 2025, 14:30", "es", EVENING, "2025-08-19T14:30"),
+    ("hace un momento", "es", NOON, "2025-08-19T12:00"),
+    # Italian
+    ("3 ore fa", "it", NOON, "2025-08-19T09:00"),
+    ("2 giorni fa", None, NOON, "2025-08-17T12:00"),
+    ("un giorno fa", "it", NOON, "2025-08-18T12:00"),  # dateparser alone: None
+    ("un’ora fa", "it", NOON, "2025-08-19T11:00"),
+    ("ieri", "it", NOON, "2025-08-18T12:00"),
+    ("19 agosto 2025", "it", NOON, "2025-08-19T00:00"),
+    # Portuguese
+    ("há 3 horas", "pt", NOON, "2025-08-19T09:00"),
+    ("3 horas atrás", None, NOON, "2025-08-19T09:00"),
+    ("há uma hora", "pt", NOON, "2025-08-19T11:00"),
+    ("ontem", "pt", NOON, "2025-08-18T12:00"),
+    ("19 de agosto de 2025", "pt", NOON, "2025-08-19T00:00"),
+    ("19/08/2025 às 14h30", "pt", EVENING, "2025-08-19T14:30"),  # dateparser alone: 22:00 the day before
+    # Dutch
+    ("3 uur geleden", "nl", NOON, "2025-08-19T09:00"),
+    ("2 dagen geleden", None, NOON, "2025-08-17T12:00"),
+    ("een uur geleden", "nl", NOON, "2025-08-19T11:00"),  # dateparser alone: None
+    ("gisteren", "nl", NOON, "2025-08-18T12:00"),
+    ("19 augustus 2025", "nl", NOON, "2025-08-19T00:00"),
+    # Japanese: clock times are JST (UTC+9)
+    ("2時間前", "ja", NOON, "2025-08-19T10:00"),
+    ("30分前", None, NOON, "2025-08-19T11:30"),
+    ("昨日", "ja", NOON, "2025-08-18T12:00"),
+    ("3ヵ月前", "ja", NOON, "2025-05-19T12:00"),
+    ("3/9(木) 18:45", "ja", NOON, "2025-03-09T09:45"),  # dateparser alone: 3 September 2024
+    ("3/9(木) 18:45配信", "ja", NOON, "2025-03-09T09:45"),  # dateparser alone: None
+    ("3/9(木) 18:45配信", None, NOON, "2025-03-09T09:45"),  # only Japanese writes it so: JST
+    ("３/９（木） １８：４５", "ja", NOON, "2025-03-09T09:45"),  # full-width
+    ("2025年3月9日 18時45分", "ja", NOON, "2025-03-09T09:45"),
+    ("2025年3月9日 18時45分", None, NOON, "2025-03-09T18:45"),  # Japanese or Chinese: no zone guessed
+    ("2025年3月9日", "ja", NOON, "2025-03-08T15:00"),  # midnight in Tokyo
+    ("12/31(水) 23:50", "ja", NEW_YEAR, "2025-12-31T14:50"),  # last year's, not next December's
+    ("1/2(金) 13:00", "ja", NEW_YEAR, "2025-01-02T04:00"),  # an hour after the fetch: a year earlier
+    ("2/29(木) 12:00", "ja", NOON, "2024-02-29T03:00"),  # the latest 29 February not after the fetch
+    ("8/19(火) 21:00", "ja", NOON, "2025-08-19T12:00"),  # exactly the fetch time
+    ("2025/03/09 18:45", "ja", NOON, "2025-03-09T09:45"),
+    ("2025-03-09T18:45:00+02:00", "ja", NOON, "2025-03-09T16:45"),  # an explicit offset wins
+    # Chinese: clock times are UTC+8
+    ("3小时前", "zh", NOON, "2025-08-19T09:00"),
+    ("5分钟前", None, NOON, "2025-08-19T11:55"),
+    ("3小時前", "zh", NOON, "2025-08-19T09:00"),  # traditional characters
+    ("3个小时前", "zh", NOON, "2025-08-19T09:00"),  # dateparser alone: None
+    ("昨天", "zh", NOON, "2025-08-18T12:00"),
+    ("昨天 18:45", "zh", NOON, "2025-08-18T10:45"),
+    ("2025年3月9日", "zh", NOON, "2025-03-08T16:00"),
+    ("3月9日 18:45", "zh", NOON, "2025-03-09T10:45"),  # dateparser alone: None
+    ("刚刚", "zh", NOON, "2025-08-19T12:00"),
+    # digits only: read as before, in the declared language's zone
+    ("11-06-2025", None, NOON, "2025-06-11T00:00"),
+    ("11-06-2025 14:30", None, NOON, "2025-06-11T14:30"),
+    ("2025-08-15T10:00:00+02:00", None, NOON, "2025-08-15T08:00"),
+    # bare words count only when their language is declared
+    ("hier", None, NOON, None),
+    ("hier", "nl", NOON, None),  # Dutch "here"
+    ("hier", "de", NOON, None),  # German "here"
+    ("Hier", "en", NOON, None),
+    ("gestern", None, NOON, None),
+    ("ayer", None, NOON, None),
+    ("ayer", "pt", NOON, None),
+    ("ontem", None, NOON, None),
+    ("ieri", "es", NOON, None),
+    ("gisteren", None, NOON, None),
+    ("昨日", None, NOON, None),
+    ("昨日", "zh", NOON, None),
+    ("昨天", None, NOON, None),
+    ("agora", None, NOON, None),
+    # English text is not a time
+    ("Now the council says the plan is dead", None, NOON, None),
+    ("Why now is the time to act", None, NOON, None),
+    ("now", "de", NOON, None),
+    ("Vor Ort", "de", NOON, None),
+    ("Il y a", "fr", NOON, None),
+    ("3 ore", "it", NOON, None),
+    ("Time", None, NOON, None),
+    ("sometime soon", None, NOON, None),
+    # garbage and impossible dates
+    ("3/9", "ja", NOON, None),
+    ("3/9 18:45", "ja", NOON, None),
+    ("13/45(木) 18:45", "ja", NOON, None),
+    ("2/30(木) 10:00", "ja", NOON, None),
+    ("2025年13月40日", "ja", NOON, None),
+    ("99999999 years ago", None, NOON, None),
+    ("vor 99999 Jahren", "de", NOON, None),
+    ("31-12-2030", None, NOON, None),
+    ("", None, NOON, None),
+    ("   ", "fr", NOON, None),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "fetched", "expected"), CASES)
+def test_resolve(text: str, lang: str | None, fetched: datetime, expected: str | None) -> None:
+    got = resolve(text, fetched, languages=(lang,) if lang else None)
+    assert got == (_t(expected) if expected else None)
+
+
+RECOGNISED = [(text, lang) for text, lang, _, expected in CASES if expected and not text.startswith("time")]
+
+
+@pytest.mark.parametrize(("text", "lang"), RECOGNISED)
+def test_every_recognised_phrase_is_a_time_line_and_splits_from_a_glued_outlet(
+    text: str, lang: str | None
+) -> None:
+    langs = (lang,) if lang else None
+    assert strip_icon(text, langs) == text.strip()
+    assert is_time_phrase(text, langs)
+    assert split_glued("Reuters" + text, languages=langs) == ("Reuters", text)
+    assert split_glued("Reuters " + text, languages=langs) == ("Reuters", text)
+
+
+def test_glued_outlets_in_other_languages() -> None:
+    assert split_glued("tagesschau.devor 5 Min.", languages=("de",)) == ("tagesschau.de", "vor 5 Min.")
+    assert split_glued("毎日新聞3/9(木) 18:45配信") == ("毎日新聞", "3/9(木) 18:45配信")
+    assert split_glued("Le Mondeil y a 2 heures") == ("Le Monde", "il y a 2 heures")
+    assert split_glued("He left vor 5 Min. Then", languages=("de",)) is None
+    assert split_glued("Reutershier") is None  # "hier" undeclared
+    assert split_glued("Reutershier", languages=("fr",)) == ("Reuters", "hier")
+    assert strip_icon("time3 uur geleden") == "3 uur geleden"
+    assert strip_icon("time3 uur geleden", ("en",)) is None
+
+
+def test_english_behaviour_is_unchanged_without_a_declaration() -> None:
+    assert times.TIME_PHRASE.startswith(r"(?:(?:\d+|an?|one)\s*")
+    for text in ("4 days ago", "1h", "just now", "Yesterday", "11-06-2025", "Aug 15, 2025", "15 August 2025"):
+        assert strip_icon(text) == text == strip_icon(text, ("en",))
+    assert resolve("06-11-2025", NOON, "MDY") == _t("2025-06-11T00:00")
+    assert resolve("11-06-2025", NOON, "DMY", ("ja",)) == _t("2025-06-10T15:00")  # DMY, midnight JST
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("de-DE", "de"),
+        ("fr_FR", "fr"),
+        ("ja", "ja"),
+        ("zh-Hans-CN", "zh"),
+        ("zh-TW", "zh"),
+        ("EN-us", "en"),
+        ("pt-BR", "pt"),
+        (" nl-BE ", "nl"),
+        ("de-DE, en;q=0.5", "de"),
+        ("jp", "ja"),
+        ("ru", None),
+        ("x-klingon", None),
+        ("", None),
+        (None, None),
+        ("-" * 10_000, None),
+    ],
+)
+def test_language_tag(value: str | None, expected: str | None) -> None:
+    assert language_tag(value) == expected
+
+
+def test_languages_may_be_tags_and_unknown_ones_are_ignored() -> None:
+    assert resolve("hier", NOON, languages=("fr-FR",)) == _t("2025-08-18T12:00")
+    assert resolve("hier", NOON, languages="fr") == _t("2025-08-18T12:00")
+    assert resolve("hier", NOON, languages=("ru", "fr")) == _t("2025-08-18T12:00")
+    # nothing supported declared: as if nothing were declared
+    assert resolve("4 days ago", NOON, languages=("ru",)) == _t("2025-08-15T12:00")
+    assert resolve("hier", NOON, languages=()) is None
+    assert resolve("Aug 19, 2025", NOON, languages=("de", "en")) == _t("2025-08-19T00:00")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x" * 100_000,
+        "1" * 100_000,
+        "time" + "1" * 50_000,
+        "vor " * 20_000,
+        "2025年" * 20_000,
+        " " * 50_000 + "4 days ago",
+        "4 days ago" + " " * 50_000 + "x",
+    ],
+)
+def test_long_strings_are_rejected_before_any_regex(hostile: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_regex(declared: object) -> object:
+        raise AssertionError("a regex table was consulted for an over-long string")
+
+    monkeypatch.setattr(times, "_table", no_regex)
+    assert resolve(hostile, NOON) is None
+    assert strip_icon(hostile) is None
+    assert split_glued(hostile) is None
+    assert not is_time_phrase(hostile)
+
+
+@pytest.mark.parametrize(
+    "tricky",
+    ["1" * 79 + "a", "vor " + "1" * 75, "il y a " + " " * 70 + "x", "3" * 40 + "年" + "1" * 38, "ago " * 20],
+)
+def test_near_cap_strings_are_handled(tricky: str) -> None:
+    assert resolve(tricky, NOON) is None
+    assert split_glued(tricky) is None
+
+
+def test_clock_times_do_not_depend_on_the_host_time_zone() -> None:
+    code = (
+        "from datetime import datetime, UTC\n"
+        "from feedsvc.extract.times import resolve\n"
+        "f = datetime(2025, 8, 19, 20, tzinfo=UTC)\n"
+        "print(resolve('3 hours ago', f).isoformat(), resolve('Aug 15, 2025 10:00', f).isoformat())\n"
+    )
+    env = {**os.environ, "TZ": "America/New_York"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2025-08-19T17:00:00+00:00", "2025-08-15T10:00:00+00:00"]
+
+
+_TEMPLATES = [
+    "{a} hours ago",
+    "vor {a} Stunden",
+    "il y a {a} min",
+    "hace {a} días",
+    "{a} anni fa",
+    "há {a} meses",
+    "{a} jaar geleden",
+    "{a}年前",
+    "{b}/{c}(木) {d}:{e:02d}配信",
+    "{a}年{b}月{c}日 {d}時{e}分",
+    "{b}月{c}日",
+    "{c}.{b}.{a}, {d}:{e:02d} Uhr",
+    "{c} août {a} à {d}h{e:02d}",
+    "{c}-{b}-{a}",
+]
+_FETCHED = st.datetimes(
+    min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+_TEXT = st.one_of(
+    st.text(max_size=120),
+    st.builds(
+        lambda t, a, b, c, d, e: t.format(a=a, b=b, c=c, d=d, e=e),
+        st.sampled_from(_TEMPLATES),
+        *(st.integers(min_value=0, max_value=n) for n in (10**9, 99, 99, 99, 99)),
+    ),
+)
+_LANGS = st.one_of(st.none(), st.lists(st.sampled_from([*SUPPORTED, "xx", "de-DE"]), max_size=3))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT, _FETCHED, st.sampled_from(["DMY", "MDY", "YMD"]), _LANGS)
+def test_resolve_never_raises_and_never_returns_the_future(
+    text: str, fetched: datetime, order: str, langs: list[str] | None
+) -> None:
+    got = resolve(text, fetched, order, langs)  # type: ignore[arg-type]
+    assert got is None or (got.tzinfo is not None and got <= fetched)
+    strip_icon(text, langs)
+    split_glued(text, languages=langs)
