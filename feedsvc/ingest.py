@@ -91,6 +91,7 @@ class IngestResult:
     joined: int = 0  # new copies that joined an existing cluster
     folded: int = 0  # clusters folded into older ones
     changed: list[str] = field(default_factory=list)  # cluster ids whose entries changed
+    grown: int = 0  # stored copies whose body the page now shows in full
 
 
 class Ingestor:
@@ -187,6 +188,8 @@ class Ingestor:
         new_copies: list[StoredCopy] = []
         moved: dict[str, str] = {}
         touched: set[str] = set()
+        grown = self._grown(keyed, known)
+        touched.update(c.cluster_id for c in grown)
         for key, story in keyed.items():
             if key in known:
                 continue
@@ -220,7 +223,7 @@ class Ingestor:
         # A later story of this page may have folded the cluster an earlier one joined.
         new_copies = [replace(c, cluster_id=self._survivor(c.cluster_id, moved)) for c in new_copies]
         touched = {self._survivor(c, moved) for c in touched}
-        writes = self._cluster_writes(touched, created, moved, new_copies, now)
+        writes = self._cluster_writes(touched, created, moved, [*new_copies, *grown], now)
         result.changed = [w.id for w in writes]
         self.store.apply(
             new_copies=new_copies,
@@ -229,8 +232,28 @@ class Ingestor:
             cluster_writes=writes,
             boilerplate=self._boilerplate_to_save(result.new_clusters > 0),
             seen_at=now,
+            grown_copies=grown,
         )
+        result.grown = len(grown)
         return result
+
+    def _grown(self, keyed: dict[str, Story], known: dict[str, str]) -> list[StoredCopy]:
+        """Stored copies that this page shows with a longer body (a card's snippet replaced by the full
+        article): re-fingerprinted under their key, kept in their cluster."""
+        stored = self.store.copies_by_key([k for k in known if keyed[k].body])
+        out = []
+        for key, old in stored.items():
+            story = keyed[key]
+            if sum(len(p.split()) for p in story.body) <= _words(old):
+                continue
+            fp = self.deduper.fingerprint(old.title, story.body_text)
+            self.deduper.remove(key)
+            body_sig, lead_sig = self.deduper.add(key, fp, count_boilerplate=False)
+            shingles, lead = fingerprint_to_bytes(fp)
+            out.append(
+                StoredCopy(replace(old, body=story.body), known[key], shingles, lead, body_sig, lead_sig)
+            )
+        return out
 
     def _boilerplate_to_save(self, changed: bool, force: bool = False) -> bytes | None:
         """The counter's bytes when they are due to be saved: it is megabytes, and advisory (losing a few
@@ -284,8 +307,10 @@ class Ingestor:
         members: dict[str, list[Copy]] = {cid: [] for cid in touched}
         for cid, stored in self.store.copies_of(sorted(touched | set(moved))).items():
             members.setdefault(self._survivor(cid, moved), []).extend(stored)
-        for new in new_copies:
-            members[new.cluster_id].append(new.copy)
+        for new in new_copies:  # new copies, and stored ones whose text grew (they replace their old rows)
+            group = members.setdefault(self._survivor(new.cluster_id, moved), [])
+            group[:] = [c for c in group if c.key != new.copy.key]
+            group.append(new.copy)
         writes = []
         for cid in sorted(touched):
             canonical = choose_canonical(members[cid])

@@ -337,6 +337,13 @@ class Store:
             out[row.cluster_id].append(_copy(row))
         return out
 
+    def copies_by_key(self, keys: Sequence[str]) -> dict[str, Copy]:
+        if not keys:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(select(copies).where(copies.c.key.in_(list(keys)))).all()
+        return {row.key: _copy(row) for row in rows}
+
     def apply(
         self,
         *,
@@ -346,8 +353,10 @@ class Store:
         cluster_writes: Sequence[ClusterWrite],
         boilerplate: bytes | None,
         seen_at: datetime,
+        grown_copies: Sequence[StoredCopy] = (),
     ) -> None:
-        """Write one page's effect in one transaction: new clusters first, then copies, then merges."""
+        """Write one page's effect in one transaction: new clusters first, then copies, then merges.
+        ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced)."""
         with self._write() as conn:
             for cw in cluster_writes:
                 values = {
@@ -375,6 +384,18 @@ class Store:
                         body=json.dumps(list(c.body), ensure_ascii=False),
                         first_seen=c.first_seen,
                         last_seen=seen_at,
+                        shingles=stored.shingles,
+                        lead=stored.lead,
+                        body_sig=stored.body_sig,
+                        lead_sig=stored.lead_sig,
+                    )
+                )
+            for stored in grown_copies:
+                conn.execute(
+                    update(copies)
+                    .where(copies.c.key == stored.copy.key)
+                    .values(
+                        body=json.dumps(list(stored.copy.body), ensure_ascii=False),
                         shingles=stored.shingles,
                         lead=stored.lead,
                         body_sig=stored.body_sig,

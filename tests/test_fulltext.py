@@ -426,6 +426,25 @@ def test_the_cap_limits_article_fetches_per_run(site: Site, make_service: _Facto
     assert site.requested() == []
 
 
+def test_a_body_fetched_on_a_later_run_replaces_the_stored_snippet(
+    site: Site, make_service: _Factory
+) -> None:
+    service, source = make_service(full_text_max=2)
+    _run(service, source)
+    assert _bodies(service)[site.url(LIBRARY.path)] == LIBRARY.snippet
+    entry = next(
+        cl for cl in service.store.recent_clusters(100) if cl.canonical.url == site.url(LIBRARY.path)
+    )
+    report = _run(service, source)  # the capped article is fetched now, and the stored copy grows
+    assert _bodies(service)[site.url(LIBRARY.path)] == _full(LIBRARY)
+    grown = next(cl for cl in service.store.recent_clusters(100) if cl.id == entry.id)
+    assert grown.updated > entry.updated and grown.canonical.body == LIBRARY.paragraphs
+    assert report.stories == 3 and len(service.store.recent_clusters(100)) == 3  # same entries, no new ones
+    _run(service, source)  # nothing grows any more: the entry keeps its updated stamp
+    again = next(cl for cl in service.store.recent_clusters(100) if cl.id == entry.id)
+    assert again.updated == grown.updated
+
+
 @pytest.mark.parametrize("failure", ["404", "500", "timeout"])
 def test_a_failing_article_keeps_its_snippet_and_the_run_succeeds(
     failure: str, site: Site, make_service: _Factory, caplog: pytest.LogCaptureFixture
