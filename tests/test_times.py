@@ -45,11 +45,15 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("gestern", "de", NOON, "2025-08-18T12:00"),
     ("Gestern, 14:30 Uhr", "de", NOON, "2025-08-18T14:30"),
     ("gerade eben", "de", NOON, "2025-08-19T12:00"),
+    ("vorgestern", "de", NOON, "2025-08-17T12:00"),
     ("19. August 2025", "de", NOON, "2025-08-19T00:00"),
     ("19.08.2025, 14:30 Uhr", "de", EVENING, "2025-08-19T14:30"),
     ("19.08.2025, 14:30 Uhr", None, EVENING, "2025-08-19T14:30"),
     ("19.08.2025, 14:30 Uhr", "de", NOON, None),  # after the fetch
     ("19.08.2025", "de", NOON, "2025-08-19T00:00"),
+    ("19.08.2025 um 14:30 Uhr", "de", EVENING, "2025-08-19T14:30"),  # dateparser alone: None
+    ("19. August 2025 um 14:30 Uhr", "de", EVENING, "2025-08-19T14:30"),
+    ("gestern um 14:30 Uhr", "de", NOON, "2025-08-18T14:30"),  # dateparser alone: the clock time is lost
     # French
     ("il y a 2 heures", "fr", NOON, "2025-08-19T10:00"),
     ("il y a 5 min", None, NOON, "2025-08-19T11:55"),
@@ -69,6 +73,7 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("19 de agosto de 2025", None, NOON, "2025-08-19T00:00"),
     ("19 de agosto de 2025, 14:30", "es", EVENING, "2025-08-19T14:30"),
     ("hace un momento", "es", NOON, "2025-08-19T12:00"),
+    ("ayer a las 14:30 h", "es", NOON, "2025-08-18T14:30"),
     # Italian
     ("3 ore fa", "it", NOON, "2025-08-19T09:00"),
     ("2 giorni fa", None, NOON, "2025-08-17T12:00"),
@@ -76,10 +81,14 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("un’ora fa", "it", NOON, "2025-08-19T11:00"),
     ("ieri", "it", NOON, "2025-08-18T12:00"),
     ("19 agosto 2025", "it", NOON, "2025-08-19T00:00"),
+    ("19 agosto 2025 alle 14:30", "it", EVENING, "2025-08-19T14:30"),
+    ("oggi ore 14:30", "it", EVENING, "2025-08-19T14:30"),  # dateparser alone: the clock time is lost
     # Portuguese
     ("há 3 horas", "pt", NOON, "2025-08-19T09:00"),
     ("3 horas atrás", None, NOON, "2025-08-19T09:00"),
     ("há uma hora", "pt", NOON, "2025-08-19T11:00"),
+    ("uma hora atrás", "pt", NOON, "2025-08-19T11:00"),
+    ("hoje às 9h15", "pt", NOON, "2025-08-19T09:15"),
     ("ontem", "pt", NOON, "2025-08-18T12:00"),
     ("19 de agosto de 2025", "pt", NOON, "2025-08-19T00:00"),
     ("19/08/2025 às 14h30", "pt", EVENING, "2025-08-19T14:30"),  # dateparser alone: 22:00 the day before
@@ -89,10 +98,14 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("een uur geleden", "nl", NOON, "2025-08-19T11:00"),  # dateparser alone: None
     ("gisteren", "nl", NOON, "2025-08-18T12:00"),
     ("19 augustus 2025", "nl", NOON, "2025-08-19T00:00"),
+    ("19 augustus 2025 om 14:30 uur", "nl", EVENING, "2025-08-19T14:30"),
     # Japanese: clock times are JST (UTC+9)
     ("2時間前", "ja", NOON, "2025-08-19T10:00"),
     ("30分前", None, NOON, "2025-08-19T11:30"),
     ("昨日", "ja", NOON, "2025-08-18T12:00"),
+    ("今日 14:30", "ja", NOON, "2025-08-19T05:30"),
+    ("昨日 18:45", "ja", EVENING, "2025-08-19T09:45"),  # 05:00 on the 20th in Tokyo: "yesterday" is the 19th
+    ("今日 14:30", "ja", EVENING, None),  # later today in Tokyo: after the fetch
     ("3ヵ月前", "ja", NOON, "2025-05-19T12:00"),
     ("3/9(木) 18:45", "ja", NOON, "2025-03-09T09:45"),  # dateparser alone: 3 September 2024
     ("3/9(木) 18:45配信", "ja", NOON, "2025-03-09T09:45"),  # dateparser alone: None

@@ -23,7 +23,19 @@ DATEPARSER_CODES: dict[str, tuple[str, ...]] = {"zh": ("zh", "zh-Hant")}
 # Spellings dateparser does not know, rewritten before it sees them (measured with dateparser 1.5):
 # "un giorno fa", "een uur geleden" -> None; "19/08/2025 às 14h30" -> 22:00 the day before (pt);
 # "3个小时前", "3ヵ月前" -> None.
-ONE_WORDS = r"(?:eine[mnr]?|ein|une|un|una|uno|um|uma|een|één)(?:\s+|')"
+# "einer Stunde", "une heure", "un'ora": the word for one before a unit, per language, read as "1".
+ONE_WORDS: dict[str, str] = {
+    "de": r"eine[mnr]?|ein",
+    "fr": r"une|un",
+    "es": r"una|un",
+    "it": r"una|uno|un",
+    "pt": r"uma|um",
+    "nl": r"een|één",
+}
+# Words between a date and its clock time ("um 14:30 Uhr", "ore 14:30"), dropped before dateparser:
+# measured, "gestern um 14:30 Uhr" and "oggi ore 14:30" lose their clock time, "19.08.2025 um 14:30" is None.
+CLOCK_WORDS = r"um|om|à|às|a\s+las|alle|ore"
+CLOCK_SUFFIXES = r"uhr|uur|h"
 REWRITES: dict[str, tuple[tuple[str, str], ...]] = {
     "zh": (("个小时", "小时"), ("個小時", "小時"), ("个钟头", "小时")),
     "ja": (("ヵ月", "ヶ月"), ("カ月", "ヶ月"), ("か月", "ヶ月")),
@@ -152,7 +164,7 @@ FORMS: tuple[Form, ...] = (
         r"|mes(?:es)?|años?)",
         rf"\d{{1,2}}\s+(?:de\s+)?{_ES_MONTH}\s+(?:de\s+)?\d{{4}}(?:,?\s*(?:a\s+las\s+)?{_CLOCK}(?:\s*h)?)?",
         rf"{_NUMDATE},?\s+(?:a\s+las\s+)?{_CLOCK}(?:\s*h)?",
-        bare=(rf"(?:anteayer|ayer|hoy)(?:,?\s*(?:a\s+las\s+)?{_CLOCK})?",),
+        bare=(rf"(?:anteayer|ayer|hoy)(?:,?\s*(?:a\s+las\s+)?{_CLOCK}(?:\s*h)?)?",),
         now=r"hace\s+un\s+momento|ahora\s+mismo|justo\s+ahora",
     ),
     *_lang(

@@ -46,7 +46,12 @@ _FOLD = str.maketrans(
 )
 _UNNAMED = re.compile(r"\(\?P<\w+>")
 _CLOCK_H = re.compile(r"\b(\d{1,2})h(\d{2})\b")
-_ONE = re.compile(rf"(?<![\w']){words.ONE_WORDS}", re.IGNORECASE)
+_ONE = {
+    lang: re.compile(rf"(?<![\w'])(?:{one})(?:\s+|')(?=\w)", re.IGNORECASE)
+    for lang, one in words.ONE_WORDS.items()
+}
+_CLOCK_WORD = re.compile(rf"(?<!\w)(?:{words.CLOCK_WORDS})\s+(?=\d{{1,2}}[:h]\d{{2}})", re.IGNORECASE)
+_CLOCK_SUFFIX = re.compile(rf"(\d{{1,2}}:\d{{2}})\s*(?:{words.CLOCK_SUFFIXES})\b", re.IGNORECASE)
 _ABBREVIATED_END = re.compile(r"(?:min|std|sek|seg|sec)\.$", re.IGNORECASE)
 _WORDLESS_HINT = re.compile(words.WORDLESS_HINT, re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
@@ -267,13 +272,16 @@ def _resolve_form(
     phrase = match.group(0)
     if not form.languages:
         codes: tuple[str, ...] = ("en",)  # digits only: read as always, with the caller's date order
-    elif lang == "en" or (lang is None and "en" in form.languages):
+    elif lang == "en":
         codes = ("en",)
         phrase = phrase.lower() if phrase.lower() in ("yesterday", "today") else phrase
     else:
         lang = lang or form.languages[0]
         codes = words.DATEPARSER_CODES.get(lang, (lang,))
-        phrase = _CLOCK_H.sub(r"\1:\2", _ONE.sub("1 ", phrase.lower()))
+        phrase = _CLOCK_WORD.sub("", _CLOCK_H.sub(r"\1:\2", phrase.lower()))
+        phrase = _CLOCK_SUFFIX.sub(r"\1", phrase)
+        if lang in _ONE:
+            phrase = _ONE[lang].sub("1 ", phrase)
         for old, new in words.REWRITES.get(lang, ()):
             phrase = phrase.replace(old, new)
     parsed = _parse(phrase, local_base, date_order, codes, zone)
