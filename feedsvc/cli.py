@@ -120,6 +120,7 @@ def _run_once(args: argparse.Namespace) -> int:
     try:
         service.start()
         reports = service.run_once()
+        unwritten = dict(service.publish_errors)
     finally:
         service.close()
     width = max((len(r.source) for r in reports), default=6)
@@ -133,8 +134,13 @@ def _run_once(args: argparse.Namespace) -> int:
             print(f"{r.source:<{width}}  ok      {detail} ({r.duration:.2f}s)")
         else:
             print(f"{r.source:<{width}}  FAILED  {r.error}")
-    print(f"feeds written to {settings.data_dir / 'feeds'}")
-    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+    for name, error in sorted(unwritten.items()):
+        print(f"feed {name} NOT WRITTEN: {error}", file=sys.stderr)
+    if unwritten:
+        print(f"{len(unwritten)} feed files could not be written to {settings.data_dir / 'feeds'}")
+    else:
+        print(f"feeds written to {settings.data_dir / 'feeds'}")
+    return EXIT_OK if all(r.ok for r in reports) and not unwritten else EXIT_FAILED
 
 
 def _migrate(args: argparse.Namespace) -> int:

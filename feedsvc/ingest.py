@@ -27,7 +27,6 @@ from feedsvc.dedup import (
     fingerprint_from_bytes,
     fingerprint_to_bytes,
 )
-from feedsvc.errors import StoreError
 from feedsvc.models import Copy, Story
 from feedsvc.settings import DedupSettings
 from feedsvc.store import ClusterWrite, Store, StoredCopy, retention_cutoff
@@ -173,8 +172,8 @@ class Ingestor:
         """Apply one page's stories; all of it is stored in one transaction, or none of it."""
         try:
             return self._ingest(stories)
-        except StoreError:
-            self.restore()  # the index may hold what the store refused: rebuild it from the store
+        except Exception:
+            self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
 
     def _ingest(self, stories: Sequence[Story]) -> IngestResult:

@@ -46,6 +46,7 @@ class Service:
         self.context = self._context()
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
+        self.publish_errors: dict[str, str] = {}  # feed file -> why its last build failed
 
     def _context(self) -> FeedContext:
         host = urlsplit(self.settings.public_url).hostname or "localhost"
@@ -128,6 +129,11 @@ class Service:
         except FeedsvcError as exc:  # the store: recorded against the run, the service goes on
             report = RunReport(source=source.name, ok=False, error=str(exc))
             state = replace(state, last_fetch=now, last_error=str(exc), failures=state.failures + 1)
+        except Exception as exc:  # a bug met on this source's page: loud, but the other sources go on
+            log.exception("event=source_crashed source=%s error=%r", source.name, str(exc))
+            error = f"unexpected {type(exc).__name__}: {exc}"[:500]
+            report = RunReport(source=source.name, ok=False, error=error)
+            state = replace(state, last_fetch=now, last_error=error, failures=state.failures + 1)
         report = replace(report, duration=time.monotonic() - started)
         if report.ok:
             state = replace(state, next_run=now + timedelta(seconds=source.interval))
@@ -184,10 +190,35 @@ class Service:
                     feed = self.publisher.publish(filename, MEDIA_TYPES[ext], content)
                     changed += before is None or before.etag != feed.etag
                     self.metrics.feed_builds.labels("ok").inc()
+                    self.publish_errors.pop(filename, None)
                 except PublishError as exc:  # the last good bytes stay in place
                     self.metrics.feed_builds.labels("error").inc()
+                    self.publish_errors[filename] = str(exc)
                     log.error("event=publish_failed feed=%s error=%r", filename, str(exc))
+                except Exception as exc:  # a rendering bug: the last good bytes stay, the others go on
+                    self.metrics.feed_builds.labels("error").inc()
+                    self.publish_errors[filename] = f"unexpected {type(exc).__name__}: {exc}"
+                    log.exception("event=publish_crashed feed=%s", filename)
         return changed
+
+    def not_ready(self) -> list[str]:
+        """Why the service should not get traffic yet ([] when ready): the store is unreachable, a source
+        has never been tried since the store was made, a feed has never been published, or the last build of
+        a feed failed (full disk, read-only data directory)."""
+        if not self.store.ping():
+            return ["store unreachable"]
+        problems = []
+        tried = {name for name, st in self.source_states().items() if st.last_fetch is not None}
+        untried = [s.name for s in self.settings.sources if s.name not in tried]
+        if untried:
+            problems.append(f"never fetched yet: {', '.join(untried)}")
+        unpublished = [s.name for s in self.feed_specs() if self.publisher.get(f"{s.name}.atom") is None]
+        if unpublished:
+            problems.append(f"not yet published: {', '.join(unpublished)}")
+        problems.extend(
+            f"cannot publish {name}: {error}" for name, error in sorted(self.publish_errors.items())
+        )
+        return problems
 
     def feed_specs(self) -> tuple[FeedSpec, ...]:
         return self.settings.all_feeds()

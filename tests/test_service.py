@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
+import pytest
 
+from feedsvc.models import Page, Source, Story
 from feedsvc.service import Service
 from feedsvc.settings import Settings
 
@@ -198,3 +200,77 @@ def test_signatures_are_stored_and_a_parameter_change_refingerprints_for_good(tm
         }  # old story found after both restarts
     finally:
         third.close()
+
+
+def test_an_unexpected_error_on_one_page_is_recorded_and_the_others_go_on(
+    demo_settings: Callable[[], Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.service as service_module
+
+    real_extract = service_module.extract
+
+    def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[Story]:
+        if source.name == "habba-ruling-reaction":
+            raise UnicodeEncodeError(
+                "utf-8", "\ud800", 0, 1, "surrogates not allowed"
+            )  # a bug, not a FeedsvcError
+        return real_extract(page, source, max_bytes)
+
+    monkeypatch.setattr(service_module, "extract", extract)
+    service = Service(demo_settings())
+    service.start()
+    try:
+        reports = {r.source: r for r in service.run_once()}
+        broken = reports["habba-ruling-reaction"]
+        assert not broken.ok and broken.error is not None and "unexpected UnicodeEncodeError" in broken.error
+        assert reports["putin-invites-trump"].ok and reports["ukraine-security-talks"].ok
+        row = next(r for r in service.status() if r["source"] == "habba-ruling-reaction")
+        assert "UnicodeEncodeError" in row["last error"] and row["last fetch"] != "never"
+        assert service.store.source_state("habba-ruling-reaction").failures == 1
+        assert service.metrics.fetches.labels("habba-ruling-reaction", "error")._value.get() == 1
+        assert len(_entries(service)) == 6  # the other two pages' entries are served
+    finally:
+        service.close()
+
+
+def test_readiness_waits_for_real_fetches_and_fails_when_feeds_cannot_be_written(
+    demo_settings: Callable[[], Settings], demo_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import feedsvc.publish as publish_module
+    from feedsvc.cli import main
+
+    service = Service(demo_settings())
+    service.start()
+    try:
+        assert any("never fetched yet" in p for p in service.not_ready())
+        service.run_once()
+        assert service.not_ready() == []
+
+        real_replace = publish_module.os.replace
+
+        def disk_full(src: str, dst: str) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(publish_module.os, "replace", disk_full)
+        (demo_config.parent / "pages" / "daily8-habba-ruling-reaction.txt").write_text(
+            (demo_config.parent / "pages" / "daily8-ukraine-security-talks.txt").read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+        service.run_once()
+        problems = service.not_ready()
+        assert problems and all("No space left on device" in p for p in problems)
+        assert service.publisher.get("all.atom") is not None  # the last good bytes are still served
+        monkeypatch.setattr(publish_module.os, "replace", real_replace)
+        service.publish_feeds()
+        assert service.not_ready() == []
+    finally:
+        service.close()
+
+    monkeypatch.setattr(publish_module.os, "replace", disk_full)
+    (demo_config.parent / "pages" / "daily8-habba-ruling-reaction.txt").write_text(
+        (demo_config.parent / "pages" / "daily8-putin-invites-trump.txt").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert main(["run-once", "--config", str(demo_config)]) == 1  # not "feeds written", exit 0
