@@ -19,6 +19,8 @@ from feedsvc.extract.html.fields import (
     _hinted,
     _hinted_category,
     _hinted_outlet,
+    _logo_outlet,
+    _name_before,
     _provided_by,
     _snippet,
 )
@@ -72,26 +74,37 @@ def _navigable(href: str) -> bool:
 
 
 def _inner_title(a: Tag) -> Tag:
-    """The headline inside a link that is a whole card (image, headline, outlet and time in one <a>): the
-    first text of headline length that is not a time or a label, widened to the element holding only it."""
+    """The headline inside a link that is a whole card (image, outlet, headline and time in one <a>): the
+    first text of headline length (five words) that is not a time or a label, else the longest such text;
+    widened to the element that holds only it."""
     nodes = [n for n in a.find_all(string=True) if type(n) is NavigableString and n.strip()]
     if len(nodes) < 2:
         return a
+    best: tuple[int, NavigableString] | None = None
     for node in nodes:
         text = clean_line(str(node))
-        if _size(text) < 3 or times.strip_icon(text) or _is_label(text):
+        size = _size(text)
+        if size < 3 or times.strip_icon(text) or _is_label(text):
             continue
-        el = node.parent
-        if not isinstance(el, Tag):
-            return a
-        if el is a:
-            # bare text beside the outlet/time spans: give the headline its own element
-            wrapper = node.wrap(Tag(name="span"))
-            return wrapper if isinstance(wrapper, Tag) else a
-        while isinstance(el.parent, Tag) and el.parent is not a and _text(el.parent) == text:
-            el = el.parent
-        return el
-    return a
+        if size >= 5:
+            best = (size, node)
+            break
+        if best is None or size > best[0]:
+            best = (size, node)
+    if best is None:
+        return a
+    node = best[1]
+    el = node.parent
+    if not isinstance(el, Tag):
+        return a
+    if el is a:
+        # bare text beside the outlet/time spans: give the headline its own element
+        wrapper = node.wrap(Tag(name="span"))
+        return wrapper if isinstance(wrapper, Tag) else a
+    text = clean_line(str(node))
+    while isinstance(el.parent, Tag) and el.parent is not a and _text(el.parent) == text:
+        el = el.parent
+    return el
 
 
 def _title_element(a: Tag) -> Tag | None:
@@ -133,7 +146,13 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     title = _text(title_el)
     fence = _Fence([title_el])
     when = _find_when(card, fence)
-    outlet = _provided_by(card, fence) or _hinted_outlet(card, fence) or (when.outlet if when else None)
+    outlet = (
+        _provided_by(card, fence)
+        or _hinted_outlet(card, fence)
+        or (when.outlet if when else None)
+        or _logo_outlet(card, fence)
+        or (_name_before(card, title_el) if when else None)
+    )
     used = [title_el, when.line if when else None, *_hinted(card, _OUTLET_HINTS | _CATEGORY_HINTS, fence)]
     snippet = _snippet(card, _Fence(used), title)
     published, published_text = _stamp(page, [when.machine] if when else [], when.text if when else None)

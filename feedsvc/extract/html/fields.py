@@ -27,6 +27,11 @@ _NOT_OUTLETS = frozenset({
     "published", "updated", "posted", "last updated", "modified", "live", "breaking", "breaking news",
     "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
     "より", "provided by", "source", "quelle", "fourni par",
+    # section labels shown above headlines
+    "news", "world", "world news", "politics", "business", "sport", "sports", "tech", "technology", "science",
+    "health", "entertainment", "lifestyle", "culture", "travel", "climate", "money", "markets", "economy",
+    "us", "u.s.", "uk", "europe", "asia", "local", "national", "top stories", "more headlines",
+    "full coverage",
 })  # fmt: skip
 # "Provided by Reuters", "提供：共同通信", "Quelle: dpa"; and the label after the name or time: "… 配信".
 _PROVIDED_RE = re.compile(
@@ -107,9 +112,17 @@ _LINE_NAMES = frozenset({"a", "p", "li", "div", "span", "time", "section", "arti
 def _phrase_in(text: str) -> str | None:
     for part in _SEPARATOR_RE.split(clean_line(text)):
         phrase = times.strip_icon(part)
-        glued = None if phrase else times.split_glued(part)
+        glued = None if phrase else (_comma_split(part) or times.split_glued(part))
         if phrase or glued:
             return phrase or (glued[1] if glued else None)
+    return None
+
+
+def _comma_split(part: str) -> tuple[str, str] | None:
+    """("RFI", "il y a 5 heures") from "RFI, il y a 5 heures": a name, a comma, then a whole time phrase."""
+    head, comma, tail = part.rpartition(", ")
+    if comma and head and times.strip_icon(tail) and _outlet_name(head):
+        return head, tail.strip()
     return None
 
 
@@ -130,10 +143,15 @@ def _meta_line(el: Tag, scope: Tag, fence: _Fence, phrase: str | None) -> tuple[
 
 
 def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
-    """The texts of a meta line, one per text node; a <time> element's whole text is one piece."""
+    """The texts of a meta line, one per text node; a <time> element's whole text is one piece, and a
+    source logo's alt text stands for the name it shows."""
     out: list[str] = []
     time_done = False
-    for node in line.find_all(string=True):
+    for node in line.descendants:
+        if isinstance(node, Tag):
+            if node.name == "img" and (alt := _logo_name(_attr(node, "alt"))):
+                out.append(alt)
+            continue
         if type(node) is not NavigableString:
             continue
         if time_el is not None and _inside(node, time_el):
@@ -157,7 +175,7 @@ def _outlet_in_lines(lines: list[str], phrase: str | None, byline_is_author: boo
         for part in _SEPARATOR_RE.split(line):
             if not part:
                 continue
-            glued = times.split_glued(part)
+            glued = _comma_split(part) or times.split_glued(part)
             if part == phrase or times.strip_icon(part):
                 parts.append(_TIME)
             elif glued:
@@ -202,7 +220,7 @@ def _provided_by(scope: Tag, fence: _Fence) -> str | None:
             if isinstance(logo, Tag) and (name := _logo_name(_attr(logo, "alt"))):
                 return name
             el = el.parent
-    return None
+    return _logo_outlet(scope, fence)
 
 
 def _is_credit(text: str | None) -> bool:
@@ -211,6 +229,23 @@ def _is_credit(text: str | None) -> bool:
     return bool(
         (len(line) <= 80 and _PROVIDED_RE.match(line)) or (len(line) <= 30 and _PROVIDED_AFTER_RE.match(line))
     )
+
+
+def _name_before(scope: Tag, title_el: Tag) -> str | None:
+    """The outlet of a card that shows it as a short line of its own just above the headline (Google
+    News' "BBC" over the title, the time further down): the nearest such text before the headline."""
+    name: str | None = None
+    for node in scope.descendants:
+        if node is title_el:
+            return name
+        if type(node) is not NavigableString or not isinstance(node.parent, Tag):
+            continue
+        if node.parent.name == "a" or node.find_parent("a") is not None:
+            continue
+        text = clean_line(str(node))
+        if text:
+            name = _outlet_name(text, byline_is_author=True)
+    return None
 
 
 def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
@@ -227,6 +262,25 @@ def _outlet_of(el: Tag) -> str | None:
     for inner in _tags(el):
         alt = _attr(inner, "content") if _attr(inner, "itemprop") == "name" else _attr(inner, "alt")
         if name := _logo_name(alt):
+            return name
+    return None
+
+
+_LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
+
+
+def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
+    """A source logo's name: an image whose alt says "... logo", whose file is a logo, or whose alt is
+    the name shown beside it ("<img alt=Reuters><span>Reuters</span>")."""
+    for img in _tags(scope, "img"):
+        alt = clean_line(_attr(img, "alt") or "")
+        if not alt or fence.covers(img):
+            continue
+        src = f"{_attr(img, 'src') or ''} {_attr(img, 'data-src') or ''}".lower()
+        beside = img.find_next_sibling()
+        shown = _text(beside) if isinstance(beside, Tag) else ""
+        is_logo = _LOGO_ALT_RE.search(alt) or "logo" in src or shown.casefold() == alt.casefold()
+        if is_logo and (name := _logo_name(alt)):
             return name
     return None
 
