@@ -12,11 +12,13 @@ Zones. Clock times are read in the zone of the phrase's language: JST (UTC+9) fo
 Chinese (mainland, Hong Kong, Taiwan and Singapore share it), UTC for every other language (European
 languages span zones and DST; pages that need better say so with an offset or a <time datetime>). The
 phrase's language is the first declared language it belongs to, else the one language that writes it that
-way ("3/9(木) 18:45配信" is Japanese); a shared form ("2025年3月9日 18:45") with no declaration stays UTC.
-A date-only phrase is midnight of that day in that zone.
+way ("3/9(木) 18:45配信" is Japanese); a shared form ("2025年3月9日 18:45") with no declaration stays UTC,
+and digits-only forms ("2025/03/09 18:45") take the first declared language's zone. A date-only phrase is
+midnight of that day in that zone.
 
 Years. A Japanese or Chinese date without a year ("3/9(木) 18:45", "3月9日") takes the latest year that puts
 it at or before the fetch time, in the page's zone ("12/31(水) 23:50" fetched on 2 January is last year's).
+The weekday in "(木)" is decoration: it is not checked against the date.
 
 Unknown stays None, never "now"; so does any time after the fetch (a misparse or a wrong clock upstream).
 dateparser resolves most forms; the explicit rules here cover what it gets wrong (measured: Yahoo! Japan's
