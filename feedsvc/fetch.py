@@ -19,7 +19,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from feedsvc import __version__
+from feedsvc import __version__, inflate
 from feedsvc.errors import FetchError
 from feedsvc.models import Page, Source
 
@@ -27,7 +27,7 @@ ROBOTS_AGENT = "feedsvc"  # the product token robots.txt groups are matched agai
 MAX_RETRY_AFTER = 6 * 3600.0  # a server asking for more is ignored past this
 MAX_BACKOFF = 24 * 3600.0
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309 2.4: a robots.txt may be cached for up to a day
-ROBOTS_RETRY_TTL = 300.0  # after a 5xx or network error: allow for now, ask again soon
+ROBOTS_RETRY_TTL = 300.0  # after a 5xx or network error: disallow for now, ask again soon
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 2.5 asks parsers to read at least 500 KiB
 MAX_CLOCK_SKEW = timedelta(days=1)  # a Date header further off than this is a broken server clock
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -102,8 +102,9 @@ def _local_path(url: str) -> Path:
 
 @dataclass(frozen=True)
 class _Robots:
-    parser: RobotFileParser | None  # None: no usable robots.txt, everything allowed
+    parser: RobotFileParser | None  # None: no rules (see ``reachable``)
     expires: float  # on the fetcher's monotonic clock
+    reachable: bool = True  # False: the server errored or did not answer; RFC 9309 2.3.1.4: disallow all
 
 
 class _Deadline:
@@ -178,6 +179,16 @@ class _Watchdog:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+def _decoded(response: httpx.Response, limit: int) -> Iterator[bytes]:
+    """The response body, its content codings undone with a bound (feedsvc.inflate)."""
+    if response.is_stream_consumed:  # read in full already (an in-process transport): httpx decoded it
+        yield response.content
+        return
+    yield from inflate.decoded(
+        response.iter_raw(), inflate.codings(response.headers.get("Content-Encoding")), limit
+    )
+
+
 class Fetcher:
     """Fetches pages with one shared HTTP client (connection reuse, one User-Agent, one set of limits).
 
@@ -214,6 +225,8 @@ class Fetcher:
             headers={
                 "User-Agent": user_agent(contact_url),
                 "Accept": "text/html, text/plain;q=0.9, */*;q=0.5",
+                # Only codings feedsvc.inflate decodes with a bound: never br/zstd, whatever is installed.
+                "Accept-Encoding": "gzip, deflate",
             },
             transport=transport,
         )
@@ -286,11 +299,23 @@ class Fetcher:
             for _hop in range(self.max_redirects + 1):
                 with self._host_lock(url):
                     deadline.start()
-                    if self.respect_robots and not self._robots_allow(url, deadline):
+                    robots = self._robots_for(url, deadline) if self.respect_robots else None
+                    robots_url = url.copy_with(path="/robots.txt", query=None, fragment=None)
+                    if robots is not None and not robots.reachable:
+                        raise FetchError(
+                            source.name,
+                            f"GET {url}: {robots_url} could not be read (server error or no answer), which "
+                            "RFC 9309 treats as disallowing everything; will ask again in a few minutes",
+                        )
+                    if (
+                        robots is not None
+                        and robots.parser
+                        and not robots.parser.can_fetch(ROBOTS_AGENT, str(url))
+                    ):
                         raise FetchError(
                             source.name,
                             f"GET {url}: disallowed by robots.txt for user agent {ROBOTS_AGENT} "
-                            f"(see {url.copy_with(path='/robots.txt', query=None, fragment=None)})",
+                            f"(see {robots_url})",
                         )
                     outcome = self._get(source, url, headers, validators, deadline)
                 if isinstance(outcome, Page):
@@ -394,14 +419,20 @@ class Fetcher:
             raise FetchError(source.name, self._over_cap(f"GET {url}: declares {int(declared):,} bytes,"))
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise FetchError(source.name, self._over_cap(f"GET {url}: body goes"))
-            chunks.append(chunk)
-            # The watchdog stops a blocked read; this stops a stream that never blocks long enough.
-            if deadline.remaining() <= 0:
-                raise _TimeUp
+        try:
+            # Decoded here, step by step, and counted as it streams: a "gzip, gzip" bomb stops at the cap.
+            for chunk in _decoded(response, self.max_bytes):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(source.name, self._over_cap(f"GET {url}: body goes"))
+                chunks.append(chunk)
+                # The watchdog stops a blocked read; this stops a stream that never blocks long enough.
+                if deadline.remaining() <= 0:
+                    raise _TimeUp
+        except inflate.TooLarge as exc:
+            raise FetchError(source.name, self._over_cap(f"GET {url}: decoded body ({exc}) goes")) from exc
+        except inflate.BadCoding as exc:
+            raise FetchError(source.name, f"GET {url}: {exc}") from exc
         return b"".join(chunks)
 
     def _fetched_at(self, response: httpx.Response) -> datetime:
@@ -414,15 +445,15 @@ class Fetcher:
 
     # -- robots.txt -----------------------------------------------------------------------------
 
-    def _robots_allow(self, url: httpx.URL, deadline: _Deadline) -> bool:
-        """Whether robots.txt lets feedsvc fetch ``url``; the caller holds the host's lock."""
+    def _robots_for(self, url: httpx.URL, deadline: _Deadline) -> _Robots:
+        """The robots.txt rules of ``url``'s host (cached); the caller holds the host's lock."""
         origin = url.copy_with(path="/robots.txt", query=None, fragment=None)
         key = str(origin)
         cached = self._robots.get(key)
         if cached is None or cached.expires <= self._clock():
             cached = self._load_robots(origin, deadline)
             self._robots[key] = cached
-        return cached.parser is None or cached.parser.can_fetch(ROBOTS_AGENT, str(url))
+        return cached
 
     def _load_robots(self, robots_url: httpx.URL, deadline: _Deadline) -> _Robots:
         try:
@@ -432,18 +463,24 @@ class Fetcher:
                 status = response.status_code
                 if 200 <= status < 300:
                     body = bytearray()
-                    for chunk in response.iter_bytes():
-                        body += chunk
-                        if len(body) >= ROBOTS_MAX_BYTES:
-                            break  # the rules past the limit are ignored, as RFC 9309 allows
+                    try:
+                        for chunk in _decoded(response, 4 * ROBOTS_MAX_BYTES):
+                            body += chunk
+                            if len(body) >= ROBOTS_MAX_BYTES:
+                                break  # the rules past the limit are ignored, as RFC 9309 allows
+                    except inflate.TooLarge:
+                        pass  # as above: what fits is read
+                    except inflate.BadCoding:
+                        return _Robots(None, self._clock() + ROBOTS_RETRY_TTL, reachable=False)
                     parser = RobotFileParser(str(robots_url))
                     parser.parse(bytes(body[:ROBOTS_MAX_BYTES]).decode("utf-8", "replace").splitlines())
                     return _Robots(parser, self._clock() + ROBOTS_TTL)
         except (httpx.HTTPError, _TimeUp):
-            # Unreachable: allow for now and ask again soon. If the fetch's own deadline has gone, the
-            # page request that follows reports that.
-            return _Robots(None, self._clock() + ROBOTS_RETRY_TTL)
-        # No robots.txt (4xx) means no rules. A 429 is a busy server, not an absent file: ask again soon.
+            # Unreachable (RFC 9309 2.3.1.4): assume everything is disallowed, and ask again soon.
+            return _Robots(None, self._clock() + ROBOTS_RETRY_TTL, reachable=False)
+        # No robots.txt (4xx) means no rules (RFC 9309 2.3.1.3). A 429 is a busy server, not an absent file.
         if 400 <= status < 500 and status != 429:
             return _Robots(None, self._clock() + ROBOTS_TTL)
-        return _Robots(None, self._clock() + ROBOTS_RETRY_TTL)
+        if 300 <= status < 400:  # redirects were followed; a redirect left over is a loop or too many
+            return _Robots(None, self._clock() + ROBOTS_TTL)
+        return _Robots(None, self._clock() + ROBOTS_RETRY_TTL, reachable=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -300,16 +303,31 @@ def test_respect_robots_false_skips_robots() -> None:
     assert counts == {"/private/x": 1}
 
 
-def test_robots_server_error_allows_but_is_asked_again_soon() -> None:
+@pytest.mark.parametrize("answer", [httpx.Response(500), httpx.Response(503), httpx.Response(429)])
+def test_unreachable_robots_disallows_everything_and_is_asked_again_soon(answer: httpx.Response) -> None:
+    """RFC 9309 2.3.1.4: a robots.txt that errors is "unreachable": the crawler must assume a complete
+    disallow; feedsvc asks again after a few minutes."""
     counts: dict[str, int] = {}
     clock = FakeClock()
-    with fetcher(robots_site(httpx.Response(500), counts), clock=clock) as f:
-        f.fetch(source())
-        f.fetch(source())
-        assert counts["/robots.txt"] == 1
+    with fetcher(robots_site(answer, counts), clock=clock) as f:
+        for _ in range(2):
+            with pytest.raises(FetchError, match="RFC 9309 treats as disallowing everything"):
+                f.fetch(source())
+        assert counts == {"/robots.txt": 1}  # the page itself was never requested
         clock.t += ROBOTS_RETRY_TTL + 1
+        with pytest.raises(FetchError):
+            f.fetch(source())
+    assert counts == {"/robots.txt": 2}
+
+
+def test_robots_that_cannot_be_reached_disallows() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, text="<p>page</p>")
+
+    with fetcher(handler) as f, pytest.raises(FetchError, match="could not be read"):
         f.fetch(source())
-    assert counts == {"/robots.txt": 2, "/top": 3}
 
 
 def test_robots_missing_allows_and_is_cached() -> None:
@@ -423,3 +441,87 @@ def test_file_source_errors(tmp_path: Path) -> None:
     assert "50-byte cap" in fetch_error(f, source(str(big))).reason
     assert "cannot read" in fetch_error(f, source(str(tmp_path / "missing.txt"))).reason
     assert "remote host" in fetch_error(f, source("file://server/share/page.txt")).reason
+
+
+# -- content codings ------------------------------------------------------------------------------
+
+
+class _Stream(httpx.SyncByteStream):
+    """A body that arrives in chunks, as from the network (not read in full by httpx up front)."""
+
+    def __init__(self, data: bytes, chunk: int = 16 * 1024) -> None:
+        self.data, self.chunk = data, chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(0, len(self.data), self.chunk):
+            yield self.data[i : i + self.chunk]
+
+
+def _gzip_zeros(size: int) -> bytes:
+    """gzip of ``size`` zero bytes, made without holding them."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    out = [packer.compress(block) for _ in range(size >> 20)]
+    return b"".join([*out, packer.flush()])
+
+
+def _coded_site(body: bytes, coding: str) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        headers = {"Content-Type": "text/html", "Content-Encoding": coding}
+        return httpx.Response(200, headers=headers, stream=_Stream(body))
+
+    return handler
+
+
+def test_a_double_gzip_bomb_stops_at_the_cap_without_inflating() -> None:
+    bomb = gzip.compress(_gzip_zeros(256 << 20))  # 256 MB of zeros, gzipped twice: a few KB on the wire
+    assert len(bomb) < 20_000
+    tracemalloc.start()
+    try:
+        with (
+            fetcher(_coded_site(bomb, "gzip, gzip"), max_bytes=1_000_000) as f,
+            pytest.raises(FetchError, match="cap"),
+        ):
+            f.fetch(source())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"peak {peak:,} bytes while refusing a bomb"
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),  # zlib-wrapped, as the RFC says
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as many servers send
+        ("gzip, gzip", lambda b: gzip.compress(gzip.compress(b))),
+        ("gzip", lambda b: gzip.compress(b[:100]) + gzip.compress(b[100:])),  # two gzip members
+        ("identity", lambda b: b),
+    ],
+)
+def test_content_codings_are_decoded(coding: str, encode: Callable[[bytes], bytes]) -> None:
+    page = ("<html><body>" + "<p>Council approves the harbour wall.</p>" * 500 + "</body></html>").encode()
+    with fetcher(_coded_site(encode(page), coding)) as f:
+        assert f.fetch(source()).content == page
+
+
+@pytest.mark.parametrize(("coding", "body"), [("br", b"\x1b\x00"), ("gzip", b"not gzip at all")])
+def test_unknown_or_broken_codings_are_a_clear_error(coding: str, body: bytes) -> None:
+    with fetcher(_coded_site(body, coding)) as f, pytest.raises(FetchError, match=f"{coding}"):
+        f.fetch(source())
+
+
+def test_we_ask_only_for_codings_we_decode_with_a_bound() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("accept-encoding", ""))
+        return httpx.Response(404 if request.url.path == "/robots.txt" else 200, text="<p>x</p>")
+
+    with fetcher(handler) as f:
+        f.fetch(source())
+    assert set(seen) == {"gzip, deflate"}
