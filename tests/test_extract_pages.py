@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +86,19 @@ def test_every_page_fixture_has_its_expectation() -> None:
     assert CASES, "no page fixtures found"
     missing = [p.name for p in CASES if not p.with_suffix(".json").is_file()]
     assert not missing
+
+
+def test_a_source_language_reads_its_words_for_times() -> None:
+    page_text = (
+        "logo\nStadtrat beschließt neue Hafenmauer nach Sturmschäden\n"
+        "Stadtrat beschließt neue Hafenmauer nach Sturmschäden\nNordkurier\ngestern\n"
+        "  • Nordkurier\nDer Stadtrat hat am Montag den Bau einer neuen Hafenmauer beschlossen.\n"
+    )
+    fetched = datetime(2025, 8, 19, 12, tzinfo=UTC)
+    page = Page(source="de", url="/tmp/de.txt", content=page_text.encode(), fetched_at=fetched)
+    german = Source(name="de", url="/tmp/de.txt", interval=900, language="de-DE")
+    [story] = extract(page, german)
+    assert story.outlet == "Nordkurier" and story.published_text == "gestern"
+    assert story.published is not None and story.published.date() == datetime(2025, 8, 18).date()
+    # Without the setting "gestern" is not a time in every language, so it is not a record header.
+    assert all(s.published is None for s in extract(page, Source(name="de", url="/tmp/de.txt", interval=900)))

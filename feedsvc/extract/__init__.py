@@ -7,6 +7,7 @@ import re
 from dataclasses import fields, replace
 
 from feedsvc.errors import ConfigError, ExtractError
+from feedsvc.extract import times
 from feedsvc.extract.html import parse_html, selector_problem
 from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
@@ -101,10 +102,19 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
             profile=source.profile,
         )
     else:
-        stories = parse_text(text, page.fetched_at, source.date_order)
+        stories = parse_text(text, page.fetched_at, source.date_order, source_languages(source))
     if not stories:
         raise ExtractError(source.name, f"no stories found in {page.url}")
     return [_with_source(story, source.name) for story in stories]
+
+
+def source_languages(source: Source) -> tuple[str, ...] | None:
+    """The languages a source's times are read in: its ``language`` setting, with English beside it (the
+    aggregators' own chrome is often English on localised pages); None when unset (any language)."""
+    tag = times.language_tag(source.language)
+    if tag is None:
+        return None
+    return (tag,) if tag == "en" else (tag, "en")
 
 
 def _with_source(story: Story, source: str) -> Story:

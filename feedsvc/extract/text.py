@@ -68,8 +68,9 @@ def _title_like(line: str) -> bool:
 
 
 class _Page:
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], languages: tuple[str, ...] | None = None) -> None:
         self.lines = lines
+        self.languages = languages
         self.n = len(lines)
         self.chrome = [is_chrome(line) for line in lines]
         bullets = {b for line in lines if (b := _bullet(line))}
@@ -83,7 +84,7 @@ class _Page:
         if self.chrome[i]:
             self.value.append((None, None))
             return "chrome"
-        phrase = times.strip_icon(line)
+        phrase = times.strip_icon(line, self.languages)
         if phrase:
             self.value.append((None, phrase))
             return "time"
@@ -91,7 +92,7 @@ class _Page:
         if bullet:
             self.value.append((bullet, None))
             return "dash" if line[0] in "-–" else "bullet"
-        glued = times.split_glued(line, self.known)
+        glued = times.split_glued(line, self.known, self.languages)
         # "USA Today" is an outlet, not "USA" + today: a wordy time only counts when glued on.
         spaced = glued is not None and line[len(glued[0]) : len(glued[0]) + 1].isspace()
         if glued and not (spaced and not any(c.isdigit() for c in glued[1])):
@@ -221,10 +222,13 @@ class _Page:
         return limit
 
 
-def parse_text(text: str, fetched_at: datetime, date_order: DateOrder = "DMY") -> list[Story]:
-    """Stories of a text-rendered aggregator page, in page order."""
+def parse_text(
+    text: str, fetched_at: datetime, date_order: DateOrder = "DMY", languages: tuple[str, ...] | None = None
+) -> list[Story]:
+    """Stories of a text-rendered aggregator page, in page order; ``languages`` are the languages its times
+    are written in (None: any, see feedsvc.extract.times)."""
     lines = [line for line in clean_text(text).split("\n") if line]
-    page = _Page(lines)
+    page = _Page(lines, languages)
     headers = page.headers()
     main = page.main_story(headers[0].start if headers else len(lines))
     if main is not None:
@@ -241,7 +245,7 @@ def parse_text(text: str, fetched_at: datetime, date_order: DateOrder = "DMY") -
             Story(
                 title=clean_line(header.title),
                 outlet=header.outlet,
-                published=times.resolve(header.time_text, fetched_at, date_order),
+                published=times.resolve(header.time_text, fetched_at, date_order, languages),
                 published_text=header.time_text,
                 body=body,
                 category=header.category,
