@@ -16,7 +16,14 @@ from feedsvc.fulltext import FullText
 from feedsvc.ingest import Ingestor
 from feedsvc.metrics import Metrics
 from feedsvc.models import FeedSpec, RunReport, Source
-from feedsvc.publish import MEDIA_TYPES, RENDERERS, FeedContext, Publisher
+from feedsvc.publish import (
+    MEDIA_TYPES,
+    RENDERERS,
+    FeedContext,
+    Publisher,
+    feed_language,
+    render_fingerprint,
+)
 from feedsvc.settings import Settings
 from feedsvc.store import SourceState, Store, retention_cutoff
 
@@ -58,8 +65,14 @@ class Service:
     def start(self) -> None:
         """Restore the dedup index and the last published feeds (cheap; no fetching)."""
         started = time.monotonic()
-        loaded = self.publisher.load()
+        languages = {s.name: feed_language(s, self.settings.sources) for s in self.feed_specs()}
+        fingerprint = render_fingerprint(
+            self.context, self.feed_specs(), self.settings.feed_entries, languages
+        )
+        loaded = self.publisher.load(fingerprint)
         indexed = self.ingestor.restore()
+        if self.publisher.outdated():  # built for another public URL, title, limit or renderer: rebuild now
+            self.publish_feeds()
         log.info(
             "event=restored copies=%d feeds=%d seconds=%.2f", indexed, loaded, time.monotonic() - started
         )
@@ -182,11 +195,12 @@ class Service:
         changed = 0
         for spec in self.settings.all_feeds():
             entries = [c for c in pool if spec.matches(c)][:limit]
+            language = feed_language(spec, self.settings.sources)
             for ext, render in RENDERERS.items():
                 filename = f"{spec.name}.{ext}"
                 try:
                     before = self.publisher.get(filename)
-                    content = render(spec, entries, self.context)
+                    content = render(spec, entries, self.context, language=language)
                     feed = self.publisher.publish(filename, MEDIA_TYPES[ext], content)
                     changed += before is None or before.etag != feed.etag
                     self.metrics.feed_builds.labels("ok").inc()

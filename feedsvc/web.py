@@ -330,11 +330,9 @@ def create_web(service: Service) -> Starlette:
         return PlainTextResponse("ok\n")
 
     def readyz(request: Request) -> Response:
-        missing = [s.name for s in service.feed_specs() if service.publisher.get(f"{s.name}.atom") is None]
-        if not service.store.ping():
-            return PlainTextResponse("store unreachable\n", status_code=503)
-        if missing:
-            return PlainTextResponse(f"not yet published: {', '.join(missing)}\n", status_code=503)
+        problems = service.not_ready()
+        if problems:
+            return PlainTextResponse("".join(f"{p}\n" for p in problems), status_code=503)
         return PlainTextResponse("ready\n")
 
     def status(request: Request) -> Response:

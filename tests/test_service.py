@@ -274,3 +274,24 @@ def test_readiness_waits_for_real_fetches_and_fails_when_feeds_cannot_be_written
         encoding="utf-8",
     )
     assert main(["run-once", "--config", str(demo_config)]) == 1  # not "feeds written", exit 0
+
+
+def test_a_new_public_url_reaches_the_served_feeds_at_start_up(demo_settings: Callable[[], Settings]) -> None:
+    from dataclasses import replace as dc_replace
+
+    first = _run(demo_settings())
+    before = first.publisher.get("all.atom")
+    first.close()
+    moved = dc_replace(demo_settings(), public_url="https://feeds.example.org")
+    second = Service(moved)
+    second.start()  # no fetch: the feeds are rebuilt from the store because the context changed
+    try:
+        after = second.publisher.get("all.atom")
+        assert before is not None and after is not None and after.etag != before.etag
+        assert after.last_modified > before.last_modified
+        parsed = feedparser.parse(after.content)
+        assert parsed.feed.links[0].href.startswith("https://feeds.example.org/")
+        assert all(e.link.startswith("https://feeds.example.org/") for e in parsed.entries)
+        assert [e.id for e in parsed.entries] == [e.id for e in feedparser.parse(before.content).entries]
+    finally:
+        second.close()
