@@ -377,3 +377,161 @@ def test_a_cut_page_keeps_only_whole_stories(path: Path) -> None:
     for cut in range(0, len(html), max(1, len(html) // 150)):
         for story in parse(html[:cut], url=spec["page_url"], profile=profile, order=spec["date_order"]):
             assert story in whole, (cut, story.title)
+
+
+# -- real aggregator markup: atomic classes, whole-card links, labels in other languages ------------------
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        "Bxsh(modalShadow) Pos(r)",
+        "D(n) C(#959595)",
+        "hidden md:block",
+        "css-1x2y3z",
+        "_3xX9f",
+        "xAdKq sc-ad12",
+    ],
+)
+def test_atomic_and_hashed_classes_are_not_words(cls: str) -> None:
+    # "modal", "ad", "hidden" inside a utility or a hash must not take the block (or the page) with it
+    stories = parse(page(f'<div class="{cls}"><main>{GOOD}</main></div>'))
+    assert [s.url for s in stories] == ["https://news.example.com/a"]
+
+
+def test_semantic_chrome_classes_still_drop_their_block() -> None:
+    share = '<div class="share-tools"><a href="/s">Share this story on your favourite network</a></div>'
+    modal = '<div class="modal"><h3><a href="/m">Sign up for the morning briefing</a></h3><p>Free.</p></div>'
+    stories = parse(page(f"<main>{GOOD}{share}{modal}</main>"))
+    assert [s.url for s in stories] == ["https://news.example.com/a"]
+
+
+@pytest.mark.parametrize(
+    "label", ["PR", "広告", "Anzeige", "Publicité", "Patrocinado", "Promoted", "Sponsored by Acme Bank"]
+)
+def test_sponsor_labels_in_any_language_drop_the_card(label: str) -> None:
+    ad = card(
+        "Seniors are entitled to these twelve benefits", "/ad", f"<span>{label}</span><span>Brand</span>"
+    )
+    stories = parse(page(f"<main>{GOOD}{ad}</main>"))
+    assert [s.url for s in stories] == ["https://news.example.com/a"]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://beap.gemini.yahoo.com/mbclk?bv=1.0.0",
+        "https://adclick.g.doubleclick.net/pcs/click?xai=1",
+        "https://www.googleadservices.com/pagead/aclk?sa=L",
+        "https://trc.taboola.com/pub/log/3/click",
+        "https://paid.outbrain.com/network/redir?p=1",
+        "https://cat.nl.eu.criteo.com/delivery/ck.php",
+    ],
+)
+def test_cards_linking_through_an_ad_network_are_dropped(href: str) -> None:
+    ad = card("This simple trick cuts your energy bill in half", href, "Brand • 1 hour ago", "Try it.")
+    stories = parse(page(f"<main>{GOOD}{ad}</main>"))
+    assert [s.url for s in stories] == ["https://news.example.com/a"]
+
+
+def test_a_headline_link_with_an_outlet_or_a_time_is_a_story_a_bare_menu_link_is_not() -> None:
+    html = page(
+        "<main><ol>"
+        '<li><a href="/one">Ministers agree a new plan for rural bus routes</a> <span>BBC News</span>'
+        '<time datetime="2025-08-19T10:00:00Z">2 hours ago</time></li>'
+        '<li><a href="/two">Rail fares to rise by less than inflation next year</a>'
+        " <span>1 hour ago</span></li>"
+        "</ol><ul>"
+        '<li><a href="/world/">World news and analysis from our correspondents</a></li>'
+        '<li><a href="/sport/">Sport results, fixtures and live coverage today</a></li>'
+        "</ul></main>"
+    )
+    stories = parse(html)
+    assert [(s.title, s.outlet, s.published_text) for s in stories] == [
+        ("Ministers agree a new plan for rural bus routes", "BBC News", "2 hours ago"),
+        ("Rail fares to rise by less than inflation next year", None, "1 hour ago"),
+    ]
+
+
+def test_a_whole_card_link_keeps_outlet_and_time_out_of_the_title() -> None:
+    html = page(
+        '<main><div><a href="/x"><img data-src="/i.jpg" alt=""><span>The Wall Street Journal</span>'
+        "<span>2h</span><span>Shares slip as investors wait for the central bank</span></a></div>"
+        '<div><a href="/y"><span>1</span><div>円相場、一時１ドル＝１３７円台に下落</div>'
+        "<div><span>ロイター</span><time>3/9(木) 14:20</time></div></a></div></main>"
+    )
+    stories = parse(html)
+    assert [(s.title, s.outlet, s.published_text) for s in stories] == [
+        ("Shares slip as investors wait for the central bank", "The Wall Street Journal", "2h"),
+        ("円相場、一時１ドル＝１３７円台に下落", "ロイター", "3/9(木) 14:20"),
+    ]
+
+
+def test_a_linked_photo_caption_is_never_a_title() -> None:
+    caption = "Residents watch the river from the bridge as it rises. " * 8
+    html = page(
+        f'<main><div><a href="/lead"><img alt="">{caption}</a>'
+        '<h2><a href="/lead">Flood defences hold as the river peaks</a></h2><div>Sky News • 1 hour ago</div>'
+        f"</div>{GOOD}</main>"
+    )
+    stories = parse(html)
+    assert [s.title for s in stories] == [
+        "Flood defences hold as the river peaks",
+        "Ceasefire talks resume in Cairo on Monday",
+    ]
+
+
+ARTICLE_HEAD = (
+    '<meta property="og:type" content="article">'
+    '<meta property="og:url" content="https://news.example.com/world/">'
+    '<link rel="canonical" href="https://news.example.com/world/2025/08/19/talks-resume-in-cairo-12345">'
+)
+ARTICLE_BODY = "<p>Mediators met again on Monday in Cairo.</p><p>More talks are due later this week.</p>"
+
+
+def test_the_main_story_links_to_the_article_never_to_its_section() -> None:
+    html = page(f"<article><h1>Talks resume in Cairo</h1>{ARTICLE_BODY}</article>", ARTICLE_HEAD)
+    (main,) = parse(html, url="https://news.example.com/world/")
+    assert main.url == "https://news.example.com/world/2025/08/19/talks-resume-in-cairo-12345"
+    section_only = ARTICLE_HEAD.replace("2025/08/19/talks-resume-in-cairo-12345", "")
+    (main,) = parse(page(f"<article><h1>Talks resume</h1>{ARTICLE_BODY}</article>", section_only), url=None)
+    assert main.url is None
+
+
+def test_the_main_story_date_never_comes_from_now_in_a_heading() -> None:
+    html = page(
+        "<article><h1>Storm is now a hurricane</h1><h2>Forecasters say it is <b>now</b> the strongest</h2>"
+        f"<div><span>Happening</span> <span>now</span> on the coast and inland</div>{ARTICLE_BODY}</article>",
+        ARTICLE_HEAD,
+    )
+    (main,) = parse(html)
+    assert main.published_text is None  # no time shown: "now" is a word of the headings and the line
+    assert main.published != FETCHED
+
+
+def test_a_paragraph_long_h1_is_not_the_main_title() -> None:
+    caption = "A satellite image shows the eye of the storm forming over warm water on Monday night. " * 5
+    head = ARTICLE_HEAD + '<meta property="og:title" content="Storm strengthens into a hurricane">'
+    (main,) = parse(page(f"<article><h1>{caption}</h1>{ARTICLE_BODY}</article>", head))
+    assert main.title == "Storm strengthens into a hurricane"
+
+
+@pytest.mark.parametrize(
+    ("html_tag", "head", "language"),
+    [
+        ('<html lang="ja">', "", "ja"),
+        ('<html lang="de_DE">', "", "de-de"),
+        ("<html>", '<meta property="og:locale" content="fr_FR">', "fr-fr"),
+        ("<html>", "", None),
+    ],
+)
+def test_the_page_language_is_read_from_lang_or_og_locale(
+    html_tag: str, head: str, language: str | None
+) -> None:
+    from feedsvc.extract.html.dom import _parse
+    from feedsvc.extract.html.page import _read_page
+
+    text = f"<!DOCTYPE html>{html_tag}<head>{head}</head><body><p>x</p></body></html>"
+    soup = _parse(text)
+    assert soup is not None
+    assert _read_page(soup, text, None, FETCHED, "DMY").language == language

@@ -145,7 +145,7 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
 def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:
     title = _text(title_el)
     fence = _Fence([title_el])
-    when = _find_when(card, fence)
+    when = _find_when(card, fence, page.language)
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)

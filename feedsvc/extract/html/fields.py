@@ -66,7 +66,7 @@ class _Fields:
     body: tuple[str, ...] = ()
 
 
-def _find_when(scope: Tag, fence: _Fence) -> _When | None:
+def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When | None:
     """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase.
     Headings are never searched: "now" in a headline is a word of it, not its time."""
     for el in _tags(scope):
@@ -75,16 +75,16 @@ def _find_when(scope: Tag, fence: _Fence) -> _When | None:
         if el.name == "time" or (_attr(el, "itemprop") or "").lower() == "datepublished":
             machine = _attr(el, "datetime") or _attr(el, "content")
             shown = _text(el)
-            text = times.strip_icon(shown) or shown or None
+            text = times.strip_icon(shown, languages) or shown or None
             if text or machine:
-                return _When(machine, text, *_meta_line(el, scope, fence, text))
+                return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
     for node in scope.find_all(string=True):
         parent = node.parent
         if type(node) is not NavigableString or not isinstance(parent, Tag) or fence.covers(parent):
             continue
-        phrase = _phrase_in(str(node))
+        phrase = _phrase_in(str(node), languages)
         if phrase and not _in_prose(node, phrase):
-            return _When(None, phrase, *_meta_line(parent, scope, fence, phrase))
+            return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return None
 
 
@@ -93,8 +93,9 @@ _DIGIT_RE = re.compile(r"\d")
 
 
 def _in_prose(node: NavigableString, phrase: str) -> bool:
-    """A bare time word ("now", "today") inside a heading, or inside a longer line or link, is a word of
-    that text, not a time stamp; a phrase with digits ("2 hours ago") stands on its own."""
+    """A bare time word ("now", "today") inside a heading or running text is a word of that text, not a
+    time stamp: it counts only as a part of its line of its own ("Reuters • now") or ending a short line
+    ("Updated now"). A phrase with digits ("2 hours ago") stands on its own."""
     if node.find_parent(_HEADING_NAMES) is not None:
         return True
     if _DIGIT_RE.search(phrase):
@@ -102,31 +103,44 @@ def _in_prose(node: NavigableString, phrase: str) -> bool:
     line = node.parent
     while isinstance(line, Tag) and line.name not in _LINE_NAMES:
         line = line.parent
-    text = clean_line(line.get_text()) if isinstance(line, Tag) else ""
-    return len(text) > len(phrase) + 40 or (isinstance(line, Tag) and line.name == "a" and len(text) > 25)
+    text = clean_line(line.get_text()) if isinstance(line, Tag) else phrase
+    if len(text) > len(phrase) + 40:
+        return True
+    folded = phrase.casefold()
+    parts = [part.casefold() for part in _SEPARATOR_RE.split(text)]
+    return folded not in parts and not text.casefold().endswith(folded)
 
 
-_LINE_NAMES = frozenset({"a", "p", "li", "div", "span", "time", "section", "article", "td", "dd", "header"})
+_LINE_NAMES = frozenset({
+    "a", "p", "li", "div", "time", "section", "article", "td", "dd", "dt", "header", "footer", "aside",
+    "figure", "blockquote", "main", "body", "ul", "ol",
+})  # fmt: skip
 
 
-def _phrase_in(text: str) -> str | None:
+def _phrase_in(text: str, languages: str | None = None) -> str | None:
     for part in _SEPARATOR_RE.split(clean_line(text)):
-        phrase = times.strip_icon(part)
-        glued = None if phrase else (_comma_split(part) or times.split_glued(part))
+        phrase = times.strip_icon(part, languages)
+        glued = (
+            None
+            if phrase
+            else (_comma_split(part, languages) or times.split_glued(part, languages=languages))
+        )
         if phrase or glued:
             return phrase or (glued[1] if glued else None)
     return None
 
 
-def _comma_split(part: str) -> tuple[str, str] | None:
+def _comma_split(part: str, languages: str | None = None) -> tuple[str, str] | None:
     """("RFI", "il y a 5 heures") from "RFI, il y a 5 heures": a name, a comma, then a whole time phrase."""
     head, comma, tail = part.rpartition(", ")
-    if comma and head and times.strip_icon(tail) and _outlet_name(head):
+    if comma and head and times.strip_icon(tail, languages) and _outlet_name(head):
         return head, tail.strip()
     return None
 
 
-def _meta_line(el: Tag, scope: Tag, fence: _Fence, phrase: str | None) -> tuple[str | None, Tag]:
+def _meta_line(
+    el: Tag, scope: Tag, fence: _Fence, phrase: str | None, languages: str | None = None
+) -> tuple[str | None, Tag]:
     """Climb from the time to the widest short line around it; return the outlet it names and the line.
     The line is read by its text pieces, so spans glued without a space ("Kyodo News" + "5 hours ago",
     "毎日新聞" + "3/9(木) 18:45") stay apart."""
@@ -139,7 +153,25 @@ def _meta_line(el: Tag, scope: Tag, fence: _Fence, phrase: str | None) -> tuple[
         if len(text.strip()) > 120 or text.count("\n") > 8 or len(_lines(parent)) > 4:
             break
         line = parent
-    return _outlet_in_lines(_pieces(line, el if el.name == "time" else None), phrase, True), line
+    pieces = _pieces(line, el if el.name == "time" else None)
+    outlet = _outlet_in_lines(pieces, phrase, True, languages) or _name_beside(line, fence)
+    return outlet, line
+
+
+def _name_beside(line: Tag, fence: _Fence) -> str | None:
+    """The short text just before a time that shares its parent with the headline ("<a>Headline</a>
+    <span>BBC News</span><time>…</time>"): the nearest sibling with text, if it is a name."""
+    for sibling in line.previous_siblings:
+        if isinstance(sibling, Tag):
+            if fence.touches(sibling):
+                return None
+            text = _text(sibling)
+        else:
+            text = clean_line(str(sibling))
+        text = text.strip(" •·|-–—,")
+        if text:
+            return _outlet_name(text, byline_is_author=True)
+    return None
 
 
 def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
@@ -167,7 +199,9 @@ def _inside(node: NavigableString, el: Tag) -> bool:
     return any(parent is el for parent in node.parents)
 
 
-def _outlet_in_lines(lines: list[str], phrase: str | None, byline_is_author: bool) -> str | None:
+def _outlet_in_lines(
+    lines: list[str], phrase: str | None, byline_is_author: bool, languages: str | None = None
+) -> str | None:
     """The outlet among a meta line's parts: the name nearest before the time ("Reuters • 2 hours ago";
     what follows a time is a section link more often than an outlet), or the first name without a time."""
     parts: list[str | None] = []
@@ -175,8 +209,8 @@ def _outlet_in_lines(lines: list[str], phrase: str | None, byline_is_author: boo
         for part in _SEPARATOR_RE.split(line):
             if not part:
                 continue
-            glued = _comma_split(part) or times.split_glued(part)
-            if part == phrase or times.strip_icon(part):
+            glued = _comma_split(part, languages) or times.split_glued(part, languages=languages)
+            if part == phrase or times.strip_icon(part, languages):
                 parts.append(_TIME)
             elif glued:
                 parts.extend([_outlet_name(glued[0], byline_is_author), _TIME])

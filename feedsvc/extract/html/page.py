@@ -161,7 +161,7 @@ def _stamp(page: _Page, machines: list[str | None], text: str | None) -> tuple[d
             published = None  # after the fetch: a wrong clock or a scheduled embargo time, not a fact
         if published is not None:
             return min(published, page.fetched_at), text or (machine or "").strip()
-    published = times.resolve(text, page.fetched_at, page.date_order)
+    published = times.resolve(text, page.fetched_at, page.date_order, languages=page.language)
     return published, text or next((m.strip() for m in machines if m and m.strip()), None)
 
 
