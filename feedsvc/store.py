@@ -29,10 +29,11 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    insert,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -244,15 +245,12 @@ class Store:
     def set_meta_default(self, key: str, value: str) -> str:
         """Store ``value`` under ``key`` unless a value is there already; return the stored value."""
         with self._write() as conn:
-            current = conn.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
-            if current is None:
-                conn.execute(insert(meta_table).values(key=key, value=value))
-                return value
-            return str(current)
+            _insert_ignore(conn, meta_table, [{"key": key, "value": value}])
+            return str(conn.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar_one())
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
-            _replace(conn, meta_table, key=key, value=value)
+            _upsert(conn, meta_table, key=key, value=value)
 
     def get_blob(self, name: str) -> bytes | None:
         with self._read() as conn:
@@ -261,7 +259,7 @@ class Store:
 
     def save_blob(self, name: str, data: bytes) -> None:
         with self._write() as conn:
-            _replace(conn, blobs, name=name, data=data)
+            _upsert(conn, blobs, name=name, data=data)
 
     # -- copies and clusters --------------------------------------------------------------------
 
@@ -366,13 +364,14 @@ class Store:
                     "content_hash": cw.content_hash,
                 }
                 if cw.is_new:
-                    conn.execute(insert(clusters).values(id=cw.id, created=cw.created, **values))
+                    _insert_ignore(conn, clusters, [{"id": cw.id, "created": cw.created, **values}])
                 else:
                     conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
+            rows = []
             for stored in new_copies:
                 c = stored.copy
-                conn.execute(
-                    insert(copies).values(
+                rows.append(
+                    dict(
                         key=c.key,
                         cluster_id=stored.cluster_id,
                         source=c.source,
@@ -390,6 +389,7 @@ class Store:
                         lead_sig=stored.lead_sig,
                     )
                 )
+            _insert_ignore(conn, copies, rows)
             for stored in grown_copies:
                 conn.execute(
                     update(copies)
@@ -411,7 +411,7 @@ class Store:
                     update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at)
                 )
             if boilerplate is not None:
-                _replace(conn, blobs, name="boilerplate", data=boilerplate)
+                _upsert(conn, blobs, name="boilerplate", data=boilerplate)
 
     def recent_clusters(self, limit: int, since: datetime | None = None) -> list[Cluster]:
         """Live clusters, newest publication first."""
@@ -489,7 +489,7 @@ class Store:
             for record in records:
                 row = asdict(record)
                 row["body"] = json.dumps(list(record.body), ensure_ascii=False) if record.body else None
-                _replace(conn, articles, **row)
+                _upsert(conn, articles, **row)
 
     # -- sources ----------------------------------------------------------------------------------
 
@@ -518,7 +518,7 @@ class Store:
 
     def save_source_state(self, state: SourceState) -> None:
         with self._write() as conn:
-            _replace(conn, sources, **asdict(state))
+            _upsert(conn, sources, **asdict(state))
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -529,11 +529,47 @@ class Store:
         return _Tx(self, write=True)
 
 
-def _replace(conn: Connection, table: Table, **row: Any) -> None:
-    """Insert ``row``, replacing the row with the same primary key (portable: SQLite and PostgreSQL)."""
-    key = next(iter(table.primary_key.columns))
-    conn.execute(delete(table).where(key == row[key.name]))
-    conn.execute(insert(table).values(**row))
+def bounded(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with every string longer than its column's length cut to fit: a 300-character category
+    would fail the whole page's transaction on PostgreSQL (SQLite does not check lengths)."""
+    out = dict(row)
+    for name, value in row.items():
+        length = getattr(table.c[name].type, "length", None)
+        if isinstance(value, str) and length is not None and len(value) > length:
+            out[name] = value[:length]
+    return out
+
+
+def _dialect_insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return pg_dialect.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite_dialect.insert(table)
+    raise StoreError(f"unsupported database {conn.dialect.name!r}: feedsvc runs on SQLite or PostgreSQL")
+
+
+def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows``, skipping any whose primary key is there already (another writer got there first:
+    ON CONFLICT DO NOTHING). Returns how many were inserted."""
+    inserted = 0
+    for row in rows:
+        stmt = _dialect_insert(conn, table).values(**bounded(table, row)).on_conflict_do_nothing()
+        inserted += conn.execute(stmt).rowcount or 0
+    return inserted
+
+
+def _upsert(conn: Connection, table: Table, **row: Any) -> None:
+    """Insert ``row``, or update the row with the same primary key (one statement: ON CONFLICT DO UPDATE,
+    so two writers meeting on one key never fail)."""
+    row = bounded(table, row)
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = _dialect_insert(conn, table).values(**row)
+    changes = {name: stmt.excluded[name] for name in row if name not in keys}
+    if changes:
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=changes)
+    else:
+        stmt = stmt.on_conflict_do_nothing()
+    conn.execute(stmt)
 
 
 class _Tx:

@@ -1,14 +1,21 @@
-"""Shared fixtures: a throwaway copy of the demo configuration."""
+"""Shared fixtures: a throwaway copy of the demo configuration, on SQLite or on a throwaway PostgreSQL.
+
+Tests of the modules in ``BOTH_ENGINES`` that use ``demo_config`` / ``demo_settings`` / ``database_url``
+run twice: on SQLite and on a fresh PostgreSQL database (skipped without a server, failed in CI).
+"""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from feedsvc.settings import Settings, load_settings
+from tests import pg
+
+BOTH_ENGINES = {"test_service", "test_store", "test_ingest", "test_workers", "test_fulltext"}
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PAGES = ROOT / "config" / "pages"
@@ -16,7 +23,11 @@ DATA = Path(__file__).parent / "data"
 
 
 def write_config(
-    tmp: Path, extra: str = "", pages: tuple[str, ...] | None = None, listen: str = "127.0.0.1:8080"
+    tmp: Path,
+    extra: str = "",
+    pages: tuple[str, ...] | None = None,
+    listen: str = "127.0.0.1:8080",
+    database_url: str | None = None,
 ) -> Path:
     """A config like the demo's, with every path inside ``tmp``."""
     (tmp / "pages").mkdir(exist_ok=True)
@@ -30,7 +41,7 @@ def write_config(
         "[service]\n"
         f'listen = "{listen}"\n'
         f'public_url = "http://{listen}"\n'
-        f'database_url = "sqlite:///{tmp}/db/feedsvc.db"\n'
+        f'database_url = "{database_url or f"sqlite:///{tmp}/db/feedsvc.db"}"\n'
         f'data_dir = "{tmp}/data"\n'
         'log_level = "WARNING"\n\n' + "\n".join(sources) + "\n" + extra
     )
@@ -39,9 +50,24 @@ def write_config(
     return path
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in BOTH_ENGINES and "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def demo_config(tmp_path: Path) -> Path:
-    return write_config(tmp_path)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL: SQLite in tmp_path unless parametrised with "postgresql" (a fresh database)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        yield from pg.fresh_database()
+    else:
+        yield f"sqlite:///{tmp_path}/db/feedsvc.db"
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path, database_url: str) -> Path:
+    return write_config(tmp_path, database_url=database_url)
 
 
 @pytest.fixture
