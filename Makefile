@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 CONFIG ?= config/feedsvc.toml
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean image-test lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,21 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# The container image built with buildah (chroot isolation, a debootstrapped base cached under
+# /var/cache/feedsvc-image-test) and run as users run it: tests/test_container.py, tools/image_build.py.
+# Needs root and Debian's buildah and debootstrap packages.
+image-test: $(VENV)/.installed-dev
+	FEEDSVC_IMAGE_TEST=1 $(BIN)/pytest -q -m 'not slow' tests/test_container.py
+
+# requirements.lock (the image's dependencies, exact versions with hashes) from pyproject.toml, and the
+# build stage's setuptools/wheel; run after changing dependencies in pyproject.toml.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock'
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	$(UV_COMPILE) pyproject.toml --extra postgresql -o requirements.lock
+	$(UV_COMPILE) docker/build-requirements.in -o docker/build-requirements.lock
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
