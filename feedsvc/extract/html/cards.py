@@ -10,7 +10,17 @@ from bs4.element import NavigableString
 
 from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, clean_line, is_chrome
-from feedsvc.extract.html.dom import _attr, _Fence, _has_hint, _is_label, _tags, _text
+from feedsvc.extract.html.dom import (
+    _ancestor,
+    _attr,
+    _Fence,
+    _first,
+    _has_hint,
+    _is_label,
+    _strings,
+    _tags,
+    _text,
+)
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
     _OUTLET_HINTS,
@@ -26,7 +36,8 @@ from feedsvc.extract.html.fields import (
 )
 from feedsvc.extract.html.page import _Page, _stamp
 
-_HEADINGS = ["h2", "h3", "h4", "h5", "h6"]  # h1 is the page's own title, never a card's
+_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
 _TITLE_HINTS = frozenset({"title", "headline", "heading", "hed"})
 
 
@@ -53,7 +64,7 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
             continue  # a menu entry, or a caption or snippet that happens to be linked
         # A script-driven card ("#", "javascript:") is still a story, without a URL; its title tells it apart.
         key = href if _navigable(href) else f"title:{title}"
-        if strong or (size >= 5 and a.find_parent("p") is None):
+        if strong or (size >= 5 and _ancestor(a, _PARAGRAPH) is None):
             found.append(_Headline(a, element, key, strong))
     return found
 
@@ -77,7 +88,7 @@ def _inner_title(a: Tag) -> Tag:
     """The headline inside a link that is a whole card (image, outlet, headline and time in one <a>): the
     first text of headline length (five words) that is not a time or a label, else the longest such text;
     widened to the element that holds only it."""
-    nodes = [n for n in a.find_all(string=True) if type(n) is NavigableString and n.strip()]
+    nodes = [n for n in _strings(a) if n.strip()]
     if len(nodes) < 2:
         return a
     best: tuple[int, NavigableString] | None = None
@@ -108,7 +119,7 @@ def _inner_title(a: Tag) -> Tag:
 
 
 def _title_element(a: Tag) -> Tag | None:
-    for found in (a.find(_HEADINGS), a.find_parent(_HEADINGS)):
+    for found in (_first(a, _HEADINGS), _ancestor(a, _HEADINGS)):
         if isinstance(found, Tag):
             return found
     parent = a.parent

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from itertools import pairwise
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ _NEVER_TEXT = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
     "button", "select", "input", "textarea", "figcaption",
 )  # fmt: skip
+_NEVER_TEXT_NAMES = frozenset(_NEVER_TEXT)
 _BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figure", "footer", "h1", "h2",
     "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "table", "td", "th",
@@ -79,7 +81,17 @@ _CAMEL_WORD_RE = re.compile(r"^(?:[a-z]{2,}|[A-Z][a-z]{2,})(?:[A-Z][a-z]{2,}|[0-
 _ALPHA_RE = re.compile(r"^[A-Za-z]+$")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
+_SCRIPT_SPLIT_RE = re.compile(r"(<script\b[^>]*>.*?</script\s*>)", re.IGNORECASE | re.DOTALL)
+# A block's start or end tag (custom elements such as <fluent-card> and <c-wiz> are blocks too), or a
+# <br>/<hr>; group 1 is the slash of an end tag. Attribute values may hold ">" inside quotes.
+_BLOCK_NAMES = "|".join(sorted(_BLOCKS, key=len, reverse=True))
+_BLOCK_TAG_RE = re.compile(
+    rf"<(/?)(?:{_BLOCK_NAMES}|br|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
+    re.IGNORECASE,
+)
 _ARTICLE_BODY = "[itemprop~=articleBody]"
+_FIGURE = frozenset({"figure"})
+_CARD_PARENTS = frozenset({"article", "main", "section", "li", "aside"})
 
 
 # -- small helpers over bs4 ------------------------------------------------------------------------------
@@ -92,19 +104,34 @@ def _attr(el: Tag, name: str) -> str | None:
     return value if isinstance(value, str) else " ".join(value)
 
 
-def _words(el: Tag) -> set[str]:
+def _words(el: Tag) -> frozenset[str]:
     """The words of an element's class and id, camelCase split, plus joined neighbours ("site-name").
 
     Only word-like tokens count: atomic CSS ("D(n)", "Bxsh(modalShadow)", "hover:underline") and hashed
     names ("css-1x2y3z", "sc-bdVaJa", "_3xX9f", "JtKRv") carry no words, so none of them can look like
     "ad" or "modal"."""
+    classes = el.get("class")
+    if isinstance(classes, list):
+        classes = " ".join(classes)
+    ident = el.get("id")
+    if not classes and not ident:
+        return _NO_WORDS
+    return _words_of(f"{classes or ''} {ident if isinstance(ident, str) else ''}")
+
+
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=8192)
+def _words_of(raw: str) -> frozenset[str]:
+    """Pages repeat the same class lists on every card: each is split once."""
     found: set[str] = set()
-    for token in f"{_attr(el, 'class') or ''} {_attr(el, 'id') or ''}".split():
+    for token in raw.split():
         if _WORDISH_RE.match(token):
             words = [w for part in _WORD_SPLIT_RE.split(token) for w in _word_parts(part)]
             found.update(words)
             found.update(a + b for a, b in pairwise(words))
-    return found
+    return frozenset(found)
 
 
 def _word_parts(part: str) -> list[str]:
@@ -124,10 +151,39 @@ def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
     return bool(_words(el) & hints) or (_attr(el, "itemprop") or "").lower() in hints
 
 
-def _tags(root: Tag, name: str | list[str] | None = None) -> Iterator[Tag]:
-    for el in root.find_all(name) if name else root.find_all(True):
-        if isinstance(el, Tag):
+def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> Iterator[Tag]:
+    """The elements under ``root`` in document order, optionally only those of the given name(s). A plain
+    walk: bs4's find_all builds a filter per call, which costs more than the walk on big pages."""
+    if name is None:
+        for el in root.descendants:
+            if isinstance(el, Tag):
+                yield el
+        return
+    names = {name} if isinstance(name, str) else set(name)
+    for el in root.descendants:
+        if isinstance(el, Tag) and el.name in names:
             yield el
+
+
+def _strings(root: Tag) -> Iterator[NavigableString]:
+    """The text nodes under ``root`` (no comments, CDATA or doctype), in document order."""
+    for node in root.descendants:
+        if type(node) is NavigableString:
+            yield node
+
+
+def _ancestor(el: Tag | NavigableString, names: frozenset[str]) -> Tag | None:
+    """The nearest ancestor of ``el`` named in ``names`` (a plain walk up, no bs4 filter)."""
+    parent = el.parent
+    while parent is not None:
+        if parent.name in names:
+            return parent
+        parent = parent.parent
+    return None
+
+
+def _first(root: Tag, names: frozenset[str]) -> Tag | None:
+    return next(_tags(root, names), None)
 
 
 def _lines(el: Tag) -> list[str]:
@@ -166,7 +222,7 @@ def _paragraph_tags(body: Tag, fence: _Fence | None = None) -> list[Tag]:
     return [
         p
         for p in _tags(body, "p")
-        if p.find_parent("figure") is None and (fence is None or not fence.covers(p))
+        if _ancestor(p, _FIGURE) is None and (fence is None or not fence.covers(p))
     ]
 
 
@@ -175,7 +231,7 @@ def _paragraph_tags(body: Tag, fence: _Fence | None = None) -> list[Tag]:
 
 def _parse(text: str) -> BeautifulSoup | None:
     # lxml rejects NULs and lone surrogates; they carry no text anyway.
-    text = _UNPARSEABLE_RE.sub("", text)
+    text = _flatten(_UNPARSEABLE_RE.sub("", text))
     try:
         with warnings.catch_warnings():
             # "looks like a URL/filename" and "XML parsed as HTML" are guesses about the caller; we know.
@@ -186,18 +242,54 @@ def _parse(text: str) -> BeautifulSoup | None:
         return None
 
 
+def _flatten(text: str) -> str:
+    """Make the page's text line-structured before it is parsed: its source line breaks become spaces (in
+    HTML a newline in text is only a space) and a newline goes where the page breaks lines (block edges,
+    <br>, <hr>), so get_text() keeps "Reuters" and "2 hours ago" in sibling <div>s apart. Scripts keep
+    their text (their JSON is read as it is). One pass over the source instead of a tree edit per node."""
+    parts = _SCRIPT_SPLIT_RE.split(text)
+    for i in range(0, len(parts), 2):
+        part = parts[i].replace("\r", " ").replace("\n", " ")
+        parts[i] = _BLOCK_TAG_RE.sub(_break_at, part)
+    return "".join(parts)
+
+
+def _break_at(match: re.Match[str]) -> str:
+    tag = match.group(0)
+    return f"\n{tag}" if match.group(1) else f"{tag}\n"
+
+
 def _drop_chrome(soup: BeautifulSoup, keep: set[int]) -> None:
-    """Remove page chrome in place; ``keep`` holds ids of elements a site profile selected."""
-    for el in list(_tags(soup, list(_NEVER_TEXT))):
-        el.extract()
+    """Remove page chrome in place; ``keep`` holds ids of elements a site profile selected. One walk from
+    the top, outer elements first; a removed element's subtree is not visited."""
+    _remove(soup, lambda el: el.name in _NEVER_TEXT_NAMES)
     page_chars = len(soup.get_text())
-    for el in list(_tags(soup)):
-        if id(el) in keep or not _attached(el, soup) or not _is_chrome_element(el):
-            continue
+
+    def chrome(el: Tag) -> bool:
+        if id(el) in keep or not _is_chrome_element(el):
+            return False
         if _is_label(el.get_text()):
-            continue  # a "Sponsored" badge stays so that the card around it is recognised and dropped
-        if not _holds_content(el, page_chars, structural=el.name in ("nav", "header", "footer", "form")):
-            el.extract()
+            return False  # a "Sponsored" badge stays so that the card around it is recognised and dropped
+        return not _holds_content(el, page_chars, structural=el.name in ("nav", "header", "footer", "form"))
+
+    _remove(soup, chrome)
+
+
+def _remove(root: Tag, drop: Callable[[Tag], bool]) -> None:
+    """Extract every element for which ``drop`` holds, outermost first (children indexed from the end, so
+    no extraction searches its parent's children for its place)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        children = node.contents
+        for i in range(len(children) - 1, -1, -1):
+            child = children[i]
+            if not isinstance(child, Tag):
+                continue
+            if drop(child):
+                child.extract(_self_index=i)
+            else:
+                stack.append(child)
 
 
 def _attached(el: Tag, soup: BeautifulSoup) -> bool:
@@ -207,10 +299,7 @@ def _attached(el: Tag, soup: BeautifulSoup) -> bool:
 def _is_chrome_element(el: Tag) -> bool:
     if el.name in ("nav", "form", "dialog"):
         return True
-    if (
-        el.name in ("header", "footer")
-        and el.find_parent(["article", "main", "section", "li", "aside"]) is None
-    ):
+    if el.name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
     if (_attr(el, "role") or "").lower() in _CHROME_ROLES:
         return True
@@ -230,27 +319,24 @@ def _holds_content(el: Tag, page_chars: int, structural: bool) -> bool:
     a <div class="has-ads"> wrapper) must stay; a site header holding the logo's <h1> must not."""
     if el.name in ("html", "body", "main"):
         return True
-    if el.find("main") or el.select_one(_ARTICLE_BODY):
-        return True
-    h1 = el.find("h1")
-    if isinstance(h1, Tag) and (not structural or len(h1.get_text().split()) >= 4):
-        return True  # a headline, not a logo
+    first_h1 = True
+    for inner in _tags(el):
+        if inner.name == "main" or (inner.has_attr("itemprop") and _is_article_body(inner)):
+            return True
+        if inner.name == "h1" and first_h1:
+            first_h1 = False
+            if not structural or len(inner.get_text().split()) >= 4:
+                return True  # a headline, not a logo
     return len(el.get_text()) * 2 > page_chars > 500
 
 
-def _mark_blocks(soup: BeautifulSoup) -> None:
-    """Make get_text() line-structured: a newline where the page breaks a line (block edges, <br>), none
-    where only the source was wrapped, so "Reuters" and "2 hours ago" in sibling <div>s stay apart."""
-    for node in list(soup.descendants):
-        if type(node) is NavigableString and "\n" in node:
-            node.replace_with(node.replace("\n", " "))
-    for el in list(_tags(soup, ["br", "hr"])):
-        el.replace_with("\n")
-    for el in list(_tags(soup)):
-        # custom elements (<fluent-card>, <c-wiz>, <cs-card>) are blocks unless styled otherwise
-        if el.name in _BLOCKS or "-" in el.name:
-            el.insert(0, "\n")
-            el.append("\n")
+def _is_article_body(el: Tag) -> bool:
+    """The element matches [itemprop~=articleBody] (without running a CSS selector over the page)."""
+    return "articleBody" in (_attr(el, "itemprop") or "").split()
+
+
+def _article_body(root: Tag) -> Tag | None:
+    return next((el for el in _tags(root) if el.has_attr("itemprop") and _is_article_body(el)), None)
 
 
 def _ad_link(href: str) -> bool:
@@ -279,6 +365,6 @@ def _sponsored(record: Tag) -> bool:
     for a in _tags(record, "a"):
         if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
             return True
-    if any(_is_label(el.get_text()) for el in _tags(record)):
+    if any(len(node) <= 60 and _is_label(node) for node in _strings(record)):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
     return any(_is_label(part) for line in _lines(record) for part in _SEPARATOR_RE.split(line))

@@ -12,7 +12,18 @@ from bs4.element import NavigableString
 
 from feedsvc.extract import times
 from feedsvc.extract.clean import clean_line, is_chrome
-from feedsvc.extract.html.dom import _SEPARATOR_RE, _attr, _Fence, _has_hint, _is_label, _lines, _tags, _text
+from feedsvc.extract.html.dom import (
+    _SEPARATOR_RE,
+    _ancestor,
+    _attr,
+    _Fence,
+    _has_hint,
+    _is_label,
+    _lines,
+    _strings,
+    _tags,
+    _text,
+)
 
 _OUTLET_HINTS = frozenset(
     {"source", "provider", "outlet", "publisher", "attribution", "sitename", "publication"}
@@ -70,17 +81,17 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
     """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase.
     Headings are never searched: "now" in a headline is a word of it, not its time."""
     for el in _tags(scope):
-        if fence.covers(el) or el.find_parent(_HEADING_NAMES) is not None:
+        if el.name != "time" and (_attr(el, "itemprop") or "").lower() != "datepublished":
             continue
-        if el.name == "time" or (_attr(el, "itemprop") or "").lower() == "datepublished":
+        if not fence.covers(el) and _ancestor(el, _HEADING_NAMES) is None:
             machine = _attr(el, "datetime") or _attr(el, "content")
             shown = _text(el)
             text = times.strip_icon(shown, languages) or shown or None
             if text or machine:
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
-    for node in scope.find_all(string=True):
+    for node in _strings(scope):
         parent = node.parent
-        if type(node) is not NavigableString or not isinstance(parent, Tag) or fence.covers(parent):
+        if not isinstance(parent, Tag) or fence.covers(parent):
             continue
         phrase = _phrase_in(str(node), languages)
         if phrase and not _in_prose(node, phrase):
@@ -88,15 +99,17 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
     return None
 
 
-_HEADING_NAMES = ["h1", "h2", "h3", "h4", "h5", "h6"]
+_HEADING_NAMES = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _DIGIT_RE = re.compile(r"\d")
+_LINK = frozenset({"a"})
+_FIGURE = frozenset({"figure"})
 
 
 def _in_prose(node: NavigableString, phrase: str) -> bool:
     """A bare time word ("now", "today") inside a heading or running text is a word of that text, not a
     time stamp: it counts only as a part of its line of its own ("Reuters • now") or ending a short line
     ("Updated now"). A phrase with digits ("2 hours ago") stands on its own."""
-    if node.find_parent(_HEADING_NAMES) is not None:
+    if _ancestor(node, _HEADING_NAMES) is not None:
         return True
     if _DIGIT_RE.search(phrase):
         return False
@@ -150,7 +163,7 @@ def _meta_line(
         if fence.touches(parent):
             break
         text = parent.get_text()
-        if len(text.strip()) > 120 or text.count("\n") > 8 or len(_lines(parent)) > 4:
+        if len(text.strip()) > 120 or sum(1 for row in text.split("\n") if row.strip()) > 4:
             break
         line = parent
     pieces = _pieces(line, el if el.name == "time" else None)
@@ -240,7 +253,7 @@ def _outlet_name(text: str, byline_is_author: bool = False) -> str | None:
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
-    for node in scope.find_all(string=_is_credit):
+    for node in (n for n in _strings(scope) if _is_credit(n)):
         el = node.parent
         for _ in range(3):
             if not isinstance(el, Tag) or fence.covers(el):
@@ -257,8 +270,15 @@ def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     return _logo_outlet(scope, fence)
 
 
+_CREDIT_WORD_RE = re.compile(
+    r"provided|source|bereitgestellt|quelle|fourni|fuente|proporcionado|fornito|提供|配信|出典", re.IGNORECASE
+)
+
+
 def _is_credit(text: str | None) -> bool:
-    line = clean_line(text or "")
+    if not text or not _CREDIT_WORD_RE.search(text):
+        return False
+    line = clean_line(text)
     # the label after a name or a time is short: a long line ending in "配信" is a headline ("…を配信")
     return bool(
         (len(line) <= 80 and _PROVIDED_RE.match(line)) or (len(line) <= 30 and _PROVIDED_AFTER_RE.match(line))
@@ -274,7 +294,7 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
             return name
         if type(node) is not NavigableString or not isinstance(node.parent, Tag):
             continue
-        if node.parent.name == "a" or node.find_parent("a") is not None:
+        if _ancestor(node, _LINK) is not None:
             continue
         text = clean_line(str(node))
         if text:
@@ -284,7 +304,7 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
 
 def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
     for el in _tags(scope):
-        if not fence.covers(el) and el.find_parent("figure") is None and _has_hint(el, hints):
+        if not fence.covers(el) and _has_hint(el, hints) and _ancestor(el, _FIGURE) is None:
             yield el
 
 
@@ -311,7 +331,9 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
         if not alt or fence.covers(img):
             continue
         src = f"{_attr(img, 'src') or ''} {_attr(img, 'data-src') or ''}".lower()
-        beside = img.find_next_sibling()
+        beside = img.next_sibling
+        while beside is not None and not isinstance(beside, Tag):
+            beside = beside.next_sibling
         shown = _text(beside) if isinstance(beside, Tag) else ""
         is_logo = _LOGO_ALT_RE.search(alt) or "logo" in src or shown.casefold() == alt.casefold()
         if is_logo and (name := _logo_name(alt)):

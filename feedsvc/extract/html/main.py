@@ -9,7 +9,17 @@ from bs4 import Tag
 
 from feedsvc.extract.article import Article, read_article
 from feedsvc.extract.clean import clean_body, clean_line, is_chrome
-from feedsvc.extract.html.dom import _ARTICLE_BODY, _Fence, _lines, _paragraph_tags, _tags, _text, _within
+from feedsvc.extract.html.dom import (
+    _ancestor,
+    _article_body,
+    _Fence,
+    _first,
+    _lines,
+    _paragraph_tags,
+    _tags,
+    _text,
+    _within,
+)
 from feedsvc.extract.html.fields import (
     _Fields,
     _find_when,
@@ -30,6 +40,11 @@ from feedsvc.extract.html.page import (
     _stamp,
 )
 
+_ARTICLE = frozenset({"article"})
+_H1 = frozenset({"h1"})
+_TIME = frozenset({"time"})
+_HEADER = frozenset({"header"})
+
 
 @dataclass
 class _Main:
@@ -42,13 +57,11 @@ def _find_main(page: _Page) -> _Main | None:
     """The page's own article, when structured data says there is one or an <article> holds the <h1>
     and a body; a listing page ("Latest news with #Ukraine") has none."""
     soup = page.soup
-    found = soup.select_one(_ARTICLE_BODY)
-    body = found if isinstance(found, Tag) else None
-    article = body.find_parent("article") if body else None
+    body = _article_body(soup)
+    article = _ancestor(body, _ARTICLE) if body else None
     if article is None:
-        article = next((a for a in _tags(soup, "article") if a.find("h1")), None)
-    h1_found = (article or soup).find("h1")
-    h1 = h1_found if isinstance(h1_found, Tag) else None
+        article = next((a for a in _tags(soup, "article") if _first(a, _H1)), None)
+    h1 = _first(article or soup, _H1)
     strong = page.ld is not None or page.meta.get("og:type", "").startswith("article") or body is not None
     if body is None:
         main_el = soup.find("main")
@@ -64,7 +77,7 @@ def _densest(root: Tag) -> Tag | None:
     scores: dict[int, float] = {}
     by_id: dict[int, Tag] = {}
     for p in _tags(root, "p"):
-        if p.find("time") is not None or p.find_parent("header") is not None:
+        if _first(p, _TIME) is not None or _ancestor(p, _HEADER) is not None:
             continue
         size = len(p.get_text().strip())
         for parent, share in ((p.parent, 1.0), (p.parent.parent if p.parent else None, 0.5)):

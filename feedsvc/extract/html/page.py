@@ -52,8 +52,8 @@ def _read_page(
 ) -> _Page:
     meta = _meta_tags(soup)
     base = page_url
-    base_tag = soup.find("base", href=True)
-    if isinstance(base_tag, Tag):
+    base_tag = next((b for b in _tags(soup, "base") if b.has_attr("href")), None)
+    if base_tag is not None:
         base = urljoin(page_url or "", _attr(base_tag, "href") or "") or page_url
     if not (base or "").startswith(("http://", "https://")):
         # Without a page URL, the page's own canonical address still anchors its relative links.

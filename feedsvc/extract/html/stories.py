@@ -8,7 +8,7 @@ from datetime import datetime
 from bs4 import Tag
 
 from feedsvc.extract.html.cards import _card_fields, _containers, _headlines, _is_story
-from feedsvc.extract.html.dom import _attached, _drop_chrome, _Fence, _mark_blocks, _parse, _sponsored, _tags
+from feedsvc.extract.html.dom import _attached, _drop_chrome, _Fence, _parse, _sponsored, _tags
 from feedsvc.extract.html.fields import _Fields
 from feedsvc.extract.html.main import _find_main, _main_story, _whole
 from feedsvc.extract.html.page import _Page, _read_page
@@ -30,8 +30,7 @@ def parse_html(
         return []
     page = _read_page(soup, text, page_url, fetched_at, date_order)
     records, keep = _protected(soup, profile)
-    _drop_chrome(soup, keep)
-    _mark_blocks(soup)
+    _drop_chrome(soup, keep)  # the text is line-structured already (dom._flatten)
     found: list[tuple[_Fields, Tag | None]]
     if profile is not None and profile.record:
         found = []
