@@ -29,7 +29,7 @@ from feedsvc.dedup import (
 )
 from feedsvc.models import Copy, Story
 from feedsvc.settings import DedupSettings
-from feedsvc.store import ClusterWrite, Store, StoredCopy, retention_cutoff
+from feedsvc.store import Claim, ClusterWrite, Store, StoredCopy, retention_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -168,15 +168,16 @@ class Ingestor:
         self.cluster_of[key] = cluster_id
         self.members.setdefault(cluster_id, set()).add(key)
 
-    def ingest(self, stories: Sequence[Story]) -> IngestResult:
-        """Apply one page's stories; all of it is stored in one transaction, or none of it."""
+    def ingest(self, stories: Sequence[Story], lease: Claim | None = None) -> IngestResult:
+        """Apply one page's stories; all of it is stored in one transaction, or none of it (nothing when
+        ``lease`` no longer holds)."""
         try:
-            return self._ingest(stories)
+            return self._ingest(stories, lease)
         except Exception:
             self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
 
-    def _ingest(self, stories: Sequence[Story]) -> IngestResult:
+    def _ingest(self, stories: Sequence[Story], lease: Claim | None) -> IngestResult:
         now = self.clock()
         result = IngestResult(stories=len(stories))
         keyed = {copy_key(s): s for s in stories}
@@ -232,6 +233,7 @@ class Ingestor:
             boilerplate=self._boilerplate_to_save(result.new_clusters > 0),
             seen_at=now,
             grown_copies=grown,
+            lease=lease,
         )
         result.grown = len(grown)
         return result

@@ -1,49 +1,60 @@
-"""APScheduler wiring only: one job per source, and a debounced feed rebuild after changes."""
+"""APScheduler wiring only: one "claim due sources" tick per worker, a debounced feed rebuild, pruning.
+
+The schedule itself lives in the store (``sources.next_run``); every worker process ticks the same claim
+loop, leases the sources that are due (``Store.claim_due``) and runs them on its own thread pool. There is
+never one job per source per process, so any number of workers fetch each source once per interval.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from feedsvc.errors import FeedsvcError
 from feedsvc.service import Service
+from feedsvc.store import Claim
 
 log = logging.getLogger("feedsvc")
 _PUBLISH_DELAY = timedelta(seconds=1)
-_STAGGER = timedelta(seconds=1)
 _PRUNE_DELAY = timedelta(minutes=5)
 
 
 class Schedule:
-    def __init__(self, service: Service) -> None:
+    """The worker side of a process: claims due sources and runs them; ``publish`` also rebuilds feeds
+    after changes (a process that is not the publisher leaves that to the leader)."""
+
+    def __init__(self, service: Service, *, publish: bool = True) -> None:
         self.service = service
+        self.publish = publish
         self.scheduler = BackgroundScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1}
         )
+        self.threads = service.settings.worker_threads
+        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="source")
+        self._running: set[str] = set()
+        self._guard = threading.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         now = datetime.now(UTC)
-        states = self.service.source_states()
-        for i, source in enumerate(self.service.settings.sources):
-            interval = timedelta(seconds=source.interval)
-            last = states[source.name].last_fetch if source.name in states else None
-            # Follow the stored last fetch, so a restart does not refetch everything at once.
-            first = max(last + interval, now + _STAGGER * i) if last else now + _STAGGER * i
-            self.scheduler.add_job(
-                self._run,
-                IntervalTrigger(
-                    seconds=source.interval, jitter=min(60.0, source.interval / 10), timezone=UTC
-                ),
-                args=[source.name],
-                id=f"source:{source.name}",
-                name=f"fetch {source.name}",
-                next_run_time=first,
-                misfire_grace_time=int(max(30, source.interval / 2)),
-            )
-        if not all(self.service.publisher.get(f"{s.name}.atom") for s in self.service.feed_specs()):
+        self.service.ensure_schedule()
+        self.scheduler.add_job(
+            self._claim,
+            IntervalTrigger(seconds=self.service.settings.claim_interval, timezone=UTC),
+            id="claim",
+            name="claim due sources",
+            next_run_time=now,
+        )
+        if self.publish and not all(
+            self.service.publisher.get(f"{s.name}.atom") for s in self.service.feed_specs()
+        ):
             self._queue_publish(now)
         self.scheduler.add_job(
             self.service.prune,
@@ -54,34 +65,59 @@ class Schedule:
         self.scheduler.start()
 
     def next_runs(self) -> dict[str, datetime | None]:
-        """Next scheduled fetch per source name."""
-        return {
-            job.id.removeprefix("source:"): job.next_run_time
-            for job in self.scheduler.get_jobs()
-            if job.id.startswith("source:")
-        }
+        """Next scheduled fetch per configured source name (from the store's schedule)."""
+        stored = self.service.store.next_runs()
+        return {s.name: stored.get(s.name) for s in self.service.settings.sources}
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop scheduling; give a running fetch until ``timeout`` to finish. One that is still running is
-        abandoned: everything it writes is one transaction, so the store stays consistent either way."""
+        """Stop claiming; give a running fetch until ``timeout`` to finish. One that is still running is
+        abandoned: everything it writes is one transaction, so the store stays consistent either way, and
+        its lease expires."""
         if not self.scheduler.running:
             return
+        self._stopping = True
         self.scheduler.shutdown(wait=False)
+        self.pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + timeout
-        while self.service.busy() and time.monotonic() < deadline:
+        while (self._running or self.service.busy()) and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def _run(self, name: str) -> None:
-        source = next(s for s in self.service.settings.sources if s.name == name)
-        report = self.service.run_source(source)
-        if report.new_clusters or report.merged:
-            self._queue_publish(datetime.now(UTC))
+    def _claim(self) -> None:
+        with self._guard:
+            free = self.threads - len(self._running)
+        if free <= 0 or self._stopping:
+            return
+        try:
+            claims = self.service.claim(free)
+        except FeedsvcError as exc:
+            log.error("event=claim_failed error=%r", str(exc))
+            return
+        for claim in claims:
+            with self._guard:
+                self._running.add(claim.source)
+            try:
+                self.pool.submit(self._run, claim)
+            except RuntimeError:  # stopping: the lease expires and another worker (or the next start) runs it
+                with self._guard:
+                    self._running.discard(claim.source)
+
+    def _run(self, claim: Claim) -> None:
+        try:
+            if self._stopping:
+                return
+            report = self.service.run_claimed(claim)
+            if self.publish and (report.new_clusters or report.merged):
+                self._queue_publish(datetime.now(UTC))
+        finally:
+            with self._guard:
+                self._running.discard(claim.source)
 
     def _queue_publish(self, now: datetime) -> None:
         # One pending rebuild at a time: changes from several sources in a burst share it.
-        self.scheduler.add_job(
-            self._publish, "date", run_date=now + _PUBLISH_DELAY, id="publish", replace_existing=True
-        )
+        with contextlib.suppress(RuntimeError):  # the scheduler has stopped
+            self.scheduler.add_job(
+                self._publish, "date", run_date=now + _PUBLISH_DELAY, id="publish", replace_existing=True
+            )
 
     def _publish(self) -> None:
         changed = self.service.publish_feeds()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
@@ -25,9 +31,33 @@ from feedsvc.publish import (
     render_fingerprint,
 )
 from feedsvc.settings import Settings
-from feedsvc.store import SourceState, Store, retention_cutoff
+from feedsvc.store import Claim, LeaseLost, SourceState, Store, retention_cutoff
 
 log = logging.getLogger("feedsvc")
+
+
+class SharedFetcher(Fetcher):
+    """The Fetcher with its one-request-per-host rule held across every process on the store: the
+    store's host lock (a PostgreSQL advisory lock keyed by the host) is taken inside the in-process one."""
+
+    def __init__(self, store: Store, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._store = store
+
+    @contextmanager
+    def _host_lock(self, url: Any) -> Iterator[None]:
+        with super()._host_lock(url), self._store.host_lock(str(url.host).lower()):
+            yield
+
+
+def next_run_after(scheduled: datetime | None, interval: float, now: datetime) -> datetime:
+    """The next slot of a source's schedule after ``now``: the slot it was claimed at plus whole
+    intervals (a late run does not shift the schedule, a very late one skips the slots it missed)."""
+    step = timedelta(seconds=interval)
+    if scheduled is None or scheduled > now:
+        return now + step
+    missed = int((now - scheduled) / step)
+    return scheduled + step * (missed + 1)
 
 
 def _when(dt: datetime | None) -> str:
@@ -40,7 +70,9 @@ class Service:
     def __init__(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
         self.store = Store(settings.database_url, migrate=settings.auto_migrate)
-        self.fetcher = fetcher or Fetcher(
+        self.owner = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.fetcher = fetcher or SharedFetcher(
+            self.store,
             max_bytes=settings.max_page_bytes,
             timeout=settings.fetch_timeout,
             contact_url=settings.contact_url,
@@ -92,21 +124,47 @@ class Service:
 
     # -- one source -----------------------------------------------------------------------------
 
-    def run_source(self, source: Source, *, force: bool = False) -> RunReport:
+    # -- the schedule -------------------------------------------------------------------------------
+
+    def ensure_schedule(self) -> None:
+        """Give every configured source a row and a first run, spread over at most one interval."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        count = max(len(self.settings.sources), 1)
+        first = {
+            s.name: now + timedelta(seconds=i * min(1.0, s.interval / count))
+            for i, s in enumerate(self.settings.sources)
+        }
+        self.store.ensure_sources(first, {s.name: s.interval for s in self.settings.sources})
+
+    def claim(self, limit: int) -> list[Claim]:
+        """Lease up to ``limit`` due sources for this process."""
+        now = datetime.now(UTC)
+        names = [s.name for s in self.settings.sources]
+        return self.store.claim_due(self.owner, names, now, self.settings.lease, limit)
+
+    def run_claimed(self, claim: Claim) -> RunReport:
+        """Run the source ``claim`` leases; its results are written only while the lease holds."""
+        source = next((s for s in self.settings.sources if s.name == claim.source), None)
+        if source is None:  # no longer configured here: another configuration's source
+            return RunReport(source=claim.source, ok=True, error="skipped: not configured")
+        return self.run_source(source, claim=claim)
+
+    def run_source(self, source: Source, *, force: bool = False, claim: Claim | None = None) -> RunReport:
         """Fetch, extract and ingest one source. Expected failures are recorded, never raised.
 
-        A source in backoff (after failures, or a Retry-After) is skipped unless ``force``."""
+        A source in backoff (after failures, or a Retry-After) is skipped unless ``force``. With a
+        ``claim`` (a lease from the store's schedule) every write of the run is fenced by the lease."""
         lock = self._source_locks.setdefault(source.name, threading.Lock())
         if not lock.acquire(blocking=False):
             return RunReport(
                 source=source.name, ok=True, error="skipped: a run of this source is in progress"
             )
         try:
-            return self._run_source(source, force)
+            return self._run_source(source, force, claim)
         finally:
             lock.release()
 
-    def _run_source(self, source: Source, force: bool) -> RunReport:
+    def _run_source(self, source: Source, force: bool, claim: Claim | None = None) -> RunReport:
         started = time.monotonic()
         state = self.store.source_state(source.name)
         now = datetime.now(UTC).replace(microsecond=0)
@@ -123,7 +181,7 @@ class Service:
                 stories = extract(page, source, self.settings.max_page_bytes)
                 stories = self.fulltext.enrich(source, stories, page.url)
                 with self._ingest_lock:
-                    result = self.ingestor.ingest(stories)
+                    result = self.ingestor.ingest(stories, lease=claim)
                 report = RunReport(
                     source=source.name,
                     ok=True,
@@ -139,6 +197,9 @@ class Service:
             report = RunReport(source=source.name, ok=False, error=exc.reason)
             retry_after = getattr(exc, "retry_after", None)
             state = replace(state, last_fetch=now, last_error=exc.reason, failures=state.failures + 1)
+        except LeaseLost as exc:  # another worker has the source now: leave its state alone
+            log.warning("event=lease_lost source=%s error=%r", source.name, str(exc))
+            return RunReport(source=source.name, ok=False, error=str(exc))
         except FeedsvcError as exc:  # the store: recorded against the run, the service goes on
             report = RunReport(source=source.name, ok=False, error=str(exc))
             state = replace(state, last_fetch=now, last_error=str(exc), failures=state.failures + 1)
@@ -149,7 +210,8 @@ class Service:
             state = replace(state, last_fetch=now, last_error=error, failures=state.failures + 1)
         report = replace(report, duration=time.monotonic() - started)
         if report.ok:
-            state = replace(state, next_run=now + timedelta(seconds=source.interval))
+            scheduled = claim.scheduled if claim is not None else None
+            state = replace(state, next_run=next_run_after(scheduled, source.interval, now))
         else:  # exponential backoff with jitter, never sooner than the site's Retry-After
             delay = backoff_delay(state.failures, base=source.interval, retry_after=retry_after)
             until = now + timedelta(seconds=max(delay, source.interval))
@@ -158,7 +220,10 @@ class Service:
             )
         self._count(report, now)
         try:
-            self.store.save_source_state(state)
+            if claim is None:
+                self.store.save_source_state(state)
+            elif not self.store.finish(claim, state):
+                log.warning("event=lease_lost source=%s state_not_saved=1", source.name)
         except FeedsvcError as exc:
             log.error("event=state_not_saved source=%s error=%r", source.name, str(exc))
         log.log(

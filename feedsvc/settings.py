@@ -79,6 +79,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("service", "respect_robots", "bool", True, "Obey robots.txt of the sites fetched"),
     Setting("service", "stop_timeout", "duration", 10.0, "Longest a clean stop (SIGTERM, Ctrl-C) may take"),
     Setting("service", "log_format", "choice", "kv", "Log line format", ("kv", "json")),
+    Setting("service", "worker_threads", "int", 4, "Sources one worker process fetches and parses at once"),
+    Setting(
+        "service",
+        "lease",
+        "duration",
+        300.0,
+        "How long a worker's claim on a source lasts; a killed worker's sources are taken over after it",
+    ),
+    Setting("service", "claim_interval", "duration", 1.0, "How often a worker looks for due sources"),
+    Setting(
+        "service",
+        "publish_interval",
+        "duration",
+        1.0,
+        "How often the publisher checks for changes, and web servers for new feeds without a notification",
+    ),
     Setting("service", "log_level", "choice", "INFO", "Log level", ("DEBUG", "INFO", "WARNING", "ERROR")),
     # [dedup] defaults are chosen by `python -m bench dedup` (labelled corpus, baselines, speed at 1M).
     Setting("dedup", "shingle_size", "int", 5, "Words per shingle"),
@@ -154,6 +170,10 @@ class Settings:
     contact_url: str = ""
     respect_robots: bool = True
     stop_timeout: float = 10.0
+    worker_threads: int = 4
+    lease: float = 300.0
+    claim_interval: float = 1.0
+    publish_interval: float = 1.0
     log_format: str = "kv"
     log_level: str = "INFO"
     dedup: DedupSettings = field(default_factory=DedupSettings)
@@ -313,6 +333,10 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
         contact_url=service["contact_url"],
         respect_robots=service["respect_robots"],
         stop_timeout=service["stop_timeout"],
+        worker_threads=service["worker_threads"],
+        lease=service["lease"],
+        claim_interval=service["claim_interval"],
+        publish_interval=service["publish_interval"],
         log_format=service["log_format"],
         log_level=service["log_level"],
         dedup=DedupSettings(**values["dedup"]),

@@ -7,7 +7,10 @@ changes is written in one transaction, so a crash leaves either all of it or non
 from __future__ import annotations
 
 import json
+import uuid
+import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +32,9 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -42,6 +47,7 @@ from feedsvc.errors import StoreError
 from feedsvc.models import Cluster, Copy, utc
 
 metadata = MetaData()
+_HOST_LOCKS = 0x66656564  # advisory lock namespace of the per-host request locks ("feed")
 
 meta_table = Table(
     "meta",
@@ -100,6 +106,10 @@ sources = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("next_run", DateTime(timezone=True), nullable=True),
     Column("backoff_until", DateTime(timezone=True), nullable=True),
+    # The lease of the worker running the source now (owner token, expiry): see Store.claim_due.
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires", DateTime(timezone=True), nullable=True),
+    Index("ix_sources_next_run", "next_run"),
 )
 
 # Full-text cache: one row per article URL a card linked to (feedsvc.fulltext). Text columns are bounded
@@ -153,6 +163,22 @@ class SourceState:
     failures: int = 0
     next_run: datetime | None = None
     backoff_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on one source: ``token`` fences every write of the run; ``scheduled`` is the next_run it
+    was claimed at (None: first run)."""
+
+    source: str
+    token: str
+    scheduled: datetime | None
+    expires: datetime
+
+
+class LeaseLost(StoreError):
+    """The lease of a run expired and the source may have been claimed by another worker: its results are
+    not written (an expired lease never overwrites newer state)."""
 
 
 @dataclass(frozen=True)
@@ -352,10 +378,15 @@ class Store:
         boilerplate: bytes | None,
         seen_at: datetime,
         grown_copies: Sequence[StoredCopy] = (),
+        lease: Claim | None = None,
     ) -> None:
         """Write one page's effect in one transaction: new clusters first, then copies, then merges.
-        ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced)."""
+        ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced).
+        With ``lease``, nothing is written (LeaseLost) unless the lease still holds, checked in the same
+        transaction with the source's row locked."""
         with self._write() as conn:
+            if lease is not None:
+                _check_lease(conn, lease)
             for cw in cluster_writes:
                 values = {
                     "updated": cw.updated,
@@ -520,6 +551,109 @@ class Store:
         with self._write() as conn:
             _upsert(conn, sources, **asdict(state))
 
+    # -- the schedule: leases on due sources ------------------------------------------------------
+
+    def ensure_sources(self, first_runs: dict[str, datetime], intervals: dict[str, float]) -> None:
+        """Give every configured source a row and a next run: ``first_runs[name]`` for a new source, its
+        last fetch plus its interval for one stored by an earlier build (which kept no next run)."""
+        with self._write() as conn:
+            if conn.dialect.name == "sqlite":  # the embedded store has one process: leases left are stale
+                conn.execute(update(sources).values(lease_owner=None, lease_expires=None))
+            _insert_ignore(
+                conn,
+                sources,
+                [{"name": n, "stories": 0, "failures": 0, "next_run": t} for n, t in first_runs.items()],
+            )
+            rows = conn.execute(
+                select(sources.c.name, sources.c.last_fetch).where(
+                    sources.c.name.in_(list(first_runs)), sources.c.next_run.is_(None)
+                )
+            ).all()
+            for row in rows:
+                last = _aware(row.last_fetch)
+                when = last + timedelta(seconds=intervals[row.name]) if last else first_runs[row.name]
+                conn.execute(
+                    update(sources)
+                    .where(sources.c.name == row.name, sources.c.next_run.is_(None))
+                    .values(next_run=when)
+                )
+
+    def claim_due(
+        self, owner: str, names: Sequence[str], now: datetime, lease: float, limit: int
+    ) -> list[Claim]:
+        """Lease up to ``limit`` of the sources ``names`` that are due and not leased (or whose lease
+        expired). On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so workers claiming at the same
+        moment take different sources and never wait for each other; each lease is taken by an UPDATE
+        that re-checks the row, so on any engine a source is leased to one worker at a time."""
+        if limit <= 0 or not names:
+            return []
+        s = sources.c
+        free = or_(s.lease_expires.is_(None), s.lease_expires <= now)
+        query = (
+            select(s.name, s.next_run)
+            .where(s.name.in_(list(names)), or_(s.next_run.is_(None), s.next_run <= now), free)
+            .order_by(s.next_run.asc().nulls_first(), s.name)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        expires = now + timedelta(seconds=lease)
+        claims = []
+        with self._write() as conn:
+            for row in conn.execute(query).all():
+                token = f"{owner[:48]}/{uuid.uuid4().hex[:12]}"
+                taken = conn.execute(
+                    update(sources)
+                    .where(s.name == row.name, free)
+                    .values(lease_owner=token, lease_expires=expires)
+                ).rowcount
+                if taken:
+                    claims.append(Claim(row.name, token, _aware(row.next_run), expires))
+        return claims
+
+    def finish(self, claim: Claim, state: SourceState) -> bool:
+        """Write the run's source state and release the lease, only if ``claim`` still holds it (False:
+        the lease was lost, nothing written)."""
+        values = {k: v for k, v in asdict(state).items() if k != "name"}
+        with self._write() as conn:
+            done = conn.execute(
+                update(sources)
+                .where(sources.c.name == claim.source, sources.c.lease_owner == claim.token)
+                .values(**bounded(sources, values), lease_owner=None, lease_expires=None)
+            ).rowcount
+        return bool(done)
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        with self._read() as conn:
+            rows = conn.execute(select(sources.c.name, sources.c.next_run)).all()
+        return {row.name: _aware(row.next_run) for row in rows}
+
+    @contextmanager
+    def host_lock(self, host: str) -> Iterator[None]:
+        """One request at a time to ``host`` across every process on this store: on PostgreSQL a
+        session-level advisory lock keyed by the host, held on its own connection (a killed process's
+        session ends, and its locks with it). On SQLite (one process) there is nothing to add to the
+        fetcher's in-process lock."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        key = zlib.crc32(host.encode("utf-8")) - (1 << 31)  # a signed int4
+        try:
+            conn = self.engine.connect()
+            conn.execute(text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": _HOST_LOCKS, "key": key})
+            conn.commit()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store unavailable for the host lock of {host}: {exc}") from exc
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": _HOST_LOCKS, "key": key})
+                conn.commit()
+            except SQLAlchemyError:
+                conn.invalidate()  # the session (and its lock) goes with the connection
+            finally:
+                conn.close()
+
     # -- plumbing -------------------------------------------------------------------------------
 
     def _read(self) -> _Tx:
@@ -527,6 +661,20 @@ class Store:
 
     def _write(self) -> _Tx:
         return _Tx(self, write=True)
+
+
+def _check_lease(conn: Connection, lease: Claim) -> None:
+    held = conn.execute(
+        select(sources.c.name)
+        .where(
+            sources.c.name == lease.source,
+            sources.c.lease_owner == lease.token,
+            sources.c.lease_expires > datetime.now(UTC),
+        )
+        .with_for_update()
+    ).first()
+    if held is None:
+        raise LeaseLost(f"the lease on {lease.source} expired before its results were written")
 
 
 def bounded(table: Table, row: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from feedsvc.ingest import Ingestor
 from feedsvc.models import Story
 from feedsvc.settings import DedupSettings
-from feedsvc.store import SourceState, Store
+from feedsvc.store import LeaseLost, SourceState, Store
 
 NOW = datetime(2025, 8, 19, 12, 0, tzinfo=UTC)
 BODY = (
@@ -79,3 +82,86 @@ def test_two_writers_storing_the_same_page_do_not_fail(database_url: str) -> Non
         assert store.counts() == {"copies": 1, "clusters": 1}
     finally:
         store.close()
+
+
+def _schedule(store: Store, names: list[str], at: datetime) -> None:
+    store.ensure_sources(dict.fromkeys(names, at), dict.fromkeys(names, 60.0))
+
+
+def test_claims_lease_each_due_source_to_one_worker(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        names = [f"s{i}" for i in range(5)]
+        _schedule(store, names, NOW)
+        _schedule(store, names, NOW + timedelta(hours=1))  # idempotent: a second worker starting
+        assert store.claim_due("a", names, NOW - timedelta(seconds=1), 30, 10) == []  # nothing due yet
+        first = store.claim_due("a", names, NOW, 30, 3)
+        second = store.claim_due("b", names, NOW, 30, 10)
+        assert len(first) == 3 and len(second) == 2
+        assert {c.source for c in first}.isdisjoint(c.source for c in second)
+        assert store.claim_due("c", names, NOW + timedelta(seconds=29), 30, 10) == []  # all leased
+    finally:
+        store.close()
+
+
+def test_an_expired_lease_is_taken_over_and_can_no_longer_write(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        _schedule(store, ["s"], NOW)
+        (dead,) = store.claim_due("dead", ["s"], NOW, 30, 1)
+        (alive,) = store.claim_due("alive", ["s"], NOW + timedelta(seconds=31), 30, 1)
+        assert dead.token != alive.token
+        assert not store.finish(dead, SourceState(name="s", stories=99))  # fenced: nothing written
+        assert store.source_state("s").stories == 0
+        assert store.finish(alive, SourceState(name="s", stories=3, next_run=NOW + timedelta(minutes=1)))
+        assert store.source_state("s").stories == 3
+        # released: due again at its next run, not before
+        assert store.claim_due("x", ["s"], NOW + timedelta(seconds=59), 30, 1) == []
+        assert len(store.claim_due("x", ["s"], NOW + timedelta(seconds=61), 30, 1)) == 1
+    finally:
+        store.close()
+
+
+def test_a_page_is_not_written_under_a_lost_lease(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        now = datetime.now(UTC)
+        _schedule(store, ["local"], now)
+        (lost,) = store.claim_due("dead", ["local"], now, 0.001, 1)
+        with pytest.raises(LeaseLost):
+            _ingestor(store).ingest([_story()], lease=lost)
+        assert store.counts() == {"copies": 0, "clusters": 0}
+        (held,) = store.claim_due("alive", ["local"], datetime.now(UTC), 60, 1)
+        assert _ingestor(store).ingest([_story()], lease=held).new_copies == 1
+    finally:
+        store.close()
+
+
+def test_host_locks_exclude_each_other_across_connections(database_url: str) -> None:
+    store, other = Store(database_url), Store(database_url)
+    try:
+        order: list[str] = []
+        inside = threading.Event()
+
+        def second() -> None:
+            inside.wait(10)
+            with other.host_lock("news.example"):
+                order.append("second")
+
+        thread = threading.Thread(target=second)
+        with store.host_lock("news.example"):
+            thread.start()
+            inside.set()
+            if store.engine.dialect.name == "postgresql":
+                # the other process's request waits for ours: give it the chance to jump the queue
+                thread.join(0.5)
+                assert thread.is_alive()
+            order.append("first")
+        thread.join(10)
+        if store.engine.dialect.name == "postgresql":
+            assert order == ["first", "second"]
+        with store.host_lock("news.example"), other.host_lock("other.example"):
+            pass  # different hosts never wait for each other
+    finally:
+        store.close()
+        other.close()
