@@ -535,3 +535,16 @@ def test_the_page_language_is_read_from_lang_or_og_locale(
     soup = _parse(text)
     assert soup is not None
     assert _read_page(soup, text, None, FETCHED, "DMY").language == language
+
+
+def test_a_listing_that_calls_itself_an_article_has_no_main_story() -> None:
+    # og:type article, but no <h1>, no article JSON-LD and only the listing's own address: cards only
+    head = (
+        "<title>River news: the latest stories and pictures</title>"
+        '<meta property="og:type" content="article"><meta property="og:url" content="https://news.example.com/">'
+    )
+    html = page(
+        f"<main><p>{'A long photo caption about the river and the bridge. ' * 6}</p>{GOOD}</main>", head
+    )
+    stories = parse(html, url="https://news.example.com/")
+    assert [s.url for s in stories] == ["https://news.example.com/a"]

@@ -68,6 +68,9 @@ def _find_main(page: _Page) -> _Main | None:
         body = _densest(article or (main_el if isinstance(main_el, Tag) else None) or soup.body or soup)
     if not strong and not (article and body and len(_paragraph_tags(body)) >= 2):
         return None
+    own = [page.meta.get("og:url"), page.meta.get("canonical"), page.base]
+    if h1 is None and page.ld is None and _article_url(page, own) is None:
+        return None  # "og:type article" without a headline of its own or an article address: a listing
     return _Main(article or _common_ancestor(h1, body), h1, body)
 
 
