@@ -548,3 +548,15 @@ def test_a_listing_that_calls_itself_an_article_has_no_main_story() -> None:
     )
     stories = parse(html, url="https://news.example.com/")
     assert [s.url for s in stories] == ["https://news.example.com/a"]
+
+
+@pytest.mark.parametrize("url", [None, "https://news.example.com/"])
+def test_unreadable_addresses_give_no_link_and_no_error(url: str | None) -> None:
+    broken = card("Talks resume on the border crossing today", "http://[x/b", "AP • 1 hour ago")
+    html = page(f"<main>{GOOD}{broken}</main>", '<base href="http://[x">')
+    stories = parse(html, url=url)
+    assert [s.title for s in stories] == [
+        "Ceasefire talks resume in Cairo on Monday",
+        "Talks resume on the border crossing today",
+    ]
+    assert stories[1].url is None

@@ -40,8 +40,13 @@ class _Page:
         href = (href or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             return None
-        url = urljoin(self.base, href) if self.base else href
-        return url if url.startswith(("http://", "https://")) else None
+        url = _join(self.base, href) if self.base else href
+        if not url or not url.startswith(("http://", "https://")):
+            return None
+        try:
+            return url if urlsplit(url).hostname else None
+        except ValueError:  # a broken IPv6 host
+            return None
 
     def is_cut(self, *containers: Tag | None) -> bool:
         return self.cut is not None and any(c is not None and id(c) in self.cut for c in containers)
@@ -54,13 +59,21 @@ def _read_page(
     base = page_url
     base_tag = next((b for b in _tags(soup, "base") if b.has_attr("href")), None)
     if base_tag is not None:
-        base = urljoin(page_url or "", _attr(base_tag, "href") or "") or page_url
+        base = _join(page_url or "", _attr(base_tag, "href") or "") or page_url
     if not (base or "").startswith(("http://", "https://")):
         # Without a page URL, the page's own canonical address still anchors its relative links.
         own = meta.get("canonical") or meta.get("og:url") or ""
         base = own if own.startswith(("http://", "https://")) else None
     cut = _cut_point(soup, text)
     return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, cut, _language(soup, meta))
+
+
+def _join(base: str, href: str) -> str | None:
+    """urljoin, None for an address it cannot read ("http://[x": a broken IPv6 host)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 def _language(soup: BeautifulSoup, meta: dict[str, str]) -> str | None:
@@ -208,7 +221,10 @@ _SLUG_RE = re.compile(r"[^\W_]+(?:[-_][^\W_]+){2,}")
 def _article_like(url: str) -> bool:
     """An article's address: a slug ("zelenskiy-says-ukraine-ready"), an id ("ar-AA1kXyZ9", "/articles/
     3f2a9c…", "66543210") or a page file; a section ("/world/") or a site's home has none of them."""
-    path = urlsplit(url).path
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # a broken IPv6 host
+        return False
     segments = [s for s in path.split("/") if s]
     if not segments:
         return False
