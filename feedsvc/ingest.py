@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from feedsvc.dedup import (
 )
 from feedsvc.models import Copy, Story
 from feedsvc.settings import DedupSettings
-from feedsvc.store import Claim, ClusterWrite, Store, StoredCopy, retention_cutoff
+from feedsvc.store import Claim, ClusterWrite, Decision, IndexRow, Store, StoredCopy, retention_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,14 @@ class IngestResult:
     grown: int = 0  # stored copies whose body the page now shows in full
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A page's stories by copy key, and fingerprints of those the store did not hold yet."""
+
+    keyed: dict[str, Story]
+    prints: dict[str, Fingerprint]
+
+
 class Ingestor:
     """Owns the dedup index and keeps it in step with the store."""
 
@@ -112,25 +121,36 @@ class Ingestor:
         self.members: dict[str, set[str]] = {}
         self._boilerplate_dirty = False
         self._boilerplate_saved = float("-inf")  # the first change is saved at once
+        self.seq = 0  # the last copy sequence number this index has caught up with
+        self.bp_seq = 0  # the last sequence number the boilerplate counts include
+        self.decision_seconds: deque[float] = deque(maxlen=100_000)  # time each decision held the lock
 
     def restore(self) -> int:
-        """Rebuild the in-memory index from the store; returns the number of copies indexed."""
+        """Rebuild the in-memory index from the store; returns the number of copies indexed. Done inside a
+        decision (no other worker decides meanwhile), so the index starts exactly at a sequence number."""
+        with self.store.decision() as conn:
+            return self._restore(conn)
+
+    def _restore(self, conn: Decision) -> int:
         params = json.dumps(
             {k: getattr(self.settings, k) for k in _DEDUP_PARAMS}
             | {"scheme": "affine32", "fingerprint_version": FINGERPRINT_VERSION}
         )
         stored = self.store.set_meta_default("dedup_params", params)
+        self.seq, self.bp_seq = self.store.sequence(conn)
         blob = self.store.get_blob("boilerplate")
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
         self.cluster_of, self.members = {}, {}
         since = retention_cutoff(self.clock(), self.retention_days)
-        rows = list(self.store.iter_fingerprints(since))
+        rows = list(self.store.index_rows(since=since))
+        # The stored counts include decisions up to bp_seq: replay the clusters started after it, in order.
+        self._replay_boilerplate(rows)
         if stored != params:
             # Signatures made with other parameters never compare: re-fingerprint from stored text.
             log.warning(
                 "dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params
             )
-            prints = self._refingerprint([row[1] for row in rows])
+            prints = self._refingerprint([row.cluster_id for row in rows])
             items: list[Any] = [(key, fp, self.deduper.signatures(fp)) for key, fp in prints.items()]
             self.store.update_fingerprints(
                 [(key, *fingerprint_to_bytes(fp), *sigs) for key, fp, sigs in items]
@@ -138,14 +158,38 @@ class Ingestor:
             self.store.set_meta("dedup_params", params)  # after the new prints are safely stored
         else:  # the index exactly as it was: under the signatures each copy was added with
             items = [
-                (key, fingerprint_from_bytes(sh, lead), (body_sig, lead_sig))
-                if body_sig or lead_sig
-                else (key, fingerprint_from_bytes(sh, lead))
-                for key, _, sh, lead, body_sig, lead_sig in rows
+                (row.key, fingerprint_from_bytes(row.shingles, row.lead), (row.body_sig, row.lead_sig))
+                if row.body_sig or row.lead_sig
+                else (row.key, fingerprint_from_bytes(row.shingles, row.lead))
+                for row in rows
             ]
         for row in rows:
-            self._assign(row[0], row[1])
+            self._assign(row.key, row.cluster_id)
         return self.deduper.load(items)
+
+    def _replay_boilerplate(self, rows: Sequence[IndexRow]) -> None:
+        """Count the clusters started after the counts' sequence number, in decision order: every worker
+        then holds the same counts as if it had made every decision itself."""
+        started = sorted((r for r in rows if r.new_cluster and r.seq > self.bp_seq), key=lambda r: r.seq)
+        for row in started:
+            self.deduper.boilerplate.add(fingerprint_from_bytes(row.shingles, row.lead).shingles)
+        self.bp_seq = max([self.bp_seq, self.seq, *(r.seq for r in started)])
+
+    def _catch_up(self, conn: Decision) -> int:
+        """Learn every copy other workers stored or changed since this index last looked (inside a
+        decision: nothing else changes meanwhile). Returns the number of rows learnt."""
+        seq, _ = self.store.sequence(conn)
+        if seq <= self.seq:
+            return 0
+        rows = list(self.store.index_rows(changed_after=self.seq))
+        self.seq = seq
+        self._replay_boilerplate(rows)
+        for row in rows:
+            if row.key not in self.deduper or row.changed != row.seq:  # new, or its fingerprint may differ
+                fp = fingerprint_from_bytes(row.shingles, row.lead)
+                self.deduper.put(row.key, fp, (row.body_sig, row.lead_sig))
+            self._assign(row.key, row.cluster_id)
+        return len(rows)
 
     def _refingerprint(self, cluster_ids: list[str]) -> dict[str, Fingerprint]:
         out = {}
@@ -155,8 +199,10 @@ class Ingestor:
         return out
 
     def prune(self, before: datetime) -> int:
-        """Drop copies past retention from the store and from the index together."""
-        gone = self.store.prune(before)
+        """Drop copies past retention from the store and from the index together (between decisions:
+        no worker joins a cluster while it is being removed)."""
+        with self.store.decision():
+            gone = self.store.prune(before)
         for key in gone:
             self.deduper.remove(key)
             cluster_id = self.cluster_of.pop(key, None)
@@ -165,26 +211,48 @@ class Ingestor:
         return len(gone)
 
     def _assign(self, key: str, cluster_id: str) -> None:
+        old = self.cluster_of.get(key)
+        if old is not None and old != cluster_id:
+            self.members.get(old, set()).discard(key)
         self.cluster_of[key] = cluster_id
         self.members.setdefault(cluster_id, set()).add(key)
 
-    def ingest(self, stories: Sequence[Story], lease: Claim | None = None) -> IngestResult:
+    def prepare(self, stories: Sequence[Story]) -> Prepared:
+        """The part of ingesting that needs no lock: keys and fingerprints of the stories the store does
+        not hold yet (several workers do this in parallel)."""
+        keyed = {copy_key(s): s for s in stories}
+        known = self.store.copy_clusters(list(keyed))
+        prints = {
+            k: self.deduper.fingerprint(s.title, s.body_text) for k, s in keyed.items() if k not in known
+        }
+        return Prepared(keyed, prints)
+
+    def ingest(self, stories: Sequence[Story] | Prepared, lease: Claim | None = None) -> IngestResult:
         """Apply one page's stories; all of it is stored in one transaction, or none of it (nothing when
-        ``lease`` no longer holds)."""
+        ``lease`` no longer holds). The decision is made under the store's decision lock, after catching up
+        with every copy stored since this index last looked."""
+        prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
         try:
-            return self._ingest(stories, lease)
+            with self.store.decision() as conn:
+                locked = time.perf_counter()
+                self._catch_up(conn)
+                result = self._ingest(prepared, lease, conn)
+            self.decision_seconds.append(time.perf_counter() - locked)
+            return result
         except Exception:
             self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
 
-    def _ingest(self, stories: Sequence[Story], lease: Claim | None) -> IngestResult:
+    def _ingest(self, prepared: Prepared, lease: Claim | None, conn: Decision) -> IngestResult:
+        keyed = prepared.keyed
         now = self.clock()
-        result = IngestResult(stories=len(stories))
-        keyed = {copy_key(s): s for s in stories}
+        result = IngestResult(stories=len(keyed))
         known = self.store.copy_clusters(list(keyed))
         for key, cluster_id in known.items():
             self.cluster_of.setdefault(key, cluster_id)
         created: dict[str, datetime] = {}
+        page: dict[str, str] = {}  # copies of this page stored in this decision -> their cluster
+        started: set[str] = set()  # copies that started a cluster (their shingles count for boilerplate)
         new_copies: list[StoredCopy] = []
         moved: dict[str, str] = {}
         touched: set[str] = set()
@@ -193,8 +261,8 @@ class Ingestor:
         for key, story in keyed.items():
             if key in known:
                 continue
-            fp = self.deduper.fingerprint(story.title, story.body_text)
-            found = [m for m in self.deduper.matches(fp) if m.key in self.cluster_of]
+            fp = prepared.prints.get(key) or self.deduper.fingerprint(story.title, story.body_text)
+            clusters = self._clusters_of([m.key for m in self.deduper.matches(fp)], page)
             copy = Copy(
                 key=key,
                 title=story.title,
@@ -206,15 +274,17 @@ class Ingestor:
                 source=story.source,
                 first_seen=now,
             )
-            if found:
-                target = self._fold({self.cluster_of[m.key] for m in found}, created, moved)
+            if clusters:
+                target = self._fold(clusters, created, moved)
                 result.joined += 1
             else:
                 target = mint_cluster_id(now)
                 created[target] = now
                 result.new_clusters += 1
+                started.add(key)
             self._assign(key, target)
-            body_sig, lead_sig = self.deduper.add(key, fp, count_boilerplate=not found)
+            page[key] = target
+            body_sig, lead_sig = self.deduper.add(key, fp, count_boilerplate=not clusters)
             shingles, lead = fingerprint_to_bytes(fp)
             new_copies.append(StoredCopy(copy, target, shingles, lead, body_sig, lead_sig))
             touched.add(target)
@@ -225,7 +295,7 @@ class Ingestor:
         touched = {self._survivor(c, moved) for c in touched}
         writes = self._cluster_writes(touched, created, moved, [*new_copies, *grown], now)
         result.changed = [w.id for w in writes]
-        self.store.apply(
+        seq = self.store.apply(
             new_copies=new_copies,
             seen_keys=list(known),
             moved=moved,
@@ -234,7 +304,10 @@ class Ingestor:
             seen_at=now,
             grown_copies=grown,
             lease=lease,
+            conn=conn,
+            new_cluster_keys=frozenset(started),
         )
+        self.seq = self.bp_seq = seq  # this index made the decision: it is caught up
         result.grown = len(grown)
         return result
 
@@ -268,11 +341,32 @@ class Ingestor:
         self._boilerplate_saved = time.monotonic()
         return self.deduper.boilerplate.to_bytes()
 
+    def _clusters_of(self, keys: Sequence[str], page: dict[str, str]) -> set[str]:
+        """The clusters of the matched copies ``keys``, as the store has them now (another worker may have
+        folded or pruned them); a key the store no longer holds leaves the index."""
+        out = {page[k] for k in keys if k in page}
+        stored = self.store.copy_clusters([k for k in keys if k not in page])
+        for key in keys:
+            if key in page:
+                continue
+            if key in stored:
+                out.add(stored[key])
+                self._assign(key, stored[key])
+            else:
+                self.deduper.remove(key)
+                cluster_id = self.cluster_of.pop(key, None)
+                if cluster_id is not None:
+                    self.members.get(cluster_id, set()).discard(key)
+        return out
+
     def flush(self) -> None:
-        """Save what is only in memory (the boilerplate counter); called on a clean stop."""
-        blob = self._boilerplate_to_save(False, force=True)
-        if blob is not None:
-            self.store.save_blob("boilerplate", blob)
+        """Save what is only in memory (the boilerplate counter); called on a clean stop. Inside a
+        decision and caught up, so the counts written are the newest (never older ones over newer)."""
+        with self.store.decision() as conn:
+            self._catch_up(conn)
+            blob = self._boilerplate_to_save(False, force=True)
+            if blob is not None:
+                Store.save_boilerplate(conn, blob, self.bp_seq)
 
     @staticmethod
     def _survivor(cluster_id: str, moved: dict[str, str]) -> str:

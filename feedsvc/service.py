@@ -180,8 +180,9 @@ class Service:
             else:
                 stories = extract(page, source, self.settings.max_page_bytes)
                 stories = self.fulltext.enrich(source, stories, page.url)
+                prepared = self.ingestor.prepare(stories)  # fingerprints: no lock needed
                 with self._ingest_lock:
-                    result = self.ingestor.ingest(stories, lease=claim)
+                    result = self.ingestor.ingest(prepared, lease=claim)
                 report = RunReport(
                     source=source.name,
                     ok=True,

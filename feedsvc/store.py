@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -46,8 +48,10 @@ from feedsvc import migrate as migrations
 from feedsvc.errors import StoreError
 from feedsvc.models import Cluster, Copy, utc
 
+Decision = Connection  # the transaction of one dedup decision (Store.decision)
 metadata = MetaData()
 _HOST_LOCKS = 0x66656564  # advisory lock namespace of the per-host request locks ("feed")
+DEDUP_LOCK = 0x6465647570  # pg_advisory_xact_lock key of the dedup decision ("dedup")
 
 meta_table = Table(
     "meta",
@@ -92,6 +96,13 @@ copies = Table(
     # The MinHash signatures the copy was indexed under (dedup parameters are in meta.dedup_params).
     Column("body_sig", LargeBinary, nullable=True),
     Column("lead_sig", LargeBinary, nullable=True),
+    # Decision order (see Store.decision): seq numbers the copy when stored, changed is the last decision
+    # that changed its cluster or fingerprint; new_cluster marks a copy that started its cluster.
+    Column("seq", BigInteger, nullable=True),
+    Column("changed", BigInteger, nullable=True),
+    Column("new_cluster", Boolean, nullable=True),
+    Index("ix_copies_seq", "seq"),
+    Index("ix_copies_changed", "changed"),
 )
 sources = Table(
     "sources",
@@ -191,6 +202,21 @@ class StoredCopy:
     lead: bytes
     body_sig: bytes = b""
     lead_sig: bytes = b""
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """A copy as the dedup index needs it (restore and catch-up)."""
+
+    key: str
+    cluster_id: str
+    shingles: bytes
+    lead: bytes
+    body_sig: bytes
+    lead_sig: bytes
+    seq: int
+    changed: int
+    new_cluster: bool
 
 
 @dataclass
@@ -319,6 +345,64 @@ class Store:
                     bytes(row.lead_sig or b""),
                 )
 
+    def index_rows(
+        self, since: datetime | None = None, changed_after: int | None = None
+    ) -> Iterator[IndexRow]:
+        """Copies for the dedup index: those seen since ``since`` (restore), or those a decision changed
+        after sequence number ``changed_after`` (catch-up), in decision order."""
+        c = copies.c
+        query = select(
+            c.key, c.cluster_id, c.shingles, c.lead, c.body_sig, c.lead_sig, c.seq, c.changed, c.new_cluster
+        )
+        if since is not None:
+            query = query.where(c.last_seen >= since)
+        if changed_after is not None:
+            query = query.where(c.changed > changed_after)
+        query = query.order_by(c.changed.asc().nulls_first(), c.first_seen, c.key)
+        with self._read() as conn:
+            for row in conn.execute(query).yield_per(5000):
+                yield IndexRow(
+                    key=row.key,
+                    cluster_id=row.cluster_id,
+                    shingles=bytes(row.shingles),
+                    lead=bytes(row.lead),
+                    body_sig=bytes(row.body_sig or b""),
+                    lead_sig=bytes(row.lead_sig or b""),
+                    seq=int(row.seq or 0),
+                    changed=int(row.changed or 0),
+                    new_cluster=bool(row.new_cluster),
+                )
+
+    @contextmanager
+    def decision(self) -> Iterator[Connection]:
+        """A write transaction for one dedup decision. On PostgreSQL it first takes one transaction-scoped
+        advisory lock shared by every process, so decisions are made one at a time everywhere and each
+        sees every earlier one (committed before the lock was released). SQLite has one process, whose
+        ingest lock and the database's write lock do the same."""
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK})
+            yield conn
+
+    @staticmethod
+    def sequence(conn: Connection) -> tuple[int, int]:
+        """(last copy sequence number handed out, sequence the stored boilerplate counts include)."""
+        rows = dict(
+            conn.execute(
+                select(meta_table.c.key, meta_table.c.value).where(
+                    meta_table.c.key.in_(["copy_seq", "boilerplate_seq"])
+                )
+            ).all()
+        )
+        return int(rows.get("copy_seq", 0)), int(rows.get("boilerplate_seq", 0))
+
+    @staticmethod
+    def save_boilerplate(conn: Connection, data: bytes, seq: int) -> None:
+        """Store boilerplate counts that include every decision up to ``seq`` (inside a decision, so the
+        counts written are the newest there are)."""
+        _upsert(conn, blobs, name="boilerplate", data=data)
+        _upsert(conn, meta_table, key="boilerplate_seq", value=str(seq))
+
     def update_fingerprints(self, rows: Sequence[tuple[str, bytes, bytes, bytes, bytes]]) -> None:
         """Replace (key, shingles, lead, body signature, lead signature) of stored copies, in one go."""
         with self._write() as conn:
@@ -379,70 +463,127 @@ class Store:
         seen_at: datetime,
         grown_copies: Sequence[StoredCopy] = (),
         lease: Claim | None = None,
-    ) -> None:
+        conn: Connection | None = None,
+        new_cluster_keys: frozenset[str] = frozenset(),
+        boilerplate_seq: int | None = None,
+    ) -> int:
         """Write one page's effect in one transaction: new clusters first, then copies, then merges.
         ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced).
         With ``lease``, nothing is written (LeaseLost) unless the lease still holds, checked in the same
-        transaction with the source's row locked."""
-        with self._write() as conn:
-            if lease is not None:
-                _check_lease(conn, lease)
-            for cw in cluster_writes:
-                values = {
-                    "updated": cw.updated,
-                    "published": cw.published,
-                    "canonical_key": cw.canonical_key,
-                    "content_hash": cw.content_hash,
-                }
-                if cw.is_new:
-                    _insert_ignore(conn, clusters, [{"id": cw.id, "created": cw.created, **values}])
-                else:
-                    conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
-            rows = []
-            for stored in new_copies:
-                c = stored.copy
-                rows.append(
-                    dict(
-                        key=c.key,
-                        cluster_id=stored.cluster_id,
-                        source=c.source,
-                        outlet=c.outlet,
-                        title=c.title,
-                        url=c.url,
-                        published=c.published,
-                        category=c.category,
-                        body=json.dumps(list(c.body), ensure_ascii=False),
-                        first_seen=c.first_seen,
-                        last_seen=seen_at,
-                        shingles=stored.shingles,
-                        lead=stored.lead,
-                        body_sig=stored.body_sig,
-                        lead_sig=stored.lead_sig,
-                    )
+        transaction with the source's row locked. ``conn``: the transaction of a :meth:`decision` (else one
+        of its own). Every copy written or changed gets the next sequence numbers; returns the last one
+        (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None)."""
+        if conn is None:
+            with self.decision() as own:
+                return self._apply(
+                    own,
+                    new_copies,
+                    seen_keys,
+                    moved,
+                    cluster_writes,
+                    boilerplate,
+                    seen_at,
+                    grown_copies,
+                    lease,
+                    new_cluster_keys,
+                    boilerplate_seq,
                 )
-            _insert_ignore(conn, copies, rows)
-            for stored in grown_copies:
-                conn.execute(
-                    update(copies)
-                    .where(copies.c.key == stored.copy.key)
-                    .values(
-                        body=json.dumps(list(stored.copy.body), ensure_ascii=False),
-                        shingles=stored.shingles,
-                        lead=stored.lead,
-                        body_sig=stored.body_sig,
-                        lead_sig=stored.lead_sig,
-                    )
+        return self._apply(
+            conn,
+            new_copies,
+            seen_keys,
+            moved,
+            cluster_writes,
+            boilerplate,
+            seen_at,
+            grown_copies,
+            lease,
+            new_cluster_keys,
+            boilerplate_seq,
+        )
+
+    def _apply(
+        self,
+        conn: Connection,
+        new_copies: Sequence[StoredCopy],
+        seen_keys: Sequence[str],
+        moved: dict[str, str],
+        cluster_writes: Sequence[ClusterWrite],
+        boilerplate: bytes | None,
+        seen_at: datetime,
+        grown_copies: Sequence[StoredCopy],
+        lease: Claim | None,
+        new_cluster_keys: frozenset[str],
+        boilerplate_seq: int | None,
+    ) -> int:
+        if lease is not None:
+            _check_lease(conn, lease)
+        seq, _ = self.sequence(conn)
+        first = seq
+        for cw in cluster_writes:
+            values = {
+                "updated": cw.updated,
+                "published": cw.published,
+                "canonical_key": cw.canonical_key,
+                "content_hash": cw.content_hash,
+            }
+            if cw.is_new:
+                _insert_ignore(conn, clusters, [{"id": cw.id, "created": cw.created, **values}])
+            else:
+                conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
+        rows = []
+        for stored in new_copies:
+            c = stored.copy
+            seq += 1
+            rows.append(
+                dict(
+                    key=c.key,
+                    cluster_id=stored.cluster_id,
+                    source=c.source,
+                    outlet=c.outlet,
+                    title=c.title,
+                    url=c.url,
+                    published=c.published,
+                    category=c.category,
+                    body=json.dumps(list(c.body), ensure_ascii=False),
+                    first_seen=c.first_seen,
+                    last_seen=seen_at,
+                    shingles=stored.shingles,
+                    lead=stored.lead,
+                    body_sig=stored.body_sig,
+                    lead_sig=stored.lead_sig,
+                    seq=seq,
+                    changed=seq,
+                    new_cluster=c.key in new_cluster_keys,
                 )
-            for old, new in moved.items():
-                conn.execute(update(copies).where(copies.c.cluster_id == old).values(cluster_id=new))
-                conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
-                conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
-            if seen_keys:
-                conn.execute(
-                    update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at)
+            )
+        _insert_ignore(conn, copies, rows)
+        for stored in grown_copies:
+            seq += 1
+            conn.execute(
+                update(copies)
+                .where(copies.c.key == stored.copy.key)
+                .values(
+                    changed=seq,
+                    body=json.dumps(list(stored.copy.body), ensure_ascii=False),
+                    shingles=stored.shingles,
+                    lead=stored.lead,
+                    body_sig=stored.body_sig,
+                    lead_sig=stored.lead_sig,
                 )
-            if boilerplate is not None:
-                _upsert(conn, blobs, name="boilerplate", data=boilerplate)
+            )
+        for old, new in moved.items():
+            seq += 1
+            conn.execute(update(copies).where(copies.c.cluster_id == old).values(cluster_id=new, changed=seq))
+            conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
+            conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
+        if seen_keys:
+            conn.execute(update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at))
+        if seq != first:
+            _upsert(conn, meta_table, key="copy_seq", value=str(seq))
+        if boilerplate is not None:
+            self.save_boilerplate(conn, boilerplate, seq if boilerplate_seq is None else boilerplate_seq)
+        return seq
 
     def recent_clusters(self, limit: int, since: datetime | None = None) -> list[Cluster]:
         """Live clusters, newest publication first."""

@@ -242,22 +242,6 @@ def test_restore_via_load_gives_the_same_matches(small_corpus: list[Doc]) -> Non
         assert restored.matches(fp) == live.matches(fp)
 
 
-def test_datasketch_storage_gives_the_same_matches(small_corpus: list[Doc]) -> None:
-    memory = Deduper(SETTINGS)
-    shared = Deduper(SETTINGS, storage_config={"type": "dict"})
-    for doc in small_corpus:
-        fp = memory.fingerprint(doc.title, doc.body)
-        assert {m.key for m in memory.matches(fp)} == {m.key for m in shared.matches(fp)}
-        memory.add(doc.id, fp, count_boilerplate=True)
-        shared.add(doc.id, fp, count_boilerplate=True)
-    for doc in small_corpus[:5]:
-        memory.remove(doc.id)
-        shared.remove(doc.id)
-    for doc in small_corpus[:10]:
-        fp = memory.fingerprint(doc.title, doc.body)
-        assert memory.matches(fp) == shared.matches(fp)
-
-
 def test_remove_and_exclude(small_corpus: list[Doc]) -> None:
     deduper = Deduper(SETTINGS)
     doc = max(small_corpus, key=lambda d: d.words)

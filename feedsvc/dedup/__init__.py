@@ -29,8 +29,10 @@ How it is decided
 3. MinHash signatures (datasketch's ``affine32`` scheme, computed in bulk with numpy) of the body and of
    the lead go into one banded LSH index: the body bands find copies with cuts, footers, edits and new
    top paragraphs; the lead bands find briefs, whose resemblance to the full story is far too low for
-   any body threshold. Bands are hashed to 60-bit keys in one dict (or, given ``storage_config``, kept in
-   datasketch ``MinHashLSH`` indexes, e.g. on Redis, for several workers).
+   any body threshold. Bands are hashed to 60-bit keys in one dict, in memory. Several workers each keep
+   their own index and catch it up from the store before every decision (``feedsvc.ingest``); a shared
+   LSH store (datasketch's Redis storage) was removed: it inserted about 60x slower, and two processes
+   still verified only against their own fingerprints.
 4. Every candidate is verified on the exact shingle sets: it merges when the resemblance (Jaccard)
    reaches ``resemblance`` or the containment of the smaller set in the larger reaches ``containment``
    (each shingle weighted 1, or 1/(df-1) when three or more unrelated stories have it: text shared by a
@@ -79,8 +81,8 @@ Modules
 -------
 ``shingles`` (tokens and shingle hashes), ``signature`` (MinHash signing), ``boilerplate`` (shingle
 counts), ``fingerprint`` (what is kept of a story), ``index`` (LSH bands and the in-memory index),
-``datasketch_lsh`` (the only module that imports datasketch: permutations and the MinHashLSH-backed
-index), ``verify`` (the matching rules), ``deduper`` (the ``Deduper``) and ``batch`` (``cluster_texts``).
+``datasketch_lsh`` (the only module that imports datasketch: its MinHash permutations), ``verify`` (the
+matching rules), ``deduper`` (the ``Deduper``) and ``batch`` (``cluster_texts``).
 """
 
 from feedsvc.dedup.batch import UnionFind, cluster_stream, cluster_texts, prime_boilerplate

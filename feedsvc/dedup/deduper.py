@@ -5,12 +5,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 
 from feedsvc.dedup.boilerplate import BoilerplateCounter, ShingleCounts
-from feedsvc.dedup.datasketch_lsh import _DatasketchIndex
 from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
 from feedsvc.dedup.shingles import U32, sorted_unique
@@ -26,7 +24,6 @@ class Deduper:
         self,
         settings: DedupSettings,
         boilerplate: ShingleCounts | None = None,
-        storage_config: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.signer = Signer(settings.num_perm, settings.seed)
@@ -34,11 +31,7 @@ class Deduper:
         self.boilerplate_df = settings.boilerplate_df
         body = band_params(settings.lsh_threshold, settings.num_perm)
         lead = band_params(LEAD_THRESHOLD, settings.num_perm)
-        self._index: _Index = (
-            _MemoryIndex(body, lead)
-            if storage_config is None
-            else _DatasketchIndex(body, lead, settings.num_perm, storage_config)
-        )
+        self._index: _Index = _MemoryIndex(body, lead)
         self._prints: dict[str, Fingerprint] = {}
         self._last: tuple[Fingerprint, int, _Content] | None = None  # what matches() computed last
 
@@ -136,6 +129,13 @@ class Deduper:
                     count += 1
         self._last = None
         return count
+
+    def put(self, key: str, fp: Fingerprint, signed: Signatures) -> None:
+        """Index ``fp`` under ``key`` with the signatures it was stored with (by this process or another),
+        replacing what ``key`` had: how a worker catches up with copies other workers stored."""
+        self.remove(key)
+        self._insert(key, fp, signed)
+        self._last = None
 
     def remove(self, key: str) -> None:
         if self._prints.pop(key, None) is not None:
