@@ -34,7 +34,8 @@ def upgrade() -> None:
     meta = sa.table("meta", sa.column("key", sa.String), sa.column("value", sa.Text))
     conn.execute(sa.delete(meta).where(meta.c.key.in_(["copy_seq", "boilerplate_seq"])))
     op.bulk_insert(
-        meta, [{"key": "copy_seq", "value": str(len(keys))}, {"key": "boilerplate_seq", "value": str(len(keys))}]
+        meta,
+        [{"key": "copy_seq", "value": str(len(keys))}, {"key": "boilerplate_seq", "value": str(len(keys))}],
     )
     op.create_index("ix_copies_seq", "copies", ["seq"])
     op.create_index("ix_copies_changed", "copies", ["changed"])
