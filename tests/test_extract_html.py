@@ -560,3 +560,22 @@ def test_unreadable_addresses_give_no_link_and_no_error(url: str | None) -> None
         "Talks resume on the border crossing today",
     ]
     assert stories[1].url is None
+
+
+@pytest.mark.parametrize(
+    ("icon", "outlet"), [('<img src="/favicon.png" alt="">', "Nordic Times"), ("", None)]
+)
+def test_a_short_line_above_the_headline_is_its_outlet_only_beside_a_source_icon(
+    icon: str, outlet: str | None
+) -> None:
+    html = page(
+        f"<main><article><div><div>{icon}<div>Nordic Times</div></div>"
+        '<a href="/ferry">Ferry strike ends after crews accept a new rota</a>'
+        '<div><time datetime="2025-08-19T10:00:00Z">2 hours ago</time></div></div></article>'
+        f"{GOOD}</main>"
+    )
+    stories = parse(html)
+    assert (stories[0].title, stories[0].outlet) == (
+        "Ferry strike ends after crews accept a new rota",
+        outlet,
+    )

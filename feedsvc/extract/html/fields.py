@@ -17,6 +17,7 @@ from feedsvc.extract.html.dom import (
     _ancestor,
     _attr,
     _Fence,
+    _first,
     _has_hint,
     _is_label,
     _lines,
@@ -102,6 +103,7 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
 _HEADING_NAMES = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _DIGIT_RE = re.compile(r"\d")
 _LINK = frozenset({"a"})
+_IMG = frozenset({"img"})
 _FIGURE = frozenset({"figure"})
 
 
@@ -286,8 +288,10 @@ def _is_credit(text: str | None) -> bool:
 
 
 def _name_before(scope: Tag, title_el: Tag) -> str | None:
-    """The outlet of a card that shows it as a short line of its own just above the headline (Google
-    News' "BBC" over the title, the time further down): the nearest such text before the headline."""
+    """The outlet of a card that shows it as a short line of its own just above the headline, beside the
+    source's icon (Google News' favicon and "BBC" over the title, the time further down): the nearest such
+    text before the headline. Without the icon a short line there is a kicker ("Europe", "Live") as
+    often as an outlet, and unknown beats wrong."""
     name: str | None = None
     for node in scope.descendants:
         if node is title_el:
@@ -299,7 +303,20 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
         text = clean_line(str(node))
         if text:
             name = _outlet_name(text, byline_is_author=True)
+            name = name if name and _beside_icon(node.parent) else None
     return None
+
+
+def _beside_icon(el: Tag) -> bool:
+    """An image shares a short block with ``el`` (its element or up to two levels above)."""
+    for _ in range(3):
+        if _first(el, _IMG) is not None:
+            return True
+        parent = el.parent
+        if not isinstance(parent, Tag) or len(parent.get_text()) > 80:
+            return False
+        el = parent
+    return False
 
 
 def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
