@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 CONFIG ?= config/feedsvc.toml
 
-.PHONY: run test lint typecheck bench clean image-test lock
+.PHONY: run test lint typecheck bench fuzz clean image-test lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix feedsvc tests bench
 	$(BIN)/ruff format feedsvc tests bench
+
+# 10,000 generated hostile pages with fresh random draws (CI runs 300 fixed ones in `make test`).
+fuzz: $(VENV)/.installed-dev
+	FEEDSVC_FUZZ_EXAMPLES=10000 FEEDSVC_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_fuzz_pages.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
