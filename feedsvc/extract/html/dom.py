@@ -89,7 +89,6 @@ _BLOCK_TAG_RE = re.compile(
     rf"<(/?)(?:{_BLOCK_NAMES}|br|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
     re.IGNORECASE,
 )
-_ARTICLE_BODY = "[itemprop~=articleBody]"
 _FIGURE = frozenset({"figure"})
 _CARD_PARENTS = frozenset({"article", "main", "section", "li", "aside"})
 
