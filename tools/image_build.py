@@ -7,7 +7,7 @@ from Debian's packages, keeps it as a tarball under the cache directory, imports
 and builds the Dockerfile with ``--build-arg PYTHON_IMAGE=<that base>``: chroot isolation, host network
 (pip reaches PyPI), ``--pull=never`` and ``--format docker`` (the OCI format drops HEALTHCHECK).
 
-    python3 tools/image_build.py [--tag NAME] [--dockerfile FILE]    build; print the image name last
+    python3 tools/image_build.py [--tag NAME] [--dockerfile F] [--context DIR]   build; print the name last
     python3 tools/image_build.py --base-only                         make or reuse the base only
 
 The base costs a few minutes once (debootstrap) and seconds afterwards; buildah's layer cache (--layers)
@@ -177,7 +177,7 @@ def ca_volume() -> list[str]:
     return ["--volume", f"{bundle}:{bundle}:ro"] if bundle.is_file() else []
 
 
-def build(tag: str, dockerfile: Path) -> None:
+def build(tag: str, dockerfile: Path, context: Path = ROOT) -> None:
     base = ensure_base()
     log(
         f"building {dockerfile.relative_to(ROOT) if dockerfile.is_relative_to(ROOT) else dockerfile} as {tag}"
@@ -194,6 +194,7 @@ def build(tag: str, dockerfile: Path) -> None:
         "--format",
         "docker",
         "--layers",
+        "--force-rm",
         *ca_volume(),
         "--build-arg",
         f"PYTHON_IMAGE={base}",
@@ -201,7 +202,7 @@ def build(tag: str, dockerfile: Path) -> None:
         str(dockerfile),
         "--tag",
         tag,
-        str(ROOT),
+        str(context),
     ]
     done = subprocess.run(cmd, check=False)
     if done.returncode != 0:
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tag", default=IMAGE)
     parser.add_argument("--dockerfile", type=Path, default=ROOT / "Dockerfile")
+    parser.add_argument("--context", type=Path, default=ROOT, help="build context (default: this work tree)")
     parser.add_argument("--base-only", action="store_true")
     args = parser.parse_args(argv)
     for tool in ("buildah", "debootstrap"):
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.base_only:
         print(ensure_base())
         return
-    build(args.tag, args.dockerfile)
+    build(args.tag, args.dockerfile, args.context)
     print(args.tag)
 
 
