@@ -32,7 +32,15 @@ def _parser() -> argparse.ArgumentParser:
             "--config", metavar="F", help="config file (default: $FEEDSVC_CONFIG or config/feedsvc.toml)"
         )
 
-    with_config(sub.add_parser("serve", help="run the scheduler and the HTTP server"))
+    serve = sub.add_parser("serve", help="run the scheduler and the HTTP server")
+    with_config(serve)
+    serve.add_argument(
+        "--role",
+        choices=["all", "worker", "web"],
+        default="all",
+        help="all: everything in one process (default); worker: fetch, dedup and publish while leading; "
+        "web: serve the stored feeds only (several of each share one PostgreSQL store)",
+    )
     with_config(
         sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds")
     )
@@ -102,10 +110,12 @@ def _serve(args: argparse.Namespace) -> int:
     from feedsvc.server import Server, raise_open_file_limit, server_config
 
     settings = _settings(args)
-    app = create_app(settings)
+    role = getattr(args, "role", "all")
+    app = create_app(settings, role=role)
     raise_open_file_limit()
     print(
-        f"feedsvc {__version__}: serving {settings.public_url}/ (feeds under /feeds/, Ctrl-C stops)",
+        f"feedsvc {__version__}: serving {settings.public_url}/ as {role} "
+        "(feeds under /feeds/, Ctrl-C stops)",
         file=sys.stderr,
     )
     Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run()

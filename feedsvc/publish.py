@@ -22,7 +22,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from feedsvc import __version__
-from feedsvc.errors import PublishError
+from feedsvc.errors import FeedsvcError, PublishError
 from feedsvc.extract.clean import XML_ILLEGAL as _XML_ILLEGAL
 from feedsvc.models import Cluster, Copy, Feed, FeedSpec, Source
 
@@ -390,16 +390,30 @@ def _http_date(dt: datetime) -> str:
     return format_datetime(dt.astimezone(UTC), usegmt=True)
 
 
+class FeedStore(Protocol):
+    """Where the publisher keeps feeds for every web server (feedsvc.store.Store)."""
+
+    def feed_versions(self) -> dict[str, tuple[str, datetime]]: ...
+
+    def feeds(self, names: Sequence[str]) -> list[tuple[Feed, str | None]]: ...
+
+    def put_feed(self, feed: Feed, fingerprint: str | None) -> Feed: ...
+
+
 class Publisher:
-    """Holds the current bytes of every feed in memory and on disk (``data_dir/feeds``).
+    """Holds the current bytes of every feed in memory, in the store (``store``: what every web server
+    serves) and, on the embedded path (``files``), on disk (``data_dir/feeds``).
 
     A feed whose bytes are unchanged keeps its ETag and Last-Modified. A changed one gets a new strong
     ETag and a Last-Modified strictly later than the previous one, even within the same second, because
     some clients (newsboat, anything on libcurl) drop a 200 that is not newer than If-Modified-Since.
+    Only one process publishes at a time (the leader); the others :meth:`refresh` from the store.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, store: FeedStore | None = None, *, files: bool = True) -> None:
         self.dir = Path(data_dir) / "feeds"
+        self.store = store
+        self.files = files
         self._feeds: dict[str, Feed] = {}
         self._built_with: dict[str, str | None] = {}  # filename -> fingerprint its bytes were built with
         self.fingerprint: str | None = None  # of the rendering context this process builds with
@@ -418,8 +432,13 @@ class Publisher:
         feeds built with another one (an older public URL, title or entry limit) are still served until
         rebuilt, and :meth:`outdated` names them so the caller rebuilds them at once."""
         self.fingerprint = fingerprint
-        if not self.dir.is_dir():
-            return 0
+        if self.files and self.dir.is_dir():
+            self._load_files()
+        if self.store is not None:
+            self.refresh()
+        return len(self._feeds)
+
+    def _load_files(self) -> None:
         _remove_stale_temporaries(self.dir)
         for meta_path in self.dir.glob("*.meta.json"):
             filename = meta_path.name.removesuffix(".meta.json")
@@ -439,7 +458,24 @@ class Publisher:
                 continue
             self._feeds[filename] = feed
             self._built_with[filename] = meta.get("fingerprint")
-        return len(self._feeds)
+
+    def refresh(self) -> int:
+        """Take the feeds the store holds newer bytes of than this process (another process published
+        them); returns how many changed here."""
+        if self.store is None:
+            return 0
+        versions = self.store.feed_versions()
+        stale = [
+            name
+            for name, (etag, modified) in versions.items()
+            if (mine := self._feeds.get(name)) is None
+            or (mine.etag != etag and modified > mine.last_modified)
+        ]
+        for feed, fingerprint in self.store.feeds(stale):
+            with self._lock:
+                self._feeds[feed.name] = feed
+                self._built_with[feed.name] = fingerprint
+        return len(stale)
 
     def outdated(self) -> list[str]:
         """Loaded feeds whose bytes were built with another rendering context than :attr:`fingerprint`."""
@@ -453,15 +489,29 @@ class Publisher:
             etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
             if current is not None and current.etag == etag:
                 if self._built_with.get(filename) != self.fingerprint:
-                    self._write(current, content_changed=False)  # same bytes: only the note changes
+                    self._put(current)  # same bytes: only the note changes
+                    if self.files:
+                        self._write(current, content_changed=False)
+                    self._built_with[filename] = self.fingerprint
                 return current
             stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
             if current is not None and stamp <= current.last_modified:
                 stamp = current.last_modified + timedelta(seconds=1)
             feed = Feed(name=filename, media_type=media_type, content=content, etag=etag, last_modified=stamp)
-            self._write(feed)
+            feed = self._put(feed)
+            if self.files:
+                self._write(feed)
             self._feeds[filename] = feed
+            self._built_with[filename] = self.fingerprint
             return feed
+
+    def _put(self, feed: Feed) -> Feed:
+        if self.store is None:
+            return feed
+        try:
+            return self.store.put_feed(feed, self.fingerprint)
+        except FeedsvcError as exc:
+            raise PublishError(f"cannot store feed {feed.name}: {exc}") from exc
 
     def _write(self, feed: Feed, content_changed: bool = True) -> None:
         meta: dict[str, Any] = {

@@ -1,13 +1,13 @@
-"""APScheduler wiring only: one "claim due sources" tick per worker, a debounced feed rebuild, pruning.
+"""APScheduler wiring only: one "claim due sources" tick and one publisher tick per worker, pruning.
 
 The schedule itself lives in the store (``sources.next_run``); every worker process ticks the same claim
 loop, leases the sources that are due (``Store.claim_due``) and runs them on its own thread pool. There is
-never one job per source per process, so any number of workers fetch each source once per interval.
+never one job per source per process, so any number of workers fetch each source once per interval. The
+publisher tick rebuilds the feeds in the one process that holds the leader lock (``Service.lead``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -22,17 +22,14 @@ from feedsvc.service import Service
 from feedsvc.store import Claim
 
 log = logging.getLogger("feedsvc")
-_PUBLISH_DELAY = timedelta(seconds=1)
 _PRUNE_DELAY = timedelta(minutes=5)
 
 
 class Schedule:
-    """The worker side of a process: claims due sources and runs them; ``publish`` also rebuilds feeds
-    after changes (a process that is not the publisher leaves that to the leader)."""
+    """The worker side of a process: claims due sources and runs them, and publishes while it leads."""
 
-    def __init__(self, service: Service, *, publish: bool = True) -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
-        self.publish = publish
         self.scheduler = BackgroundScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1}
         )
@@ -52,10 +49,13 @@ class Schedule:
             name="claim due sources",
             next_run_time=now,
         )
-        if self.publish and not all(
-            self.service.publisher.get(f"{s.name}.atom") for s in self.service.feed_specs()
-        ):
-            self._queue_publish(now)
+        self.scheduler.add_job(
+            self._lead,
+            IntervalTrigger(seconds=self.service.settings.publish_interval, timezone=UTC),
+            id="publish",
+            name="publish feeds while leading",
+            next_run_time=now,
+        )
         self.scheduler.add_job(
             self.service.prune,
             IntervalTrigger(hours=6, timezone=UTC),
@@ -105,20 +105,15 @@ class Schedule:
         try:
             if self._stopping:
                 return
-            report = self.service.run_claimed(claim)
-            if self.publish and (report.new_clusters or report.merged):
-                self._queue_publish(datetime.now(UTC))
+            self.service.run_claimed(claim)
         finally:
             with self._guard:
                 self._running.discard(claim.source)
 
-    def _queue_publish(self, now: datetime) -> None:
-        # One pending rebuild at a time: changes from several sources in a burst share it.
-        with contextlib.suppress(RuntimeError):  # the scheduler has stopped
-            self.scheduler.add_job(
-                self._publish, "date", run_date=now + _PUBLISH_DELAY, id="publish", replace_existing=True
-            )
-
-    def _publish(self) -> None:
-        changed = self.service.publish_feeds()
-        log.info("event=published changed=%d", changed)
+    def _lead(self) -> None:
+        if self._stopping:
+            return
+        try:
+            self.service.lead()
+        except FeedsvcError as exc:
+            log.error("event=publish_failed error=%r", str(exc))

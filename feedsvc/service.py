@@ -34,6 +34,7 @@ from feedsvc.settings import Settings
 from feedsvc.store import Claim, LeaseLost, SourceState, Store, retention_cutoff
 
 log = logging.getLogger("feedsvc")
+ROLES = ("all", "worker", "web")
 
 
 class SharedFetcher(Fetcher):
@@ -67,8 +68,13 @@ def _when(dt: datetime | None) -> str:
 class Service:
     """Everything a running feedsvc holds: store, dedup index, fetcher and the published feeds."""
 
-    def __init__(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
+    def __init__(self, settings: Settings, fetcher: Fetcher | None = None, *, role: str = "all") -> None:
+        """``role``: "all" (fetch, dedup, publish and serve: the embedded default), "worker" (fetch, dedup
+        and stand by to publish) or "web" (serve what the publisher stored: no index, no fetching)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         self.settings = settings
+        self.role = role
         self.store = Store(settings.database_url, migrate=settings.auto_migrate)
         self.owner = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.fetcher = fetcher or SharedFetcher(
@@ -79,7 +85,11 @@ class Service:
             respect_robots=settings.respect_robots,
         )
         self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
-        self.publisher = Publisher(settings.data_dir)
+        # Feeds live in the store for every web server; a publishing process keeps its files too (the
+        # embedded path serves them after a restart; with PostgreSQL they are a local copy).
+        self.publisher = Publisher(settings.data_dir, self.store, files=role != "web")
+        self.leading = False  # this process is the publisher now
+        self._published_seq: int | None = None  # the store's change sequence the feeds were last built at
         self.metrics = Metrics()
         self.fulltext = FullText(self.fetcher, self.store, self.metrics)
         self.context = self._context()
@@ -102,8 +112,9 @@ class Service:
             self.context, self.feed_specs(), self.settings.feed_entries, languages
         )
         loaded = self.publisher.load(fingerprint)
-        indexed = self.ingestor.restore()
-        if self.publisher.outdated():  # built for another public URL, title, limit or renderer: rebuild now
+        indexed = self.ingestor.restore() if self.role != "web" else 0
+        # Built for another public URL, title, limit or renderer: rebuilt now (by the publisher).
+        if self.role != "web" and self.publisher.outdated() and self.store.try_lead():
             self.publish_feeds()
         log.info(
             "event=restored copies=%d feeds=%d seconds=%.2f", indexed, loaded, time.monotonic() - started
@@ -116,11 +127,41 @@ class Service:
     def close(self) -> None:
         self.fetcher.close()
         try:
-            with self._ingest_lock:
-                self.ingestor.flush()
+            if self.role != "web":
+                with self._ingest_lock:
+                    self.ingestor.flush()
         except FeedsvcError as exc:
             log.error("event=flush_failed error=%r", str(exc))
         self.store.close()
+
+    # -- the publisher ------------------------------------------------------------------------------
+
+    def lead(self) -> int | None:
+        """One publisher tick: if this process is (or now becomes) the leader, rebuild the feeds when the
+        stored stories changed since its last build, a feed is missing or outdated. Returns the number of
+        feeds changed, or None when another process leads."""
+        if self.role == "web" or not self.store.try_lead():
+            if self.leading:
+                log.warning("event=leadership_lost")
+            self.leading = False
+            return None
+        if not self.leading:  # just took over: start from what the previous leader stored
+            log.info("event=leading owner=%s", self.owner)
+            self.leading = True
+            self._published_seq = None
+            self.publisher.refresh()
+        seq = self.store.change_seq()
+        missing = any(self.publisher.get(f"{s.name}.atom") is None for s in self.feed_specs())
+        if seq == self._published_seq and not missing and not self.publisher.outdated():
+            return 0
+        self._published_seq = seq  # read before building: a change made meanwhile triggers the next tick
+        changed = self.publish_feeds()
+        log.info("event=published changed=%d seq=%d", changed, seq)
+        return changed
+
+    def watch_feeds(self, stop: threading.Event) -> None:
+        """Keep this process's feeds in step with the store until ``stop`` (web servers, standbys)."""
+        self.store.watch_feeds(stop, self.publisher.refresh, self.settings.publish_interval)
 
     # -- one source -----------------------------------------------------------------------------
 

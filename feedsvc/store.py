@@ -6,10 +6,13 @@ changes is written in one transaction, so a crash leaves either all of it or non
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import threading
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,8 +49,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from feedsvc import migrate as migrations
 from feedsvc.errors import StoreError
-from feedsvc.models import Cluster, Copy, utc
+from feedsvc.models import Cluster, Copy, Feed, utc
 
+log = logging.getLogger("feedsvc")
 Decision = Connection  # the transaction of one dedup decision (Store.decision)
 metadata = MetaData()
 _HOST_LOCKS = 0x66656564  # advisory lock namespace of the per-host request locks ("feed")
@@ -122,6 +126,20 @@ sources = Table(
     Column("lease_expires", DateTime(timezone=True), nullable=True),
     Index("ix_sources_next_run", "next_run"),
 )
+
+# Published feeds (feedsvc.publish.Publisher): the bytes every web server serves, with their validators.
+feeds_table = Table(
+    "feeds",
+    metadata,
+    Column("name", String(160), primary_key=True),  # file name: all.atom
+    Column("media_type", String(100), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("etag", String(80), nullable=False),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", String(128), nullable=True),  # of the rendering context the bytes were built with
+)
+FEEDS_CHANNEL = "feedsvc_feeds"  # NOTIFY channel: a feed's bytes changed (payload: its name)
+_LEADER_LOCK = 0x7075626C697368  # session-level advisory lock held by the publisher ("publish")
 
 # Full-text cache: one row per article URL a card linked to (feedsvc.fulltext). Text columns are bounded
 # so that a hostile page cannot grow the store; fulltext trims to these before writing.
@@ -271,14 +289,147 @@ class Store:
             raise StoreError(f"cannot open the store at {where}: {exc}") from exc
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._leader: Connection | None = None  # holds the publisher's lock while this process leads
         self.migration: migrations.Migration | None = None
         if migrate:
             self.migration = migrations.upgrade(self.engine)
         else:
             migrations.check(self.engine)
 
+    @property
+    def embedded(self) -> bool:
+        """True for SQLite: one process does everything (no leader election, no notifications)."""
+        return self.engine.dialect.name == "sqlite"
+
     def close(self) -> None:
+        self.resign()
         self.engine.dispose()
+
+    # -- published feeds and the publisher's leadership --------------------------------------------
+
+    def feed_versions(self) -> dict[str, tuple[str, datetime]]:
+        """(ETag, Last-Modified) of every stored feed, by file name."""
+        t = feeds_table.c
+        with self._read() as conn:
+            rows = conn.execute(select(t.name, t.etag, t.last_modified)).all()
+        return {row.name: (row.etag, utc(row.last_modified)) for row in rows}
+
+    def feeds(self, names: Sequence[str]) -> list[tuple[Feed, str | None]]:
+        """The stored feeds ``names`` with the fingerprint each was built with."""
+        if not names:
+            return []
+        with self._read() as conn:
+            rows = conn.execute(select(feeds_table).where(feeds_table.c.name.in_(list(names)))).all()
+        return [(_feed(row), row.fingerprint) for row in rows]
+
+    def put_feed(self, feed: Feed, fingerprint: str | None) -> Feed:
+        """Store ``feed`` unless the store has these bytes already; a changed feed gets a Last-Modified
+        strictly later than the stored one. Returns the feed as stored; on PostgreSQL, NOTIFYs web servers."""
+        t = feeds_table.c
+        with self._write() as conn:
+            row = conn.execute(select(feeds_table).where(t.name == feed.name).with_for_update()).first()
+            if row is not None and row.etag == feed.etag:
+                if row.fingerprint != fingerprint:
+                    conn.execute(
+                        update(feeds_table).where(t.name == feed.name).values(fingerprint=fingerprint)
+                    )
+                return _feed(row)
+            stamp = feed.last_modified
+            if row is not None and stamp <= utc(row.last_modified):
+                stamp = utc(row.last_modified) + timedelta(seconds=1)
+            stored = Feed(feed.name, feed.media_type, feed.content, feed.etag, stamp)
+            _upsert(
+                conn,
+                feeds_table,
+                name=feed.name,
+                media_type=feed.media_type,
+                content=feed.content,
+                etag=feed.etag,
+                last_modified=stamp,
+                fingerprint=fingerprint,
+            )
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_notify(:channel, :name)"), {"channel": FEEDS_CHANNEL, "name": feed.name}
+                )
+        return stored
+
+    def try_lead(self) -> bool:
+        """True while this process is the publisher: on PostgreSQL it holds a session-level advisory lock
+        on a connection of its own (the others stand by; when the leader dies its session ends and the
+        next one to ask takes over). SQLite: always (one process)."""
+        if self.embedded:
+            return True
+        if self._leader is not None:
+            try:
+                self._leader.execute(select(1))
+                self._leader.commit()
+                return True
+            except SQLAlchemyError:  # the session (and the lock with it) is gone
+                self.resign()
+        try:
+            conn = self.engine.connect()
+        except SQLAlchemyError:
+            return False
+        try:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _LEADER_LOCK}).scalar()
+            conn.commit()
+        except SQLAlchemyError:
+            conn.close()
+            return False
+        if got:
+            self._leader = conn
+            return True
+        conn.close()
+        return False
+
+    def resign(self) -> None:
+        """Give up the publisher's lock (a clean stop: a standby takes over at once)."""
+        conn, self._leader = self._leader, None
+        if conn is None:
+            return
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LEADER_LOCK})
+            conn.commit()
+        except SQLAlchemyError:
+            conn.invalidate()
+        finally:
+            conn.close()
+
+    def change_seq(self) -> int:
+        """A number that grows whenever the stored stories change (what the publisher watches)."""
+        with self._read() as conn:
+            value = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "copy_seq")).scalar()
+        return int(value or 0)
+
+    def watch_feeds(self, stop: threading.Event, on_change: Callable[[], object], interval: float) -> None:
+        """Call ``on_change`` whenever a feed changes and at least every ``interval`` seconds, until
+        ``stop``. On PostgreSQL it LISTENs on its own connection, so a web server picks up the bytes the
+        publisher stored at once; the interval covers a lost connection or notification."""
+        while not stop.is_set():
+            if self.embedded:
+                stop.wait(interval)
+                _quietly(on_change)
+                continue
+            raw: Any = None
+            try:
+                raw = self.engine.raw_connection()
+                raw.detach()  # autocommit for LISTEN; never handed back to the pool
+                driver = raw.driver_connection
+                driver.autocommit = True
+                driver.execute(f"LISTEN {FEEDS_CHANNEL}")
+                _quietly(on_change)
+                while not stop.is_set():
+                    for _note in driver.notifies(timeout=interval, stop_after=1):
+                        pass
+                    _quietly(on_change)
+            except Exception as exc:  # the connection broke: poll until it is back
+                log.warning("event=feed_watch_failed error=%r", str(exc))
+                stop.wait(interval)
+            finally:
+                if raw is not None:
+                    with contextlib.suppress(Exception):
+                        raw.close()
 
     def ping(self) -> bool:
         try:
@@ -626,6 +777,9 @@ class Store:
             )
             conn.execute(delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live)))
             conn.execute(delete(articles).where(articles.c.checked < before))
+            if gone:  # the feeds change: the publisher watches the copy sequence
+                seq = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "copy_seq")).scalar()
+                _upsert(conn, meta_table, key="copy_seq", value=str(int(seq or 0) + 1))
         return gone
 
     # -- full-text cache --------------------------------------------------------------------------
@@ -884,6 +1038,23 @@ class _Tx:
             raise StoreError(f"store write failed: {err}") from err
         if isinstance(exc, SQLAlchemyError):
             raise StoreError(f"store operation failed: {exc}") from exc
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception:  # the watcher must outlive a failed refresh; the next one tries again
+        log.exception("event=feed_refresh_failed")
+
+
+def _feed(row: Any) -> Feed:
+    return Feed(
+        name=row.name,
+        media_type=row.media_type,
+        content=bytes(row.content),
+        etag=row.etag,
+        last_modified=utc(row.last_modified),
+    )
 
 
 def _copy(row: Any) -> Copy:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedsvc.ingest import Ingestor
-from feedsvc.models import Story
+from feedsvc.models import Feed, Story
 from feedsvc.settings import DedupSettings
 from feedsvc.store import LeaseLost, SourceState, Store
 
@@ -165,3 +165,37 @@ def test_host_locks_exclude_each_other_across_connections(database_url: str) -> 
     finally:
         store.close()
         other.close()
+
+
+def test_stored_feeds_keep_validators_for_the_same_bytes_and_move_forward_otherwise(
+    database_url: str,
+) -> None:
+    store = Store(database_url)
+    try:
+        first = store.put_feed(Feed("all.atom", "application/atom+xml", b"<a/>", '"1"', NOW), "fp")
+        same = store.put_feed(
+            Feed("all.atom", "application/atom+xml", b"<a/>", '"1"', NOW + timedelta(1)), "fp"
+        )
+        assert same == first
+        changed = store.put_feed(Feed("all.atom", "application/atom+xml", b"<b/>", '"2"', NOW), "fp")
+        assert changed.last_modified == NOW + timedelta(seconds=1)  # strictly later, even from a slow clock
+        assert store.feed_versions() == {"all.atom": ('"2"', changed.last_modified)}
+        ((stored, fingerprint),) = store.feeds(["all.atom"])
+        assert stored == changed and fingerprint == "fp"
+    finally:
+        store.close()
+
+
+def test_one_publisher_at_a_time_and_a_standby_takes_over(database_url: str) -> None:
+    leader, standby = Store(database_url), Store(database_url)
+    try:
+        assert leader.try_lead()
+        if leader.embedded:
+            return  # one process: it always leads
+        assert leader.try_lead()  # still leading
+        assert not standby.try_lead()
+        leader.close()  # a clean stop (a killed one's session ends the same way)
+        assert standby.try_lead()
+    finally:
+        standby.close()
+        leader.close()
