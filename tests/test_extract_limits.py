@@ -49,3 +49,51 @@ def test_real_nesting_is_within_bounds() -> None:
     assert structure_problem("<div>" * 300) is not None
     # Tags inside scripts and comments are not elements of the page.
     assert structure_problem("<script>" + "<div>" * 1000 + "</script><!--" + "<div>" * 1000 + "-->") is None
+
+
+def test_bidi_controls_are_stripped_from_every_field() -> None:
+    evil = "\u202eevil\u202c \u2066hidden\u2069"
+    html = (
+        f"<html><body><article><h1>{evil} Council approves the harbour wall</h1><p>Reuters{evil}</p>"
+        + f"<p>The council voted on Tuesday to rebuild the wall{evil} that the storm broke.</p>" * 20
+        + "</article></body></html>"
+    )
+    [story] = extract(_page(html), SOURCE)
+    assert story.title == "evil hidden Council approves the harbour wall"
+    for text in (story.title, story.outlet or "", story.body_text):
+        assert not any(ch in text for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def test_huge_fields_are_bounded() -> None:
+    from feedsvc.extract import MAX_BODY, MAX_SHORT_FIELD, MAX_TITLE, _finish_story
+    from feedsvc.models import Story
+
+    huge = "Council approves the harbour wall " + "again " * 200_000  # over a megabyte
+    story = Story(
+        huge, huge, None, huge, tuple(["The council voted on Tuesday. " * 2_000] * 30), category=huge
+    )
+    bounded = _finish_story(story, "hostile")
+    assert bounded.source == "hostile"
+    assert len(bounded.title) <= MAX_TITLE and bounded.title.endswith("again…")
+    for short in (bounded.outlet, bounded.category, bounded.published_text):
+        assert short is not None and len(short) <= MAX_SHORT_FIELD
+    assert 0 < sum(len(p) for p in bounded.body) <= MAX_BODY
+
+
+@pytest.mark.parametrize("kind", ["text/plain", "text/html"])
+def test_a_megabyte_headline_never_reaches_a_story_whole(kind: str) -> None:
+    from feedsvc.extract import MAX_TITLE
+
+    huge = "Council approves the harbour wall " + "again " * 200_000
+    body = "The council voted on Tuesday to rebuild the wall that the storm broke."
+    if kind == "text/plain":
+        content = "\n".join(["logo", huge, huge, "Reuters2 hours ago", body])
+    else:
+        content = f"<html><body><article><h1>{huge}</h1>{f'<p>{body}</p>' * 5}</article></body></html>"
+    page = Page(source="hostile", url=SOURCE.url, content=content.encode(), fetched_at=_page("").fetched_at,
+                content_type=kind)  # fmt: skip
+    try:
+        stories = extract(page, SOURCE)
+    except ExtractError:
+        return  # refused as no story: fine, the error names the source
+    assert all(len(s.title) <= MAX_TITLE for s in stories)

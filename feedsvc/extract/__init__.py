@@ -8,6 +8,7 @@ from dataclasses import fields, replace
 
 from feedsvc.errors import ConfigError, ExtractError
 from feedsvc.extract import times
+from feedsvc.extract.clean import clip
 from feedsvc.extract.html import parse_html, selector_problem
 from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
@@ -105,7 +106,7 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
         stories = parse_text(text, page.fetched_at, source.date_order, source_languages(source))
     if not stories:
         raise ExtractError(source.name, f"no stories found in {page.url}")
-    return [_with_source(story, source.name) for story in stories]
+    return [_finish_story(story, source.name) for story in stories]
 
 
 def source_languages(source: Source) -> tuple[str, ...] | None:
@@ -117,8 +118,37 @@ def source_languages(source: Source) -> tuple[str, ...] | None:
     return (tag,) if tag == "en" else (tag, "en")
 
 
-def _with_source(story: Story, source: str) -> Story:
-    return replace(story, source=source)
+# Bounds on what one story may carry (a hostile page can put a megabyte in a headline): longer fields are
+# cut at a word with an ellipsis, extra paragraphs dropped. Real stories stay far inside them.
+MAX_TITLE = 400
+MAX_SHORT_FIELD = 120  # outlet, category, the time as shown
+MAX_PARAGRAPH = 20_000
+MAX_BODY = 200_000  # characters over all paragraphs
+
+
+def _finish_story(story: Story, source: str) -> Story:
+    """The story as stored and published: its source named, every field within its bound."""
+    body: list[str] = []
+    room = MAX_BODY
+    for paragraph in story.body:
+        if room <= 0:
+            break
+        paragraph = clip(paragraph, min(MAX_PARAGRAPH, room))
+        body.append(paragraph)
+        room -= len(paragraph)
+
+    def short(value: str | None) -> str | None:
+        return clip(value, MAX_SHORT_FIELD) if value else value
+
+    return replace(
+        story,
+        source=source,
+        title=clip(story.title, MAX_TITLE),
+        body=tuple(body),
+        outlet=short(story.outlet),
+        category=short(story.category),
+        published_text=short(story.published_text),
+    )
 
 
 def check_profiles(sources: tuple[Source, ...], config: object = "config") -> None:

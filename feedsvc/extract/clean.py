@@ -7,8 +7,10 @@ import unicodedata
 
 # XML 1.0 allows #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# Zero-width and BOM characters that only get in the way of matching.
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Zero-width characters, and the bidi embedding/override/isolate controls (U+202A-U+202E, U+2066-U+2069),
+# which let a page flip how a reader displays the text around them ("Trojan Source"); the plain
+# direction marks U+200E/U+200F stay, real right-to-left text needs them.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069]")
 # Runs of whitespace other than a lone space (which needs no change: most of a page is those).
 _DROPPED = re.compile(f"{XML_ILLEGAL.pattern}|{_INVISIBLE.pattern}")
 _SPACES = re.compile(r"[^\S\n ][^\S\n]*| [^\S\n]+")
@@ -107,3 +109,12 @@ def clean_body(paragraphs: list[str], *, cleaned: bool = False) -> tuple[str, ..
         if text and not is_boilerplate_paragraph(text) and not is_chrome(text):
             out.append(text)
     return tuple(out)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
