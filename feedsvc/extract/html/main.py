@@ -66,12 +66,40 @@ def _find_main(page: _Page) -> _Main | None:
     if body is None:
         main_el = soup.find("main")
         body = _densest(article or (main_el if isinstance(main_el, Tag) else None) or soup.body or soup)
-    if not strong and not (article and body and len(_paragraph_tags(body)) >= 2):
+    if not strong and not (article and body and len(_paragraph_tags(body)) >= 2) and not _prose(body):
         return None
     own = [page.meta.get("og:url"), page.meta.get("canonical"), page.base]
     if h1 is None and page.ld is None and _article_url(page, own) is None:
         return None  # "og:type article" without a headline of its own or an article address: a listing
     return _Main(article or _common_ancestor(h1, body), h1, body)
+
+
+# A block of running prose: what an article without any article markup still shows (an old CMS page, a
+# portal's table layout). Card snippets are shorter, fewer per block, or sit inside their links.
+_PROSE_PARAGRAPHS = 3
+_PROSE_CHARS = 800
+_PROSE_PARAGRAPH_CHARS = 80
+
+
+_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _weight(text: str) -> int:
+    """Length in Latin-script terms: a CJK character carries about what three Latin letters do."""
+    return len(text) + 2 * len(_CJK_RE.findall(text))
+
+
+def _prose(block: Tag | None) -> bool:
+    if block is None:
+        return False
+    sizes = [
+        _weight(text)
+        for p in _paragraph_tags(block)
+        if _ancestor(p, frozenset({"a"})) is None
+        and _weight(text := _text(p)) >= _PROSE_PARAGRAPH_CHARS
+        and text[-1:] in ".!?。！？\"'”’»)"
+    ]
+    return len(sizes) >= _PROSE_PARAGRAPHS and sum(sizes) >= _PROSE_CHARS
 
 
 def _densest(root: Tag) -> Tag | None:
