@@ -133,14 +133,14 @@ def _common_ancestor(a: Tag | None, b: Tag | None) -> Tag | None:
 def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
     ld = page.ld or {}
     fence = _main_fence(main, cards)
-    when = _find_when(main.scope, fence) if main.scope else None
+    when = _find_when(main.scope, fence, page.language) if main.scope else None
     title = _main_title(page, main)
     if not title or is_chrome(title):
         return None
     article = _read_article(page)
     published, published_text = _stamp(
         page,
-        [when.machine if when else None, _ld_str(ld.get("datePublished")), *_meta_times(page)],
+        _time_order(page, when.machine if when else None),
         when.text if when else None,
     )
     if published is None and article is not None and article.published is not None:
@@ -155,6 +155,20 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
         published_text=published_text,
         body=_main_body(page, main, _Fence(cards), article),
     )
+
+
+_ZONED_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def _time_order(page: _Page, shown: str | None) -> list[str | None]:
+    """Machine times in the order they are believed. The <time> in the article's header is what readers
+    see, so it comes first when it names its zone; one without a zone is only a wall clock, and a live
+    blog's first <time> is its newest post: then what the publisher declares (JSON-LD, meta) comes first."""
+    declared = [_ld_str((page.ld or {}).get("datePublished")), *_meta_times(page)]
+    live = "liveblog" in str((page.ld or {}).get("@type", "")).lower()
+    if shown and _ZONED_RE.search(shown.strip()) and not live:
+        return [shown, *declared]
+    return [*declared, shown]
 
 
 def _main_fence(main: _Main, cards: list[Tag]) -> _Fence:
