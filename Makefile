@@ -23,14 +23,14 @@ run: $(VENV)/.installed
 	$(BIN)/feedsvc serve --config $(CONFIG)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check feedsvc tests bench
-	$(BIN)/ruff format --check feedsvc tests bench
+	$(BIN)/ruff check feedsvc tests bench tools
+	$(BIN)/ruff format --check feedsvc tests bench tools
 	$(BIN)/mypy feedsvc
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check --fix feedsvc tests bench
-	$(BIN)/ruff format feedsvc tests bench
+	$(BIN)/ruff check --fix feedsvc tests bench tools
+	$(BIN)/ruff format feedsvc tests bench tools
 
 # 10,000 generated hostile pages with fresh random draws (CI runs 300 fixed ones in `make test`).
 fuzz: $(VENV)/.installed-dev
