@@ -22,6 +22,8 @@ from feedsvc.service import Service
 from feedsvc.store import Claim
 
 log = logging.getLogger("feedsvc")
+# A tick still running when the next is due is skipped by design: not worth a warning every time.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 _PRUNE_DELAY = timedelta(minutes=5)
 
 

@@ -414,8 +414,8 @@ class Store:
             raw: Any = None
             try:
                 raw = self.engine.raw_connection()
-                raw.detach()  # autocommit for LISTEN; never handed back to the pool
                 driver = raw.driver_connection
+                raw.detach()  # autocommit for LISTEN; never handed back to the pool
                 driver.autocommit = True
                 driver.execute(f"LISTEN {FEEDS_CHANNEL}")
                 _quietly(on_change)
