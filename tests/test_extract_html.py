@@ -579,3 +579,18 @@ def test_a_short_line_above_the_headline_is_its_outlet_only_beside_a_source_icon
         "Ferry strike ends after crews accept a new rota",
         outlet,
     )
+
+
+def test_a_long_listing_of_snippet_cards_is_never_read_as_one_article() -> None:
+    """Many cards with sentence-long snippets look like a lot of prose; side by side in their cards they are
+    still a listing (no main story, every card a story)."""
+    page = (PAGES / "html-hashtag-listing.html").read_text(encoding="utf-8")
+    first, last = page.index("<article"), page.rindex("</article>") + len("</article>")
+    cards = page[first:last]
+    copies = [cards.replace('href="', f'href="/copy{i}').replace("</h2>", f" ({i})</h2>") for i in range(6)]
+    grown = page[:first] + "".join(copies) + page[last:]
+    url = "https://daily8.example/tag/ukraine"
+    stories = parse_html(grown, page_url=url, fetched_at=FETCHED, date_order="DMY", profile=None)
+    single = parse_html(page, page_url=url, fetched_at=FETCHED, date_order="DMY", profile=None)
+    assert len(stories) == 6 * len(single)
+    assert all(s.title.endswith(")") for s in stories)  # every one a card of a copy, none the page itself

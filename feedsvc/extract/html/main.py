@@ -75,7 +75,8 @@ def _find_main(page: _Page) -> _Main | None:
 
 
 # A block of running prose: what an article without any article markup still shows (an old CMS page, a
-# portal's table layout). Card snippets are shorter, fewer per block, or sit inside their links.
+# portal's table layout): paragraphs side by side in one element. Card snippets each sit in their own card
+# (or inside their links), so a listing never reads as one.
 _PROSE_PARAGRAPHS = 3
 _PROSE_CHARS = 800
 _PROSE_PARAGRAPH_CHARS = 80
@@ -95,7 +96,8 @@ def _prose(block: Tag | None) -> bool:
     sizes = [
         _weight(text)
         for p in _paragraph_tags(block)
-        if _ancestor(p, frozenset({"a"})) is None
+        if p.parent is block  # side by side in one block: a card grid's snippets each sit in their card
+        and _ancestor(p, frozenset({"a"})) is None
         and _weight(text := _text(p)) >= _PROSE_PARAGRAPH_CHARS
         and text[-1:] in ".!?。！？\"'”’»)"
     ]
