@@ -31,9 +31,30 @@ def test_one_line_per_fetch(
     if fmt == "json":
         record = json.loads(line)
         assert record["level"] == "info" and record["time"].endswith("Z")
+        # real fields, not a key=value string inside JSON
+        assert record["event"] == "fetch" and record["source"] == "putin-invites-trump"
+        assert record["status"] == "ok" and record["stories"] == 4 and isinstance(record["duration"], float)
         message = record["msg"]
     else:
         assert line.startswith("time=") and " level=INFO " in line
         message = line
     for key in ("source=putin-invites-trump", "status=ok", "stories=4", "duration="):
         assert key in message
+
+
+def test_event_fields_and_bounds() -> None:
+    from feedsvc.logs import MAX_LINE, _bounded, fields
+
+    got = fields("event=fetch source=ap status=error stories=0 duration=0.250 error='HTTP 503: it\\'s busy'")
+    assert got == {
+        "event": "fetch",
+        "source": "ap",
+        "status": "error",
+        "stories": 0,
+        "duration": 0.25,
+        "error": "HTTP 503: it's busy",
+    }
+    assert fields("plain message with x=1") == {}
+    long = _bounded("event=x error=" + "a" * 50_000)
+    assert len(long) < MAX_LINE + 100 and long.endswith("more characters cut]")
+    assert "s3cret" not in _bounded("event=store_failed url=postgresql://feeds:s3cret@db/feeds")
