@@ -43,6 +43,9 @@ CHROME_PREFIXES = (
     "latest news with #",
     "download daily8",
 )
+_CHROME_MAX = max(map(len, CHROME_LINES))
+_PREFIX_MAX = max(map(len, CHROME_PREFIXES))
+_GLUED_MAX = max(map(len, _GLUED_CHROME))
 
 # Outlet footers, paywall and newsletter lines: removed only when they make up a whole paragraph, so a
 # real sentence that merely mentions a newsletter is kept.
@@ -66,14 +69,21 @@ _BOILERPLATE_PARAGRAPH = re.compile(
 
 def clean_text(text: str) -> str:
     """NFC, no XML-illegal or invisible characters, runs of spaces collapsed, lines stripped."""
-    if not unicodedata.is_normalized("NFC", text):
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-    # search before sub: nearly every page has none of these, and a search allocates nothing.
-    for pattern, repl in ((_DROPPED, ""), (_SPACES, " ")):
-        if pattern.search(text):
-            text = pattern.sub(repl, text)
-    return "\n".join(line.strip() for line in text.split("\n"))
+    return "\n".join(map(_clean_one_line, text.split("\n")))
+
+
+def _clean_one_line(line: str) -> str:
+    # Fast path, most lines: ``isprintable`` is False for every character _DROPPED removes (controls, format
+    # characters, surrogates, noncharacters) and for every whitespace character but the plain space, so a
+    # printable line only needs its runs of spaces collapsed and its ends stripped.
+    if line.isprintable():
+        return (_SPACES.sub(" ", line) if "  " in line else line).strip()
+    if _DROPPED.search(line):
+        line = _DROPPED.sub("", line)
+    return _SPACES.sub(" ", line).strip()
 
 
 def clean_line(text: str) -> str:
@@ -82,15 +92,20 @@ def clean_line(text: str) -> str:
 
 
 def is_chrome(line: str) -> bool:
-    folded = line.strip().casefold()
-    return folded in CHROME_LINES or folded.startswith(CHROME_PREFIXES)
+    line = line.strip()
+    # Case folding never shortens a text and folds character by character, so a line longer than every
+    # chrome line cannot be one, and only its first characters can decide a prefix.
+    if len(line) <= _CHROME_MAX and line.casefold() in CHROME_LINES:
+        return True
+    return line[:_PREFIX_MAX].casefold().startswith(CHROME_PREFIXES)
 
 
 def strip_glued_chrome(line: str) -> str:
     """A story line without the chrome glued to its end ("... said. Copy the Story Link")."""
     line = line.rstrip()
-    while line.casefold().endswith(_GLUED_CHROME):
-        folded = line.casefold()
+    # The folded tail is the tail of the folded line (folding is per character and never shortens).
+    while line[-_GLUED_MAX:].casefold().endswith(_GLUED_CHROME):
+        folded = line[-_GLUED_MAX:].casefold()
         suffix = next(s for s in _GLUED_CHROME if folded.endswith(s))
         line = line[: len(line) - len(suffix)].rstrip()
     return line

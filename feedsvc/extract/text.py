@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, clean_line, clean_text, is_chrome
@@ -67,38 +68,57 @@ def _title_like(line: str) -> bool:
     return len(_LETTERS_RE.findall(line)) >= 3 and len(line) <= 300
 
 
+# What one line is, before its page's neighbours are looked at: (chrome, bullet value, time phrase,
+# outlet+time splits, partial time). A pure function of the line and the languages, and pages repeat their
+# lines (titles shown twice, the same outlets and chrome on every page, the same page fetched again), so it
+# is cached.
+_Facts = tuple[bool, str | None, str | None, tuple[tuple[str, str], ...], bool]
+
+
+@lru_cache(maxsize=32768)
+def _line_facts(line: str, languages: tuple[str, ...] | None) -> _Facts:
+    bullet = _bullet(line)
+    if is_chrome(line):
+        return True, bullet, None, (), False
+    phrase = times.strip_icon(line, languages)
+    if phrase or bullet:
+        return False, bullet, phrase, (), False
+    return False, None, None, times.glued_candidates(line, languages), bool(_PARTIAL_TIME_RE.match(line))
+
+
 class _Page:
     def __init__(self, lines: list[str], languages: tuple[str, ...] | None = None) -> None:
         self.lines = lines
         self.languages = languages
         self.n = len(lines)
-        self.chrome = [is_chrome(line) for line in lines]
-        bullets = {b for line in lines if (b := _bullet(line))}
+        key = languages if languages is None or isinstance(languages, (tuple, str)) else tuple(languages)
+        facts = [_line_facts(line, key) for line in lines]
+        self.chrome = [f[0] for f in facts]
+        bullets = {f[1] for f in facts if f[1]}
         self.known = frozenset(bullets | _KNOWN_OUTLETS)
         self.kind: list[str] = []
         self.value: list[tuple[str | None, str | None]] = []  # (outlet, time phrase) per meta line
-        for i, line in enumerate(lines):
-            self.kind.append(self._classify(i, line))
+        for line, fact in zip(lines, facts, strict=True):
+            self.kind.append(self._classify(line, fact))
 
-    def _classify(self, i: int, line: str) -> str:
-        if self.chrome[i]:
+    def _classify(self, line: str, facts: _Facts) -> str:
+        chrome, bullet, phrase, candidates, partial = facts
+        if chrome:
             self.value.append((None, None))
             return "chrome"
-        phrase = times.strip_icon(line, self.languages)
         if phrase:
             self.value.append((None, phrase))
             return "time"
-        bullet = _bullet(line)
         if bullet:
             self.value.append((bullet, None))
             return "dash" if line[0] in "-–" else "bullet"
-        glued = times.split_glued(line, self.known, self.languages)
+        glued = times.pick_glued(candidates, self.known)
         # "USA Today" is an outlet, not "USA" + today: a wordy time only counts when glued on.
         spaced = glued is not None and line[len(glued[0]) : len(glued[0]) + 1].isspace()
         if glued and not (spaced and not any(c.isdigit() for c in glued[1])):
             self.value.append(glued)
             return "glued"
-        if _PARTIAL_TIME_RE.match(line):
+        if partial:
             self.value.append((None, None))
             return "partial"
         self.value.append((None, None))

@@ -87,6 +87,11 @@ def _declared(languages: Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     if isinstance(languages, str):
         languages = (languages,) if languages else ()
+    return _declared_codes(tuple(languages))
+
+
+@lru_cache(maxsize=256)
+def _declared_codes(languages: tuple[str, ...]) -> tuple[str, ...] | None:
     codes = tuple(dict.fromkeys(c for c in map(language_tag, languages) if c))
     return codes or None
 
@@ -143,8 +148,15 @@ def strip_icon(line: str, languages: Iterable[str] | None = None) -> str | None:
     line = _clip(line, _MAX_LEN)
     if not line:
         return None
+    return _strip_icon(line, _declared(languages))
+
+
+# Pages repeat their lines (a title shown twice, the same outlets and chrome on every page, the same page
+# fetched again): the per-line answers below are pure functions of the line and the declared languages.
+@lru_cache(maxsize=16384)
+def _strip_icon(line: str, declared: tuple[str, ...] | None) -> str | None:
     folded = _fold(line)
-    table = _table(_declared(languages))
+    table = _table(declared)
     if table.whole.fullmatch(folded):
         return line
     match = table.icon.fullmatch(folded)
@@ -161,13 +173,41 @@ def split_glued(
     Digits make the split ambiguous ("News244 days ago"): an outlet the page names elsewhere wins,
     then the split whose outlet does not end in a digit, then the shortest outlet.
     """
+    return pick_glued(glued_candidates(line, languages), known_outlets)
+
+
+def glued_candidates(line: str, languages: Iterable[str] | None = None) -> tuple[tuple[str, str], ...]:
+    """Every (outlet, time phrase) split of ``line``, shortest outlet first: split_glued before it picks."""
     line = _clip(line, 90)
     if not line or ("." in line[-1:] and not _ABBREVIATED_END.search(line)):
+        return ()
+    return _glued_candidates(line, _declared(languages))
+
+
+def pick_glued(
+    candidates: tuple[tuple[str, str], ...], known_outlets: frozenset[str]
+) -> tuple[str, str] | None:
+    """The split split_glued chooses among ``candidates`` (see there)."""
+    if not candidates:
         return None
+    if known_outlets and len(candidates) > 1:
+        folded_known = {k.casefold() for k in known_outlets}
+        for outlet, phrase in candidates:
+            if outlet.casefold() in folded_known:
+                return outlet, phrase
+    for outlet, phrase in candidates:
+        if not outlet[-1].isdigit():
+            return outlet, phrase
+    return candidates[0]
+
+
+@lru_cache(maxsize=16384)
+def _glued_candidates(line: str, declared: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
+    """Every (outlet, phrase) split of ``line`` with a phrase running to its end, shortest outlet first."""
     folded = _fold(line)
     if not _may_hold_phrase(folded):
-        return None
-    table = _table(_declared(languages))
+        return ()
+    table = _table(declared)
     starts = {i for i in range(1, len(folded)) if folded[i].isdigit() and table.digit_tail.match(folded, i)}
     match = table.other_tail.search(folded, 1)  # each start at which a phrase runs to the end
     while match:
@@ -178,16 +218,7 @@ def split_glued(
         outlet, phrase = line[:i].rstrip(), line[i:]
         if outlet and _looks_like_outlet(outlet):
             candidates.append((outlet, phrase.strip()))
-    if not candidates:
-        return None
-    folded_known = {k.casefold() for k in known_outlets}
-    for outlet, phrase in candidates:
-        if outlet.casefold() in folded_known:
-            return outlet, phrase
-    for outlet, phrase in candidates:
-        if not outlet[-1].isdigit():
-            return outlet, phrase
-    return candidates[0]
+    return tuple(candidates)
 
 
 def _may_hold_phrase(text: str) -> bool:
