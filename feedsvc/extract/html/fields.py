@@ -54,7 +54,11 @@ _PROVIDED_RE = re.compile(
 _PROVIDED_AFTER_RE = re.compile(r"^(?P<name>.*?)\s*(?:配信|提供)$")
 # A clock time or a Japanese date with its weekday is a time, never part of an outlet's name.
 _CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)|\d{1,2}/\d{1,2}\s*[(（]")
-_OUTLET_PREFIX_RE = re.compile(r"^(?:provided by|source:|from|via|by)\s+", re.IGNORECASE)
+_OUTLET_PREFIX_RE = re.compile(
+    r"^(?:(?:provided by|source:|quelle:|fonte:|fuente:|from|via|by)\s+"
+    r"|(?:来源|來源|出典|提供|配信)\s*[:：]\s*)",
+    re.IGNORECASE,
+)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
 _TIME = ""  # marks the time's place among the parts of a meta line
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 
 from bs4 import Tag
 
@@ -145,13 +147,14 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
         _time_order(page, when.machine if when else None),
         when.text if when else None,
     )
-    if published is None and article is not None and article.published is not None:
-        # the reader knows more shapes ("Published 19 August 2025, 14:30 BST", "19.08.2025, 14:30 Uhr")
+    if article is not None and article.published is not None and _vaguer(published, article.published):
+        # the reader knows more shapes ("Published 19 August 2025, 14:30 BST", "Aug 19, 2025 / 09:47 PM CDT")
         published, _ = _stamp(page, [article.published.isoformat()], None)
+    outlet = _main_outlet(page, main, fence, when, article)
     return _Fields(
-        title=title,
+        title=_without_site(title, [outlet]) if main.h1 is None else title,
         url=_article_url(page, [_ld_url(ld), page.meta.get("og:url"), page.meta.get("canonical"), page.base]),
-        outlet=_main_outlet(page, main, fence, when, article),
+        outlet=outlet,
         category=_main_category(page, main, fence),
         published=published,
         published_text=published_text,
@@ -171,6 +174,16 @@ def _time_order(page: _Page, shown: str | None) -> list[str | None]:
     if shown and _ZONED_RE.search(shown.strip()) and not live:
         return [shown, *declared]
     return [*declared, shown]
+
+
+def _vaguer(ours: datetime | None, reader: datetime) -> bool:
+    """Whether the article reader's time should replace ours: we have none, or only a day (midnight) that
+    its time falls near (a zone can move the day), where it read the clock time too."""
+    if ours is None:
+        return True
+    return (
+        ours.time() == dt_time(0) and reader.time() != dt_time(0) and abs(reader - ours) < timedelta(hours=36)
+    )
 
 
 def _main_fence(main: _Main, cards: list[Tag]) -> _Fence:
@@ -201,11 +214,34 @@ def _main_title(page: _Page, main: _Main) -> str | None:
         page.meta.get("twitter:title"),
         page_title,
     ):
-        text = clean_line(raw) if isinstance(raw, str) else ""
-        for sep in (" | ", " - ", " – ", " — "):
-            text = text.removesuffix(f"{sep}{site}") if site else text
+        text = _without_site(clean_line(raw) if isinstance(raw, str) else "", [site, _title_site(page)])
         if text and _headline_like(text) and text != site:
             return text
+    return None
+
+
+_SITE_SEPARATORS = (" | ", " - ", " – ", " — ", ": ")
+
+
+def _without_site(title: str, names: list[str | None]) -> str:
+    """``title`` without a site's name around it: "Headline | Site", "Site - Headline"."""
+    for name in dict.fromkeys(n for n in names if n):
+        for sep in _SITE_SEPARATORS:
+            stripped = title.removesuffix(f"{sep}{name}").removeprefix(f"{name}{sep}")
+            if stripped != title and _headline_like(stripped):
+                return stripped
+    return title
+
+
+def _title_site(page: _Page) -> str | None:
+    """The site's name as the page names itself: og:site_name, application-name, or JSON-LD publisher."""
+    for raw in (
+        page.meta.get("og:site_name"),
+        page.meta.get("application-name"),
+        _ld_name((page.ld or {}).get("publisher")),
+    ):
+        if raw and clean_line(raw):
+            return clean_line(raw)
     return None
 
 
