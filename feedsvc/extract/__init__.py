@@ -71,8 +71,11 @@ def _looks_binary(data: bytes) -> bool:
         return False
     if b"\x00" in sample:
         return True
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(sample) - len(sample.translate(None, _CONTROLS))  # in C, not a loop over 8 KB in Python
     return controls > len(sample) * 0.05
+
+
+_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 
 def is_html(text: str, content_type: str | None = None) -> bool:

@@ -69,21 +69,30 @@ _BOILERPLATE_PARAGRAPH = re.compile(
 
 def clean_text(text: str) -> str:
     """NFC, no XML-illegal or invisible characters, runs of spaces collapsed, lines stripped."""
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    # Line by line: a line break is a starter that composes with nothing, so NFC never crosses one, and
+    # neither does any of the substitutions below.
     return "\n".join(map(_clean_one_line, text.split("\n")))
 
 
 def _clean_one_line(line: str) -> str:
-    # Fast path, most lines: ``isprintable`` is False for every character _DROPPED removes (controls, format
-    # characters, surrogates, noncharacters) and for every whitespace character but the plain space, so a
-    # printable line only needs its runs of spaces collapsed and its ends stripped.
-    if line.isprintable():
+    if line.isascii():  # O(1) for a str; ASCII is NFC, and its only droppable or odd spaces are controls
+        data = line.encode("ascii")
+        printable = len(data.translate(None, _ASCII_CONTROLS)) == len(data)
+    else:
+        if not unicodedata.is_normalized("NFC", line):
+            line = unicodedata.normalize("NFC", line)
+        # ``isprintable`` is False for every character _DROPPED removes (controls, format characters,
+        # surrogates, noncharacters) and for every whitespace character but the plain space.
+        printable = line.isprintable()
+    if printable:  # most lines: only runs of spaces to collapse and ends to strip
         return (_SPACES.sub(" ", line) if "  " in line else line).strip()
     if _DROPPED.search(line):
         line = _DROPPED.sub("", line)
     return _SPACES.sub(" ", line).strip()
+
+
+_ASCII_CONTROLS = bytes(range(32))
 
 
 def clean_line(text: str) -> str:

@@ -271,10 +271,7 @@ def resolve(
         return None
     folded = _fold(phrase)
     fetched = utc(fetched_at).replace(microsecond=0)
-    for form in _table(declared).forms:
-        match = _compiled(form.pattern).fullmatch(folded)
-        if match is None:
-            continue
+    for form, match in _matching_forms(folded, declared):
         try:
             result = _resolve_form(form, match, _language(form, declared), fetched, date_order)
         except OverflowError:  # a fetch time at the edge of datetime's range
@@ -283,6 +280,17 @@ def resolve(
             # A time after the fetch is a misparse (or a clock problem upstream): unknown, not the future.
             return None if result > fetched else result
     return None
+
+
+@lru_cache(maxsize=4096)
+def _matching_forms(folded: str, declared: tuple[str, ...] | None) -> tuple[tuple[Form, re.Match[str]], ...]:
+    """The forms that read the whole of ``folded``, in table order, with their matches."""
+    found = []
+    for form in _table(declared).forms:
+        match = _compiled(form.pattern).fullmatch(folded)
+        if match is not None:
+            found.append((form, match))
+    return tuple(found)
 
 
 def _language(form: Form, declared: tuple[str, ...] | None) -> str | None:
