@@ -12,7 +12,6 @@ shows (a ``<time datetime>``, a "Published 19 August 2025, 14:30 BST" line), the
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import warnings
@@ -25,7 +24,9 @@ from zoneinfo import ZoneInfo
 import trafilatura
 from trafilatura.utils import load_html
 
+from feedsvc.extract import jsonld
 from feedsvc.extract.clean import clean_body, clean_line
+from feedsvc.extract.jsonld import text as _ld_str
 
 _log = logging.getLogger(__name__)
 # trafilatura logs a warning for every page it finds too little text in; that is an answer here, not news.
@@ -201,7 +202,6 @@ def _date_only(value: Any) -> datetime | None:
 
 # -- structured data and visible facts ----------------------------------------------------------------------
 
-_ARTICLE_TYPES = ("article", "blogposting", "liveblogposting", "report")
 _META_TIMES = (
     "article:published_time",
     "og:article:published_time",
@@ -356,31 +356,9 @@ def _similar(a: str, b: str) -> bool:
 
 
 def _ld_article(tree: Any) -> dict[str, Any] | None:
-    for script in tree.xpath("//script[@type='application/ld+json']"):
-        raw = (script.text or "").strip().removeprefix("<!--").removesuffix("-->").strip()
-        try:
-            data = json.loads(raw, strict=False)
-        except (ValueError, RecursionError):
-            continue
-        for item in _ld_items(data):
-            kinds = item.get("@type")
-            for kind in kinds if isinstance(kinds, list) else [kinds]:
-                if isinstance(kind, str) and kind.rsplit("/", 1)[-1].lower().endswith(_ARTICLE_TYPES):
-                    return item
-    return None
-
-
-def _ld_items(data: Any) -> Iterator[dict[str, Any]]:
-    for item in data if isinstance(data, list) else [data]:
-        if isinstance(item, dict):
-            yield item
-            graph = item.get("@graph")
-            if isinstance(graph, list):
-                yield from (g for g in graph if isinstance(g, dict))
-
-
-def _ld_str(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return jsonld.article_in(
+        script.text or "" for script in tree.xpath("//script[@type='application/ld+json']")
+    )
 
 
 def _ld_people(value: Any) -> list[str]:

@@ -36,11 +36,11 @@ from feedsvc.extract.html.page import (
     _headline_like,
     _ld_name,
     _ld_org,
-    _ld_str,
     _ld_url,
     _Page,
     _stamp,
 )
+from feedsvc.extract.jsonld import text as _ld_str
 
 _ARTICLE = frozenset({"article"})
 _H1 = frozenset({"h1"})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -14,12 +12,12 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 
-from feedsvc.extract import times
+from feedsvc.extract import jsonld, times
 from feedsvc.extract.html.dom import _attr, _tags
+from feedsvc.extract.jsonld import text as _ld_str
 from feedsvc.models import DateOrder, utc
 
 _CLOSED_RE = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
-_ARTICLE_TYPES = frozenset({"blogposting", "liveblogposting"})
 
 
 @dataclass
@@ -99,38 +97,12 @@ def _meta_tags(soup: BeautifulSoup) -> dict[str, str]:
 
 
 def _json_ld(soup: BeautifulSoup) -> dict[str, Any] | None:
-    """The page's own article object (top level or in @graph; an ItemList's members are cards, not it)."""
-    for script in _tags(soup, "script"):
-        if (_attr(script, "type") or "").strip().lower() != "application/ld+json":
-            continue
-        raw = script.get_text().strip().removeprefix("<!--").removesuffix("-->").strip()
-        try:
-            data = json.loads(raw, strict=False)
-        except (ValueError, RecursionError):
-            continue
-        for item in _ld_items(data):
-            if _is_article(item):
-                return item
-    return None
-
-
-def _ld_items(data: Any) -> Iterator[dict[str, Any]]:
-    for item in data if isinstance(data, list) else [data]:
-        if isinstance(item, dict):
-            yield item
-            graph = item.get("@graph")
-            if isinstance(graph, list):
-                yield from (g for g in graph if isinstance(g, dict))
-
-
-def _is_article(item: dict[str, Any]) -> bool:
-    kinds = item.get("@type")
-    for kind in kinds if isinstance(kinds, list) else [kinds]:
-        if isinstance(kind, str):
-            name = kind.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
-            if name.endswith("article") or name in _ARTICLE_TYPES:
-                return True
-    return False
+    """The page's own article object (see feedsvc.extract.jsonld)."""
+    return jsonld.article_in(
+        script.get_text()
+        for script in _tags(soup, "script")
+        if (_attr(script, "type") or "").strip().lower() == "application/ld+json"
+    )
 
 
 def _cut_point(soup: BeautifulSoup, text: str) -> frozenset[int] | None:
@@ -176,10 +148,6 @@ def _stamp(page: _Page, machines: list[str | None], text: str | None) -> tuple[d
             return min(published, page.fetched_at), text or (machine or "").strip()
     published = times.resolve(text, page.fetched_at, page.date_order, languages=page.language)
     return published, text or next((m.strip() for m in machines if m and m.strip()), None)
-
-
-def _ld_str(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _ld_name(value: Any) -> str | None:

@@ -1,0 +1,54 @@
+"""JSON-LD (schema.org): the page's own article object among its ``application/ld+json`` scripts.
+
+Shared by the HTML extractor (BeautifulSoup) and the article reader (lxml), which each hand over the raw
+script texts. A page's ItemList members are cards, not the page: only a top-level object, or one in an
+``@graph``, whose type is an article kind counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+# schema.org Article and its kinds, matched on the end of the type's name: NewsArticle, ReportageNewsArticle,
+# BlogPosting, LiveBlogPosting, Report ("https://schema.org/NewsArticle" and "schema:NewsArticle" too).
+ARTICLE_TYPE_ENDINGS = ("article", "blogposting", "report")
+
+
+def items(data: Any) -> Iterator[dict[str, Any]]:
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict):
+            yield item
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                yield from (g for g in graph if isinstance(g, dict))
+
+
+def is_article(item: dict[str, Any]) -> bool:
+    kinds = item.get("@type")
+    for kind in kinds if isinstance(kinds, list) else [kinds]:
+        if isinstance(kind, str):
+            name = kind.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+            if name.endswith(ARTICLE_TYPE_ENDINGS):
+                return True
+    return False
+
+
+def article_in(scripts: Iterable[str]) -> dict[str, Any] | None:
+    """The first article object in the given script texts; unparseable scripts are skipped."""
+    for script in scripts:
+        raw = script.strip().removeprefix("<!--").removesuffix("-->").strip()
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        for item in items(data):
+            if is_article(item):
+                return item
+    return None
+
+
+def text(value: Any) -> str | None:
+    """A JSON-LD value as text, when it is a non-empty string."""
+    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,38 @@
+"""The JSON-LD article finder shared by the HTML extractor and the article reader."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from feedsvc.extract import jsonld
+
+
+@pytest.mark.parametrize(
+    ("kind", "found"),
+    [
+        ("NewsArticle", True),
+        ("https://schema.org/ReportageNewsArticle", True),
+        ("schema:BlogPosting", True),
+        ("LiveBlogPosting", True),
+        ("Report", True),
+        (["NewsArticle", "Thing"], True),
+        ("ItemList", False),
+        ("WebPage", False),
+        (7, False),
+    ],
+)
+def test_article_kinds(kind: object, found: bool) -> None:
+    assert jsonld.is_article({"@type": kind}) is found
+
+
+def test_first_article_in_scripts_and_graphs() -> None:
+    listing = json.dumps(
+        {"@type": "ItemList", "itemListElement": [{"@type": "NewsArticle", "headline": "card"}]}
+    )
+    graph = json.dumps({"@graph": [{"@type": "WebPage"}, {"@type": "NewsArticle", "headline": "own"}]})
+    found = jsonld.article_in(["{not json", listing, f"<!-- {graph} -->"])
+    assert found is not None and found["headline"] == "own"  # an ItemList's members are cards, not the page
+    assert jsonld.article_in(["[]", "null", '"x"']) is None
+    assert jsonld.text("  x ") == "x" and jsonld.text(" ") is None and jsonld.text(3) is None
