@@ -992,13 +992,12 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert ``rows``, skipping any whose primary key is there already (another writer got there first:
-    ON CONFLICT DO NOTHING). Returns how many were inserted."""
-    inserted = 0
-    for row in rows:
-        stmt = _dialect_insert(conn, table).values(**bounded(table, row)).on_conflict_do_nothing()
-        inserted += conn.execute(stmt).rowcount or 0
-    return inserted
+    """Insert ``rows`` (one executemany; every row with the same keys), skipping any whose primary key is
+    there already (another writer got there first: ON CONFLICT DO NOTHING). Returns the driver's count."""
+    if not rows:
+        return 0
+    stmt = _dialect_insert(conn, table).on_conflict_do_nothing()
+    return conn.execute(stmt, [bounded(table, row) for row in rows]).rowcount or 0
 
 
 def _upsert(conn: Connection, table: Table, **row: Any) -> None:
