@@ -86,6 +86,12 @@ def _line_facts(line: str, languages: tuple[str, ...] | None) -> _Facts:
     return False, None, None, times.glued_candidates(line, languages), bool(_PARTIAL_TIME_RE.match(line))
 
 
+def clear_line_caches() -> None:
+    """Forget every cached per-line answer (benchmarks measure a page never seen before with it)."""
+    _line_facts.cache_clear()
+    times.clear_line_caches()
+
+
 class _Page:
     def __init__(self, lines: list[str], languages: tuple[str, ...] | None = None) -> None:
         self.lines = lines

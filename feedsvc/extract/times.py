@@ -293,6 +293,13 @@ def _matching_forms(folded: str, declared: tuple[str, ...] | None) -> tuple[tupl
     return tuple(found)
 
 
+def clear_line_caches() -> None:
+    """Forget the cached answers per line and phrase (not dateparser's, which is keyed by fetch time too)."""
+    _strip_icon.cache_clear()
+    _glued_candidates.cache_clear()
+    _matching_forms.cache_clear()
+
+
 def _language(form: Form, declared: tuple[str, ...] | None) -> str | None:
     """The language a phrase is read in: the first declared one it belongs to, else its only language."""
     if declared is not None:
