@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,14 +17,36 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from feedsvc.server import GuardedH11Protocol, raise_open_file_limit, server_config
+from feedsvc import server as server_module
+from feedsvc.server import (
+    GuardedH11Protocol,
+    GuardedHttpToolsProtocol,
+    http_protocol,
+    raise_open_file_limit,
+    server_config,
+)
 from tests.conftest import write_config
 from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
 
+MAX_CONNECTIONS = 20
 
-class _Tight(GuardedH11Protocol):
+
+class _TightH11(GuardedH11Protocol):
     header_timeout = 0.5
-    max_connections = 20
+    max_connections = MAX_CONNECTIONS
+
+
+# Every guard is tested on both protocols: httptools on uvloop (what `feedsvc serve` runs when
+# uvicorn[standard] is installed) and h11 on asyncio (the fallback).
+PROTOCOLS = [pytest.param(("h11", "asyncio"), id="h11-asyncio")]
+if GuardedHttpToolsProtocol is not None:
+
+    class _TightHttpTools(GuardedHttpToolsProtocol):  # type: ignore[misc, valid-type]
+        header_timeout = 0.5
+        max_connections = MAX_CONNECTIONS
+
+    PROTOCOLS.append(pytest.param(("httptools", "uvloop"), id="httptools-uvloop"))
+_TIGHT = {"h11": _TightH11, "httptools": globals().get("_TightHttpTools")}
 
 
 async def _ok(request: Request) -> Response:
@@ -39,19 +62,28 @@ def _until(condition: object, limit: float = 10.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-@pytest.fixture
-def tight_server() -> Iterator[int]:
-    port = _free_port()
+@contextmanager
+def _running(http: str, loop: str, sock: socket.socket | None = None) -> Iterator[tuple[int, uvicorn.Server]]:
+    port = sock.getsockname()[1] if sock is not None else _free_port()
     app = Starlette(routes=[Route("/healthz", _ok)])
-    config = server_config(app, "127.0.0.1", port, stop_timeout=2)
-    config.http = _Tight
+    config = server_config(app, "127.0.0.1", port, stop_timeout=2, http=http, loop=loop)  # type: ignore[arg-type]
+    config.http = _TIGHT[http]
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock] if sock else None}, daemon=True)
     thread.start()
     _until(lambda: server.started)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield port, server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(params=PROTOCOLS)
+def tight_server(request: pytest.FixtureRequest) -> Iterator[int]:
+    http, loop = request.param
+    with _running(http, loop) as (port, _):
+        yield port
 
 
 def _half_request(port: int) -> socket.socket:
@@ -92,13 +124,59 @@ def test_keep_alive_requests_in_time_are_served(tight_server: int) -> None:
 
 
 def test_idle_connections_past_the_cap_make_room_for_real_requests(tight_server: int) -> None:
-    idle = [_half_request(tight_server) for _ in range(_Tight.max_connections + 10)]
+    idle = [_half_request(tight_server) for _ in range(MAX_CONNECTIONS + 10)]
     try:
         r = httpx.get(f"http://127.0.0.1:{tight_server}/healthz", timeout=5)
         assert r.status_code == 200
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_an_oversized_request_head_is_refused(tight_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", tight_server), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000)  # never finished
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ")  # and closed: recv returned b"" before the 10 s timeout
+
+
+@pytest.mark.parametrize("http_loop", PROTOCOLS)
+def test_accepted_sockets_send_small_responses_without_delay(http_loop: tuple[str, str]) -> None:
+    # A listening socket made without naming the protocol (proto 0), as uvicorn binds one for several
+    # workers: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, so without the guard
+    # each small keep-alive response would wait for the peer's delayed ACK.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    with (
+        listener,
+        _running(*http_loop, sock=listener) as (port, server),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        assert client.get("/healthz").status_code == 200
+        connections = list(server.server_state.connections)
+        assert connections
+        for conn in connections:
+            sock = conn.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_httptools_is_preferred_and_h11_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert http_protocol("h11") is GuardedH11Protocol
+    if GuardedHttpToolsProtocol is not None:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        assert http_protocol("auto") is GuardedHttpToolsProtocol
+        assert issubclass(GuardedHttpToolsProtocol, HttpToolsProtocol)
+    config = server_config(Starlette(), "127.0.0.1", 8080, stop_timeout=2, http="h11", loop="asyncio")
+    assert config.http is GuardedH11Protocol and config.loop == "asyncio"
+    monkeypatch.setattr(server_module, "GuardedHttpToolsProtocol", None)  # httptools not installed
+    assert http_protocol("auto") is GuardedH11Protocol
+    assert server_config(Starlette(), "127.0.0.1", 8080, stop_timeout=2).http is GuardedH11Protocol
+    with pytest.raises(RuntimeError, match="httptools"):
+        http_protocol("httptools")
 
 
 def test_open_file_limit_is_raised_to_the_hard_limit() -> None:
