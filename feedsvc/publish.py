@@ -416,6 +416,7 @@ class Publisher:
         self.files = files
         self._feeds: dict[str, Feed] = {}
         self._built_with: dict[str, str | None] = {}  # filename -> fingerprint its bytes were built with
+        self._on_disk: dict[str, str] = {}  # filename -> ETag of the whole file and sidecar on disk
         self.fingerprint: str | None = None  # of the rendering context this process builds with
         self._lock = threading.Lock()
 
@@ -458,6 +459,7 @@ class Publisher:
                 continue
             self._feeds[filename] = feed
             self._built_with[filename] = meta.get("fingerprint")
+            self._on_disk[filename] = feed.etag
 
     def refresh(self) -> int:
         """Take the feeds the store holds newer bytes of than this process (another process published
@@ -488,6 +490,10 @@ class Publisher:
             current = self._feeds.get(filename)
             etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
             if current is not None and current.etag == etag:
+                if self.files and self._on_disk.get(filename) != etag:
+                    # Taken from the store while the files lag (a crash between the store and the files,
+                    # or between a file and its sidecar): write both now.
+                    self._write(current)
                 if self._built_with.get(filename) != self.fingerprint:
                     self._put(current)  # same bytes: only the note changes
                     if self.files:
@@ -529,6 +535,7 @@ class Publisher:
         except OSError as exc:
             raise PublishError(f"cannot write feed {feed.name} to {self.dir}: {exc}") from exc
         self._built_with[feed.name] = self.fingerprint
+        self._on_disk[feed.name] = feed.etag
 
 
 # A temporary file older than this was left by a process killed while publishing (a live writer renames

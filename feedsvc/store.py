@@ -290,6 +290,7 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._leader: Connection | None = None  # holds the publisher's lock while this process leads
+        self._local = threading.local()  # .conn: the open decision's transaction in this thread
         self.migration: migrations.Migration | None = None
         if migrate:
             self.migration = migrations.upgrade(self.engine)
@@ -529,11 +530,19 @@ class Store:
         """A write transaction for one dedup decision. On PostgreSQL it first takes one transaction-scoped
         advisory lock shared by every process, so decisions are made one at a time everywhere and each
         sees every earlier one (committed before the lock was released). SQLite has one process, whose
-        ingest lock and the database's write lock do the same."""
+        ingest lock and the database's write lock do the same. Every other read and write of this store
+        made by the same thread meanwhile runs in this transaction (one connection, no extra round trips
+        while the lock is held)."""
+        if getattr(self._local, "conn", None) is not None:
+            raise StoreError("a dedup decision is already open in this thread")
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK})
-            yield conn
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
 
     @staticmethod
     def sequence(conn: Connection) -> tuple[int, int]:
@@ -1023,6 +1032,9 @@ class _Tx:
         self._ctx: Any = None
 
     def __enter__(self) -> Connection:
+        shared: Connection | None = getattr(self.store._local, "conn", None)
+        if shared is not None:  # inside this thread's open decision: part of its transaction
+            return shared
         try:
             self._ctx = self.store.engine.begin() if self.write else self.store.engine.connect()
             conn: Connection = self._ctx.__enter__()
@@ -1031,6 +1043,10 @@ class _Tx:
         return conn
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._ctx is None:  # the decision's transaction: it commits or rolls back as a whole
+            if isinstance(exc, SQLAlchemyError):
+                raise StoreError(f"store operation failed: {exc}") from exc
+            return
         try:
             self._ctx.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:

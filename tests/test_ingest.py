@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,7 +143,7 @@ def test_boilerplate_counts_are_the_same_in_every_worker_and_after_a_restart(dat
         store.close()
 
 
-def test_concurrent_workers_cluster_like_one_process(database_url: str, tmp_path: object) -> None:
+def test_concurrent_workers_cluster_like_one_process(database_url: str, tmp_path: Path) -> None:
     """Four workers ingest pages that carry copies of the same stories at the same moment: every copy of a
     story ends in one cluster, as one process clusters them."""
     if not database_url.startswith("postgresql"):
@@ -187,3 +189,32 @@ def test_concurrent_workers_cluster_like_one_process(database_url: str, tmp_path
         assert len(shared) == len({t for page in pages for t in (s.title for s in page)})
     finally:
         alone.close()
+
+
+@pytest.mark.parametrize("name", ["feedsvc-0.1.db", "feedsvc-pre-signatures.db"])
+def test_a_store_of_an_earlier_release_is_numbered_and_its_stories_still_match(
+    tmp_path: Path, name: str
+) -> None:
+    import shutil
+    import sqlite3
+
+    from tests.conftest import DATA
+
+    path = tmp_path / name
+    shutil.copy(DATA / "legacy" / name, path)
+    store = Store(f"sqlite:///{path}")
+    try:
+        with sqlite3.connect(path) as raw:
+            seqs = [row[0] for row in raw.execute("SELECT seq FROM copies ORDER BY seq")]
+            title, body, cluster = raw.execute(
+                "SELECT title, body, cluster_id FROM copies ORDER BY first_seen LIMIT 1"
+            ).fetchone()
+        assert seqs == list(range(1, len(seqs) + 1))
+        worker = _ingestor(store)
+        assert worker.seq == len(seqs) and len(worker.deduper) == len(seqs)
+        copy = _copy(title, tuple(json.loads(body)), "Another Outlet", "elsewhere")
+        assert worker.ingest([copy]).joined == 1
+        joined = {c.cluster_id for c in [*store.index_rows(changed_after=len(seqs))]}
+        assert joined == {cluster}
+    finally:
+        store.close()
