@@ -1,19 +1,24 @@
-"""Requests/s of a 100-entry feed from `feedsvc serve` (200/304, identity/gzip) against a static file server.
+"""Requests/s of a 100-entry feed from `feedsvc serve` (200/304, identity/gzip): httptools on uvloop against
+today's h11 on asyncio, and a static file server.
 
 The feed is made the way the service makes it: a synthetic Daily8-style page of 100 distinct stories goes
-through `feedsvc run-once` (extract, dedup, store, publish), then a real `feedsvc serve` process (one
-uvicorn worker; its scheduler stays idle because the page was just fetched) serves it on 127.0.0.1.
+through `feedsvc run-once` (extract, dedup, store, publish), then two server processes serve it on
+127.0.0.1, each with one uvicorn worker (their schedulers stay idle because the page was just fetched):
+`feedsvc serve` itself (httptools + uvloop when uvicorn[standard] is installed) and the same app started
+the same way with `server_config(..., http="h11", loop="asyncio")`, the path before this benchmark's
+change. Scenarios alternate between them, so both meet the same machine load.
 
-The baseline, measured in the same run, is `python -m http.server` serving the very bytes feedsvc sends:
-`all.atom` for identity, `all.atom.gz` for gzip, and 304 on If-Modified-Since (it has no ETags). It runs in
-its default HTTP/1.0 mode (one connection per request): with `-p HTTP/1.1` it writes headers and body in
-separate sends, and keep-alive responses stall 40 ms on Nagle plus delayed ACK, a baseline too slow to
-mean anything.
+The static baseline is `python -m http.server` serving the very bytes feedsvc sends: `all.atom` for
+identity, `all.atom.gz` for gzip, and 304 on If-Modified-Since (it has no ETags). It runs in its default
+HTTP/1.0 mode (one connection per request): with `-p HTTP/1.1` it writes headers and body in separate
+sends, and keep-alive responses stall 40 ms on Nagle plus delayed ACK, a baseline too slow to mean anything.
 
-Load comes from separate processes: `wrk` (bounded by --duration) when installed, else a pool of Python
-http.client processes (bounded by --requests). Only loopback traffic.
+Servers are pinned to one CPU (--server-cpu) and the load generator to another when there is one, so
+"per core" means per core. Load comes from separate processes: `wrk` (bounded by --duration) when installed,
+else a pool of Python http.client processes (bounded by --requests). Only loopback traffic.
 
     python -m bench.feeds_http [--duration 3] [--requests 3000] [--connections 8] [--python-load]
+                               [--server-cpu 0] [--no-static]
 """
 
 from __future__ import annotations
@@ -154,9 +159,29 @@ def _wait(port: int, path: str, proc: subprocess.Popen[bytes], limit: float = 20
     raise SystemExit(f"no 200 from 127.0.0.1:{port}{path} within {limit:.0f} s")
 
 
-def _start(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def _start(
+    argv: list[str], log: Path, cwd: Path | None = None, cpu: int | None = None
+) -> subprocess.Popen[bytes]:
+    if cpu is not None and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(cpu), *argv]
     with log.open("ab") as out:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+
+
+def _serve_as(http: str, loop: str, config: str, port: int) -> int:
+    """`feedsvc serve` (see feedsvc.cli) with a chosen HTTP implementation and event loop, on ``port``."""
+    from feedsvc.app import create_app
+    from feedsvc.logs import setup_logging
+    from feedsvc.server import Server, raise_open_file_limit, server_config
+    from feedsvc.settings import load_settings
+
+    settings = load_settings(config)
+    setup_logging(settings.log_format, settings.log_level)
+    raise_open_file_limit()
+    app = create_app(settings, role="all")
+    config_ = server_config(app, settings.host, port, settings.stop_timeout, http=http, loop=loop)  # type: ignore[arg-type]
+    Server(config_).run()
+    return 0
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -216,8 +241,12 @@ def _wrk_ms(text: str) -> float:
     return float(match.group(1)) * _UNIT_MS[match.group(2)]
 
 
-def _load_wrk(url: str, headers: dict[str, str], duration: float, connections: int) -> Result:
+def _load_wrk(
+    url: str, headers: dict[str, str], duration: float, connections: int, cpu: int | None = None
+) -> Result:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s", "--latency"]
+    if cpu is not None and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(cpu), *argv]
     for key, value in headers.items():
         argv += ["-H", f"{key}: {value}"]
     done = subprocess.run([*argv, url], capture_output=True, text=True, timeout=duration + 30, check=True)
@@ -287,8 +316,14 @@ def _check(port: int, s: Scenario) -> None:
         raise SystemExit(f"{s.name}: got {status} with {len(got)} bytes, expected {s.status}")
 
 
-def _cells(r: Result) -> list[str]:
-    return [f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"]
+def _cells(r: Result, cpu_us: float) -> list[str]:
+    return [f"{r.rps:,.0f}", f"{cpu_us:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,20 +332,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="requests per scenario without wrk")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
+    parser.add_argument("--server-cpu", type=int, default=0, help="CPU the servers are pinned to (-1: none)")
+    parser.add_argument("--no-static", action="store_true", help="skip the static file server baseline")
+    parser.add_argument(
+        "--serve-as", nargs=4, metavar=("HTTP", "LOOP", "CONFIG", "PORT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.serve_as:
+        http, loop, config_path, port_text = args.serve_as
+        return _serve_as(http, loop, config_path, int(port_text))
     use_wrk = shutil.which("wrk") is not None and not args.python_load
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu = args.server_cpu if args.server_cpu >= 0 else None
+    load_cpu = next((c for c in cpus if c != server_cpu), None) if server_cpu is not None else None
 
-    def load(port: int, s: Scenario) -> Result:
+    def load(port: int, s: Scenario, pid: int) -> tuple[Result, float]:
+        """The load's result and the server's CPU time per request in microseconds."""
         if use_wrk:
             url = f"http://127.0.0.1:{port}{s.path}"
-            _load_wrk(url, s.headers, min(1.0, args.duration), args.connections)  # warm-up
-            return _load_wrk(url, s.headers, args.duration, args.connections)
-        _load_python(port, s.path, s.headers, min(400, args.requests), args.connections, s.status)  # warm-up
-        return _load_python(port, s.path, s.headers, args.requests, args.connections, s.status)
+            _load_wrk(url, s.headers, min(1.0, args.duration), args.connections, load_cpu)  # warm-up
+            before = _cpu_seconds(pid)
+            result = _load_wrk(url, s.headers, args.duration, args.connections, load_cpu)
+        else:
+            _load_python(port, s.path, s.headers, min(400, args.requests), args.connections, s.status)
+            before = _cpu_seconds(pid)
+            result = _load_python(port, s.path, s.headers, args.requests, args.connections, s.status)
+        return result, (_cpu_seconds(pid) - before) / result.requests * 1e6
 
     with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        port, static_port = _free_port(), _free_port()
+        port, h11_port, static_port = _free_port(), _free_port(), _free_port()
         config = _write_config(tmp, port)
         feedsvc = [sys.executable, "-m", "feedsvc.cli"]
         built = subprocess.run(
@@ -321,23 +372,30 @@ def main(argv: list[str] | None = None) -> int:
 
         procs: list[subprocess.Popen[bytes]] = []
         try:
-            procs.append(_start([*feedsvc, "serve", "--config", str(config)], tmp / "serve.log"))
+            serve = [*feedsvc, "serve", "--config", str(config)]
+            procs.append(_start(serve, tmp / "serve.log", cpu=server_cpu))
             _wait(port, FEED, procs[-1])
+            h11 = [sys.executable, "-m", "bench.feeds_http", "--serve-as", "h11", "asyncio", str(config)]
+            procs.append(_start([*h11, str(h11_port)], tmp / "serve-h11.log", cpu=server_cpu))
+            _wait(h11_port, FEED, procs[-1])
             _, head, content = _get(port, FEED)
             _, _, gz_content = _get(port, FEED, {"Accept-Encoding": "gzip"})
             entries = len(ET.fromstring(content).findall("{http://www.w3.org/2005/Atom}entry"))
             if entries != ENTRIES or gzip.decompress(gz_content) != content:
                 raise SystemExit(f"expected a {ENTRIES}-entry feed, got {entries} entries")
+            if _get(h11_port, FEED)[2] != content:
+                raise SystemExit("the h11 server sends other bytes than `feedsvc serve`")
 
-            static = tmp / "static"
-            static.mkdir()
-            stamp = parsedate_to_datetime(head["last-modified"]).timestamp()
-            for name, data in (("all.atom", content), ("all.atom.gz", gz_content)):
-                (static / name).write_bytes(data)
-                os.utime(static / name, (stamp, stamp))
-            http_server = [sys.executable, "-m", "http.server", str(static_port), "-b", "127.0.0.1"]
-            procs.append(_start(http_server, tmp / "static.log", cwd=static))
-            _wait(static_port, "/all.atom", procs[-1])
+            if not args.no_static:
+                static = tmp / "static"
+                static.mkdir()
+                stamp = parsedate_to_datetime(head["last-modified"]).timestamp()
+                for name, data in (("all.atom", content), ("all.atom.gz", gz_content)):
+                    (static / name).write_bytes(data)
+                    os.utime(static / name, (stamp, stamp))
+                http_server = [sys.executable, "-m", "http.server", str(static_port), "-b", "127.0.0.1"]
+                procs.append(_start(http_server, tmp / "static.log", cwd=static, cpu=server_cpu))
+                _wait(static_port, "/all.atom", procs[-1])
 
             ims = {"If-Modified-Since": head["last-modified"]}
             static_304 = Scenario("static 304 If-Modified-Since", "/all.atom", ims, 304)
@@ -353,31 +411,50 @@ def main(argv: list[str] | None = None) -> int:
                 (Scenario("304 If-None-Match", FEED, {"If-None-Match": head["etag"]}, 304), static_304),
                 (Scenario("304 If-Modified-Since", FEED, ims, 304), static_304),
             ]
-            results: dict[str, Result] = {}
+            results: dict[tuple[str, str], tuple[Result, float]] = {}
             for ours, theirs in pairs:
-                for p, s in ((port, ours), (static_port, theirs)):
-                    if s.name not in results:
+                runs = [("fast", port, ours, procs[0].pid), ("h11", h11_port, ours, procs[1].pid)]
+                if not args.no_static:
+                    runs.append(("static", static_port, theirs, procs[2].pid))
+                for kind, p, s, pid in runs:
+                    if (kind, s.name) not in results:
                         _check(p, s)
-                        results[s.name] = load(p, s)
+                        results[kind, s.name] = load(p, s, pid)
         finally:
             for proc in reversed(procs):
                 _stop(proc)
 
     tool = f"wrk, 1 thread, {args.duration:g} s" if use_wrk else f"python, {args.requests} requests"
+    pinned = f"servers on CPU {server_cpu}, load on CPU {load_cpu}" if server_cpu is not None else "unpinned"
     print(
         f"feed: {ENTRIES} entries, {len(content):,} bytes ({len(gz_content):,} gzipped); "
-        f"load: {tool} per scenario, {args.connections} connections, 127.0.0.1; CPUs: {os.cpu_count()}"
+        f"load: {tool} per scenario, {args.connections} connections, 127.0.0.1; {pinned}"
     )
-    print("feedsvc: `feedsvc serve`, 1 uvicorn worker, keep-alive; static: python -m http.server (HTTP/1.0)")
-    row = "{:<22} {:>8} {:>7} {:>7} | {:<28} {:>8} {:>7} {:>7} | {:>6}"
-    columns = ["req/s", "p50 ms", "p99 ms"]
-    print(row.format("feedsvc", *columns, "static baseline", *columns, "ratio"))
+    print(
+        "httptools: `feedsvc serve` (httptools + uvloop), h11: the same app on h11 + asyncio (before);"
+        " 1 uvicorn worker each, keep-alive"
+    )
+    print(
+        "CPU us/req: the server process's CPU time per request (from /proc), what a core can serve whatever"
+        " else shares it; ratios are of req/s per core (1e6 / CPU us)"
+    )
+    row = "{:<22} {:>8} {:>6} {:>7} {:>7} | {:>8} {:>6} {:>7} {:>7} | {:>6} | {:>8} {:>6} {:>6}"
+    columns = ["req/s", "CPU us", "p50 ms", "p99 ms"]
+    print(row.format("", "httptools", "", "", "", "h11", "", "", "", "", "static", "", ""))
+    print(row.format("scenario", *columns, *columns, "ratio", "req/s", "CPU us", "ratio"))
     for ours, theirs in pairs:
-        a, b = results[ours.name], results[theirs.name]
-        print(row.format(ours.name, *_cells(a), theirs.name, *_cells(b), f"{a.rps / b.rps:.2f}"))
-        for s, r in ((ours, a), (theirs, b)):
-            if r.bad:
-                print(f"  warning: {s.name}: {r.bad} errors or unexpected statuses in {r.requests} requests")
+        (a, a_cpu), (b, b_cpu) = results["fast", ours.name], results["h11", ours.name]
+        c = results.get(("static", theirs.name))
+        static_cells = [f"{c[0].rps:,.0f}", f"{c[1]:.0f}", f"{c[1] / a_cpu:.2f}"] if c else ["-", "-", "-"]
+        print(
+            row.format(ours.name, *_cells(a, a_cpu), *_cells(b, b_cpu), f"{b_cpu / a_cpu:.2f}", *static_cells)
+        )
+        for kind, s, r in (("httptools", ours, a), ("h11", ours, b), ("static", theirs, c[0] if c else None)):
+            if r is not None and r.bad:
+                print(
+                    f"  warning: {kind} {s.name}: {r.bad} errors or unexpected statuses"
+                    f" in {r.requests} requests"
+                )
     return 0
 
 

@@ -189,6 +189,7 @@ def server_config(
         http=http_protocol(http),
         loop=loop,
         log_level="warning",
+        access_log=False,  # its INFO lines are below log_level anyway; skipping them saves work per request
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=max(1, int(stop_timeout / 2)),
