@@ -261,6 +261,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # The driver's own transaction handling commits DDL statement by statement, so a migration killed
+    # half-way would leave half a schema; transactions are begun explicitly instead (_sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN every transaction ourselves (SQLAlchemy's recipe for transactional DDL on pysqlite); a write
+    transaction takes the write lock at once (IMMEDIATE), so it never fails to upgrade a stale snapshot."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("store_write") else "BEGIN")
 
 
 class Store:
@@ -289,6 +298,7 @@ class Store:
             raise StoreError(f"cannot open the store at {where}: {exc}") from exc
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._leader: Connection | None = None  # holds the publisher's lock while this process leads
         self._local = threading.local()  # .conn: the open decision's transaction in this thread
         self.migration: migrations.Migration | None = None
@@ -1036,7 +1046,8 @@ class _Tx:
         if shared is not None:  # inside this thread's open decision: part of its transaction
             return shared
         try:
-            self._ctx = self.store.engine.begin() if self.write else self.store.engine.connect()
+            engine = self.store.engine
+            self._ctx = engine.execution_options(store_write=True).begin() if self.write else engine.connect()
             conn: Connection = self._ctx.__enter__()
         except SQLAlchemyError as exc:
             raise StoreError(f"store unavailable: {exc}") from exc
