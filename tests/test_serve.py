@@ -1,7 +1,9 @@
-"""`feedsvc serve` as a real process: feed up (within 2 minutes even on a loaded machine), SIGTERM exits cleanly, restart keeps ids."""
+"""`feedsvc serve` as a real process: a feed with entries (within 2 minutes even on a loaded machine),
+SIGTERM exits cleanly, a restart keeps ids."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -34,18 +36,25 @@ def _serve(config: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _has_entries(response: httpx.Response) -> bool:
+    if response.headers.get("content-type", "").startswith("application/feed+json"):
+        return bool(json.loads(response.content).get("items"))
+    return bool(feedparser.parse(response.content).entries)
+
+
 def _wait_for_feed(url: str, proc: subprocess.Popen[bytes], limit: float = 120.0) -> httpx.Response:
+    """The feed at ``url`` once it carries entries (a fresh store's first fetch may not have run yet)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"feedsvc serve exited with {proc.returncode}"
         try:
             r = httpx.get(url, timeout=2)
-            if r.status_code == 200:
+            if r.status_code == 200 and _has_entries(r):
                 return r
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"no feed at {url} within {limit} s")
+    raise AssertionError(f"no feed with entries at {url} within {limit} s")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int:
