@@ -69,7 +69,10 @@ _BOILERPLATE_PARAGRAPH = re.compile(
 
 def clean_text(text: str) -> str:
     """NFC, no XML-illegal or invisible characters, runs of spaces collapsed, lines stripped."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u2028" in text or "\u2029" in text:  # O(1) when the text has no character that high
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     # Line by line: a line break is a starter that composes with nothing, so NFC never crosses one, and
     # neither does any of the substitutions below.
     return "\n".join(map(_clean_one_line, text.split("\n")))
@@ -85,8 +88,10 @@ def _clean_one_line(line: str) -> str:
         # ``isprintable`` is False for every character _DROPPED removes (controls, format characters,
         # surrogates, noncharacters) and for every whitespace character but the plain space.
         printable = line.isprintable()
-    if printable:  # most lines: only runs of spaces to collapse and ends to strip
-        return (_SPACES.sub(" ", line) if "  " in line else line).strip()
+    if printable:  # most lines: only runs of plain spaces to collapse (no regex needed) and ends to strip
+        while "  " in line:
+            line = line.replace("  ", " ")
+        return line.strip()
     if _DROPPED.search(line):
         line = _DROPPED.sub("", line)
     return _SPACES.sub(" ", line).strip()
