@@ -37,7 +37,7 @@ class Schedule:
         )
         self.threads = service.settings.worker_threads
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="source")
-        self._running: set[str] = set()
+        self._running: dict[str, Claim] = {}
         self._guard = threading.Lock()
         self._stopping = False
 
@@ -50,6 +50,13 @@ class Schedule:
             id="claim",
             name="claim due sources",
             next_run_time=now,
+        )
+        lease = self.service.settings.lease
+        self.scheduler.add_job(
+            self._renew,
+            IntervalTrigger(seconds=max(lease / 3, 0.1), timezone=UTC),
+            id="renew",
+            name="renew the leases of running sources",
         )
         self.scheduler.add_job(
             self._lead,
@@ -96,12 +103,25 @@ class Schedule:
             return
         for claim in claims:
             with self._guard:
-                self._running.add(claim.source)
+                self._running[claim.source] = claim
             try:
                 self.pool.submit(self._run, claim)
             except RuntimeError:  # stopping: the lease expires and another worker (or the next start) runs it
                 with self._guard:
-                    self._running.discard(claim.source)
+                    self._running.pop(claim.source, None)
+
+    def _renew(self) -> None:
+        with self._guard:
+            claims = list(self._running.values())
+        if not claims:
+            return
+        try:
+            lost = self.service.store.renew(claims, datetime.now(UTC), self.service.settings.lease)
+        except FeedsvcError as exc:
+            log.error("event=renew_failed error=%r", str(exc))
+            return
+        for name in lost:
+            log.warning("event=lease_lost source=%s", name)
 
     def _run(self, claim: Claim) -> None:
         try:
@@ -110,7 +130,7 @@ class Schedule:
             self.service.run_claimed(claim)
         finally:
             with self._guard:
-                self._running.discard(claim.source)
+                self._running.pop(claim.source, None)
 
     def _lead(self) -> None:
         if self._stopping:

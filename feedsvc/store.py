@@ -924,6 +924,22 @@ class Store:
                     claims.append(Claim(row.name, token, _aware(row.next_run), expires))
         return claims
 
+    def renew(self, claims: Sequence[Claim], now: datetime, lease: float) -> list[str]:
+        """Extend the leases ``claims`` still hold to ``now + lease`` (a long run keeps its sources while its
+        process lives; a killed process stops renewing and its leases run out). Returns the sources whose
+        lease was lost."""
+        lost = []
+        with self._write() as conn:
+            for claim in claims:
+                held = conn.execute(
+                    update(sources)
+                    .where(sources.c.name == claim.source, sources.c.lease_owner == claim.token)
+                    .values(lease_expires=now + timedelta(seconds=lease))
+                ).rowcount
+                if not held:
+                    lost.append(claim.source)
+        return lost
+
     def finish(self, claim: Claim, state: SourceState) -> bool:
         """Write the run's source state and release the lease, only if ``claim`` still holds it (False:
         the lease was lost, nothing written)."""

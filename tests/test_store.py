@@ -199,3 +199,21 @@ def test_one_publisher_at_a_time_and_a_standby_takes_over(database_url: str) -> 
     finally:
         standby.close()
         leader.close()
+
+
+def test_a_renewed_lease_outlives_its_first_expiry_and_a_lost_one_is_reported(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        _schedule(store, ["long", "lost"], NOW)
+        claims = store.claim_due("a", ["long", "lost"], NOW, 30, 2)
+        assert store.renew(claims, NOW + timedelta(seconds=20), 30) == []  # held until 50 s now
+        assert store.claim_due("b", ["long", "lost"], NOW + timedelta(seconds=40), 30, 2) == []
+        (taken,) = store.claim_due("b", ["lost"], NOW + timedelta(seconds=51), 30, 1)  # a stopped renewing
+        assert store.renew(claims, NOW + timedelta(seconds=55), 30) == ["lost"]
+        (long_run,) = [c for c in claims if c.source == "long"]
+        assert store.finish(long_run, SourceState(name="long", stories=1))
+        assert store.finish(taken, SourceState(name="lost", stories=2))
+        assert not store.finish(next(c for c in claims if c.source == "lost"), SourceState(name="lost"))
+        assert store.source_state("lost").stories == 2
+    finally:
+        store.close()
