@@ -75,8 +75,10 @@ def _title_like(line: str) -> bool:
 _Facts = tuple[bool, str | None, str | None, tuple[tuple[str, str], ...], bool]
 
 
-@lru_cache(maxsize=32768)
-def _line_facts(line: str, languages: tuple[str, ...] | None) -> _Facts:
+_CACHED_LINE = 400  # characters
+
+
+def _classify_line(line: str, languages: tuple[str, ...] | None) -> _Facts:
     bullet = _bullet(line)
     if is_chrome(line):
         return True, bullet, None, (), False
@@ -92,13 +94,21 @@ def clear_line_caches() -> None:
     times.clear_line_caches()
 
 
+_line_facts = lru_cache(maxsize=32768)(_classify_line)
+
+
 class _Page:
     def __init__(self, lines: list[str], languages: tuple[str, ...] | None = None) -> None:
         self.lines = lines
         self.languages = languages
         self.n = len(lines)
         key = languages if languages is None or isinstance(languages, (tuple, str)) else tuple(languages)
-        facts = [_line_facts(line, key) for line in lines]
+        # Long lines (paragraphs) are cheap to classify, every time test gives up on them at once, and are
+        # not cached: the cache's memory stays bounded by its size times _CACHED_LINE.
+        facts = [
+            _line_facts(line, key) if len(line) <= _CACHED_LINE else _classify_line(line, key)
+            for line in lines
+        ]
         self.chrome = [f[0] for f in facts]
         bullets = {f[1] for f in facts if f[1]}
         self.known = frozenset(bullets | _KNOWN_OUTLETS)
