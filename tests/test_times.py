@@ -328,3 +328,41 @@ def test_resolve_never_raises_and_never_returns_the_future(
     assert got is None or (got.tzinfo is not None and got <= fetched)
     strip_icon(text, langs)
     split_glued(text, languages=langs)
+
+
+# The reversed-phrase pre-check in split_glued may only ever skip lines no phrase ends: every phrase any
+# form writes, glued to an outlet, still passes it and is still split off.
+_DECLARATIONS = [None, ("en",), ("de",), ("fr",), ("es",), ("it",), ("pt",), ("nl",), ("ja",), ("zh",)]
+
+
+@pytest.mark.parametrize("declared", _DECLARATIONS)
+def test_every_declaration_has_a_reversed_phrase_check(declared: tuple[str, ...] | None) -> None:
+    assert times._table(declared).ending is not None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(["Reuters", "Le Monde", "毎日新聞", "BBC News", "x"]))
+def test_the_reversed_check_passes_every_phrase_a_form_writes(data: st.DataObject, outlet: str) -> None:
+    import re
+
+    from feedsvc.extract.time_words import FORMS
+
+    for form in FORMS:
+        phrase = data.draw(st.from_regex(re.compile(form.pattern, re.IGNORECASE), fullmatch=True))
+        declared = form.languages[:1] or None
+        table = times._table(declared)
+        for text in (phrase, outlet + phrase, outlet + " " + phrase):
+            folded = times._fold(text)
+            assert table.ending is not None and table.ending.match(folded[::-1]), (form.pattern, text)
+            # And the ending check agrees with the forms themselves on where the phrase starts.
+            assert any(table.whole.fullmatch(folded, i) for i in range(len(folded))), text
+
+
+def test_the_reversed_check_rejects_lines_no_phrase_ends() -> None:
+    ending = times._table(None).ending
+    assert ending is not None
+    title = "Putin Invites Trump to Moscow After Failure to Reach Deal"
+    for line in [title, "Orange background", "NBC News"]:
+        assert ending.match(line[::-1]) is None
+    assert times.split_glued(title) is None
+    assert ending.match("Yahoo4 days ago"[::-1]) is not None

@@ -33,6 +33,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from re import _compiler as _sre_compiler  # type: ignore[attr-defined]
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
+from typing import Any
 
 from feedsvc.extract import time_words as words
 from feedsvc.extract.time_words import Form
@@ -105,6 +109,10 @@ class _Table:
     icon: re.Pattern[str]  # "time" + phrase
     digit_tail: re.Pattern[str]  # a phrase starting with a digit that runs to the end (tried at digits only)
     other_tail: re.Pattern[str]  # any other phrase that runs to the end (searched for)
+    # Every phrase written backwards, matched at the start of a reversed line: one anchored match tells
+    # whether any phrase can end the line at all, before the searches above try every split position.
+    # None when a form uses a construct _reverse does not know.
+    ending: re.Pattern[str] | None
 
 
 # A form that can only start with a digit, possibly after an optional "(?:(?P<year>\d...)...)?" group.
@@ -130,7 +138,44 @@ def _table(declared: tuple[str, ...] | None) -> _Table:
         re.compile(rf"time\s*({every})", re.IGNORECASE),
         re.compile(rf"(?:{alternatives(digit)})\Z", re.IGNORECASE),
         re.compile(rf"(?:{alternatives(other)})\Z", re.IGNORECASE),
+        _reversed_pattern(every),
     )
+
+
+def _reversed_pattern(pattern: str) -> re.Pattern[str] | None:
+    """``pattern`` (case-insensitive) reversed: it matches ``text[::-1]`` exactly where ``pattern`` matches
+    ``text``. Built on the stdlib's own parse tree; None for a construct that is not simply reversed."""
+    parsed = _sre_parser.parse(pattern, re.IGNORECASE)
+    reversed_ = _reverse(parsed)
+    return None if reversed_ is None else _sre_compiler.compile(reversed_, re.IGNORECASE)
+
+
+def _reverse(sub: Any) -> Any:
+    """A parsed (sub)pattern with its sequence reversed at every level, or None."""
+    items: list[tuple[Any, Any]] = []
+    for op, av in reversed(sub.data):
+        if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN, _sre.ANY):
+            items.append((op, av))  # one character: the same backwards
+        elif op is _sre.AT and av in (_sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY):
+            items.append((op, av))  # a word boundary looks at both neighbours: symmetric
+        elif op is _sre.SUBPATTERN:
+            group, add_flags, del_flags, inner = av
+            if (inner := _reverse(inner)) is None:
+                return None
+            items.append((op, (group, add_flags, del_flags, inner)))
+        elif op is _sre.BRANCH:
+            branches = [_reverse(branch) for branch in av[1]]
+            if any(branch is None for branch in branches):
+                return None
+            items.append((op, (av[0], branches)))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            low, high, inner = av
+            if (inner := _reverse(inner)) is None:
+                return None
+            items.append((op, (low, high, inner)))
+        else:  # anchors, lookarounds, back references, possessive repeats: not reversed here
+            return None
+    return _sre_parser.SubPattern(sub.state, items)
 
 
 @lru_cache(maxsize=256)
@@ -208,6 +253,8 @@ def _glued_candidates(line: str, declared: tuple[str, ...] | None) -> tuple[tupl
     if not _may_hold_phrase(folded):
         return ()
     table = _table(declared)
+    if table.ending is not None and table.ending.match(folded[::-1]) is None:
+        return ()  # no phrase ends this line (most lines: titles, outlets, chrome)
     starts = {i for i in range(1, len(folded)) if folded[i].isdigit() and table.digit_tail.match(folded, i)}
     match = table.other_tail.search(folded, 1)  # each start at which a phrase runs to the end
     while match:
