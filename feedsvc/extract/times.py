@@ -250,11 +250,11 @@ def pick_glued(
 def _glued_candidates(line: str, declared: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
     """Every (outlet, phrase) split of ``line`` with a phrase running to its end, shortest outlet first."""
     folded = _fold(line)
-    if not _may_hold_phrase(folded):
-        return ()
     table = _table(declared)
     if table.ending is not None and table.ending.match(folded[::-1]) is None:
-        return ()  # no phrase ends this line (most lines: titles, outlets, chrome)
+        return ()  # no phrase ends this line (most lines: titles, outlets, chrome): one anchored match
+    if not _may_hold_phrase(folded):
+        return ()
     starts = {i for i in range(1, len(folded)) if folded[i].isdigit() and table.digit_tail.match(folded, i)}
     match = table.other_tail.search(folded, 1)  # each start at which a phrase runs to the end
     while match:
