@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -272,6 +274,39 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("store_write") else "BEGIN")
 
 
+def _create_sqlite(path: Path, where: str) -> None:
+    """Create a missing SQLite store whole: migrated under a temporary name, then linked into place (an
+    atomic create-if-absent), so a process killed while creating it leaves no store without tables."""
+    if path.exists():
+        return
+    now = time.time()
+    for stale in path.parent.glob(f".{path.name}.*.new*"):  # left by a process killed while creating one
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > 600:
+                stale.unlink()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new")
+    engine = create_engine(f"sqlite:///{tmp}", future=True)
+    event.listen(engine, "connect", _sqlite_autocommit)
+    event.listen(engine, "begin", _sqlite_begin)
+    try:
+        migrations.upgrade(engine)
+        engine.dispose()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: theirs is as good as ours
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {where}: {exc}") from exc
+    finally:
+        engine.dispose()
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _sqlite_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions begun by _sqlite_begin
+
+
 class Store:
     """The database behind feedsvc. Methods raise StoreError, never SQLAlchemy's own exceptions."""
 
@@ -284,11 +319,14 @@ class Store:
             raise StoreError(f"database_url {url!r} is not a database URL: {exc}") from exc
         self.url = url
         where = parsed.render_as_string(hide_password=True)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = parsed.database
+        if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
             try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the directory of the store {where}: {exc}") from exc
+            if migrate:
+                _create_sqlite(Path(database), where)
         try:
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except ModuleNotFoundError as exc:
