@@ -366,3 +366,33 @@ def test_the_reversed_check_rejects_lines_no_phrase_ends() -> None:
         assert ending.match(line[::-1]) is None
     assert times.split_glued(title) is None
     assert ending.match("Yahoo4 days ago"[::-1]) is not None
+
+
+# feedsvc.extract.clean reads a line of ASCII and SAFE_TYPOGRAPHY characters without NFC or isprintable
+# (one pass over its UTF-8 bytes): every such character must be printable, not whitespace, not dropped,
+# composed, and never composed with the character before it; and the byte check must pass nothing else.
+def test_the_clean_text_fast_path_admits_only_safe_characters() -> None:
+    import unicodedata
+
+    from feedsvc.extract import clean
+
+    safe = {cp for low, high in clean.SAFE_TYPOGRAPHY for cp in range(low, high + 1)}
+    seconds = set()  # characters that can compose with the one before them
+    for cp in range(0x110000):
+        parts = unicodedata.decomposition(chr(cp)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    for cp in safe:
+        c = chr(cp)
+        assert c.isprintable() and not c.isspace() and not clean._DROPPED.search(c), hex(cp)
+        assert unicodedata.normalize("NFC", c) == c and unicodedata.combining(c) == 0, hex(cp)
+        assert cp not in seconds, hex(cp)
+    for cp in range(0x80, 0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        passes = clean._UNSAFE_UTF8.search(chr(cp).encode("utf-8")) is None
+        assert passes == (cp in safe), hex(cp)
+    assert (
+        clean.clean_text("caf\u00e9 \u2014 \u201cquoted\u201d  twice\u2026 ")
+        == "caf\u00e9 \u2014 \u201cquoted\u201d twice\u2026"
+    )
