@@ -82,7 +82,9 @@ def _clean_one_line(line: str) -> str:
     if line.isascii():  # O(1) for a str; ASCII is NFC, and its only droppable or odd spaces are controls
         data = line.encode("ascii")
         if len(data.translate(None, _ASCII_CONTROLS)) == len(data):
-            return _collapse_spaces(line, data)
+            if "  " in line:
+                return _collapse_spaces(line, None)
+            return line.strip()
     else:
         utf8 = _utf8(line)
         # Only the bytes outside printable ASCII need a look: whole characters, so still valid UTF-8.
