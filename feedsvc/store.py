@@ -728,6 +728,7 @@ class Store:
             _check_lease(conn, lease)
         seq, _ = self.sequence(conn)
         first = seq
+        born = []
         for cw in cluster_writes:
             values = {
                 "updated": cw.updated,
@@ -736,9 +737,10 @@ class Store:
                 "content_hash": cw.content_hash,
             }
             if cw.is_new:
-                _insert_ignore(conn, clusters, [{"id": cw.id, "created": cw.created, **values}])
+                born.append({"id": cw.id, "created": cw.created, **values})
             else:
                 conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
+        _insert_ignore(conn, clusters, born)
         rows = []
         for stored in new_copies:
             c = stored.copy
