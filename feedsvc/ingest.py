@@ -175,13 +175,20 @@ class Ingestor:
             self.deduper.boilerplate.add(fingerprint_from_bytes(row.shingles, row.lead).shingles)
         self.bp_seq = max([self.bp_seq, self.seq, *(r.seq for r in started)])
 
-    def _catch_up(self, conn: Decision) -> int:
-        """Learn every copy other workers stored or changed since this index last looked (inside a
-        decision: nothing else changes meanwhile). Returns the number of rows learnt."""
-        seq, _ = self.store.sequence(conn)
-        if seq <= self.seq:
-            return 0
+    def _catch_up(self, conn: Decision | None) -> int:
+        """Learn every copy other workers stored or changed since this index last looked; returns the
+        number of rows learnt. Inside a decision (``conn``) nothing else changes meanwhile, so the index is
+        then exactly current. Outside one (before taking the lock, so that little is left to learn under
+        it) it learns a prefix: decisions commit one at a time, in sequence order."""
+        if conn is not None:
+            seq, _ = self.store.sequence(conn)
+            if seq <= self.seq:
+                return 0
         rows = list(self.store.index_rows(changed_after=self.seq))
+        if conn is None:
+            if not rows:
+                return 0
+            seq = max(row.changed for row in rows)
         self.seq = seq
         self._replay_boilerplate(rows)
         for row in rows:
@@ -233,6 +240,7 @@ class Ingestor:
         with every copy stored since this index last looked."""
         prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
         try:
+            self._catch_up(None)  # most of what other workers stored, learnt before taking the lock
             with self.store.decision() as conn:
                 locked = time.perf_counter()
                 self._catch_up(conn)
