@@ -9,6 +9,7 @@ know was made by a newer feedsvc: it is refused, never touched.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,20 @@ def current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def _reason(exc: SQLAlchemyError, engine: Engine) -> str:
+    """The driver's complaint on one line (without SQLAlchemy's "Background on this error" link), and for
+    an SQLite file that cannot be opened, the likely cause in the operator's terms."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:":
+        folder = Path(database).resolve().parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{first}: the directory {folder} is not writable by uid {os.getuid()}"
+        if Path(database).exists() and not os.access(database, os.R_OK | os.W_OK):
+            return f"{first}: the file {database} is not readable and writable by uid {os.getuid()}"
+    return first
+
+
 def _refuse_newer(revision: str | None, where: str) -> None:
     if revision is not None and revision not in _known():
         raise StoreError(
@@ -81,7 +96,7 @@ def upgrade(engine: Engine) -> Migration:
                 command.upgrade(_config(connection), "head")
             return Migration(before, target)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate the store at {where}: {exc}") from exc
+        raise StoreError(f"cannot migrate the store at {where}: {_reason(exc, engine)}") from exc
 
 
 def check(engine: Engine) -> None:
@@ -91,7 +106,9 @@ def check(engine: Engine) -> None:
         with engine.connect() as connection:
             revision = current(connection)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the schema revision of the store at {where}: {exc}") from exc
+        raise StoreError(
+            f"cannot read the schema revision of the store at {where}: {_reason(exc, engine)}"
+        ) from exc
     _refuse_newer(revision, where)
     if revision != head():
         raise StoreError(

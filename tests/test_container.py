@@ -492,12 +492,6 @@ def test_image_unwritable_data_fails_at_once_without_a_traceback(
 
 
 @image_test
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="today feedsvc prints SQLAlchemy's message and a second 'Background on this error' line, and does "
-    "not say that /data is not writable by uid 10001 (feedsvc/store.py, cli.py)",
-)
 def test_image_unwritable_data_says_so_in_one_line(unwritable_data: tuple[int, list[str]]) -> None:
     _, lines = unwritable_data
     assert len(lines) == 1, lines

@@ -131,3 +131,22 @@ def test_migrate_command_and_refusing_serve_without_it(
     assert main(["migrate", "--config", str(config)]) == 0
     assert f"schema already at {migrate.head()}" in capsys.readouterr().out
     Store(f"sqlite:///{db}", migrate=False).close()
+
+
+def test_an_unwritable_store_directory_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What uid 10001 sees in the container on a /data it cannot write (the image test runs it for real)."""
+    import os
+
+    from sqlalchemy.exc import OperationalError
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+    error = OperationalError("SELECT 1", {}, Exception("unable to open database file"))
+    assert "Background on this error" in str(error)
+    reason = migrate._reason(error, sa.create_engine(f"sqlite:///{folder}/feedsvc.db"))
+    assert "\n" not in reason and "Background" not in reason
+    assert reason.endswith(f"the directory {folder} is not writable by uid {os.getuid()}")
