@@ -139,7 +139,13 @@ def _start(config: Path, role: str, n: int) -> Proc:
     return Proc(role, port, log, popen)
 
 
-def _wait(condition: Callable[[], bool], limit: float, what: str, procs: Sequence[Proc] = ()) -> None:
+def _wait(
+    condition: Callable[[], bool],
+    limit: float,
+    what: str,
+    procs: Sequence[Proc] = (),
+    last: Sequence[str] = (),
+) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         for p in procs:
@@ -149,7 +155,7 @@ def _wait(condition: Callable[[], bool], limit: float, what: str, procs: Sequenc
         if condition():
             return
         time.sleep(0.2)
-    raise AssertionError(f"not within {limit} s: {what}")
+    raise AssertionError(f"not within {limit} s: {what} (last seen: {list(last)})")
 
 
 @pytest.fixture
@@ -246,8 +252,14 @@ def test_three_workers_and_two_web_servers_on_one_postgresql(
         expected = _expected_authors(wire)
         webs = [p for p in processes if p.role == "web"]
 
+        seen: list[str] = []
+
         def identical() -> bool:
             answers = [_feed(w) for w in webs]
+            seen[:] = [
+                "none" if a is None else f"{a.headers['etag']} {len(feedparser.parse(a.content).entries)}"
+                for a in answers
+            ]
             if any(a is None for a in answers):
                 return False
             first = answers[0]
@@ -262,7 +274,7 @@ def test_three_workers_and_two_web_servers_on_one_postgresql(
                 for a in answers
             )
 
-        _wait(identical, 60, "both web servers serving the same complete all.atom", processes)
+        _wait(identical, 90, "both web servers serving the same complete all.atom", processes, seen)
         answer = _feed(webs[0])
         assert answer is not None
         _check_store_against_feed(engine, answer.content, expected)
