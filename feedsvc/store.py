@@ -289,7 +289,10 @@ def _create_sqlite(path: Path, where: str) -> None:
     event.listen(engine, "connect", _sqlite_autocommit)
     event.listen(engine, "begin", _sqlite_begin)
     try:
-        migrations.upgrade(engine)
+        try:
+            migrations.upgrade(engine)
+        except StoreError as exc:  # name the store the operator configured, not our temporary file
+            raise StoreError(str(exc).replace(str(tmp), str(path))) from exc
         engine.dispose()
         try:
             os.link(tmp, path)
