@@ -684,34 +684,20 @@ class Store:
         transaction with the source's row locked. ``conn``: the transaction of a :meth:`decision` (else one
         of its own). Every copy written or changed gets the next sequence numbers; returns the last one
         (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None)."""
-        if conn is None:
-            with self.decision() as own:
-                return self._apply(
-                    own,
-                    new_copies,
-                    seen_keys,
-                    moved,
-                    cluster_writes,
-                    boilerplate,
-                    seen_at,
-                    grown_copies,
-                    lease,
-                    new_cluster_keys,
-                    boilerplate_seq,
-                )
-        return self._apply(
-            conn,
-            new_copies,
-            seen_keys,
-            moved,
-            cluster_writes,
-            boilerplate,
-            seen_at,
-            grown_copies,
-            lease,
-            new_cluster_keys,
-            boilerplate_seq,
-        )
+        with self.decision() if conn is None else contextlib.nullcontext(conn) as decided:
+            return self._apply(
+                decided,
+                new_copies,
+                seen_keys,
+                moved,
+                cluster_writes,
+                boilerplate,
+                seen_at,
+                grown_copies,
+                lease,
+                new_cluster_keys,
+                boilerplate_seq,
+            )
 
     def _apply(
         self,
