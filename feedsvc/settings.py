@@ -8,6 +8,7 @@ raises one ConfigError listing them all.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -24,6 +25,7 @@ DEFAULT_CONFIG = "config/feedsvc.toml"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_MAX_DURATION = 366 * 86400.0
 # A BCP 47 language tag as pages and date parsers use them: language, then optional script, region and
 # variants ("de", "pt-BR", "zh-Hant-TW", "sl-rozaj"); private-use and extension subtags are not needed here.
 _LANGUAGE_RE = re.compile(
@@ -207,8 +209,10 @@ def parse_duration(value: Any) -> float:
         if not match:
             raise ValueError(f"expected a duration like 900, '15m' or '1h', got {value!r}")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"must be positive, got {value!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"must be a positive, finite duration, got {value!r}")
+    if seconds > _MAX_DURATION:
+        raise ValueError(f"must be at most a year, got {value!r}")
     return seconds
 
 
@@ -225,13 +229,19 @@ def _convert(setting: Setting, value: Any) -> Any:
         raise ValueError(f"expected true or false, got {value!r}")
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValueError(f"expected an integer, got {value!r}")
-        number = int(value)
+            raise ValueError(f"expected a whole number, got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {value!r}") from None
         if number <= 0:
             raise ValueError(f"must be positive, got {value!r}")
         return number
     if kind == "float":
-        number_f = float(value)
+        try:
+            number_f = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number between 0 and 1, got {value!r}") from None
         if not 0.0 < number_f <= 1.0:
             raise ValueError(f"must be between 0 and 1, got {value!r}")
         return number_f

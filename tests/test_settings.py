@@ -148,3 +148,29 @@ def test_readme_lists_every_source_key() -> None:
         row = next((r for r in table_rows if r.startswith(f"| `{key.key}` |")), None)
         assert row is not None, key.key
         assert key.default in row, f"README shows a stale default for sources.{key.key}"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[service]\nfeed_entries = "ten"\n', "service.feed_entries: expected a whole number, got 'ten'"),
+        ("[service]\nfetch_timeout = inf\n", "service.fetch_timeout: must be a positive, finite duration"),
+        ("[service]\nfetch_timeout = nan\n", "service.fetch_timeout: must be a positive, finite duration"),
+        ('[service]\nfetch_timeout = "400d"\n', "service.fetch_timeout: must be at most a year"),
+        (
+            '[dedup]\nresemblance = "high"\n',
+            "dedup.resemblance: expected a number between 0 and 1, got 'high'",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "https://a.example/"\ninterval = inf\n',
+            "interval: must be a positive",
+        ),
+    ],
+)
+def test_values_are_checked_in_words_a_user_understands(tmp_path: Path, toml: str, message: str) -> None:
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert any(message in problem for problem in caught.value.problems), caught.value.problems
+    assert not any("invalid literal" in problem for problem in caught.value.problems)
