@@ -107,10 +107,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from feedsvc.app import create_app
-    from feedsvc.server import Server, raise_open_file_limit, server_config
+    from feedsvc.server import Server, listen_socket, raise_open_file_limit, server_config
 
     settings = _settings(args)
     role = getattr(args, "role", "all")
+    sock = listen_socket(settings.host, settings.port)  # a port in use fails here, before anything starts
     app = create_app(settings, role=role)
     raise_open_file_limit()
     print(
@@ -118,7 +119,7 @@ def _serve(args: argparse.Namespace) -> int:
         "(feeds under /feeds/, Ctrl-C stops)",
         file=sys.stderr,
     )
-    Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run()
+    Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run(sockets=[sock])
     return EXIT_OK
 
 

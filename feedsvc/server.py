@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from feedsvc.errors import FeedsvcError
+
 HEADER_TIMEOUT = 10.0  # seconds to send a request's headers
 MAX_CONNECTIONS = 1000  # open connections before idle ones are closed to make room
 MAX_HEADER_BYTES = 16 * 1024  # h11's buffer for an incomplete request head (its default is 16 KiB too)
@@ -175,6 +177,22 @@ class Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts: a port in use is a one-line error
+    (FeedsvcError) before the service announces itself, not a failure after it."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise FeedsvcError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def server_config(

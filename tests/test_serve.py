@@ -83,3 +83,24 @@ def test_serve_publishes_then_stops_on_sigterm_and_restarts_with_same_ids(tmp_pa
         assert [e.id for e in second.entries] == [e.id for e in first.entries]
     finally:
         assert _stop(proc) == 0
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, listen=f"127.0.0.1:{port}")
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc.cli", "serve", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [f"feedsvc: error: cannot listen on 127.0.0.1:{port}: Address already in use"], lines
+    assert not (tmp_path / "db").exists()  # nothing started: no store was created
