@@ -90,6 +90,9 @@ class Service:
         self.publisher = Publisher(settings.data_dir, self.store, files=role != "web")
         self.leading = False  # this process is the publisher now
         self._published_seq: int | None = None  # the store's change sequence the feeds were last built at
+        # Whether this process (as the publisher) has built the feeds after every source was tried once:
+        # until then a fresh start would announce readiness with feeds that miss the first fetches.
+        self.built_after_every_source = False
         self.metrics = Metrics()
         self.fulltext = FullText(self.fetcher, self.store, self.metrics)
         self.context = self._context()
@@ -155,7 +158,9 @@ class Service:
         if seq == self._published_seq and not missing and not self.publisher.outdated():
             return 0
         self._published_seq = seq  # read before building: a change made meanwhile triggers the next tick
+        every_source_tried = not self._untried()  # read before building too, for the same reason
         changed = self.publish_feeds()
+        self.built_after_every_source |= every_source_tried
         log.info("event=published changed=%d seq=%d", changed, seq)
         return changed
 
@@ -329,10 +334,11 @@ class Service:
         if not self.store.ping():
             return ["store unreachable"]
         problems = []
-        tried = {name for name, st in self.source_states().items() if st.last_fetch is not None}
-        untried = [s.name for s in self.settings.sources if s.name not in tried]
+        untried = self._untried()
         if untried:
             problems.append(f"never fetched yet: {', '.join(untried)}")
+        elif self.leading and not self.built_after_every_source:
+            problems.append("publishing what the first fetches found")
         unpublished = [s.name for s in self.feed_specs() if self.publisher.get(f"{s.name}.atom") is None]
         if unpublished:
             problems.append(f"not yet published: {', '.join(unpublished)}")
@@ -340,6 +346,10 @@ class Service:
             f"cannot publish {name}: {error}" for name, error in sorted(self.publish_errors.items())
         )
         return problems
+
+    def _untried(self) -> list[str]:
+        tried = {name for name, st in self.source_states().items() if st.last_fetch is not None}
+        return [s.name for s in self.settings.sources if s.name not in tried]
 
     def feed_specs(self) -> tuple[FeedSpec, ...]:
         return self.settings.all_feeds()

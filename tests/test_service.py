@@ -295,3 +295,21 @@ def test_a_new_public_url_reaches_the_served_feeds_at_start_up(demo_settings: Ca
         assert [e.id for e in parsed.entries] == [e.id for e in feedparser.parse(before.content).entries]
     finally:
         second.close()
+
+
+def test_ready_only_once_the_publisher_built_what_the_first_fetches_found(
+    demo_settings: Callable[[], Settings],
+) -> None:
+    service = Service(demo_settings())
+    service.start()
+    try:
+        assert service.lead() is not None  # the only process: it leads, and publishes (empty) feeds at once
+        assert any("never fetched yet" in p for p in service.not_ready())
+        for source in service.settings.sources:
+            assert service.run_source(source, force=True).ok
+        assert service.not_ready() == ["publishing what the first fetches found"]
+        service.lead()
+        assert service.not_ready() == []
+        assert len(_entries(service)) == 9
+    finally:
+        service.close()
