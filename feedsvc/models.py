@@ -48,6 +48,7 @@ class Source:
     full_text: bool = False  # fetch each new card's article page and use its text as the body
     full_text_max: int = 20  # article fetches per run of this source
     language: str | None = None  # BCP 47 tag ("de", "pt-BR"); None: the page's declared language
+    title: str | None = None  # shown to people (feed title, index); None: the title the page gives itself
 
     @property
     def is_http(self) -> bool:
@@ -170,8 +171,19 @@ class FeedSpec:
     outlets: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    exclude_keywords: tuple[str, ...] = ()
+    exclude_outlets: tuple[str, ...] = ()
+    token: str | None = None  # private feed: readers must present this token (never logged)
 
     def matches(self, cluster: Cluster) -> bool:
+        if self.exclude_outlets:
+            unwanted = {o.casefold() for o in self.exclude_outlets}
+            if any(o.casefold() in unwanted for o in cluster.outlets):
+                return False
+        if self.exclude_keywords:
+            text = " ".join([cluster.canonical.title, *cluster.canonical.body]).casefold()
+            if any(k.casefold() in text for k in self.exclude_keywords):
+                return False
         if self.sources and not (cluster.sources & set(self.sources)):
             return False
         if self.outlets:

@@ -97,6 +97,16 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "How often the publisher checks for changes, and web servers for new feeds without a notification",
     ),
+    Setting(
+        "service",
+        "token",
+        "str",
+        "",
+        "Access token every feed requires (HTTP Basic password or ?token=); empty: feeds are public",
+    ),
+    Setting(
+        "service", "hub", "url", "", "WebSub hub URL: feeds link to it and it is pinged when a feed changes"
+    ),
     Setting("service", "log_level", "choice", "INFO", "Log level", ("DEBUG", "INFO", "WARNING", "ERROR")),
     # [dedup] defaults are chosen by `python -m bench dedup` (labelled corpus, baselines, speed at 1M).
     Setting("dedup", "shingle_size", "int", 5, "Words per shingle"),
@@ -139,8 +149,23 @@ SOURCE_KEYS: tuple[SourceKey, ...] = (
     SourceKey("language", "(page's)", "BCP 47 tag of the site's language; default: what the page declares"),
     SourceKey("full_text", "false", "Fetch each new card's article page and use its text as the body"),
     SourceKey("full_text_max", "20", "Article pages fetched per run of this source, at most"),
+    SourceKey("title", "(page's)", "Title shown to people; default: the title the page gives itself"),
     SourceKey("profile", "(none)", "CSS selectors for a site automatic extraction gets wrong"),
 )
+
+
+# The keys of a ``[[feeds]]`` table and what they mean (the README's feeds table shows the same).
+FEED_KEYS: dict[str, str] = {
+    "name": "Lowercase letters, digits, '-' or '_'; it becomes /feeds/NAME.atom",
+    "title": "Title shown to readers; default: the name",
+    "sources": "Only stories from these sources",
+    "outlets": "Only stories carried by one of these outlets",
+    "keywords": "Only stories whose title or body contains one of these words",
+    "categories": "Only stories in one of these categories",
+    "exclude_keywords": "Leave out stories whose title or body contains one of these words",
+    "exclude_outlets": "Leave out stories carried by one of these outlets",
+    "token": "Private feed: readers must give this token (HTTP Basic password or ?token=)",
+}
 
 
 @dataclass(frozen=True)
@@ -178,6 +203,8 @@ class Settings:
     publish_interval: float = 1.0
     log_format: str = "kv"
     log_level: str = "INFO"
+    token: str = ""
+    hub: str = ""
     dedup: DedupSettings = field(default_factory=DedupSettings)
     sources: tuple[Source, ...] = ()
     feeds: tuple[FeedSpec, ...] = ()
@@ -193,7 +220,7 @@ class Settings:
     def all_feeds(self) -> tuple[FeedSpec, ...]:
         """`all`, one feed per source, then the configured filtered feeds."""
         implicit = [FeedSpec(name="all", title="All stories")]
-        implicit += [FeedSpec(name=s.name, title=s.name, sources=(s.name,)) for s in self.sources]
+        implicit += [FeedSpec(name=s.name, title=s.title or s.name, sources=(s.name,)) for s in self.sources]
         configured = {f.name for f in self.feeds}
         return tuple(f for f in implicit if f.name not in configured) + self.feeds
 
@@ -349,6 +376,8 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], path: 
         publish_interval=service["publish_interval"],
         log_format=service["log_format"],
         log_level=service["log_level"],
+        token=service["token"],
+        hub=service["hub"],
         dedup=DedupSettings(**values["dedup"]),
         sources=tuple(sources),
         feeds=tuple(feeds),
@@ -420,6 +449,10 @@ def _sources(value: Any, path: Path, problems: list[str]) -> list[Source]:
             problems.append(f"{where}.full_text_max: must be a positive integer, got {full_text_max!r}")
             full_text_max = 20
         language = _language(table.get("language"), f"{where}.language", problems)
+        title = table.get("title")
+        if title is not None and (not isinstance(title, str) or not title.strip()):
+            problems.append(f"{where}.title: must be a non-empty string, got {title!r}")
+            title = None
         if name is not None and url is not None:
             order: DateOrder = date_order if date_order in ("DMY", "MDY", "YMD") else "DMY"
             out.append(
@@ -432,6 +465,7 @@ def _sources(value: Any, path: Path, problems: list[str]) -> list[Source]:
                     full_text=full_text,
                     full_text_max=full_text_max,
                     language=language,
+                    title=title.strip() if title else None,
                 )
             )
     return out
@@ -496,7 +530,7 @@ def _feeds(value: Any, path: Path, source_names: set[str], problems: list[str]) 
     seen: set[str] = set()
     for i, table in enumerate(_table_list(value, "feeds", path, problems)):
         where = f"{path}: feeds[{i}]"
-        _check_keys(table, {"name", "title", "sources", "outlets", "keywords", "categories"}, where, problems)
+        _check_keys(table, set(FEED_KEYS), where, problems)
         name = _name(table, where, problems)
         if name is None:
             continue
@@ -511,6 +545,10 @@ def _feeds(value: Any, path: Path, source_names: set[str], problems: list[str]) 
         sources = _str_list(table, "sources", where, problems)
         for unknown in sorted(set(sources) - source_names):
             problems.append(f"{where}.sources: no source named {unknown!r}")
+        token = table.get("token")
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            problems.append(f"{where}.token: must be a non-empty string")
+            token = None
         out.append(
             FeedSpec(
                 name=name,
@@ -519,6 +557,9 @@ def _feeds(value: Any, path: Path, source_names: set[str], problems: list[str]) 
                 outlets=_str_list(table, "outlets", where, problems),
                 keywords=_str_list(table, "keywords", where, problems),
                 categories=_str_list(table, "categories", where, problems),
+                exclude_keywords=_str_list(table, "exclude_keywords", where, problems),
+                exclude_outlets=_str_list(table, "exclude_outlets", where, problems),
+                token=token,
             )
         )
     return out
