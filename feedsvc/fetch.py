@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -208,7 +208,11 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        host_lock: Callable[[str], AbstractContextManager[object]] | None = None,
     ) -> None:
+        """``host_lock(host)``, when given, is held inside the in-process lock around every request to
+        that host: the hook that makes the one-request-per-host rule hold across processes (the store's
+        advisory lock when several workers share PostgreSQL)."""
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.respect_robots = respect_robots
@@ -230,6 +234,7 @@ class Fetcher:
             },
             transport=transport,
         )
+        self._shared_host_lock = host_lock
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._robots: dict[str, _Robots] = {}
@@ -281,7 +286,11 @@ class Fetcher:
         with self._locks_guard:
             lock = self._locks.setdefault(url.host.lower(), threading.Lock())
         with lock:
-            yield
+            if self._shared_host_lock is None:
+                yield
+            else:
+                with self._shared_host_lock(url.host.lower()):
+                    yield
 
     def _fetch_http(self, source: Source, validators: Validators) -> Page:
         headers: dict[str, str] = {}

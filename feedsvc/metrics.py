@@ -31,6 +31,12 @@ class Metrics:
             "Copies that joined an existing story, and stories folded together",
             registry=r,
         )
+        self.decision_seconds = Histogram(
+            "feedsvc_dedup_decision_seconds",
+            "Time one page's dedup decision held the store's decision lock (every worker waits on it)",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
         self.feed_builds = Counter("feedsvc_feed_builds", "Feed builds by result", ["result"], registry=r)
         self.last_success = Gauge(
             "feedsvc_source_last_success_timestamp_seconds",

@@ -8,11 +8,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
@@ -35,20 +32,6 @@ from feedsvc.store import Claim, LeaseLost, SourceState, Store, retention_cutoff
 
 log = logging.getLogger("feedsvc")
 ROLES = ("all", "worker", "web")
-
-
-class SharedFetcher(Fetcher):
-    """The Fetcher with its one-request-per-host rule held across every process on the store: the
-    store's host lock (a PostgreSQL advisory lock keyed by the host) is taken inside the in-process one."""
-
-    def __init__(self, store: Store, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._store = store
-
-    @contextmanager
-    def _host_lock(self, url: Any) -> Iterator[None]:
-        with super()._host_lock(url), self._store.host_lock(str(url.host).lower()):
-            yield
 
 
 def next_run_after(scheduled: datetime | None, interval: float, now: datetime) -> datetime:
@@ -77,12 +60,13 @@ class Service:
         self.role = role
         self.store = Store(settings.database_url, migrate=settings.auto_migrate)
         self.owner = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.fetcher = fetcher or SharedFetcher(
-            self.store,
+        self.fetcher = fetcher or Fetcher(
             max_bytes=settings.max_page_bytes,
             timeout=settings.fetch_timeout,
             contact_url=settings.contact_url,
             respect_robots=settings.respect_robots,
+            # one request at a time per host across every process on the store, not only this one
+            host_lock=self.store.host_lock,
         )
         self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
         # Feeds live in the store for every web server; a publishing process keeps its files too (the
@@ -229,6 +213,7 @@ class Service:
                 prepared = self.ingestor.prepare(stories)  # fingerprints: no lock needed
                 with self._ingest_lock:
                     result = self.ingestor.ingest(prepared, lease=claim)
+                    self.metrics.decision_seconds.observe(self.ingestor.decision_seconds[-1])
                 report = RunReport(
                     source=source.name,
                     ok=True,

@@ -11,6 +11,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -525,3 +526,33 @@ def test_we_ask_only_for_codings_we_decode_with_a_bound() -> None:
     with fetcher(handler) as f:
         f.fetch(source())
     assert set(seen) == {"gzip, deflate"}
+
+
+def test_the_host_lock_hook_is_held_around_each_request_to_its_host() -> None:
+    """The hook (the store's cross-process lock when workers share PostgreSQL) wraps every request, robots.txt
+    and redirects included, keyed by the lower-cased host of that request."""
+    held: list[str] = []
+    events: list[str] = []
+
+    @contextmanager
+    def host_lock(host: str) -> Iterator[None]:
+        held.append(host)
+        events.append(f"lock {host}")
+        yield
+        events.append(f"unlock {host}")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert held and held[-1] == request.url.host  # the request runs with its host's lock held
+        events.append(f"request {request.url.host}{request.url.path}")
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        if request.url.host == "news.example":
+            return httpx.Response(301, headers={"Location": "https://mirror.example/top"})
+        return httpx.Response(200, text="Title\nBody", headers={"Content-Type": "text/plain"})
+
+    f = fetcher(handler, host_lock=host_lock)
+    page = f.fetch(source("https://NEWS.example/top"))
+    assert page.url == "https://mirror.example/top"
+    assert set(held) == {"news.example", "mirror.example"}
+    assert events.count("lock news.example") == events.count("unlock news.example") >= 1
+    assert "request mirror.example/top" in events

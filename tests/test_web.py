@@ -123,6 +123,11 @@ def test_metrics_count_fetches_builds_and_requests(client: TestClient) -> None:
     assert 'feedsvc_feed_builds_total{result="ok"}' in text
     assert "feedsvc_source_last_success_timestamp_seconds" in text
     assert "feedsvc_fetch_duration_seconds_bucket" in text
+    # one decision per page that reached dedup, each timed while it held the decision lock
+    count = next(
+        line for line in text.splitlines() if line.startswith("feedsvc_dedup_decision_seconds_count")
+    )
+    assert float(count.split()[-1]) >= 3
 
 
 def test_status_page_lists_every_source(client: TestClient) -> None:
