@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -161,6 +162,13 @@ class Cluster:
         return list(seen)
 
 
+def _mentions(cluster: Cluster, words: tuple[str, ...]) -> bool:
+    """Whether the story's title or body has one of ``words`` starting a word, case-insensitively:
+    "sport" finds "Sport" and "sports" but not "transport"; "Kyiv" finds "Kyiv's"."""
+    text = " ".join([cluster.canonical.title, *cluster.canonical.body]).casefold()
+    return any(re.search(r"(?<!\w)" + re.escape(w.casefold()), text) for w in words)
+
+
 @dataclass(frozen=True)
 class FeedSpec:
     """A feed to publish: everything, one source, or a filter."""
@@ -180,10 +188,8 @@ class FeedSpec:
             unwanted = {o.casefold() for o in self.exclude_outlets}
             if any(o.casefold() in unwanted for o in cluster.outlets):
                 return False
-        if self.exclude_keywords:
-            text = " ".join([cluster.canonical.title, *cluster.canonical.body]).casefold()
-            if any(k.casefold() in text for k in self.exclude_keywords):
-                return False
+        if self.exclude_keywords and _mentions(cluster, self.exclude_keywords):
+            return False
         if self.sources and not (cluster.sources & set(self.sources)):
             return False
         if self.outlets:
@@ -194,11 +200,7 @@ class FeedSpec:
             wanted = {c.casefold() for c in self.categories}
             if not any(c.casefold() in wanted for c in cluster.categories):
                 return False
-        if self.keywords:
-            text = " ".join([cluster.canonical.title, *cluster.canonical.body]).casefold()
-            if not any(k.casefold() in text for k in self.keywords):
-                return False
-        return True
+        return not (self.keywords and not _mentions(cluster, self.keywords))
 
 
 @dataclass(frozen=True)

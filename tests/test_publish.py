@@ -157,6 +157,20 @@ def test_filtered_feeds_select_by_outlet_keyword_category_and_source() -> None:
     assert not both.matches(wire) and not both.matches(other)  # every given filter must hold
 
 
+def test_exclusions_leave_out_stories_by_keyword_and_outlet() -> None:
+    wire = _cluster("a", "Sports ministers meet in Kyiv", "AP News", "CNN")
+    other = _cluster("b", "Transport budget vote in Trenton", "NJ.com")
+    no_sport = FeedSpec("f", "F", exclude_keywords=("sport",))
+    assert not no_sport.matches(wire)  # "sport" starts "Sports"
+    assert no_sport.matches(other)  # but not "Transport": words match where they start
+    no_cnn = FeedSpec("f", "F", exclude_outlets=("cnn",))
+    assert not no_cnn.matches(wire)  # any outlet that carried it excludes it
+    assert no_cnn.matches(other)
+    # exclusions win over inclusions
+    assert not FeedSpec("f", "F", keywords=("Kyiv",), exclude_outlets=("AP News",)).matches(wire)
+    assert FeedSpec("f", "F", keywords=("kyiv",), exclude_keywords=("trenton",)).matches(wire)
+
+
 def test_feed_files_are_world_readable_and_stale_temporaries_are_removed(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds"
     feeds.mkdir()
