@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from feedsvc import __version__
+from feedsvc.dirs import check_data_dir
 from feedsvc.errors import ConfigError, FeedsvcError
 from feedsvc.logs import setup_logging
 from feedsvc.models import Page, Source, utc
 from feedsvc.redact import mask_url
-from feedsvc.settings import DedupSettings, Settings, load_settings
+from feedsvc.settings import DedupSettings, Settings, describe, load_settings, load_with_origins
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -92,11 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load(config: str | None) -> Settings:
     """Settings with every check done before anything starts, site-profile selectors included."""
-    from feedsvc.extract import check_profiles
-
-    settings = load_settings(config)
-    check_profiles(settings.sources, settings.config_path)
-    return settings
+    return load_settings(config)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -111,6 +108,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     role = getattr(args, "role", "all")
+    if role != "web":  # web servers serve the stored feeds and write no files
+        check_data_dir(settings.data_dir)
     sock = listen_socket(settings.host, settings.port)  # a port in use fails here, before anything starts
     app = create_app(settings, role=role)
     raise_open_file_limit()
@@ -127,6 +126,7 @@ def _run_once(args: argparse.Namespace) -> int:
     from feedsvc.service import Service
 
     settings = _settings(args)
+    check_data_dir(settings.data_dir)
     service = Service(settings)
     try:
         service.start()
@@ -170,14 +170,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    settings = _load(args.config)
+    settings, origins = load_with_origins(args.config)
     print(f"{settings.config_path}: ok")
-    database = mask_url(settings.database_url)
-    print(f"  listen {settings.listen}, public URL {settings.public_url}, database {database}")
-    for s in settings.sources:
-        print(f"  source {s.name}: {mask_url(s.url)} every {s.interval:g}s")
-    for f in settings.all_feeds():
-        print(f"  feed {f.name}: {settings.public_url}/feeds/{f.name}.atom")
+    print("\n".join(describe(settings, origins)))
     return EXIT_OK
 
 

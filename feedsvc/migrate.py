@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from feedsvc.dirs import directory_problem
 from feedsvc.errors import StoreError
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
@@ -66,9 +67,9 @@ def _reason(exc: SQLAlchemyError, engine: Engine) -> str:
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
     if database and database != ":memory:":
-        folder = Path(database).resolve().parent
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return f"{first}: the directory {folder} is not writable by uid {os.getuid()}"
+        problem = directory_problem(Path(database).resolve().parent)
+        if problem is not None:
+            return f"{first}: {problem}"
         if Path(database).exists() and not os.access(database, os.R_OK | os.W_OK):
             return f"{first}: the file {database} is not readable and writable by uid {os.getuid()}"
     return first

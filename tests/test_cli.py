@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from feedsvc.cli import main
 from feedsvc.redact import mask_url
+from feedsvc.settings import SETTINGS
 from tests.conftest import DATA, write_config
 
 REFERENCE = DATA / "pages" / "daily8-putin-invites-trump.txt"
@@ -137,6 +139,69 @@ def test_check_config_never_prints_the_database_password(
     assert main(["check-config", "--config", str(write_config(tmp_path))]) == 0
     out = capsys.readouterr().out
     assert "s3cr" not in out and "postgresql+psycopg://feeds:***@db.internal:5432/feeds" in out
+
+
+def test_check_config_shows_every_setting_with_its_value_and_origin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("FEEDSVC_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FEEDSVC_FEED_ENTRIES", "7")
+    monkeypatch.setenv("FEEDSVC_TOKEN", "hunter2-secret")
+    config = write_config(tmp_path)
+    assert main(["check-config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out
+    rows = {
+        line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  ") and "." in line
+    }
+    assert set(rows) >= {s.name for s in SETTINGS}
+    assert rows["service.listen"][1:] == ["127.0.0.1:8080", "(file)"]
+    assert rows["service.data_dir"][1:] == [str(tmp_path / "data"), "(file)"]
+    assert rows["service.feed_entries"][1:] == ["7", "(environment", "FEEDSVC_FEED_ENTRIES)"]
+    assert rows["service.token"][1:] == ["set", "(environment", "FEEDSVC_TOKEN)"]
+    assert rows["service.fetch_timeout"][1:] == ["30", "(default)"]
+    assert rows["service.respect_robots"][1:] == ["true", "(default)"]
+    assert rows["dedup.containment"][1:] == ["0.6", "(default)"]
+    monkeypatch.delenv("FEEDSVC_TOKEN")
+    assert main(["check-config", "--config", str(config)]) == 0
+    token_row = next(line for line in capsys.readouterr().out.splitlines() if "service.token" in line)
+    assert token_row.split()[1:] == ["unset", "(default)"]
+
+
+def _one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_data_dir_that_cannot_be_written_is_one_line_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    monkeypatch.setenv("FEEDSVC_DATA_DIR", str(blocker / "data"))
+    assert main(["run-once", "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    line = _one_line_error(captured.err)
+    assert line.startswith(f"feedsvc: error: data_dir {blocker / 'data'}: cannot write feed files")
+    assert f"{blocker} is not a directory" in line and captured.out == ""
+
+    # What uid 10001 sees on a /data it cannot write (as root, os.access is what would say no).
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("FEEDSVC_DATA_DIR", str(data))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == data else real_access(p, mode))
+    for command in (["run-once"], ["serve"], ["serve", "--role", "worker"]):
+        assert main([*command, "--config", str(config)]) == 1
+        line = _one_line_error(capsys.readouterr().err)
+        assert line.endswith(
+            f"the directory {data} is not writable by uid {os.getuid()} "
+            "(set data_dir or FEEDSVC_DATA_DIR to a directory this user can write)"
+        ), line
+    assert not (data / "feeds").exists()
 
 
 @pytest.mark.parametrize(

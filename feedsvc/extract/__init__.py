@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import fields, replace
+from dataclasses import replace
 
-from feedsvc.errors import ConfigError, ExtractError
+from feedsvc.errors import ExtractError
 from feedsvc.extract import times
 from feedsvc.extract.clean import clip
-from feedsvc.extract.html import parse_html, selector_problem
+from feedsvc.extract.html import parse_html
 from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
-from feedsvc.models import Page, SiteProfile, Source, Story
+from feedsvc.models import Page, Source, Story
 
 _CHARSET_RE = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
 _XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
@@ -153,18 +153,3 @@ def _finish_story(story: Story, source: str) -> Story:
         category=short(story.category),
         published_text=short(story.published_text),
     )
-
-
-def check_profiles(sources: tuple[Source, ...], config: object = "config") -> None:
-    """ConfigError listing every unusable CSS selector in the sources' site profiles (checked at start-up)."""
-    problems = []
-    for i, source in enumerate(sources):
-        if source.profile is None:
-            continue
-        for f in fields(SiteProfile):
-            selector = getattr(source.profile, f.name)
-            problem = selector_problem(selector) if selector else None
-            if problem:
-                problems.append(f"{config}: sources[{i}] ({source.name}).profile.{f.name}: {problem}")
-    if problems:
-        raise ConfigError(problems)
