@@ -296,3 +296,23 @@ def test_values_are_checked_in_words_a_user_understands(tmp_path: Path, toml: st
         load_settings(config, environ={})
     assert any(message in problem for problem in caught.value.problems), caught.value.problems
     assert not any("invalid literal" in problem for problem in caught.value.problems)
+
+
+def test_feed_exclusions_and_token_are_read_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "feedsvc.toml"
+    path.write_text(
+        '[[feeds]]\nname = "calm"\nexclude_keywords = ["sport", "war"]\nexclude_outlets = "Fox News"\n'
+        'token = "s3cret"\n\n[[feeds]]\nname = "bad"\nexclude_keywords = [1]\ntoken = ""\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    assert any(
+        "feeds[1] (bad).exclude_keywords: must be a list of non-empty strings" in p
+        for p in info.value.problems
+    )
+    assert any("feeds[1] (bad).token: must be a non-empty string" in p for p in info.value.problems)
+    path.write_text(path.read_text(encoding="utf-8").split('[[feeds]]\nname = "bad"')[0], encoding="utf-8")
+    (calm,) = load_settings(path, environ={}).feeds
+    assert calm.exclude_keywords == ("sport", "war") and calm.exclude_outlets == ("Fox News",)
+    assert calm.token == "s3cret"
