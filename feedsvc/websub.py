@@ -98,8 +98,9 @@ class HubPinger:
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop: pings not yet sent are dropped (the next change pings again); waits up to ``timeout``."""
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop: pings not yet sent are dropped (the next change pings again). Waits up to ``timeout``
+        seconds for a ping in flight; returns whether the thread has ended (calling again waits again)."""
         with self._cond:
             self._stopping = True
             left = len(self._pending)
@@ -108,25 +109,30 @@ class HubPinger:
             thread = self._thread
         if left:
             log.warning("event=websub_unsent hub=%s urls=%d", mask_url(self.hub), left)
-        if thread is not None:
-            thread.join(timeout)
-        self._client.close()
+        if thread is None:
+            self._client.close()
+            return True
+        thread.join(timeout)  # the thread closes the client as it ends
+        return not thread.is_alive()
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-                self._cond.wait_for(lambda: self._pending or self._stopping)
-                if self._stopping:
-                    return
-                url = next(iter(self._pending))
-                del self._pending[url]
-                self._busy = True
-            try:
-                self._deliver(url)
-            except Exception:  # a bug here must never stop later pings
-                log.exception("event=websub_crashed hub=%s url=%s", mask_url(self.hub), url)
+        try:
+            while True:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait_for(lambda: self._pending or self._stopping)
+                    if self._stopping:
+                        return
+                    url = next(iter(self._pending))
+                    del self._pending[url]
+                    self._busy = True
+                try:
+                    self._deliver(url)
+                except Exception:  # a bug here must never stop later pings
+                    log.exception("event=websub_crashed hub=%s url=%s", mask_url(self.hub), url)
+        finally:
+            self._client.close()
 
     def _deliver(self, url: str) -> None:
         for attempt in range(1, self.attempts + 1):
