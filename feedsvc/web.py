@@ -334,7 +334,7 @@ def create_web(service: Service) -> Starlette:
         if spec is None:
             return PlainTextResponse(f"no feed named {name}.{ext}\n", status_code=404)
         required = required_token(spec, service.settings.token)
-        if not token_matches(required, presented(request)):
+        if required is not None and not token_matches(required, presented(request)):
             return unauthorized(cors=True)
         refusal = await waiting(spec)
         if refusal is not None:

@@ -617,3 +617,42 @@ def test_tokens_never_reach_the_logs(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "event=check url=http://x/feeds/a.atom?token=***" in err  # the lines were captured
     assert "HTTP Request: GET http://testserver/feeds/ukraine.atom?token=***" in err  # httpx's, masked
     assert FEED_TOKEN not in err and SERVICE_TOKEN not in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed; .ci/run installs it")
+def test_newsboat_reads_a_private_feed_and_the_server_never_logs_its_token(tmp_path: Path) -> None:
+    from tests.test_newsboat import Newsboat
+    from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
+
+    port = _free_port()
+    config = write_config(tmp_path, extra=PRIVATE_FEED, listen=f"127.0.0.1:{port}")
+    config.write_text(config.read_text().replace('log_level = "WARNING"', 'log_level = "DEBUG"'))
+    base = f"http://127.0.0.1:{port}"
+    proc = _serve(config)
+    try:
+        _wait_for_feed(f"{base}/feeds/all.atom", proc, limit=120)
+        deadline = time.monotonic() + 60
+        while len(feedparser.parse(httpx.get(f"{base}/feeds/all.atom").content).entries) < 9:
+            assert time.monotonic() < deadline, "the demo's 9 stories were never published"
+            time.sleep(0.2)
+        private = httpx.get(f"{base}/feeds/ukraine.atom", auth=("reader", FEED_TOKEN), timeout=10)
+        expected = {e.id for e in feedparser.parse(private.content).entries}
+        assert httpx.get(f"{base}/feeds/ukraine.atom", timeout=10).status_code == 401
+        seen = {}
+        for label, url in (
+            ("basic", f"http://reader:{FEED_TOKEN}@127.0.0.1:{port}/feeds/ukraine.atom"),
+            ("query", f"{base}/feeds/ukraine.atom?token={FEED_TOKEN}"),
+            ("none", f"{base}/feeds/ukraine.atom"),
+        ):
+            reader = Newsboat(tmp_path / label, url)
+            seen[label] = set(reader.reload())
+            if label != "none":
+                assert set(reader.reload()) == seen[label]  # and keeps them on the next reload
+    finally:
+        assert _stop(proc) == 0
+    assert expected and seen["basic"] == seen["query"] == expected
+    assert seen["none"] == set()
+    log = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    assert "event=fetch" in log  # the DEBUG log was written...
+    assert FEED_TOKEN not in log  # ...and never names the token
