@@ -346,7 +346,15 @@ def create_web(service: Service) -> Starlette:
         return feed_response(request, found, max_age, private=required is not None)
 
     templates = _templates()
-    base = {"public_url": ctx.public_url}
+
+    def page_base() -> dict[str, str]:
+        """What every page's frame needs. Pages of a private service are shown only to a visitor who gave
+        the service token, so its links carry it on (a visitor who gave it as ?token= keeps access)."""
+        token = service.settings.token
+        return {
+            "public_url": ctx.public_url,
+            "token_query": f"?token={quote(token, safe='')}" if token else "",
+        }
 
     def groups(tokens: tuple[str, ...]) -> list[tuple[str, list[FeedSpec]]]:
         """The feeds as a person sees them: everything, one per source, then the configured ones; only
@@ -394,7 +402,7 @@ def create_web(service: Service) -> Starlette:
         own = service.settings.token or None  # the visitor gave it (checked above): links carry it on
         opml_url = _with_token(f"{ctx.public_url}/feeds.opml", own)
         context = {
-            **base,
+            **page_base(),
             "groups": listed,
             "now": datetime.now(UTC),
             "opml_url": opml_url,
@@ -442,7 +450,7 @@ def create_web(service: Service) -> Starlette:
             for c in outlet_copies(cluster)
         ]
         context = {
-            **base,
+            **page_base(),
             "title": canonical.title,
             "body": canonical.body,
             "published": cluster.published,
@@ -477,7 +485,7 @@ def create_web(service: Service) -> Starlette:
         counts = service.store.counts()
         tally = {state: sum(r["state"] == state for r in rows) for state in ("ok", "failing", "pending")}
         context = {
-            **base,
+            **page_base(),
             "rows": rows,
             "counts": tally,
             "stories": counts["clusters"],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import html
 import logging
 import math
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -598,6 +600,13 @@ def test_a_service_token_protects_every_feed_and_page_but_health(tmp_path: Path)
         assert f'href="http://127.0.0.1:8080/feeds.opml?token={SERVICE_TOKEN}&amp;all=1"' in index
         feed = client.get("/feeds/all.atom", headers=_basic(SERVICE_TOKEN)).content
         assert SERVICE_TOKEN.encode() not in feed
+        # A visitor who came with ?token= can follow every link of the pages without signing in.
+        for page in ("/", "/status", story_path):
+            text = client.get(f"{page}?token={SERVICE_TOKEN}").text
+            links = {html.unescape(h) for h in re.findall(r'href="(http://127\.0\.0\.1:8080[^"]*)"', text)}
+            assert f"http://127.0.0.1:8080/status?token={SERVICE_TOKEN}" in links
+            for url in links:
+                assert client.get(url.removeprefix("http://127.0.0.1:8080")).status_code == 200, (page, url)
 
 
 def test_tokens_never_reach_the_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
