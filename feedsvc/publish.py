@@ -32,6 +32,7 @@ class FeedContext:
     public_url: str  # absolute, no trailing slash
     tag_authority: str  # "host,YYYY" (RFC 4151), fixed at first start so ids never change
     epoch: datetime  # `updated` of a feed with no entries
+    hub: str = ""  # WebSub hub public feeds link to ("": none)
 
     def entry_id(self, cluster_id: str) -> str:
         return f"tag:{self.tag_authority}:story/{cluster_id}"
@@ -213,8 +214,33 @@ class _Entry(FeedEntry):  # type: ignore[misc]
         return entry
 
 
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def feed_hub(spec: FeedSpec, ctx: FeedContext) -> str | None:
+    """The WebSub hub a feed advertises: the context's hub for a public feed; a private one (its own
+    token) names none, since its updates are never announced to a public hub."""
+    if spec.token or not ctx.hub:
+        return None
+    return ctx.hub
+
+
 class _Feed(FeedGenerator):  # type: ignore[misc]
-    """The feed-level `updated` in the same RFC 3339 form as the entries'."""
+    """The feed-level `updated` in the same RFC 3339 form as the entries'; in RSS, the hub link as an
+    `atom:link` beside the self link (feedgen writes only the self one there)."""
+
+    def _create_rss(self, extensions: bool = True) -> Any:
+        feed, doc = super()._create_rss(extensions)
+        channel = feed.find("channel")
+        hubs = [link["href"] for link in self.link() or [] if link.get("rel") == "hub"]
+        if channel is not None and hubs:
+            tag = f"{{{ATOM_NS}}}link"
+            # After the self link (else after title, link and description): items must come last.
+            after = next((i for i, child in enumerate(channel) if child.tag == tag), 2)
+            for offset, href in enumerate(hubs, start=1):
+                link = channel.makeelement(tag, {"href": href, "rel": "hub"})
+                channel.insert(after + offset, link)
+        return feed, doc
 
     def _create_atom(self, extensions: bool = True) -> Any:
         feed, doc = super()._create_atom(extensions)
@@ -246,6 +272,9 @@ def _generator(
     fg.subtitle(f"Deduplicated stories from news-aggregator pages: {_safe(spec.title)}")
     fg.author({"name": "feedsvc"})
     fg.link(href=ctx.feed_url(spec.name, ext), rel="self", type=MEDIA_TYPES[ext].split(";")[0])
+    hub = feed_hub(spec, ctx)
+    if hub:  # before the alternate link: feedgen takes RSS's <link> from the last link given
+        fg.link(href=hub, rel="hub")
     fg.link(href=f"{ctx.public_url}/", rel="alternate", type="text/html")
     fg.generator("feedsvc", version=__version__, uri="https://pypi.org/project/feedsvc/")
     if language:
@@ -338,6 +367,9 @@ def render_json(
         "description": f"Deduplicated stories from news-aggregator pages: {spec.title}",
         "authors": [{"name": "feedsvc"}],
     }
+    hub = feed_hub(spec, ctx)
+    if hub:
+        doc["hubs"] = [{"type": "WebSub", "url": hub}]
     if language:
         doc["language"] = language
     doc["items"] = items
@@ -372,13 +404,15 @@ def render_fingerprint(
     ctx: FeedContext, specs: Iterable[FeedSpec], entries: int, languages: dict[str, str | None] | None = None
 ) -> str:
     """A digest of everything besides the stories that shapes a feed's bytes: public URL, tag authority,
-    epoch, every feed's name, title and filters, the entry limit, languages and the renderer version.
+    epoch, WebSub hub, every feed's name, title and filters, the entry limit, languages and the renderer
+    version.
     Stored beside each published feed; a different one at start-up means the feed must be rebuilt."""
     doc = {
         "version": RENDER_VERSION,
         "public_url": ctx.public_url,
         "tag_authority": ctx.tag_authority,
         "epoch": ctx.epoch.isoformat(),
+        **({"hub": ctx.hub} if ctx.hub else {}),  # absent without one: earlier fingerprints still hold
         "entries": entries,
         "feeds": [repr(spec) for spec in specs],
         "languages": sorted((languages or {}).items()),

@@ -24,11 +24,13 @@ from feedsvc.publish import (
     RENDERERS,
     FeedContext,
     Publisher,
+    feed_hub,
     feed_language,
     render_fingerprint,
 )
 from feedsvc.settings import Settings
 from feedsvc.store import Claim, LeaseLost, SourceState, Store, retention_cutoff
+from feedsvc.websub import HubPinger
 
 log = logging.getLogger("feedsvc")
 ROLES = ("all", "worker", "web")
@@ -80,6 +82,8 @@ class Service:
         self.metrics = Metrics()
         self.fulltext = FullText(self.fetcher, self.store, self.metrics)
         self.context = self._context()
+        # WebSub: only the publishing roles ping, and only about public feeds (see FeedContext.hub).
+        self.websub = HubPinger(self.context.hub) if self.context.hub and role != "web" else None
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
         self.publish_errors: dict[str, str] = {}  # feed file -> why its last build failed
@@ -89,7 +93,9 @@ class Service:
         now = datetime.now(UTC).replace(microsecond=0)
         authority = self.store.set_meta_default("tag_authority", f"{host},{now.year}")
         epoch = datetime.fromisoformat(self.store.set_meta_default("epoch", now.isoformat()))
-        return FeedContext(public_url=self.settings.public_url, tag_authority=authority, epoch=epoch)
+        # With a service-wide token every feed is private: no hub is named, none is pinged.
+        hub = self.settings.hub if not self.settings.token else ""
+        return FeedContext(public_url=self.settings.public_url, tag_authority=authority, epoch=epoch, hub=hub)
 
     def start(self) -> None:
         """Restore the dedup index and the last published feeds (cheap; no fetching)."""
@@ -112,6 +118,8 @@ class Service:
         return any(lock.locked() for lock in self._source_locks.values())
 
     def close(self) -> None:
+        if self.websub is not None:
+            self.websub.close(timeout=self.settings.stop_timeout / 4)
         self.fetcher.close()
         try:
             if self.role != "web":
@@ -290,6 +298,7 @@ class Service:
         # Filtered feeds pick from the newest clusters; retention (prune) bounds what the store holds.
         pool = self.store.recent_clusters(limit=max(limit * 20, 1000))
         changed = 0
+        ping: list[str] = []  # public feed URLs whose bytes changed, for the WebSub hub
         for spec in self.settings.all_feeds():
             entries = [c for c in pool if spec.matches(c)][:limit]
             language = feed_language(spec, self.settings.sources)
@@ -299,7 +308,10 @@ class Service:
                     before = self.publisher.get(filename)
                     content = render(spec, entries, self.context, language=language)
                     feed = self.publisher.publish(filename, MEDIA_TYPES[ext], content)
-                    changed += before is None or before.etag != feed.etag
+                    if before is None or before.etag != feed.etag:
+                        changed += 1
+                        if feed_hub(spec, self.context):
+                            ping.append(self.context.feed_url(spec.name, ext))
                     self.metrics.feed_builds.labels("ok").inc()
                     self.publish_errors.pop(filename, None)
                 except PublishError as exc:  # the last good bytes stay in place
@@ -310,6 +322,8 @@ class Service:
                     self.metrics.feed_builds.labels("error").inc()
                     self.publish_errors[filename] = f"unexpected {type(exc).__name__}: {exc}"
                     log.exception("event=publish_crashed feed=%s", filename)
+        if ping and self.websub is not None:
+            self.websub.ping(ping)  # in the background: never waits for the hub
         return changed
 
     def not_ready(self) -> list[str]:

@@ -1,34 +1,50 @@
 """HTTP routes (Starlette): feeds with conditional GET and gzip, OPML, and the HTML pages (Jinja2
-templates in ``feedsvc/templates``, autoescaped)."""
+templates in ``feedsvc/templates``, autoescaped); private feeds and 503s decided in ``feedsvc.access``."""
 
 from __future__ import annotations
 
 import gzip
 import html
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from feedsvc.access import (
+    CHALLENGE,
+    matching_token,
+    may_read,
+    presented_tokens,
+    required_token,
+    token_matches,
+    unavailable,
+)
+from feedsvc.errors import FeedsvcError
 from feedsvc.metrics import CONTENT_TYPE as METRICS_TYPE
 from feedsvc.metrics import Metrics
-from feedsvc.models import Cluster, Copy, Feed, FeedSpec
+from feedsvc.models import Cluster, Copy, Feed, FeedSpec, Source
 from feedsvc.publish import absolute_url, http_validators
 from feedsvc.service import Service
+from feedsvc.settings import Settings
 from feedsvc.store import SourceState
 
 _FEED_EXTS = ("atom", "rss", "json")
 TEMPLATES = Path(__file__).parent / "templates"
-# Browser-based readers (and pages that show a feed) fetch feeds from other origins; feeds are public.
+# Browser-based readers (and pages that show a feed) fetch feeds from other origins. A private feed is
+# read with ?token= there (a wildcard origin never carries the browser's stored credentials).
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
 
 
@@ -76,12 +92,14 @@ def accepts_gzip(header: str) -> bool:
     return qualities.get("*", 0.0) > 0
 
 
-def feed_response(request: Request, feed: Feed, max_age: int) -> Response:
+def feed_response(request: Request, feed: Feed, max_age: int, private: bool = False) -> Response:
+    """The feed's bytes, or 304 when the reader's copy is current. A private feed is marked so that no
+    shared cache keeps it for another reader."""
     headers = http_validators(feed)
     use_gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
     if use_gzip:
         headers["ETag"] = f'"{feed.etag.strip(chr(34))}-gzip"'
-    headers["Cache-Control"] = f"public, max-age={max_age}"
+    headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={max_age}"
     headers["Vary"] = "Accept-Encoding"
     headers.update(CORS)
     inm = request.headers.get("if-none-match")
@@ -170,13 +188,15 @@ def outlet_copies(cluster: Cluster) -> list[Copy]:
     return result
 
 
-def opml_document(specs: list[tuple[str, list[FeedSpec]]], feed_url: Any, public_url: str, title: str) -> str:
+def opml_document(
+    specs: list[tuple[str, list[FeedSpec]]], feed_url: Callable[[FeedSpec], str], public_url: str, title: str
+) -> str:
     """OPML 2.0: one outline per feed, grouped in folders when there is more than one group."""
 
     def outline(spec: FeedSpec) -> str:
         name = html.escape(display_title(spec))
         return (
-            f'<outline type="rss" text="{name}" title="{name}" xmlUrl="{html.escape(feed_url(spec.name))}" '
+            f'<outline type="rss" text="{name}" title="{name}" xmlUrl="{html.escape(feed_url(spec))}" '
             f'htmlUrl="{html.escape(public_url)}/"/>'
         )
 
@@ -239,26 +259,111 @@ class _CountStatuses:
         await self.app(scope, receive, counting_send)
 
 
+def _with_token(url: str, token: str | None) -> str:
+    return f"{url}?token={quote(token, safe='')}" if token else url
+
+
+def unauthorized(cors: bool = False) -> Response:
+    """401 with the Basic challenge; it never says whether the token was missing or wrong."""
+    headers = {"WWW-Authenticate": CHALLENGE, "Cache-Control": "no-store"}
+    if cors:
+        headers.update(CORS)
+    text = "private: give the access token as the HTTP Basic password (any user name) or as ?token=\n"
+    return PlainTextResponse(text, status_code=401, headers=headers)
+
+
+def not_yet(reason: str, retry_after: int) -> Response:
+    """503 for a feed that cannot be served yet, with when to ask again (RFC 9110 10.2.3)."""
+    headers = {"Retry-After": str(max(1, retry_after)), "Cache-Control": "no-store", **CORS}
+    return PlainTextResponse(f"{reason}\n", status_code=503, headers=headers)
+
+
+class _SpecCache:
+    """The configured feeds and sources by name, rebuilt when the service's settings are replaced."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._for: Settings | None = None
+        self.feeds: dict[str, FeedSpec] = {}
+        self.sources: dict[str, Source] = {}
+
+    def current(self) -> _SpecCache:
+        settings = self.service.settings
+        if settings is not self._for:
+            self.feeds = {spec.name: spec for spec in self.service.feed_specs()}
+            self.sources = {source.name: source for source in settings.sources}
+            self._for = settings
+        return self
+
+
 def create_web(service: Service) -> Starlette:
     ctx = service.context
     intervals = [s.interval for s in service.settings.sources] or [900.0]
     max_age = int(max(60, min(min(intervals), 3600)))
+    configured = _SpecCache(service)
+    succeeded: set[str] = set()  # sources seen with a success: they never make a feed wait again
+
+    def presented(request: Request) -> tuple[str, ...]:
+        return presented_tokens(request.headers.get("authorization"), request.query_params.getlist("token"))
+
+    def service_token_ok(request: Request) -> bool:
+        """Pages (index, OPML, stories, status, metrics) need the service-wide token when one is set."""
+        return token_matches(service.settings.token or None, presented(request))
+
+    def source_states(names: list[str]) -> dict[str, SourceState]:
+        states = {name: service.store.source_state(name) for name in names}
+        succeeded.update(name for name, st in states.items() if st.last_success is not None)
+        return states
+
+    async def waiting(spec: FeedSpec) -> Response | None:
+        """503 while every source of the feed has never succeeded (state from the store: any role)."""
+        current = configured.current()
+        names = [n for n in spec.sources if n in current.sources]
+        if not names or any(n in succeeded for n in names):
+            return None
+        try:
+            states = await run_in_threadpool(source_states, names)
+        except FeedsvcError:  # the store is unreachable: serve what this process holds
+            return None
+        verdict = unavailable(spec, current.sources, states, datetime.now(UTC))
+        return not_yet(verdict.reason, verdict.retry_after) if verdict else None
 
     async def feed(request: Request) -> Response:
         name, ext = request.path_params["name"], request.path_params["ext"]
-        found = service.publisher.get(f"{name}.{ext}") if ext in _FEED_EXTS else None
-        if found is None:
+        spec = configured.current().feeds.get(name) if ext in _FEED_EXTS else None
+        if spec is None:
             return PlainTextResponse(f"no feed named {name}.{ext}\n", status_code=404)
-        return feed_response(request, found, max_age)
+        required = required_token(spec, service.settings.token)
+        if required is not None and not token_matches(required, presented(request)):
+            return unauthorized(cors=True)
+        refusal = await waiting(spec)
+        if refusal is not None:
+            return refusal
+        found = service.publisher.get(f"{name}.{ext}")
+        if found is None:
+            retry = max(1, math.ceil(service.settings.publish_interval))
+            return not_yet(f"feed {name!r} is not published yet; try again in {retry} s", retry)
+        return feed_response(request, found, max_age, private=required is not None)
 
     templates = _templates()
-    base = {"public_url": ctx.public_url}
 
-    def groups() -> list[tuple[str, list[FeedSpec]]]:
-        """The feeds as a person sees them: everything, one per source, then the configured ones."""
+    def page_base() -> dict[str, str]:
+        """What every page's frame needs. Pages of a private service are shown only to a visitor who gave
+        the service token, so its links carry it on (a visitor who gave it as ?token= keeps access)."""
+        token = service.settings.token
+        return {
+            "public_url": ctx.public_url,
+            "token_query": f"?token={quote(token, safe='')}" if token else "",
+        }
+
+    def groups(tokens: tuple[str, ...]) -> list[tuple[str, list[FeedSpec]]]:
+        """The feeds as a person sees them: everything, one per source, then the configured ones; only
+        those ``tokens`` open (a private feed is not even named to someone without its token)."""
         sources = {s.name for s in service.settings.sources}
         everything, per_source, topics = [], [], []
         for spec in service.feed_specs():
+            if not may_read(spec, service.settings.token, tokens):
+                continue
             if spec.name == "all":
                 everything.append(spec)
             elif spec.sources == (spec.name,) and spec.name in sources:
@@ -267,39 +372,68 @@ def create_web(service: Service) -> Starlette:
                 topics.append(spec)
         return [("Everything", everything), ("By source", per_source), ("Topics", topics)]
 
-    def row(spec: FeedSpec) -> FeedRow:
-        links = {ext: ctx.feed_url(spec.name, ext) for ext in _FEED_EXTS}
+    def feed_link(tokens: tuple[str, ...]) -> Callable[[FeedSpec, str], str]:
+        """Links to a feed for a visitor: a private one carries the token the visitor gave, so the
+        address can be copied into a reader as it is (feeds' own self links never carry one)."""
+
+        def link(spec: FeedSpec, ext: str = "atom") -> str:
+            token = matching_token(spec, service.settings.token, tokens)
+            return _with_token(ctx.feed_url(spec.name, ext), token)
+
+        return link
+
+    def row(spec: FeedSpec, link: Callable[[FeedSpec, str], str]) -> FeedRow:
+        links = {ext: link(spec, ext) for ext in _FEED_EXTS}
         published = service.publisher.get(f"{spec.name}.json")
         count, updated = _feed_facts(published.content) if published else (None, None)
         return FeedRow(spec.name, display_title(spec), links, count, updated)
 
     async def index(request: Request) -> Response:
-        listed = [{"heading": h, "feeds": [row(s) for s in members]} for h, members in groups() if members]
+        if not service_token_ok(request):
+            return unauthorized()
+        tokens = presented(request)
+        link = feed_link(tokens)
+        listed = [
+            {"heading": h, "feeds": [row(s, link) for s in members]}
+            for h, members in groups(tokens)
+            if members
+        ]
         everything = next((s for s in service.feed_specs() if s.name == "all"), None)
+        own = service.settings.token or None  # the visitor gave it (checked above): links carry it on
+        opml_url = _with_token(f"{ctx.public_url}/feeds.opml", own)
         context = {
-            **base,
+            **page_base(),
             "groups": listed,
             "now": datetime.now(UTC),
-            "opml_url": f"{ctx.public_url}/feeds.opml",
-            "opml_all_url": f"{ctx.public_url}/feeds.opml?all=1",
+            "opml_url": opml_url,
+            "opml_all_url": f"{opml_url}{'&' if own else '?'}all=1",
             "all_title": display_title(everything) if everything else "All stories",
         }
         return templates.TemplateResponse(request, "index.html", context)
 
     async def opml(request: Request) -> Response:
+        if not service_token_ok(request):
+            return unauthorized(cors=True)
         # Importing every outline must never show a story twice, so by default only `all` is offered
         # (every other feed is a subset of it); ?all=1 lists every feed, in folders, to pick from.
         full = request.query_params.get("all", "").lower() in ("1", "true", "yes")
-        listed = groups()
+        tokens = presented(request)
+        listed = groups(tokens)
         if full:
             title = "feedsvc: every feed (they overlap: pick some, or use All stories alone)"
         else:
-            listed = [(h, m) for h, m in listed if h == "Everything"] or listed[1:2]
+            listed = [(h, m) for h, m in listed if h == "Everything" and m] or listed[1:2]
             title = "feedsvc: all stories"
-        doc = opml_document(listed, ctx.feed_url, ctx.public_url, title)
-        return Response(doc, media_type="text/x-opml; charset=utf-8", headers=CORS)
+        link = feed_link(tokens)
+        doc = opml_document(listed, lambda spec: link(spec, "atom"), ctx.public_url, title)
+        # Links that carry a token are for this visitor only: no shared cache may keep them.
+        tokened = any(matching_token(s, service.settings.token, tokens) for _, m in listed for s in m)
+        headers = {**CORS, **({"Cache-Control": "private, no-store"} if tokened else {})}
+        return Response(doc, media_type="text/x-opml; charset=utf-8", headers=headers)
 
     def story(request: Request) -> Response:  # sync: reads the store, so Starlette runs it in a thread
+        if not service_token_ok(request):
+            return unauthorized()
         cluster, survivor = service.store.cluster(request.path_params["id"])
         if survivor is not None:
             return RedirectResponse(ctx.story_url(survivor), status_code=301)
@@ -316,7 +450,7 @@ def create_web(service: Service) -> Starlette:
             for c in outlet_copies(cluster)
         ]
         context = {
-            **base,
+            **page_base(),
             "title": canonical.title,
             "body": canonical.body,
             "published": cluster.published,
@@ -336,15 +470,22 @@ def create_web(service: Service) -> Starlette:
         return PlainTextResponse("ready\n")
 
     def status(request: Request) -> Response:
+        if not service_token_ok(request):
+            return unauthorized()
         now = datetime.now(UTC)
+        tokens = presented(request)
+        link = feed_link(tokens)
+        feeds = configured.current().feeds
         states = service.source_states()
         rows = [status_row(source.name, states.get(source.name), now) for source in service.settings.sources]
         for r in rows:
-            r["feed_url"] = ctx.feed_url(str(r["name"]))
+            spec = feeds.get(str(r["name"]))
+            readable = spec is not None and may_read(spec, service.settings.token, tokens)
+            r["feed_url"] = link(spec, "atom") if spec is not None and readable else None
         counts = service.store.counts()
         tally = {state: sum(r["state"] == state for r in rows) for state in ("ok", "failing", "pending")}
         context = {
-            **base,
+            **page_base(),
             "rows": rows,
             "counts": tally,
             "stories": counts["clusters"],
@@ -354,6 +495,8 @@ def create_web(service: Service) -> Starlette:
         return templates.TemplateResponse(request, "status.html", context)
 
     async def metrics(request: Request) -> Response:
+        if not service_token_ok(request):
+            return unauthorized()
         return Response(service.metrics.render(), media_type=METRICS_TYPE)
 
     app = Starlette(
