@@ -246,7 +246,8 @@ def create_web(service: Service) -> Starlette:
 
     async def feed(request: Request) -> Response:
         name, ext = request.path_params["name"], request.path_params["ext"]
-        found = service.publisher.get(f"{name}.{ext}") if ext in _FEED_EXTS else None
+        served = ext in _FEED_EXTS and service.serves(name)  # a removed source's stored feed: 404
+        found = service.publisher.get(f"{name}.{ext}") if served else None
         if found is None:
             return PlainTextResponse(f"no feed named {name}.{ext}\n", status_code=404)
         return feed_response(request, found, max_age)
