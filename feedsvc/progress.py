@@ -33,10 +33,11 @@ def interactive(stream: TextIO) -> bool:
     return tty and os.environ.get("TERM", "") != "dumb"
 
 
-def found(report: RunReport) -> str:
-    """What a bar shows once its source is done."""
+def found(report: RunReport, limit: int = 60) -> str:
+    """What a bar shows once its source is done (an error cut to ``limit``: the summary has it whole)."""
     if not report.ok:
-        return f"FAILED: {report.error}"
+        error = str(report.error)
+        return f"FAILED: {error if len(error) <= limit else error[: limit - 1] + '…'}"
     if report.not_modified:
         return "not modified"
     if report.error:  # skipped (backing off, already running)
@@ -105,13 +106,14 @@ def source_progress(
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
     width = max((len(n) for n in names), default=6)
     progress = Progress(
         SpinnerColumn(finished_text="[green]✓[/green]"),
-        TextColumn(f"{{task.description:<{width}}}"),
+        TextColumn("{task.description}", table_column=Column(min_width=width, no_wrap=True)),
         BarColumn(bar_width=30),
-        TextColumn("{task.fields[found]}"),
+        TextColumn("{task.fields[found]}", table_column=Column(no_wrap=True, overflow="ellipsis")),
         TimeElapsedColumn(),
         console=Console(file=err),
         transient=True,
