@@ -110,12 +110,18 @@ def test_an_interval_change_reschedules_from_the_last_fetch() -> None:
 # -- the apply step, in process -----------------------------------------------------------------------
 
 
-def _config(tmp_path: Path, extra: str = "") -> Path:
+def _config(tmp_path: Path, database_url: str | None = None) -> Path:
     return write_config(
         tmp_path,
-        extra=extra,
         pages=("daily8-putin-invites-trump.txt", "daily8-habba-ruling-reaction.txt"),
+        database_url=database_url,
     )
+
+
+# One process on SQLite, and a worker on PostgreSQL (leases, row locks): the same apply step.
+ENGINES_AND_ROLES = pytest.mark.parametrize(
+    ("database_url", "role"), [("sqlite", "all"), ("postgresql", "worker")], indirect=["database_url"]
+)
 
 
 def _rewrite(config: Path, edit: Callable[[str], str]) -> None:
@@ -145,9 +151,12 @@ def _drop_habba(config: Path) -> None:
     )
 
 
-def test_reload_applies_sources_and_feeds_and_the_publisher_settles(tmp_path: Path) -> None:
-    config = _config(tmp_path)
-    service = Service(read_settings(config))
+@ENGINES_AND_ROLES
+def test_reload_applies_sources_and_feeds_and_the_publisher_settles(
+    tmp_path: Path, database_url: str, role: str
+) -> None:
+    config = _config(tmp_path, database_url)
+    service = Service(read_settings(config), role=role)
     try:
         service.start()
         service.ensure_schedule()
@@ -185,9 +194,32 @@ def test_reload_applies_sources_and_feeds_and_the_publisher_settles(tmp_path: Pa
         service.close()
 
 
-def test_an_interval_change_moves_the_stored_next_run(tmp_path: Path) -> None:
-    config = _config(tmp_path)
-    service = Service(read_settings(config))
+@ENGINES_AND_ROLES
+def test_a_reload_leaves_the_lease_of_a_running_source_alone(
+    tmp_path: Path, database_url: str, role: str
+) -> None:
+    config = _config(tmp_path, database_url)
+    service = Service(read_settings(config), role=role)
+    try:
+        service.start()
+        service.ensure_schedule()
+        running = service.claim(10)  # the first source is due at once, the next a second later
+        assert "putin-invites-trump" in {c.source for c in running}
+        _add_ukraine(config)
+        assert Reloader(service).reload().applied
+        claimed = {c.source for c in service.claim(10)}
+        assert "ukraine" in claimed and not claimed & {c.source for c in running}  # still leased
+        for claim in running:  # the runs that were going on finish and record their results
+            assert service.run_claimed(claim).ok
+            assert service.store.source_state(claim.source).last_fetch is not None
+    finally:
+        service.close()
+
+
+@ENGINES_AND_ROLES
+def test_an_interval_change_moves_the_stored_next_run(tmp_path: Path, database_url: str, role: str) -> None:
+    config = _config(tmp_path, database_url)
+    service = Service(read_settings(config), role=role)
     try:
         service.start()
         service.ensure_schedule()
