@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
+from feedsvc.reload import Reloader
 from feedsvc.schedule import Schedule
 from feedsvc.service import Service
 from feedsvc.settings import Settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings, *, schedule: bool = True, role: str = "all") 
     service.start()
     app = create_web(service)
     scheduler = Schedule(service) if schedule and role != "web" else None
+    reloader = Reloader(service, scheduler)  # `feedsvc serve` sends it SIGHUP
     stop = threading.Event()
     # Several processes share a PostgreSQL store: follow the feeds the publisher stores (LISTEN/NOTIFY).
     watcher = (
@@ -35,10 +37,12 @@ def create_app(settings: Settings, *, schedule: bool = True, role: str = "all") 
             scheduler.start()
         if watcher is not None:
             watcher.start()
+        reloader.start()
         try:
             yield
         finally:
             stop.set()
+            reloader.stop(timeout=settings.stop_timeout / 4)
             if scheduler is not None:
                 scheduler.stop(timeout=settings.stop_timeout / 2)
             if watcher is not None:
@@ -47,4 +51,5 @@ def create_app(settings: Settings, *, schedule: bool = True, role: str = "all") 
 
     app.router.lifespan_context = lifespan
     app.state.service = service
+    app.state.reloader = reloader
     return app

@@ -1,4 +1,4 @@
-"""The `feedsvc` command: serve, run-once, parse, cluster, check-config, migrate, status."""
+"""The `feedsvc` command: serve, reload, run-once, parse, cluster, check-config, migrate, status."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from feedsvc import __version__
 from feedsvc.dirs import check_data_dir
 from feedsvc.errors import ConfigError, FeedsvcError
 from feedsvc.logs import setup_logging
-from feedsvc.models import Page, Source, utc
+from feedsvc.models import Page, RunReport, Source, utc
 from feedsvc.redact import mask_url
 from feedsvc.settings import DedupSettings, Settings, describe, load_settings, load_with_origins
 
@@ -43,7 +43,17 @@ def _parser() -> argparse.ArgumentParser:
         "web: serve the stored feeds only (several of each share one PostgreSQL store)",
     )
     with_config(
-        sub.add_parser("run-once", help="fetch every source once, update the store, publish the feeds")
+        sub.add_parser(
+            "reload",
+            help="make the running service re-read its configuration (SIGHUP to the process in the pid "
+            "file of data_dir)",
+        )
+    )
+    with_config(
+        sub.add_parser(
+            "run-once",
+            help="fetch every source once, update the store, publish the feeds (progress bars on a terminal)",
+        )
     )
     with_config(sub.add_parser("check-config", help="validate the configuration and print a summary"))
     with_config(sub.add_parser("migrate", help="bring the store's schema to this release's"))
@@ -71,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
         "serve": _serve,
+        "reload": _reload,
         "run-once": _run_once,
         "check-config": _check_config,
         "migrate": _migrate,
@@ -104,6 +115,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from feedsvc.app import create_app
+    from feedsvc.reload import reloading
     from feedsvc.server import Server, listen_socket, raise_open_file_limit, server_config
 
     settings = _settings(args)
@@ -118,33 +130,60 @@ def _serve(args: argparse.Namespace) -> int:
         "(feeds under /feeds/, Ctrl-C stops)",
         file=sys.stderr,
     )
-    Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run(sockets=[sock])
+    with reloading(app.state.reloader, settings.data_dir, role):  # SIGHUP, and the pid file
+        Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run(sockets=[sock])
     return EXIT_OK
 
 
+def _reload(args: argparse.Namespace) -> int:
+    from feedsvc.reload import PID_FILES, read_settings, signal_services
+
+    settings = read_settings(args.config)  # a bad config is reported here: the service would refuse it
+    signalled, stale = signal_services(settings.data_dir)
+    for entry in stale:
+        print(f"removed stale pid file {entry.path} (pid {entry.pid} is not a running feedsvc)")
+    if not signalled:
+        names = ", ".join(PID_FILES.values())
+        raise FeedsvcError(
+            f"no feedsvc service is running from data directory {settings.data_dir} (no live {names}); "
+            "start one with `feedsvc serve`"
+        )
+    for entry in signalled:
+        print(
+            f"sent SIGHUP to feedsvc serve --role {entry.role} (pid {entry.pid}, {entry.path}): it re-reads "
+            f"{settings.config_path} and logs what changed"
+        )
+    return EXIT_OK
+
+
+def _report_line(r: RunReport, width: int) -> str:
+    if not r.ok:
+        return f"{r.source:<{width}}  FAILED  {r.error}"
+    detail = f"{r.stories} stories, {r.new_clusters} new, {r.merged} merged"
+    if r.not_modified:
+        detail = "not modified"
+    return f"{r.source:<{width}}  ok      {detail} ({r.duration:.2f}s)"
+
+
 def _run_once(args: argparse.Namespace) -> int:
+    from feedsvc.progress import source_progress
     from feedsvc.service import Service
 
     settings = _settings(args)
     check_data_dir(settings.data_dir)
+    names = [s.name for s in settings.sources]
+    width = max((len(n) for n in names), default=6)
     service = Service(settings)
     try:
         service.start()
-        reports = service.run_once()
+        with source_progress(names, lambda r: _report_line(r, width)) as progress:
+            reports = service.run_once(progress)
         unwritten = dict(service.publish_errors)
     finally:
         service.close()
-    width = max((len(r.source) for r in reports), default=6)
-    for r in reports:
-        if r.ok:
-            detail = (
-                "not modified"
-                if r.not_modified
-                else f"{r.stories} stories, {r.new_clusters} new, {r.merged} merged"
-            )
-            print(f"{r.source:<{width}}  ok      {detail} ({r.duration:.2f}s)")
-        else:
-            print(f"{r.source:<{width}}  FAILED  {r.error}")
+    if not progress.streamed:  # on a terminal: the bars are gone, the summary stays
+        for r in reports:
+            print(_report_line(r, width))
     for name, error in sorted(unwritten.items()):
         print(f"feed {name} NOT WRITTEN: {error}", file=sys.stderr)
     if unwritten:

@@ -8,12 +8,14 @@ publisher tick rebuilds the feeds in the one process that holds the leader lock 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -72,6 +74,15 @@ class Schedule:
             next_run_time=now + _PRUNE_DELAY,
         )
         self.scheduler.start()
+
+    def publish_soon(self) -> None:
+        """Run the publisher tick now rather than at its next interval (after a reload). A tick already
+        running is not doubled: it, or the next, sees what changed."""
+        if not self.scheduler.running or self._stopping:
+            return
+        with contextlib.suppress(JobLookupError):  # stopped meanwhile
+            self.scheduler.modify_job("publish", next_run_time=datetime.now(UTC))
+            self.scheduler.modify_job("claim", next_run_time=datetime.now(UTC))
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Next scheduled fetch per configured source name (from the store's schedule)."""

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
@@ -44,6 +45,14 @@ def next_run_after(scheduled: datetime | None, interval: float, now: datetime) -
         return now + step
     missed = int((now - scheduled) / step)
     return scheduled + step * (missed + 1)
+
+
+class RunObserver(Protocol):
+    """Hears of each source's start and finish in :meth:`Service.run_once` (feedsvc.progress)."""
+
+    def started(self, source: str) -> None: ...
+
+    def finished(self, report: RunReport) -> None: ...
 
 
 def _when(dt: datetime | None) -> str:
@@ -85,6 +94,7 @@ class Service:
         # WebSub: only the publishing roles ping, and only about public feeds (see FeedContext.hub).
         self.websub = HubPinger(self.context.hub) if self.context.hub and role != "web" else None
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
+        self._feed_names = frozenset(spec.name for spec in settings.all_feeds())
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
         self.publish_errors: dict[str, str] = {}  # feed file -> why its last build failed
 
@@ -100,22 +110,41 @@ class Service:
     def start(self) -> None:
         """Restore the dedup index and the last published feeds (cheap; no fetching)."""
         started = time.monotonic()
-        languages = {s.name: feed_language(s, self.settings.sources) for s in self.feed_specs()}
-        fingerprint = render_fingerprint(
-            self.context, self.feed_specs(), self.settings.feed_entries, languages
-        )
-        loaded = self.publisher.load(fingerprint)
+        loaded = self.publisher.load(self._fingerprint())
         indexed = self.ingestor.restore() if self.role != "web" else 0
         # Built for another public URL, title, limit or renderer: rebuilt now (by the publisher).
-        if self.role != "web" and self.publisher.outdated() and self.store.try_lead():
+        if self.role != "web" and self._outdated() and self.store.try_lead():
             self.publish_feeds()
         log.info(
             "event=restored copies=%d feeds=%d seconds=%.2f", indexed, loaded, time.monotonic() - started
         )
 
+    def _fingerprint(self) -> str:
+        languages = {s.name: feed_language(s, self.settings.sources) for s in self.feed_specs()}
+        return render_fingerprint(self.context, self.feed_specs(), self.settings.feed_entries, languages)
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Switch to ``settings`` (a reload, see feedsvc.reload): sources and feeds added, removed or
+        changed. A changed source takes effect at its next run; the publisher's next tick rebuilds the
+        feeds whose shape changed (their fingerprint) and builds the new ones."""
+        for source in settings.sources:
+            self._source_locks.setdefault(source.name, threading.Lock())
+        self.settings = settings
+        self._feed_names = frozenset(spec.name for spec in settings.all_feeds())
+        self.publisher.fingerprint = self._fingerprint()
+
+    def _outdated(self) -> list[str]:
+        """Configured feeds built with another rendering context (a feed no longer configured is never
+        rebuilt, so its old fingerprint must not count, or the publisher would rebuild on every tick)."""
+        return [n for n in self.publisher.outdated() if self.serves(n.rsplit(".", 1)[0])]
+
+    def serves(self, name: str) -> bool:
+        """Whether ``name`` is a configured feed (a removed source's stored feed is no longer served)."""
+        return name in self._feed_names
+
     def busy(self) -> bool:
         """True while any source is being fetched or ingested."""
-        return any(lock.locked() for lock in self._source_locks.values())
+        return any(lock.locked() for lock in tuple(self._source_locks.values()))
 
     def close(self) -> None:
         if self.websub is not None:
@@ -147,7 +176,7 @@ class Service:
             self.publisher.refresh()
         seq = self.store.change_seq()
         missing = any(self.publisher.get(f"{s.name}.atom") is None for s in self.feed_specs())
-        if seq == self._published_seq and not missing and not self.publisher.outdated():
+        if seq == self._published_seq and not missing and not self._outdated():
             return 0
         self._published_seq = seq  # read before building: a change made meanwhile triggers the next tick
         every_source_tried = not self._untried()  # read before building too, for the same reason
@@ -164,15 +193,16 @@ class Service:
 
     # -- the schedule -------------------------------------------------------------------------------
 
-    def ensure_schedule(self) -> None:
-        """Give every configured source a row and a first run, spread over at most one interval."""
+    def ensure_schedule(self, *, startup: bool = True) -> None:
+        """Give every configured source a row and a first run, spread over at most one interval
+        (``startup=False``: a reload, while sources may be running)."""
         now = datetime.now(UTC).replace(microsecond=0)
         count = max(len(self.settings.sources), 1)
         first = {
             s.name: now + timedelta(seconds=i * min(1.0, s.interval / count))
             for i, s in enumerate(self.settings.sources)
         }
-        self.store.ensure_sources(first, {s.name: s.interval for s in self.settings.sources})
+        self.store.ensure_sources(first, {s.name: s.interval for s in self.settings.sources}, startup=startup)
 
     def claim(self, limit: int) -> list[Claim]:
         """Lease up to ``limit`` due sources for this process."""
@@ -249,12 +279,14 @@ class Service:
             report = RunReport(source=source.name, ok=False, error=error)
             state = replace(state, last_fetch=now, last_error=error, failures=state.failures + 1)
         report = replace(report, duration=time.monotonic() - started)
+        # The interval configured now: a reload during the run may have changed it.
+        interval = next((s.interval for s in self.settings.sources if s.name == source.name), source.interval)
         if report.ok:
             scheduled = claim.scheduled if claim is not None else None
-            state = replace(state, next_run=next_run_after(scheduled, source.interval, now))
+            state = replace(state, next_run=next_run_after(scheduled, interval, now))
         else:  # exponential backoff with jitter, never sooner than the site's Retry-After
-            delay = backoff_delay(state.failures, base=source.interval, retry_after=retry_after)
-            until = now + timedelta(seconds=max(delay, source.interval))
+            delay = backoff_delay(state.failures, base=interval, retry_after=retry_after)
+            until = now + timedelta(seconds=max(delay, interval))
             state = replace(
                 state, next_run=until, backoff_until=until if state.failures > 1 or retry_after else None
             )
@@ -353,8 +385,16 @@ class Service:
     def feed_specs(self) -> tuple[FeedSpec, ...]:
         return self.settings.all_feeds()
 
-    def run_once(self) -> list[RunReport]:
-        reports = [self.run_source(source, force=True) for source in self.settings.sources]
+    def run_once(self, progress: RunObserver | None = None) -> list[RunReport]:
+        """Run every source once (``progress`` hears of each start and finish), then publish and prune."""
+        reports = []
+        for source in self.settings.sources:
+            if progress is not None:
+                progress.started(source.name)
+            report = self.run_source(source, force=True)
+            if progress is not None:
+                progress.finished(report)
+            reports.append(report)
         self.publish_feeds()
         self.prune()
         return reports

@@ -896,11 +896,14 @@ class Store:
 
     # -- the schedule: leases on due sources ------------------------------------------------------
 
-    def ensure_sources(self, first_runs: dict[str, datetime], intervals: dict[str, float]) -> None:
+    def ensure_sources(
+        self, first_runs: dict[str, datetime], intervals: dict[str, float], *, startup: bool = True
+    ) -> None:
         """Give every configured source a row and a next run: ``first_runs[name]`` for a new source, its
-        last fetch plus its interval for one stored by an earlier build (which kept no next run)."""
+        last fetch plus its interval for one stored by an earlier build (which kept no next run).
+        ``startup=False`` (a reload) leaves the leases of running sources alone."""
         with self._write() as conn:
-            if conn.dialect.name == "sqlite":  # the embedded store has one process: leases left are stale
+            if startup and conn.dialect.name == "sqlite":  # one process: leases left are stale
                 conn.execute(update(sources).values(lease_owner=None, lease_expires=None))
             _insert_ignore(
                 conn,
@@ -980,6 +983,15 @@ class Store:
                 .values(**bounded(sources, values), lease_owner=None, lease_expires=None)
             ).rowcount
         return bool(done)
+
+    def set_next_run(self, name: str, when: datetime, now: datetime) -> bool:
+        """Move the next run of ``name`` to ``when`` unless it is leased (a running fetch sets the next run
+        itself when it finishes). True when moved."""
+        s = sources.c
+        free = or_(s.lease_expires.is_(None), s.lease_expires <= now)
+        with self._write() as conn:
+            moved = conn.execute(update(sources).where(s.name == name, free).values(next_run=when)).rowcount
+        return bool(moved)
 
     def next_runs(self) -> dict[str, datetime | None]:
         with self._read() as conn:

@@ -331,7 +331,7 @@ def create_web(service: Service) -> Starlette:
     async def feed(request: Request) -> Response:
         name, ext = request.path_params["name"], request.path_params["ext"]
         spec = configured.current().feeds.get(name) if ext in _FEED_EXTS else None
-        if spec is None:
+        if spec is None or not service.serves(name):  # a removed source's stored feed: 404
             return PlainTextResponse(f"no feed named {name}.{ext}\n", status_code=404)
         required = required_token(spec, service.settings.token)
         if required is not None and not token_matches(required, presented(request)):

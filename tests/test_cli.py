@@ -221,3 +221,104 @@ def test_a_data_dir_that_cannot_be_written_is_one_line_before_anything_starts(
 )
 def test_mask_url(text: str, masked: str) -> None:
     assert mask_url(text) == masked
+
+
+def test_run_once_off_a_terminal_prints_one_plain_line_per_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    assert main(["run-once", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 4 and lines[-1] == f"feeds written to {tmp_path / 'data' / 'feeds'}"
+    names = sorted(line.split()[0] for line in lines[:3])
+    assert names == ["habba-ruling-reaction", "putin-invites-trump", "ukraine-security-talks"]
+    assert all("  ok      " in line and " stories, " in line for line in lines[:3])
+    assert "\x1b" not in out  # nothing drawn
+
+
+def test_plain_progress_prints_each_line_as_its_source_finishes() -> None:
+    import io
+
+    from feedsvc.models import RunReport
+    from feedsvc.progress import source_progress
+
+    out, err = io.StringIO(), io.StringIO()
+    with source_progress(["a", "b"], lambda r: f"{r.source} done", out=out, err=err) as progress:
+        progress.started("a")
+        assert out.getvalue() == ""
+        progress.finished(RunReport(source="a", ok=True, stories=3))
+        assert out.getvalue() == "a done\n"  # before b has even started
+        progress.started("b")
+        progress.finished(RunReport(source="b", ok=False, error="boom"))
+    assert out.getvalue() == "a done\nb done\n" and err.getvalue() == ""
+    assert progress.streamed
+
+
+def _run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``python -m feedsvc.cli ARGS`` with its standard streams on a pseudo-terminal."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc.cli", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=cwd,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait(timeout=60)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_run_once_on_a_terminal_draws_a_bar_per_source_then_the_summary(tmp_path: Path) -> None:
+    import re
+
+    config = write_config(tmp_path)
+    (tmp_path / "pages" / "daily8-habba-ruling-reaction.txt").write_bytes(b"\x00\x01\x02 binary junk")
+    root = Path(__file__).resolve().parent.parent
+    code, screen = _run_on_a_terminal(["run-once", "--config", str(config)], cwd=root)
+    assert code == 1, screen  # one source failed: the exit status is the same as without bars
+    # Drawn: a row per source with its bar and the stories it found (failures in short).
+    frames = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    assert re.search(r"✓ putin-invites-trump +━+ 4 stories found", frames), frames
+    assert re.search(r"✓ ukraine-security-talks +━+ 4 stories found", frames), frames
+    assert re.search(r"habba-ruling-reaction +━+ FAILED: page .*…", frames), frames
+    # Then the bars are cleared and the usual summary is all that stays.
+    summary = screen[screen.rindex("\x1b[2K") + len("\x1b[2K") :].replace("\r", "").splitlines()
+    assert len(summary) == 4, summary
+    assert summary[0].startswith("habba-ruling-reaction   FAILED  page ") and summary[0].endswith(
+        "is binary data, not a text or HTML page"
+    )
+    assert summary[1].startswith("putin-invites-trump     ok      4 stories, 4 new, 0 merged (")
+    assert summary[2].startswith("ukraine-security-talks  ok      4 stories, 2 new, 2 merged (")
+    assert summary[3] == f"feeds written to {tmp_path / 'data' / 'feeds'}"

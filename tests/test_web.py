@@ -647,9 +647,12 @@ def test_newsboat_reads_a_private_feed_and_the_server_never_logs_its_token(tmp_p
     try:
         _wait_for_feed(f"{base}/feeds/all.atom", proc, limit=120)
         deadline = time.monotonic() + 60
-        while len(feedparser.parse(httpx.get(f"{base}/feeds/all.atom").content).entries) < 9:
-            assert time.monotonic() < deadline, "the demo's 9 stories were never published"
+        # ready: every source tried and every feed (the private one too) published since, so its entries
+        # no longer change under the readers
+        while httpx.get(f"{base}/readyz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "the service never became ready"
             time.sleep(0.2)
+        assert len(feedparser.parse(httpx.get(f"{base}/feeds/all.atom").content).entries) == 9
         private = httpx.get(f"{base}/feeds/ukraine.atom", auth=("reader", FEED_TOKEN), timeout=10)
         expected = {e.id for e in feedparser.parse(private.content).entries}
         assert httpx.get(f"{base}/feeds/ukraine.atom", timeout=10).status_code == 401
