@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -117,7 +118,7 @@ class Copy:
     image: str | None = None  # absolute http(s) URL of the copy's picture
 
 
-def cluster_image(canonical: Copy, copies: tuple[Copy, ...] | list[Copy]) -> str | None:
+def cluster_image(canonical: Copy, copies: Sequence[Copy]) -> str | None:
     """A story's picture: the canonical copy's, else that of the earliest copy that has one (by page-given
     time, then first sight); None when no copy has one."""
     if canonical.image:

@@ -19,9 +19,9 @@ PAGE_URL = "https://news.example.com/uk/index.html"
 PARAS = "".join(
     f"<p>{p}</p>"
     for p in (
-        "The harbour board voted on Tuesday to extend the ferry timetable into the winter for the first time.",
-        "Board members said passenger numbers had risen by a fifth since the new terminal opened last spring.",
-        "The change will add two sailings a day on weekdays and one extra sailing on Saturdays from November.",
+        "The harbour board voted on Tuesday to extend the ferry timetable into winter for the first time.",
+        "Board members said passenger numbers had risen by a fifth since the new terminal opened in spring.",
+        "The change will add two sailings a day on weekdays and one more sailing on Saturdays from November.",
     )
 )
 
@@ -39,7 +39,7 @@ def _card_image(img: str, url: str | None = PAGE_URL) -> str | None:
         "<div>Coast News · 3 hours ago</div></article></main></body></html>"
     )
     stories = _stories(html, url)
-    assert [s.title for s in stories][0] == "Ferry timetable extended into the winter months"
+    assert stories[0].title == "Ferry timetable extended into the winter months"
     assert stories[1].image is None  # a card without a picture never borrows its neighbour's
     return stories[0].image
 
@@ -72,7 +72,9 @@ def _ld(obj: dict[str, Any]) -> str:
         (_ld({"@type": "NewsArticle", "image": "https://cdn.herald.example/ld.jpg"}), "ld.jpg"),
         (_ld({"@type": "NewsArticle", "image": ["https://cdn.herald.example/a.jpg", "b.jpg"]}), "a.jpg"),
         (
-            _ld({"@type": "NewsArticle", "image": {"@type": "ImageObject", "url": "https://c.example/o.jpg"}}),
+            _ld(
+                {"@type": "NewsArticle", "image": {"@type": "ImageObject", "url": "https://c.example/o.jpg"}}
+            ),
             "o.jpg",
         ),
         (
@@ -122,7 +124,10 @@ def test_an_undeclared_article_uses_its_own_photo_not_the_cards_around_it() -> N
 
 def test_json_ld_image_forms() -> None:
     assert list(image_urls(" https://a.example/x.jpg ")) == ["https://a.example/x.jpg"]
-    assert list(image_urls(["https://a/1.jpg", "", 5, "https://a/2.jpg"])) == ["https://a/1.jpg", "https://a/2.jpg"]
+    assert list(image_urls(["https://a/1.jpg", "", 5, "https://a/2.jpg"])) == [
+        "https://a/1.jpg",
+        "https://a/2.jpg",
+    ]
     assert list(image_urls({"@type": "ImageObject", "url": "u", "contentUrl": "c"})) == ["u"]
     assert list(image_urls({"@type": "ImageObject", "contentUrl": "c"})) == ["c"]
     assert list(image_urls({"@id": "https://a.example/#primaryimage"})) == []
@@ -138,12 +143,18 @@ def test_json_ld_image_forms() -> None:
         ('<img src="https://i.example/a.jpg" alt="">', "https://i.example/a.jpg"),
         ('<img src="/t/a.jpg">', "https://news.example.com/t/a.jpg"),
         ('<img src="//i.example/a.jpg">', "https://i.example/a.jpg"),
-        ('<img src="data:image/gif;base64,R0lGOD" data-src="/t/lazy.jpg">', "https://news.example.com/t/lazy.jpg"),
-        ('<img data-original="https://i.example/orig.jpg">', "https://i.example/orig.jpg"),
-        ('<img src="https://i.example/s.jpg" srcset="https://i.example/m.jpg 2x">', "https://i.example/m.jpg"),
         (
-            '<img src="https://i.example/s.jpg" srcset="https://i.example/w1.jpg 300w, https://i.example/w2.jpg 900w,'
-            ' https://i.example/w3.jpg 600w">',
+            '<img src="data:image/gif;base64,R0lGOD" data-src="/t/lazy.jpg">',
+            "https://news.example.com/t/lazy.jpg",
+        ),
+        ('<img data-original="https://i.example/orig.jpg">', "https://i.example/orig.jpg"),
+        (
+            '<img src="https://i.example/s.jpg" srcset="https://i.example/m.jpg 2x">',
+            "https://i.example/m.jpg",
+        ),
+        (
+            '<img src="https://i.example/s.jpg" srcset="https://i.example/w1.jpg 300w, '
+            'https://i.example/w2.jpg 900w, https://i.example/w3.jpg 600w">',
             "https://i.example/w2.jpg",
         ),
         (
@@ -193,7 +204,10 @@ def test_srcset_parsing() -> None:
     assert parse_srcset("a.jpg, b.jpg 2x") == [("a.jpg", 1.0, False), ("b.jpg", 2.0, False)]
     # commas inside a URL (image CDNs' transformations) do not split it
     got = parse_srcset("https://c.example/c_fill,w_400/a.jpg 400w, https://c.example/c_fill,w_800/a.jpg 800w")
-    assert [u for u, _, _ in got] == ["https://c.example/c_fill,w_400/a.jpg", "https://c.example/c_fill,w_800/a.jpg"]
+    assert [u for u, _, _ in got] == [
+        "https://c.example/c_fill,w_400/a.jpg",
+        "https://c.example/c_fill,w_800/a.jpg",
+    ]
     assert parse_srcset("a.jpg 100h, b.jpg junk") == []
     assert parse_srcset("  ,, ") == []
 
@@ -210,14 +224,24 @@ def _title(head: str, body: str = "<main><p>Nothing here yet.</p></main>") -> st
     ("head", "want"),
     [
         ("<title>Europe | Eurodesk News</title>", "Europe | Eurodesk News"),
-        ('<title>Europe | Eurodesk News</title><meta property="og:site_name" content="Eurodesk News">',
-         "Europe – Eurodesk News"),
-        ('<title>Eurodesk News - Europe</title><meta property="og:site_name" content="Eurodesk News">',
-         "Europe – Eurodesk News"),
-        ('<title>Yahoo News - Latest World News &amp; Headlines</title><meta property="og:title" '
-         'content="World News"><meta property="og:site_name" content="Yahoo News">', "World News – Yahoo News"),
-        ('<meta property="og:title" content="Yahoo News"><meta property="og:site_name" content="Yahoo News">',
-         "Yahoo News"),
+        (
+            '<title>Europe | Eurodesk News</title><meta property="og:site_name" content="Eurodesk News">',
+            "Europe – Eurodesk News",
+        ),
+        (
+            '<title>Eurodesk News - Europe</title><meta property="og:site_name" content="Eurodesk News">',
+            "Europe – Eurodesk News",
+        ),
+        (
+            '<title>Yahoo News - Latest World News &amp; Headlines</title><meta property="og:title" '
+            'content="World News"><meta property="og:site_name" content="Yahoo News">',
+            "World News – Yahoo News",
+        ),
+        (
+            '<meta property="og:title" content="Yahoo News">'
+            '<meta property="og:site_name" content="Yahoo News">',
+            "Yahoo News",
+        ),
         ('<meta property="og:site_name" content="Eurodesk News">', "Eurodesk News"),
         ("<title>  | Daily8 |  </title>", "Daily8"),
         ("<title>" + "Very long title " * 20 + "</title>", None),  # bounded: checked below
@@ -238,7 +262,9 @@ def test_an_article_pages_title_is_its_sites_name_not_its_headline() -> None:
         '<meta property="og:type" content="article"><meta property="og:site_name" content="Harbour Herald">'
     )
     assert _title(head) == "Harbour Herald"
-    ld = _ld({"@type": "NewsArticle", "headline": "Ferry", "publisher": {"@type": "Organization", "name": "HH"}})
+    ld = _ld(
+        {"@type": "NewsArticle", "headline": "Ferry", "publisher": {"@type": "Organization", "name": "HH"}}
+    )
     assert _title("<title>Ferry | HH</title>" + ld) == "HH"
     assert _title('<title>Ferry</title><meta property="og:type" content="article">') is None
 

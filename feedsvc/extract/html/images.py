@@ -210,7 +210,11 @@ def _furniture(img: Tag) -> bool:
     if _words(img) & _FURNITURE:
         return True
     parent = img.parent
-    if isinstance(parent, Tag) and parent.name not in ("a", "picture", "source") and _words(parent) & _FURNITURE:
+    if (
+        isinstance(parent, Tag)
+        and parent.name not in ("a", "picture", "source")
+        and _words(parent) & _FURNITURE
+    ):
         return True
     alt = (_attr(img, "alt") or "").strip()
     return bool(_LOGO_ALT_RE.search(alt))
