@@ -165,8 +165,9 @@ def test_a_store_before_pictures_and_page_titles_upgrades_with_its_rows_kept(tmp
         conn.execute(
             sa.text(
                 "INSERT INTO clusters (id, created, updated, published, canonical_key, content_hash) "
-                "VALUES ('c1', '2025-08-19 12:00:00', '2025-08-19 12:00:00', '2025-08-19 12:00:00', 'k1', 'h')"
-            )
+                "VALUES ('c1', :t, :t, :t, 'k1', 'h')"
+            ),
+            {"t": "2025-08-19 12:00:00"},
         )
         conn.execute(
             sa.text(
