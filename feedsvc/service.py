@@ -69,7 +69,7 @@ def titled_specs(
     untitled = {s.name for s in sources if s.title is None}
     out = []
     for spec in specs:
-        if spec.name in untitled and spec.sources == (spec.name,):
+        if spec.name in untitled and spec.sources == (spec.name,) and spec.title == spec.name:
             spec = replace(spec, title=page_titles.get(spec.name) or name_in_words(spec.name))
         out.append(spec)
     return tuple(out)

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from feedsvc.app import create_app
-from feedsvc.models import FeedSpec
+from feedsvc.models import FeedSpec, Source
 from feedsvc.service import Service, titled_specs
 from feedsvc.settings import Settings, load_settings
 from tests.conftest import DATA, DEMO_PAGES
@@ -194,8 +194,6 @@ def test_a_failed_fetch_keeps_the_last_page_title(service: Service, settings: Se
 
 
 def test_titled_specs_touch_only_untitled_source_feeds() -> None:
-    from feedsvc.models import Source
-
     sources = (
         Source(name="gn-world", url="https://g.example", interval=900),
         Source(name="ledger", url="https://l.example", interval=900, title="Ledger"),
@@ -209,6 +207,9 @@ def test_titled_specs_touch_only_untitled_source_feeds() -> None:
     got = titled_specs(specs, sources, {"gn-world": "World – Google News", "ledger": "Valley Ledger"})
     assert [s.title for s in got] == ["All stories", "World – Google News", "Ledger", "topic"]
     assert [s.title for s in titled_specs(specs, sources, {})][1] == "Gn world"
+    # a configured feed over one source keeps the title it was given
+    mine = (FeedSpec("gn-world", "My world feed", sources=("gn-world",)),)
+    assert titled_specs(mine, sources, {"gn-world": "World – Google News"}) == mine
 
 
 def test_the_index_and_story_pages_show_titles_and_pictures(settings: Settings) -> None:
