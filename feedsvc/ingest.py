@@ -28,7 +28,7 @@ from feedsvc.dedup import (
     fingerprint_from_bytes,
     fingerprint_to_bytes,
 )
-from feedsvc.models import Copy, Story
+from feedsvc.models import Copy, Story, cluster_image
 from feedsvc.settings import DedupSettings
 from feedsvc.store import Claim, ClusterWrite, Decision, IndexRow, Store, StoredCopy, retention_cutoff
 
@@ -74,12 +74,15 @@ def choose_canonical(members: Sequence[Copy]) -> Copy:
 
 
 def content_hash(canonical: Copy, members: Sequence[Copy]) -> str:
-    visible = [
+    visible: list[Any] = [
         canonical.key,
         canonical.title,
         list(canonical.body),
         sorted({(c.outlet or "", c.url or "") for c in members}),
     ]
+    image = cluster_image(canonical, members)
+    if image is not None:  # only then: entries stored without pictures keep their hash (and `updated`)
+        visible.append(image)
     return hashlib.sha256(json.dumps(visible, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -92,6 +95,7 @@ class IngestResult:
     folded: int = 0  # clusters folded into older ones
     changed: list[str] = field(default_factory=list)  # cluster ids whose entries changed
     grown: int = 0  # stored copies whose body the page now shows in full
+    pictured: int = 0  # stored copies without a picture that the page now shows with one
 
 
 @dataclass(frozen=True)
@@ -264,8 +268,11 @@ class Ingestor:
         new_copies: list[StoredCopy] = []
         moved: dict[str, str] = {}
         touched: set[str] = set()
-        grown = self._grown(keyed, known)
+        stored = self.store.copies_by_key([k for k in known if keyed[k].body or keyed[k].image])
+        grown = self._grown(keyed, known, stored)
         touched.update(c.cluster_id for c in grown)
+        pictured = self._pictured(keyed, known, stored, {c.copy.key for c in grown})
+        touched.update(cluster_id for cluster_id, _ in pictured)
         for key, story in keyed.items():
             if key in known:
                 continue
@@ -281,6 +288,7 @@ class Ingestor:
                 category=story.category,
                 source=story.source,
                 first_seen=now,
+                image=story.image,
             )
             if clusters:
                 target = self._fold(clusters, created, moved)
@@ -301,7 +309,8 @@ class Ingestor:
         # A later story of this page may have folded the cluster an earlier one joined.
         new_copies = [replace(c, cluster_id=self._survivor(c.cluster_id, moved)) for c in new_copies]
         touched = {self._survivor(c, moved) for c in touched}
-        writes = self._cluster_writes(touched, created, moved, [*new_copies, *grown], now)
+        replaced = [(c.cluster_id, c.copy) for c in [*new_copies, *grown]] + pictured
+        writes = self._cluster_writes(touched, created, moved, replaced, now)
         result.changed = [w.id for w in writes]
         seq = self.store.apply(
             new_copies=new_copies,
@@ -314,28 +323,44 @@ class Ingestor:
             lease=lease,
             conn=conn,
             new_cluster_keys=frozenset(started),
+            pictured=[(copy.key, copy.image) for _, copy in pictured if copy.image],
         )
         self.seq = self.bp_seq = seq  # this index made the decision: it is caught up
         result.grown = len(grown)
+        result.pictured = len(pictured)
         return result
 
-    def _grown(self, keyed: dict[str, Story], known: dict[str, str]) -> list[StoredCopy]:
+    def _grown(
+        self, keyed: dict[str, Story], known: dict[str, str], stored: dict[str, Copy]
+    ) -> list[StoredCopy]:
         """Stored copies that this page shows with a longer body (a card's snippet replaced by the full
-        article): re-fingerprinted under their key, kept in their cluster."""
-        stored = self.store.copies_by_key([k for k in known if keyed[k].body])
+        article): re-fingerprinted under their key, kept in their cluster (and given the page's picture
+        if they had none)."""
         out = []
         for key, old in stored.items():
             story = keyed[key]
-            if sum(len(p.split()) for p in story.body) <= _words(old):
+            if not story.body or sum(len(p.split()) for p in story.body) <= _words(old):
                 continue
             fp = self.deduper.fingerprint(old.title, story.body_text)
             self.deduper.remove(key)
             body_sig, lead_sig = self.deduper.add(key, fp, count_boilerplate=False)
             shingles, lead = fingerprint_to_bytes(fp)
-            out.append(
-                StoredCopy(replace(old, body=story.body), known[key], shingles, lead, body_sig, lead_sig)
-            )
+            grown = replace(old, body=story.body, image=old.image or story.image)
+            out.append(StoredCopy(grown, known[key], shingles, lead, body_sig, lead_sig))
         return out
+
+    @staticmethod
+    def _pictured(
+        keyed: dict[str, Story], known: dict[str, str], stored: dict[str, Copy], grown: set[str]
+    ) -> list[tuple[str, Copy]]:
+        """(cluster id, copy) of stored copies without a picture that this page shows with one (stored
+        before pictures were kept, or shown without one before). A picture once kept is not replaced: an
+        image CDN's changing query strings would otherwise touch the entry on every fetch."""
+        return [
+            (known[key], replace(old, image=keyed[key].image))
+            for key, old in stored.items()
+            if key not in grown and old.image is None and keyed[key].image
+        ]
 
     def _boilerplate_to_save(self, changed: bool, force: bool = False) -> bytes | None:
         """The counter's bytes when they are due to be saved: it is megabytes, and advisory (losing a few
@@ -403,17 +428,18 @@ class Ingestor:
         touched: set[str],
         created: dict[str, datetime],
         moved: dict[str, str],
-        new_copies: Sequence[StoredCopy],
+        replaced: Sequence[tuple[str, Copy]],
         now: datetime,
     ) -> list[ClusterWrite]:
         existing = self.store.cluster_rows(sorted(touched - set(created)))
         members: dict[str, list[Copy]] = {cid: [] for cid in touched}
         for cid, stored in self.store.copies_of(sorted(touched | set(moved))).items():
             members.setdefault(self._survivor(cid, moved), []).extend(stored)
-        for new in new_copies:  # new copies, and stored ones whose text grew (they replace their old rows)
-            group = members.setdefault(self._survivor(new.cluster_id, moved), [])
-            group[:] = [c for c in group if c.key != new.copy.key]
-            group.append(new.copy)
+        # new copies, and stored ones whose text grew or that got a picture (they replace their old rows)
+        for cluster_id, copy in replaced:
+            group = members.setdefault(self._survivor(cluster_id, moved), [])
+            group[:] = [c for c in group if c.key != copy.key]
+            group.append(copy)
         writes = []
         for cid in sorted(touched):
             canonical = choose_canonical(members[cid])

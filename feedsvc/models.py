@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -82,6 +83,7 @@ class Story:
     url: str | None = None
     category: str | None = None
     source: str | None = None
+    image: str | None = None  # absolute http(s) URL of the story's picture, where the page showed one
 
     @property
     def body_text(self) -> str:
@@ -96,6 +98,7 @@ class Story:
             "published_text": self.published_text,
             "category": self.category,
             "url": self.url,
+            "image": self.image,
             "body": self.body_text,
         }
 
@@ -113,6 +116,25 @@ class Copy:
     category: str | None
     source: str | None
     first_seen: datetime
+    image: str | None = None  # absolute http(s) URL of the copy's picture
+
+
+def cluster_image(canonical: Copy, copies: Sequence[Copy]) -> str | None:
+    """A story's picture: the canonical copy's, else that of the earliest copy that has one (by page-given
+    time, then first sight); None when no copy has one."""
+    if canonical.image:
+        return canonical.image
+    far = datetime.max.replace(tzinfo=UTC)
+    pictured = [c for c in copies if c.image]
+    if not pictured:
+        return None
+    return min(pictured, key=lambda c: (c.published or far, c.first_seen, c.key)).image
+
+
+def name_in_words(name: str) -> str:
+    """A configured name as a title for people: "world-news" -> "World news"."""
+    words = " ".join(name.replace("-", " ").replace("_", " ").split())
+    return words[:1].upper() + words[1:] if words else name
 
 
 @dataclass(frozen=True)
@@ -148,6 +170,10 @@ class Cluster:
             if copy.outlet:
                 seen.setdefault(copy.outlet, None)
         return list(seen)
+
+    @property
+    def image(self) -> str | None:
+        return cluster_image(self.canonical, self.copies)
 
     @property
     def sources(self) -> set[str]:

@@ -14,12 +14,12 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError, PublishError, SourceError
-from feedsvc.extract import extract
+from feedsvc.extract import extract_page
 from feedsvc.fetch import Fetcher, Validators, backoff_delay
 from feedsvc.fulltext import FullText
 from feedsvc.ingest import Ingestor
 from feedsvc.metrics import Metrics
-from feedsvc.models import FeedSpec, RunReport, Source
+from feedsvc.models import FeedSpec, RunReport, Source, name_in_words
 from feedsvc.publish import (
     MEDIA_TYPES,
     RENDERERS,
@@ -55,6 +55,20 @@ class RunObserver(Protocol):
     def finished(self, report: RunReport) -> None: ...
 
 
+def titled_specs(
+    specs: tuple[FeedSpec, ...], sources: tuple[Source, ...], page_titles: dict[str, str]
+) -> tuple[FeedSpec, ...]:
+    """The feeds with each source's own feed titled for people: its ``title`` setting, else the title its
+    page gives itself (stored at its last successful fetch), else its name in words."""
+    untitled = {s.name for s in sources if s.title is None}
+    out = []
+    for spec in specs:
+        if spec.name in untitled and spec.sources == (spec.name,) and spec.title == spec.name:
+            spec = replace(spec, title=page_titles.get(spec.name) or name_in_words(spec.name))
+        out.append(spec)
+    return tuple(out)
+
+
 def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "never"
 
@@ -85,6 +99,7 @@ class Service:
         self.publisher = Publisher(settings.data_dir, self.store, files=role != "web")
         self.leading = False  # this process is the publisher now
         self._published_seq: int | None = None  # the store's change sequence the feeds were last built at
+        self._published_specs: tuple[FeedSpec, ...] | None = None  # and the feeds (with titles) built
         # Whether this process (as the publisher) has built the feeds after every source was tried once:
         # until then a fresh start would announce readiness with feeds that miss the first fetches.
         self.built_after_every_source = False
@@ -175,12 +190,19 @@ class Service:
             self._published_seq = None
             self.publisher.refresh()
         seq = self.store.change_seq()
-        missing = any(self.publisher.get(f"{s.name}.atom") is None for s in self.feed_specs())
-        if seq == self._published_seq and not missing and not self._outdated():
+        specs = self.feed_specs()  # a source's page may have renamed itself: its feed's title changes
+        missing = any(self.publisher.get(f"{s.name}.atom") is None for s in specs)
+        if (
+            seq == self._published_seq
+            and specs == self._published_specs
+            and not missing
+            and not self._outdated()
+        ):
             return 0
         self._published_seq = seq  # read before building: a change made meanwhile triggers the next tick
+        self._published_specs = specs
         every_source_tried = not self._untried()  # read before building too, for the same reason
-        changed = self.publish_feeds()
+        changed = self.publish_feeds(specs)
         self.built_after_every_source |= every_source_tried
         log.info("event=published changed=%d seq=%d", changed, seq)
         return changed
@@ -246,8 +268,8 @@ class Service:
             if page.not_modified:
                 report = RunReport(source=source.name, ok=True, not_modified=True)
             else:
-                stories = extract(page, source, self.settings.max_page_bytes)
-                stories = self.fulltext.enrich(source, stories, page.url)
+                extracted = extract_page(page, source, self.settings.max_page_bytes)
+                stories = self.fulltext.enrich(source, extracted.stories, page.url)
                 prepared = self.ingestor.prepare(stories)  # fingerprints: no lock needed
                 with self._ingest_lock:
                     result = self.ingestor.ingest(prepared, lease=claim)
@@ -259,7 +281,13 @@ class Service:
                     new_clusters=result.new_clusters,
                     merged=result.joined,
                 )
-                state = replace(state, etag=page.etag, last_modified=page.last_modified, stories=len(stories))
+                state = replace(
+                    state,
+                    etag=page.etag,
+                    last_modified=page.last_modified,
+                    stories=len(stories),
+                    page_title=extracted.title or state.page_title,
+                )
             state = replace(
                 state, last_fetch=now, last_success=now, last_error=None, failures=0, backoff_until=None
             )
@@ -324,14 +352,15 @@ class Service:
 
     # -- feeds ----------------------------------------------------------------------------------
 
-    def publish_feeds(self) -> int:
+    def publish_feeds(self, specs: tuple[FeedSpec, ...] | None = None) -> int:
         """Rebuild every feed; a feed that fails to build keeps its last good bytes. Returns changed."""
         limit = self.settings.feed_entries
+        specs = self.feed_specs() if specs is None else specs
         # Filtered feeds pick from the newest clusters; retention (prune) bounds what the store holds.
         pool = self.store.recent_clusters(limit=max(limit * 20, 1000))
         changed = 0
         ping: list[str] = []  # public feed URLs whose bytes changed, for the WebSub hub
-        for spec in self.settings.all_feeds():
+        for spec in specs:
             entries = [c for c in pool if spec.matches(c)][:limit]
             language = feed_language(spec, self.settings.sources)
             for ext, render in RENDERERS.items():
@@ -383,7 +412,13 @@ class Service:
         return [s.name for s in self.settings.sources if s.name not in tried]
 
     def feed_specs(self) -> tuple[FeedSpec, ...]:
-        return self.settings.all_feeds()
+        """Every feed, each source's titled as people know it (see :func:`titled_specs`)."""
+        try:
+            page_titles = self.store.source_titles()
+        except FeedsvcError as exc:  # the store is down: the configured titles still name every feed
+            log.warning("event=page_titles_unavailable error=%r", str(exc))
+            page_titles = {}
+        return titled_specs(self.settings.all_feeds(), self.settings.sources, page_titles)
 
     def run_once(self, progress: RunObserver | None = None) -> list[RunReport]:
         """Run every source once (``progress`` hears of each start and finish), then publish and prune."""

@@ -83,6 +83,8 @@ clusters = Table(
     Column("merged_into", String(40), nullable=True),
     Index("ix_clusters_published", "published"),
 )
+IMAGE_URL_MAX = 2048  # feedsvc.extract.html.images.MAX_IMAGE_URL: longer addresses are never kept
+PAGE_TITLE_MAX = 200
 copies = Table(
     "copies",
     metadata,
@@ -107,6 +109,7 @@ copies = Table(
     Column("seq", BigInteger, nullable=True),
     Column("changed", BigInteger, nullable=True),
     Column("new_cluster", Boolean, nullable=True),
+    Column("image", String(IMAGE_URL_MAX), nullable=True),  # absolute URL of the copy's picture
     Index("ix_copies_seq", "seq"),
     Index("ix_copies_changed", "changed"),
 )
@@ -126,6 +129,8 @@ sources = Table(
     # The lease of the worker running the source now (owner token, expiry): see Store.claim_due.
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires", DateTime(timezone=True), nullable=True),
+    # The title the source's page gave itself at its last successful fetch that gave one.
+    Column("page_title", String(PAGE_TITLE_MAX), nullable=True),
     Index("ix_sources_next_run", "next_run"),
 )
 
@@ -194,6 +199,7 @@ class SourceState:
     failures: int = 0
     next_run: datetime | None = None
     backoff_until: datetime | None = None
+    page_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -677,9 +683,11 @@ class Store:
         conn: Connection | None = None,
         new_cluster_keys: frozenset[str] = frozenset(),
         boilerplate_seq: int | None = None,
+        pictured: Sequence[tuple[str, str]] = (),
     ) -> int:
         """Write one page's effect in one transaction: new clusters first, then copies, then merges.
         ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced).
+        ``pictured``: (key, image) of stored copies without a picture that the page now shows with one.
         With ``lease``, nothing is written (LeaseLost) unless the lease still holds, checked in the same
         transaction with the source's row locked. ``conn``: the transaction of a :meth:`decision` (else one
         of its own). Every copy written or changed gets the next sequence numbers; returns the last one
@@ -697,6 +705,7 @@ class Store:
                 lease,
                 new_cluster_keys,
                 boilerplate_seq,
+                pictured,
             )
 
     def _apply(
@@ -712,6 +721,7 @@ class Store:
         lease: Claim | None,
         new_cluster_keys: frozenset[str],
         boilerplate_seq: int | None,
+        pictured: Sequence[tuple[str, str]] = (),
     ) -> int:
         if lease is not None:
             _check_lease(conn, lease)
@@ -745,6 +755,7 @@ class Store:
                     published=c.published,
                     category=c.category,
                     body=json.dumps(list(c.body), ensure_ascii=False),
+                    image=_image(c.image),
                     first_seen=c.first_seen,
                     last_seen=seen_at,
                     shingles=stored.shingles,
@@ -765,11 +776,21 @@ class Store:
                 .values(
                     changed=seq,
                     body=json.dumps(list(stored.copy.body), ensure_ascii=False),
+                    image=_image(stored.copy.image),
                     shingles=stored.shingles,
                     lead=stored.lead,
                     body_sig=stored.body_sig,
                     lead_sig=stored.lead_sig,
                 )
+            )
+        for key, image in pictured:
+            if _image(image) is None:
+                continue
+            seq += 1
+            conn.execute(
+                update(copies)
+                .where(copies.c.key == key, copies.c.image.is_(None))
+                .values(image=image, changed=seq)
             )
         for old, new in moved.items():
             seq += 1
@@ -883,7 +904,16 @@ class Store:
             failures=row.failures or 0,
             next_run=_aware(row.next_run),
             backoff_until=_aware(row.backoff_until),
+            page_title=row.page_title,
         )
+
+    def source_titles(self) -> dict[str, str]:
+        """Each source's page title, for the sources whose page gave one."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(sources.c.name, sources.c.page_title).where(sources.c.page_title.is_not(None))
+            ).all()
+        return {row.name: row.page_title for row in rows}
 
     def all_source_states(self) -> dict[str, SourceState]:
         with self._read() as conn:
@@ -1151,7 +1181,13 @@ def _copy(row: Any) -> Copy:
         category=row.category,
         source=row.source,
         first_seen=utc(row.first_seen),
+        image=row.image,
     )
+
+
+def _image(url: str | None) -> str | None:
+    """An image address as stored: one that does not fit is left out, never cut (a cut URL is broken)."""
+    return url if url and len(url) <= IMAGE_URL_MAX else None
 
 
 def _cluster(row: Any, members: list[Copy]) -> Cluster:

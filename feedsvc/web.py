@@ -453,6 +453,7 @@ def create_web(service: Service) -> Starlette:
             **page_base(),
             "title": canonical.title,
             "body": canonical.body,
+            "image": absolute_url(cluster.image),
             "published": cluster.published,
             "outlets": outlets,
             "source_outlet": canonical.outlet if len(outlets) > 1 else None,

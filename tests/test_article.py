@@ -77,6 +77,21 @@ def test_no_card_list_in_the_body(case: Case) -> None:
         assert headline not in article.body_text, (case.name, headline)
 
 
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_the_article_carries_its_lead_image(case: Case) -> None:
+    """The pipeline's main story has the image the page declares (og:image, JSON-LD), else its own photo;
+    none where the page shows only logos and banners."""
+    page = Page(
+        source="t",
+        url=case.truth["url"],
+        content=case.html.encode("utf-8"),
+        fetched_at=datetime(2025, 8, 25, tzinfo=UTC),
+        content_type="text/html; charset=utf-8",
+    )
+    main = extract(page, Source(name="t", url=case.truth["url"], interval=900))[0]
+    assert main.image == case.truth.get("image")
+
+
 def test_scorer_rewards_only_the_true_text() -> None:
     want = "the quick brown fox jumps over the lazy dog"
     assert body_scores(want, want) == (1.0, 1.0, 1.0)

@@ -21,7 +21,8 @@ def test_parse_reference_page_matches_the_issue(capsys: pytest.CaptureFixture[st
     stories = json.loads(capsys.readouterr().out)
     expected = json.loads(REFERENCE.with_suffix(".json").read_text(encoding="utf-8"))["stories"]
     assert stories == expected
-    assert list(stories[0]) == ["title", "outlet", "published", "published_text", "category", "url", "body"]
+    keys = ["title", "outlet", "published", "published_text", "category", "url", "image", "body"]
+    assert list(stories[0]) == keys
     assert len(stories[0]["body"].split("\n\n")) == 24
 
 

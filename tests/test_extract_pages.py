@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from feedsvc.extract import extract
+from feedsvc.extract import extract, extract_page
 from feedsvc.models import Page, SiteProfile, Source
 
 PAGES = Path(__file__).parent / "data" / "pages"
@@ -29,6 +29,11 @@ CHROME = [
 
 
 def _parse(page_path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    got, expected, _ = _parse_page(page_path)
+    return got, expected
+
+
+def _parse_page(page_path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str | None]:
     expected = json.loads(page_path.with_suffix(".json").read_text(encoding="utf-8"))
     profile = SiteProfile(**expected["profile"]) if expected.get("profile") else None
     source = Source(
@@ -44,11 +49,15 @@ def _parse(page_path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         content=page_path.read_bytes(),
         fetched_at=datetime.fromisoformat(expected["fetched_at"].replace("Z", "+00:00")),
     )
-    return [s.to_json() for s in extract(page, source)], expected
+    found = extract_page(page, source)
+    return [s.to_json() for s in found.stories], expected, found.title
 
 
 def _matches(got: dict[str, Any], want: dict[str, Any]) -> bool:
-    """Every key the expectation names; a body may be given whole or by its start and end (shape fixtures)."""
+    """Every key the expectation names; a body may be given whole or by its start and end (shape fixtures).
+    The image always counts: a story the expectation gives none has none."""
+    if got["image"] != want.get("image"):
+        return False
     for key, value in want.items():
         if key == "body_starts_with":
             ok = got["body"].startswith(value)
@@ -70,6 +79,24 @@ def test_page_matches_expected_stories(page_path: Path) -> None:
     assert [s["title"] for s in got] == [s["title"] for s in want]
     for g, w in zip(got, want, strict=True):
         assert _matches(g, w), f"{page_path.name}: story {w['title']!r} differs: {g}"
+
+
+@pytest.mark.parametrize("page_path", CASES, ids=[p.name for p in CASES])
+def test_page_title_is_the_expected_one(page_path: Path) -> None:
+    """The name the page gives itself (a listing's title with its site's name, an article page's site);
+    a text rendering gives none."""
+    _, expected, title = _parse_page(page_path)
+    assert title == expected.get("page_title")
+
+
+def test_pictures_are_found_on_listings_and_articles() -> None:
+    """The fixtures are not all image-free: cards' and article pages' pictures are expected."""
+    pictured = []
+    for path in CASES:
+        expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        pictured += [s["image"] for s in expected["stories"] if s.get("image")]
+    assert len(pictured) >= 30
+    assert all(url.startswith(("http://", "https://")) for url in pictured)
 
 
 @pytest.mark.parametrize("page_path", CASES, ids=[p.name for p in CASES])

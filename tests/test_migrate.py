@@ -150,3 +150,44 @@ def test_an_unwritable_store_directory_is_named_in_one_line(
     reason = migrate._reason(error, sa.create_engine(f"sqlite:///{folder}/feedsvc.db"))
     assert "\n" not in reason and "Background" not in reason
     assert reason.endswith(f"the directory {folder} is not writable by uid {os.getuid()}")
+
+
+def test_a_store_before_pictures_and_page_titles_upgrades_with_its_rows_kept(tmp_path: Path) -> None:
+    """Revision 0006 adds copies.image and sources.page_title: empty for what was stored before."""
+    from alembic import command
+
+    from feedsvc.store import Store
+
+    path = tmp_path / "feedsvc.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0005")
+        conn.execute(
+            sa.text(
+                "INSERT INTO clusters (id, created, updated, published, canonical_key, content_hash) "
+                "VALUES ('c1', :t, :t, :t, 'k1', 'h')"
+            ),
+            {"t": "2025-08-19 12:00:00"},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO copies (key, cluster_id, source, outlet, title, body, first_seen, last_seen, "
+                "shingles, lead) VALUES ('k1', 'c1', 's', 'Courier', 'Bridge', '[\"Text.\"]', "
+                "'2025-08-19 12:00:00', '2025-08-19 12:00:00', x'', x'')"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO sources (name, stories, failures) VALUES ('s', 3, 0)"))
+    assert "image" not in _columns(engine, "copies") and "page_title" not in _columns(engine, "sources")
+    result = migrate.upgrade(engine)
+    assert result.before == "0005" and result.after == migrate.head()
+    assert "image" in _columns(engine, "copies") and "page_title" in _columns(engine, "sources")
+    engine.dispose()
+    store = Store(f"sqlite:///{path}", migrate=False)
+    try:
+        [copy] = store.copies_of(["c1"])["c1"]
+        assert copy.title == "Bridge" and copy.image is None
+        state = store.source_state("s")
+        assert state.stories == 3 and state.page_title is None
+        assert store.source_titles() == {}
+    finally:
+        store.close()

@@ -184,7 +184,7 @@ def test_reload_applies_sources_and_feeds_and_the_publisher_settles(
         # the removed source's stored feed (old fingerprint) is not rebuilt on every tick.
         builds = []
         publish = service.publish_feeds
-        service.publish_feeds = lambda: builds.append(1) or publish()  # type: ignore[method-assign]
+        service.publish_feeds = lambda specs=None: builds.append(1) or publish(specs)  # type: ignore[method-assign]
         assert service.lead()
         assert service.publisher.get("ukraine.atom") is not None
         assert len(builds) == 1

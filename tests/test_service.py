@@ -8,7 +8,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedsvc.models import Page, Source, Story
+from feedsvc.extract import Extraction
+from feedsvc.models import Page, Source
 from feedsvc.service import Service
 from feedsvc.settings import Settings
 
@@ -207,16 +208,16 @@ def test_an_unexpected_error_on_one_page_is_recorded_and_the_others_go_on(
 ) -> None:
     import feedsvc.service as service_module
 
-    real_extract = service_module.extract
+    real_extract = service_module.extract_page
 
-    def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[Story]:
+    def extract_page(page: Page, source: Source, max_bytes: int | None = None) -> Extraction:
         if source.name == "habba-ruling-reaction":
             raise UnicodeEncodeError(
                 "utf-8", "\ud800", 0, 1, "surrogates not allowed"
             )  # a bug, not a FeedsvcError
         return real_extract(page, source, max_bytes)
 
-    monkeypatch.setattr(service_module, "extract", extract)
+    monkeypatch.setattr(service_module, "extract_page", extract_page)
     service = Service(demo_settings())
     service.start()
     try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from feedsvc.errors import ExtractError
 from feedsvc.extract import times
 from feedsvc.extract.clean import clip
-from feedsvc.extract.html import parse_html
+from feedsvc.extract.html import parse_html_page
 from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
 from feedsvc.models import Page, Source, Story
@@ -85,8 +85,22 @@ def is_html(text: str, content_type: str | None = None) -> bool:
     return bool(_HTML_RE.match(text[:1024]))
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """What one page gave: its stories and the title it gives itself (None for a text rendering, whose
+    first line is a story's headline, not the page's name)."""
+
+    stories: list[Story]
+    title: str | None = None
+
+
 def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[Story]:
     """All stories of ``page``; ExtractError naming the source and the reason when there are none."""
+    return extract_page(page, source, max_bytes).stories
+
+
+def extract_page(page: Page, source: Source, max_bytes: int | None = None) -> Extraction:
+    """:func:`extract`, with the page's own title."""
     data = page.content
     if max_bytes is not None and len(data) > max_bytes:
         raise ExtractError(source.name, f"page is {len(data):,} bytes, over the {max_bytes:,}-byte cap")
@@ -99,18 +113,20 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
         problem = structure_problem(text)
         if problem:
             raise ExtractError(source.name, f"{problem} in {page.url}: refused unparsed")
-        stories = parse_html(
+        parsed = parse_html_page(
             text,
             page_url=page.url if page.url.startswith(("http://", "https://")) else None,
             fetched_at=page.fetched_at,
             date_order=source.date_order,
             profile=source.profile,
         )
+        stories, title = parsed.stories, parsed.title
     else:
         stories = parse_text(text, page.fetched_at, source.date_order, source_languages(source))
+        title = None
     if not stories:
         raise ExtractError(source.name, f"no stories found in {page.url}")
-    return [_finish_story(story, source.name) for story in stories]
+    return Extraction([_finish_story(story, source.name) for story in stories], title)
 
 
 def source_languages(source: Source) -> tuple[str, ...] | None:

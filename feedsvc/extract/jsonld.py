@@ -52,3 +52,19 @@ def article_in(scripts: Iterable[str]) -> dict[str, Any] | None:
 def text(value: Any) -> str | None:
     """A JSON-LD value as text, when it is a non-empty string."""
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def image_urls(value: Any) -> Iterator[str]:
+    """The image addresses a schema.org ``image`` (or ``thumbnailUrl``) value names, in order, in each of
+    its forms: a URL, a list of URLs, an ImageObject (``url`` or ``contentUrl``), a list of ImageObjects.
+    An ImageObject given only by ``@id`` (a reference into the page's graph, "…/#primaryimage") names no
+    address and yields nothing."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and item.strip():
+            yield item.strip()
+        elif isinstance(item, dict):
+            for key in ("url", "contentUrl"):
+                found = item.get(key)
+                if isinstance(found, str) and found.strip():
+                    yield found.strip()
+                    break

@@ -1,6 +1,6 @@
 """Split an HTML page into stories: the main article (structured data merged with its DOM), then cards."""
 
 from feedsvc.extract.html.profile import selector_problem
-from feedsvc.extract.html.stories import parse_html
+from feedsvc.extract.html.stories import ParsedPage, parse_html, parse_html_page
 
-__all__ = ["parse_html", "selector_problem"]
+__all__ = ["ParsedPage", "parse_html", "parse_html_page", "selector_problem"]

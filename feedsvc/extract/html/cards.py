@@ -34,6 +34,7 @@ from feedsvc.extract.html.fields import (
     _provided_by,
     _snippet,
 )
+from feedsvc.extract.html.images import block_image
 from feedsvc.extract.html.page import _Page, _stamp
 
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
@@ -175,6 +176,7 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
         published=published,
         published_text=published_text,
         body=clean_body([snippet]) if snippet else (),
+        image=block_image(page, card),
     )
 
 

@@ -302,11 +302,11 @@ def _is_chrome_element(el: Tag) -> bool:
         return True
     if (_attr(el, "role") or "").lower() in _CHROME_ROLES:
         return True
-    if (
-        el.has_attr("hidden")
-        or _attr(el, "aria-hidden") == "true"
-        or _HIDDEN_STYLE_RE.search(_attr(el, "style") or "")
-    ):
+    if el.has_attr("hidden") or _HIDDEN_STYLE_RE.search(_attr(el, "style") or ""):
+        return True
+    if _attr(el, "aria-hidden") == "true" and (el.name != "a" or el.get_text().strip()):
+        # Hidden from screen readers only: its text repeats what is shown. A link without text is a
+        # card's thumbnail (Yahoo marks the picture's duplicate link so), shown to everyone: it stays.
         return True
     if _is_label(_attr(el, "aria-label") or ""):
         return True

@@ -80,6 +80,7 @@ class _Fields:
     published: datetime | None = None
     published_text: str | None = None
     body: tuple[str, ...] = ()
+    image: str | None = None
 
 
 def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When | None:

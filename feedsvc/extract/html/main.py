@@ -31,6 +31,7 @@ from feedsvc.extract.html.fields import (
     _provided_by,
     _When,
 )
+from feedsvc.extract.html.images import block_image, page_image
 from feedsvc.extract.html.page import (
     _article_url,
     _headline_like,
@@ -159,7 +160,14 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
         published=published,
         published_text=published_text,
         body=_main_body(page, main, _Fence(cards), article),
+        image=page_image(page) or _body_image(page, main, cards),
     )
+
+
+def _body_image(page: _Page, main: _Main, cards: list[Tag]) -> str | None:
+    """A photo in the article itself, for a page that declares none: the first in its header or body,
+    never one of the cards around it."""
+    return block_image(page, main.scope or main.body, _Fence(cards))
 
 
 _ZONED_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bs4 import Tag
@@ -13,7 +13,14 @@ from feedsvc.extract.html.fields import _Fields
 from feedsvc.extract.html.main import _find_main, _main_story, _whole
 from feedsvc.extract.html.page import _Page, _read_page
 from feedsvc.extract.html.profile import _override, _profile_story, _protected
+from feedsvc.extract.html.title import page_title
 from feedsvc.models import DateOrder, SiteProfile, Story
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    stories: list[Story]
+    title: str | None = None  # the page's name for people (see feedsvc.extract.html.title)
 
 
 def parse_html(
@@ -25,10 +32,26 @@ def parse_html(
     profile: SiteProfile | None,
 ) -> list[Story]:
     """The page's stories in page order, main story first; [] when it shows none. Never raises on bad HTML."""
+    return parse_html_page(
+        text, page_url=page_url, fetched_at=fetched_at, date_order=date_order, profile=profile
+    ).stories
+
+
+def parse_html_page(
+    text: str,
+    *,
+    page_url: str | None,
+    fetched_at: datetime,
+    date_order: DateOrder,
+    profile: SiteProfile | None,
+) -> ParsedPage:
+    """parse_html, with the title the page gives itself."""
     soup = _parse(text)
     if soup is None:
-        return []
+        return ParsedPage([])
     page = _read_page(soup, text, page_url, fetched_at, date_order)
+    is_article = page.ld is not None or page.meta.get("og:type", "").lower().startswith("article")
+    title = page_title(page, is_article)
     records, keep = _protected(soup, profile)
     _drop_chrome(soup, keep)  # the text is line-structured already (dom._flatten)
     found: list[tuple[_Fields, Tag | None]]
@@ -40,7 +63,7 @@ def parse_html(
                 found.append((fields, record))
     else:
         found = _auto_stories(page, profile)
-    return _finish(page, found)
+    return ParsedPage(_finish(page, found), title)
 
 
 def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Fields, Tag | None]]:
@@ -94,6 +117,7 @@ def _finish(page: _Page, found: list[tuple[_Fields, Tag | None]]) -> list[Story]
                 body=fields.body,
                 url=fields.url,
                 category=fields.category,
+                image=fields.image,
             )
         )
     return stories

@@ -1,0 +1,225 @@
+"""Story pictures: an article page's lead image (Open Graph, Twitter card, JSON-LD), a card's <img>.
+
+Only what is a photo of the story counts: never a data: URI, a tracking pixel, a logo, icon, avatar,
+sprite or placeholder. Every address is resolved against the page and kept only when it is an absolute
+http(s) URL of bounded length (a longer one is dropped, not cut: a cut URL is a broken one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
+
+from bs4 import Tag
+
+from feedsvc.extract import jsonld
+from feedsvc.extract.html.dom import _ancestor, _attr, _Fence, _tags, _words
+from feedsvc.extract.html.page import _Page
+
+MAX_IMAGE_URL = 2048
+_PICTURE = frozenset({"picture"})
+
+# Lazy-loading scripts keep the real address here while src holds a placeholder (Yahoo, MSN: data-src;
+# Bing: data-src-hq; jQuery lazyload: data-original).
+_LAZY_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-src-hq", "data-hi-res-src", "data-lazy")
+_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
+# Formats every feed reader shows; a <picture> offering AVIF or JPEG XL also has one of these.
+_SHOWN_TYPES = frozenset({"", "image/jpeg", "image/jpg", "image/png", "image/webp", "image/gif"})
+# Words in an image's class or id that mark it as page furniture, not a story's photo.
+_FURNITURE = frozenset({
+    "logo", "logos", "icon", "icons", "favicon", "avatar", "avatars", "sprite", "sprites", "placeholder",
+    "spacer", "pixel", "badge", "badges", "emoji", "gravatar", "spinner", "loader", "tracking", "beacon",
+})  # fmt: skip
+# In an address fewer words are sure signs ("fashion-icon-dies.jpg" and "pixel-9-review.jpg" are photos):
+# these anywhere in the path, and a file named only for what it is ("/img/blank.gif", "/t/1x1.png").
+_FURNITURE_PATH_WORDS = frozenset({
+    "logo", "logos", "icons", "favicon", "avatar", "avatars", "sprite", "sprites", "placeholder", "spacer",
+    "gravatar",
+})  # fmt: skip
+_FURNITURE_FILES = frozenset({"pixel", "blank", "transparent", "spacer", "1x1", "clear", "trans", "empty"})
+_URL_WORD_RE = re.compile(r"[a-z0-9]+")
+_LOGO_IN_WORD_RE = re.compile(r"logo|favicon|sprite")  # glued into a name: "msnlogo", "faviconv2"
+_LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
+_STYLE_SIZE_RE = re.compile(r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
+# A story photo is a picture; an outlet's badge beside its name, an icon or a pixel is smaller than this.
+_MIN_SIDE = 50
+
+
+def page_image(page: _Page) -> str | None:
+    """The page's own lead image, as it declares it for sharing: og:image, twitter:image, then JSON-LD
+    ``image``/``thumbnailUrl``, then <link rel=image_src>."""
+    meta = page.meta
+    ld = page.ld or {}
+    declared = [
+        meta.get("og:image:secure_url"),
+        meta.get("og:image"),
+        meta.get("og:image:url"),
+        meta.get("twitter:image"),
+        meta.get("twitter:image:src"),
+        *jsonld.image_urls(ld.get("image")),
+        *jsonld.image_urls(ld.get("thumbnailUrl")),
+        _image_src_link(page),
+    ]
+    return next((url for raw in declared if (url := image_url(page, raw))), None)
+
+
+def _image_src_link(page: _Page) -> str | None:
+    for link in _tags(page.soup, "link"):
+        if "image_src" in (_attr(link, "rel") or "").lower().split():
+            return _attr(link, "href")
+    return None
+
+
+def block_image(page: _Page, block: Tag | None, fence: _Fence | None = None) -> str | None:
+    """The first photo in ``block`` (a card, or an article's body): its largest srcset candidate (or its
+    <picture>'s), else its lazy-loaded address, else its src; furniture skipped. Images under ``fence``
+    (other stories' cards) are not this block's."""
+    if block is None:
+        return None
+    for img in _tags(block, "img"):
+        if fence is not None and fence.covers(img):
+            continue
+        if _furniture(img):
+            continue
+        for raw in _addresses(img):
+            url = image_url(page, raw)
+            if url:
+                return url
+    return None
+
+
+def image_url(page: _Page, raw: str | None) -> str | None:
+    """``raw`` resolved against the page: an absolute http(s) URL within the length bound that does not
+    name furniture ("…/logo.png", "…/faviconV2?…", "…/spacer.gif", an SVG), else None."""
+    raw = (raw or "").strip()
+    if not raw or raw.lower().startswith("data:") or len(raw) > MAX_IMAGE_URL:
+        return None
+    url = page.url(raw)
+    if url is None or len(url) > MAX_IMAGE_URL or " " in url.strip():
+        return None
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:
+        return None
+    if path.endswith(".svg") or _names_furniture(path):
+        return None
+    return url
+
+
+def _names_furniture(path: str) -> bool:
+    words = _URL_WORD_RE.findall(path)
+    if any(w in _FURNITURE_PATH_WORDS or _LOGO_IN_WORD_RE.search(w) for w in words):
+        return True
+    stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    return stem in _FURNITURE_FILES
+
+
+def _addresses(img: Tag) -> Iterator[str]:
+    """The image's candidate addresses, best first."""
+    best = _largest(_candidates(_attr(img, a) for a in _SRCSET_ATTRS))
+    if best is None:
+        # lxml does not know <source> is void: the <img> after it may be parsed as its child.
+        picture = _ancestor(img, _PICTURE)
+        if picture is not None:
+            sources = [
+                s
+                for s in _tags(picture, "source")
+                if (_attr(s, "type") or "").strip().lower() in _SHOWN_TYPES
+            ]
+            best = _largest(_candidates(_attr(s, a) for s in sources for a in _SRCSET_ATTRS))
+    if best is not None:
+        yield best
+    for name in _LAZY_ATTRS:
+        value = _attr(img, name)
+        if value:
+            yield value
+    src = _attr(img, "src")
+    if src:
+        yield src
+
+
+def _candidates(values: Iterable[str | None]) -> list[tuple[str, float, bool]]:
+    out: list[tuple[str, float, bool]] = []
+    for value in values:
+        if value:
+            out.extend(parse_srcset(value))
+    return out
+
+
+def _largest(candidates: list[tuple[str, float, bool]]) -> str | None:
+    """The widest candidate: by width descriptors where there are any, else by pixel density."""
+    widths = [c for c in candidates if c[2]]
+    pool = widths or candidates
+    return max(pool, key=lambda c: c[1])[0] if pool else None
+
+
+def parse_srcset(value: str) -> list[tuple[str, float, bool]]:
+    """(url, size, is_width) per candidate of a srcset: "a.jpg 480w, b.jpg 960w" -> widths 480 and 960;
+    "a.jpg, b.jpg 2x" -> densities 1 and 2. A URL may hold commas ("c_fill,w_400"): as in the HTML
+    parsing rules, a candidate's URL runs to the next whitespace, and only a trailing comma ends it."""
+    out: list[tuple[str, float, bool]] = []
+    pos, n = 0, len(value)
+    while pos < n:
+        while pos < n and (value[pos].isspace() or value[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < n and not value[pos].isspace():
+            pos += 1
+        url = value[start:pos]
+        descriptor = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            end = value.find(",", pos)
+            end = n if end < 0 else end
+            descriptor = value[pos:end].strip().lower()
+            pos = end + 1
+        if not url:
+            continue
+        size, is_width = _descriptor(descriptor)
+        if size is not None:
+            out.append((url, size, is_width))
+    return out
+
+
+def _descriptor(text: str) -> tuple[float | None, bool]:
+    """(size, is_width) of a srcset descriptor ("480w", "2x", ""), (None, False) for one not understood."""
+    if not text:
+        return 1.0, False
+    token = text.split()[0]
+    try:
+        number = float(token[:-1])
+    except ValueError:
+        return None, False
+    if token.endswith("w"):
+        return number, True
+    if token.endswith("x"):
+        return number, False
+    return None, False
+
+
+def _furniture(img: Tag) -> bool:
+    """A pixel, an icon-sized image, or one whose class, id or alt marks it as a logo, icon or avatar."""
+    sides = [_side(_attr(img, "width")), _side(_attr(img, "height"))]
+    for name, number in _STYLE_SIZE_RE.findall(_attr(img, "style") or ""):
+        sides[0 if name.lower() == "width" else 1] = float(number)
+    if any(side is not None and side < _MIN_SIDE for side in sides):
+        return True
+    if _words(img) & _FURNITURE:
+        return True
+    parent = img.parent
+    if (
+        isinstance(parent, Tag)
+        and parent.name not in ("a", "picture", "source")
+        and _words(parent) & _FURNITURE
+    ):
+        return True
+    alt = (_attr(img, "alt") or "").strip()
+    return bool(_LOGO_ALT_RE.search(alt))
+
+
+def _side(value: str | None) -> float | None:
+    match = _SIZE_RE.match(value or "")
+    return float(match.group(1)) if match else None
