@@ -8,10 +8,13 @@ pages are byte-identical. A server the benchmark starts in a subprocess on 127.0
 HTTP/1.1 keep-alive with an ETag and Last-Modified, answering 304 to a matching conditional request.
 
 Each trial, on a fresh data directory and SQLite store (the embedded default):
-- bare fetch: httpx GETs the 100 pages in turn and reads their bodies (the baseline), before and after;
+- bare fetch: httpx GETs the 100 pages in turn and reads their bodies (the baseline), before, between
+  and after the runs (one client each time, connecting included);
 - first run: ``Service.run_once()`` (fetch, extract, dedup, store, publish every feed), every page a 200;
-- all-304 run: ``Service.run_once()`` again: every page answers 304, nothing changed;
+- all-304 run: ``Service.run_once()`` of a new Service on the same store and data directory (as a second
+  `feedsvc run-once` process would): every page answers 304, nothing changed;
 - bare 304 fetch: the same conditional GETs with httpx (shown, not a target).
+Each Service is started (store opened, index restored, feeds loaded) before its run is timed.
 Targets (issue 13): first run <= 4x the bare fetch, all-304 run <= 2x the bare fetch; ratios use the
 median bare fetch of the same trial, and the printed ratio is the median over trials. Feed files written
 and fsyncs (publisher files; SQLite's own are not counted) are counted per run.
@@ -117,7 +120,7 @@ def serve(directory: Path) -> None:
         disable_nagle_algorithm = True
         wbufsize = 1 << 16  # headers and body leave in one write (flushed after each request)
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        def do_GET(self) -> None:
             found = files.get(self.path)
             if found is None:
                 self.send_response(404)
@@ -186,8 +189,7 @@ def page_server(pages: list[tuple[str, bytes, str, str]], where: Path) -> Iterat
 def bare_fetch(urls: list[str], etags: dict[str, str] | None = None) -> tuple[float, dict[str, str]]:
     """Seconds to GET every URL in turn with one keep-alive client (conditional with ``etags``)."""
     with httpx.Client(timeout=30) as client:
-        client.get(urls[0].rsplit("/", 1)[0] + "/robots.txt")  # connect first, as the service does
-        started = time.perf_counter()
+        started = time.perf_counter()  # connecting included, as for a run
         seen = {}
         for url in urls:
             headers = {"If-None-Match": etags[url]} if etags else {}
@@ -241,9 +243,55 @@ class Counter:
             os.fsync, os.replace = fsync, replace  # type: ignore[assignment]
 
 
-def timed_run(service: Any, profile: cProfile.Profile | None) -> tuple[float, list[Any], Counter]:
+PHASES = ("fetch", "extract", "ingest", "publish", "state", "prune")
+
+
+@contextmanager
+def phases(service: Any, spent: dict[str, float]) -> Iterator[None]:
+    """Time spent in each phase of a run, by wrapping the service's calls (a few hundred: cheap)."""
+    import feedsvc.service as module
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    targets = [
+        (service.fetcher, "fetch", "fetch"),
+        (module, "extract", "extract"),
+        (service.ingestor, "prepare", "ingest"),
+        (service.ingestor, "ingest", "ingest"),
+        (service, "publish_feeds", "publish"),
+        (service.store, "source_state", "state"),
+        (service.store, "save_source_state", "state"),
+        (service.store, "all_source_states", "state"),
+        (service.store, "save_source_states", "state"),
+        (service, "prune", "prune"),
+    ]
+    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
+    for obj, attr, name in targets:
+        setattr(obj, attr, timed(name, getattr(obj, attr)))
+    try:
+        yield
+    finally:
+        for obj, attr, original in saved:
+            if obj is module:
+                setattr(obj, attr, original)
+            else:
+                delattr(obj, attr)  # the instance attribute shadowed the method
+
+
+def timed_run(
+    service: Any, profile: cProfile.Profile | None
+) -> tuple[float, list[Any], Counter, dict[str, float]]:
     counter = Counter()
-    with counter.installed():
+    spent: dict[str, float] = {}
+    with counter.installed(), phases(service, spent):
         if profile is not None:
             profile.enable()
         started = time.perf_counter()
@@ -251,7 +299,7 @@ def timed_run(service: Any, profile: cProfile.Profile | None) -> tuple[float, li
         elapsed = time.perf_counter() - started
         if profile is not None:
             profile.disable()
-    return elapsed, reports, counter
+    return elapsed, reports, counter, spent
 
 
 def trial(base: str, pages: list[tuple[str, bytes, str, str]], profiles: dict[str, cProfile.Profile] | None
@@ -263,21 +311,27 @@ def trial(base: str, pages: list[tuple[str, bytes, str, str]], profiles: dict[st
     with tempfile.TemporaryDirectory(prefix="bench-run-once-") as tmp:
         settings = load_settings(write_config(Path(tmp), base, pages), environ={})
         bare = [bare_fetch(urls)[0]]
-        service = Service(settings)
+        service = Service(settings)  # each run a service of its own, as each `feedsvc run-once` is
         try:
-            service.start()
-            first, reports, c1 = timed_run(service, profiles and profiles["first"])
+            service.start()  # restore (not timed: the start-up benchmark measures it)
+            first, reports, c1, p1 = timed_run(service, profiles and profiles["first"])
             bad = [r for r in reports if not r.ok or r.not_modified]
             assert not bad, f"first run: {bad[:3]}"
             stories = sum(r.stories for r in reports)
             clusters = service.store.counts()
-            seconds, etags = bare_fetch(urls)
-            bare.append(seconds)
-            again, reports, c2 = timed_run(service, profiles and profiles["304"])
-            assert all(r.ok and r.not_modified for r in reports), [r for r in reports if not r.not_modified][:3]
-            bare_304 = bare_fetch(urls, etags)[0]
         finally:
             service.close()
+        seconds, etags = bare_fetch(urls)
+        bare.append(seconds)
+        service = Service(settings)
+        try:
+            service.start()
+            again, reports, c2, p2 = timed_run(service, profiles and profiles["304"])
+            assert all(r.ok and r.not_modified for r in reports), [r for r in reports if r.stories][:3]
+        finally:
+            service.close()
+        bare_304 = bare_fetch(urls, etags)[0]
+        bare.append(bare_fetch(urls)[0])
     baseline = statistics.median(bare)
     return {
         "bare": baseline,
@@ -290,6 +344,8 @@ def trial(base: str, pages: list[tuple[str, bytes, str, str]], profiles: dict[st
         "first_fsyncs": c1.fsyncs,
         "again_files": c2.replaced,
         "again_fsyncs": c2.fsyncs,
+        **{f"first_{k}": p1.get(k, 0.0) for k in PHASES},
+        **{f"again_{k}": p2.get(k, 0.0) for k in PHASES},
     }
 
 
@@ -316,7 +372,14 @@ def main(argv: list[str] | None = None) -> int:
     for n, r in enumerate(rows, 1):
         print(f"{n:>5} {r['bare'] * 1000:9.0f}ms {r['first'] * 1000:8.0f}ms {r['first'] / r['bare']:6.1f}x"
               f" {r['again'] * 1000:7.0f}ms {r['again'] / r['bare']:6.1f}x {r['bare_304'] * 1000:7.0f}ms"
-              f"   {r['first_files']}/{r['first_fsyncs']}, {r['again_files']}/{r['again_fsyncs']}")  # fmt: skip
+              f"   {r['first_files']}/{r['first_fsyncs']}, "
+              f"{r['again_files']}/{r['again_fsyncs']}")  # fmt: skip
+    for run in ("first", "again"):
+        shares = {k: statistics.median(r[f"{run}_{k}"] for r in rows) for k in PHASES}
+        shares["other"] = statistics.median(r[run] for r in rows) - sum(shares.values())
+        label = "first run" if run == "first" else "all-304 run"
+        print(f"{label} by phase (median ms): "
+              + ", ".join(f"{k} {v * 1000:.0f}" for k, v in shares.items()))  # fmt: skip
     first = statistics.median(r["first"] / r["bare"] for r in rows)
     again = statistics.median(r["again"] / r["bare"] for r in rows)
     verdict: Callable[[float, float], str] = lambda got, want: "PASS" if got <= want else "MISS"  # noqa: E731
