@@ -251,13 +251,18 @@ def phases(service: Any, spent: dict[str, float]) -> Iterator[None]:
     """Time spent in each phase of a run, by wrapping the service's calls (a few hundred: cheap)."""
     import feedsvc.service as module
 
+    depth: dict[str, int] = {}
+
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            depth[name] = depth.get(name, 0) + 1  # a call within the same phase is counted once
             started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+                depth[name] -= 1
+                if not depth[name]:
+                    spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
 
         return wrapper
 
@@ -273,6 +278,7 @@ def phases(service: Any, spent: dict[str, float]) -> Iterator[None]:
         (service.store, "save_source_states", "state"),
         (service, "prune", "prune"),
     ]
+    targets = [t for t in targets if hasattr(t[0], t[1])]  # an older feedsvc lacks some (a baseline run)
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
     for obj, attr, name in targets:
         setattr(obj, attr, timed(name, getattr(obj, attr)))
