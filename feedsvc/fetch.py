@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import socket
 import threading
@@ -137,21 +139,25 @@ class _Watchdog:
     inside the read timeout could hold a fetch for ever. Shutting the socket down (unlike closing it)
     wakes a read blocked in another thread at once. The socket comes from httpcore's documented ``trace``
     extension for a new connection and from the ``network_stream`` response extension for a reused one.
+    Every watchdog is kept by one shared thread (:class:`_Watchdogs`): a thread started per request cost
+    more than a request to a nearby server itself.
     """
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
+        self.done = False  # the request finished: nothing to cut any more
+        self._seconds = seconds
         self._stream: object = None
         self._guard = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
 
     def __enter__(self) -> _Watchdog:
-        self._timer.start()
+        _WATCHDOGS.add(self, time.monotonic() + self._seconds)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
+        with self._guard:
+            self.done = True
+        _WATCHDOGS.discard()
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         # The TLS stream replaces the TCP one (whose socket object ssl detaches), so keep the newest.
@@ -164,8 +170,10 @@ class _Watchdog:
             if self.fired:
                 self._cut()
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._guard:
+            if self.done:
+                return
             self.fired = True
             self._cut()
 
@@ -177,6 +185,55 @@ class _Watchdog:
             # under the read still running in the fetching thread.
             with suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdogs:
+    """One daemon thread firing every watchdog whose deadline passed (those whose request finished are
+    dropped on the way: lazily, and in one sweep once they are most of the heap)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watchdog]] = []
+        self._wake = threading.Condition()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._finished = 0  # done watchdogs still in the heap (about)
+
+    def add(self, dog: _Watchdog, deadline: float) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (deadline, next(self._order), dog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="feedsvc-fetch-watchdog", daemon=True)
+                self._thread.start()
+            if self._heap[0][2] is dog:  # a new earliest deadline
+                self._wake.notify()
+
+    def discard(self) -> None:
+        with self._wake:
+            self._finished += 1
+            if self._finished > 64 and self._finished * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._finished = 0
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                    self._finished = max(self._finished - 1, 0)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                deadline, _, dog = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            dog.fire()  # outside the heap's lock: it takes the watchdog's own
+
+
+_WATCHDOGS = _Watchdogs()
 
 
 def _decoded(response: httpx.Response, limit: int) -> Iterator[bytes]:
@@ -391,6 +448,11 @@ class Fetcher:
             fetched_at = self._fetched_at(response)
             status = response.status_code
             if status == 304:
+                # Read to its (empty) end: a streamed response closed unread drops its connection, and the
+                # next fetch from the host would pay a new one (a 304 run is mostly such fetches).
+                if not response.is_stream_consumed:
+                    for _ in response.iter_raw():  # HTTP gives a 304 no body: at most one empty read
+                        pass
                 return Page(
                     source=source.name,
                     url=str(response.url),

@@ -64,8 +64,9 @@ def _is_wire(copy: Copy) -> bool:
 def choose_canonical(members: Sequence[Copy]) -> Copy:
     """The most complete text (within 10% of the longest); among those the wire original, then the
     earliest published, then the first seen."""
-    longest = max(_words(c) for c in members)
-    complete = [c for c in members if _words(c) >= 0.9 * longest]
+    words = [_words(c) for c in members]  # once per copy
+    longest = max(words)
+    complete = [c for c, n in zip(members, words, strict=True) if n >= 0.9 * longest]
     far_future = datetime.max.replace(tzinfo=UTC)
     return min(
         complete,
@@ -244,7 +245,8 @@ class Ingestor:
         with every copy stored since this index last looked."""
         prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
         try:
-            self._catch_up(None)  # most of what other workers stored, learnt before taking the lock
+            if not self.store.embedded:  # the embedded store has no other workers to learn from
+                self._catch_up(None)  # most of what other workers stored, learnt before taking the lock
             with self.store.decision() as conn:
                 locked = time.perf_counter()
                 self._catch_up(conn)
@@ -432,20 +434,23 @@ class Ingestor:
         now: datetime,
     ) -> list[ClusterWrite]:
         existing = self.store.cluster_rows(sorted(touched - set(created)))
-        members: dict[str, list[Copy]] = {cid: [] for cid in touched}
+        # Each cluster's copies by key, in order (linear in its size: a copy is replaced by key).
+        by_key: dict[str, dict[str, Copy]] = {cid: {} for cid in touched}
         for cid, stored in self.store.copies_of(sorted(touched | set(moved))).items():
-            members.setdefault(self._survivor(cid, moved), []).extend(stored)
+            group = by_key.setdefault(self._survivor(cid, moved), {})
+            group.update((c.key, c) for c in stored)
         # new copies, and stored ones whose text grew or that got a picture (they replace their old rows)
         for cluster_id, copy in replaced:
-            group = members.setdefault(self._survivor(cluster_id, moved), [])
-            group[:] = [c for c in group if c.key != copy.key]
-            group.append(copy)
+            group = by_key.setdefault(self._survivor(cluster_id, moved), {})
+            group.pop(copy.key, None)  # the new version goes last
+            group[copy.key] = copy
         writes = []
         for cid in sorted(touched):
-            canonical = choose_canonical(members[cid])
-            digest = content_hash(canonical, members[cid])
-            times = [c.published for c in members[cid] if c.published is not None]
-            published = min(times) if times else min(c.first_seen for c in members[cid])
+            members = list(by_key[cid].values())
+            canonical = choose_canonical(members)
+            digest = content_hash(canonical, members)
+            times = [c.published for c in members if c.published is not None]
+            published = min(times) if times else min(c.first_seen for c in members)
             if cid in created:
                 # A new entry is as of its publication: readers and validators dislike many equal stamps.
                 writes.append(

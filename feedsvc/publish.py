@@ -437,6 +437,23 @@ def render_fingerprint(
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
+def entries_digest(entries: Sequence[Cluster]) -> str:
+    """A digest of what a feed's bytes take from its entries, beside :func:`render_fingerprint`: equal
+    digests under one fingerprint mean equal bytes, so the publisher skips rendering such a feed.
+
+    A stored copy never changes but for its body, which only grows (ingest's grown copies): so each entry
+    is its id, ``updated``, canonical copy and that copy's body length, and the keys of its copies (a copy
+    joining, leaving or a fold change them). Cheap: no text is hashed."""
+    parts = []
+    for cluster in entries:
+        canonical = cluster.canonical
+        parts.append(
+            f"{cluster.id}|{cluster.updated.isoformat()}|{cluster.canonical_key}"
+            f"|{sum(map(len, canonical.body))}|{','.join(sorted(c.key for c in cluster.copies))}"
+        )
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
 def _http_date(dt: datetime) -> str:
     return format_datetime(dt.astimezone(UTC), usegmt=True)
 
@@ -448,7 +465,7 @@ class FeedStore(Protocol):
 
     def feeds(self, names: Sequence[str]) -> list[tuple[Feed, str | None]]: ...
 
-    def put_feed(self, feed: Feed, fingerprint: str | None) -> Feed: ...
+    def put_feeds(self, items: Sequence[tuple[Feed, str | None]]) -> list[Feed]: ...
 
 
 class Publisher:
@@ -459,6 +476,11 @@ class Publisher:
     ETag and a Last-Modified strictly later than the previous one, even within the same second, because
     some clients (newsboat, anything on libcurl) drop a 200 that is not newer than If-Modified-Since.
     Only one process publishes at a time (the leader); the others :meth:`refresh` from the store.
+
+    Durability: the store holds every feed, committed before its files are replaced, and :meth:`load` takes
+    a file only when its bytes match the ETag of its sidecar; so the files are a verified copy, replaced
+    by rename (a reader or a kill never sees half a file) with one fsync of the directory per build for
+    the renames, not one per file (a file a power cut tore is ignored at start and rewritten).
     """
 
     def __init__(self, data_dir: Path, store: FeedStore | None = None, *, files: bool = True) -> None:
@@ -468,6 +490,7 @@ class Publisher:
         self._feeds: dict[str, Feed] = {}
         self._built_with: dict[str, str | None] = {}  # filename -> fingerprint its bytes were built with
         self._on_disk: dict[str, str] = {}  # filename -> ETag of the whole file and sidecar on disk
+        self._inputs: dict[str, str] = {}  # filename -> entries_digest its bytes were built from
         self.fingerprint: str | None = None  # of the rendering context this process builds with
         self._lock = threading.Lock()
 
@@ -511,6 +534,8 @@ class Publisher:
             self._feeds[filename] = feed
             self._built_with[filename] = meta.get("fingerprint")
             self._on_disk[filename] = feed.etag
+            if isinstance(meta.get("inputs"), str):
+                self._inputs[filename] = meta["inputs"]
 
     def refresh(self) -> int:
         """Take the feeds the store holds newer bytes of than this process (another process published
@@ -528,6 +553,7 @@ class Publisher:
             with self._lock:
                 self._feeds[feed.name] = feed
                 self._built_with[feed.name] = fingerprint
+                self._inputs.pop(feed.name, None)  # built by another process, from entries unknown here
         return len(stale)
 
     def outdated(self) -> list[str]:
@@ -536,41 +562,120 @@ class Publisher:
             return []
         return sorted(name for name in self._feeds if self._built_with.get(name) != self.fingerprint)
 
-    def publish(self, filename: str, media_type: str, content: bytes, now: datetime | None = None) -> Feed:
+    def current(self, filenames: Iterable[str]) -> bool:
+        """True when every feed of ``filenames`` is held, built under this process's fingerprint and
+        (with files) on disk as held."""
         with self._lock:
-            current = self._feeds.get(filename)
-            etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
-            if current is not None and current.etag == etag:
-                if self.files and self._on_disk.get(filename) != etag:
-                    # Taken from the store while the files lag (a crash between the store and the files,
-                    # or between a file and its sidecar): write both now.
-                    self._write(current)
-                if self._built_with.get(filename) != self.fingerprint:
-                    self._put(current)  # same bytes: only the note changes
-                    if self.files:
-                        self._write(current, content_changed=False)
-                    self._built_with[filename] = self.fingerprint
-                return current
+            return all(
+                (feed := self._feeds.get(name)) is not None
+                and self._built_with.get(name) == self.fingerprint
+                and (not self.files or self._on_disk.get(name) == feed.etag)
+                for name in filenames
+            )
+
+    def up_to_date(self, filename: str, inputs: str) -> bool:
+        """True when ``filename`` holds bytes built from entries with digest ``inputs`` (entries_digest)
+        under this process's fingerprint, stored and (with files) on disk: building it again would give
+        the same bytes, so the caller need not render it."""
+        with self._lock:
+            feed = self._feeds.get(filename)
+            return (
+                feed is not None
+                and self._inputs.get(filename) == inputs
+                and self._built_with.get(filename) == self.fingerprint
+                and (not self.files or self._on_disk.get(filename) == feed.etag)
+            )
+
+    def publish(
+        self,
+        filename: str,
+        media_type: str,
+        content: bytes,
+        now: datetime | None = None,
+        inputs: str | None = None,
+    ) -> Feed:
+        """Publish one feed (see :meth:`publish_many`); PublishError when it cannot be stored or written."""
+        result = self.publish_many([(filename, media_type, content, inputs)], now)[filename]
+        if isinstance(result, PublishError):
+            raise result
+        return result
+
+    def publish_many(
+        self, items: Sequence[tuple[str, str, bytes, str | None]], now: datetime | None = None
+    ) -> dict[str, Feed | PublishError]:
+        """Publish every (filename, media type, bytes, entries digest) of ``items`` as one build: the
+        changed feeds are stored in one transaction, then their files written, then the directory synced
+        once. Returns each filename's feed as now served, or the PublishError that kept its last good
+        bytes in place (a store failure fails the whole build; a file that cannot be written, only itself)."""
+        out: dict[str, Feed | PublishError] = {}
+        with self._lock:
             stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-            if current is not None and stamp <= current.last_modified:
-                stamp = current.last_modified + timedelta(seconds=1)
-            feed = Feed(name=filename, media_type=media_type, content=content, etag=etag, last_modified=stamp)
-            feed = self._put(feed)
-            if self.files:
-                self._write(feed)
-            self._feeds[filename] = feed
-            self._built_with[filename] = self.fingerprint
-            return feed
+            to_store: list[Feed] = []  # new bytes, or the same bytes under a new fingerprint
+            to_write: dict[str, bool] = {}  # filename -> its content changed (else only the sidecar)
+            inputs_of: dict[str, str | None] = {}
+            for filename, media_type, content, inputs in items:
+                inputs_of[filename] = inputs
+                current = self._feeds.get(filename)
+                etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+                if current is not None and current.etag == etag:
+                    out[filename] = current
+                    if self.files and self._on_disk.get(filename) != etag:
+                        # Taken from the store while the files lag (a crash between the store and the files,
+                        # or between a file and its sidecar): write both now.
+                        to_write[filename] = True
+                    if self._built_with.get(filename) != self.fingerprint:
+                        to_store.append(current)  # same bytes: only the note changes
+                        if self.files:
+                            to_write.setdefault(filename, False)
+                    elif self.files and self._inputs.get(filename) != inputs:
+                        to_write.setdefault(filename, False)  # the sidecar notes the new digest
+                    continue
+                modified = stamp
+                if current is not None and modified <= current.last_modified:
+                    modified = current.last_modified + timedelta(seconds=1)
+                feed = Feed(filename, media_type, content, etag, modified)
+                to_store.append(feed)
+                out[filename] = feed
+                if self.files:
+                    to_write[filename] = True
+            try:
+                stored = self.store.put_feeds([(f, self.fingerprint) for f in to_store]) if self.store else []
+            except FeedsvcError as exc:
+                for feed in to_store:
+                    out[feed.name] = PublishError(f"cannot store feed {feed.name}: {exc}")
+                return out
+            for feed in stored:
+                out[feed.name] = feed
+            written = []
+            for filename, content_changed in to_write.items():
+                result = out[filename]
+                assert isinstance(result, Feed)  # stored, or unchanged
+                try:
+                    self._write(result, content_changed, inputs_of[filename])
+                except PublishError as exc:
+                    out[filename] = exc
+                else:
+                    written.append(filename)
+            if written:
+                try:
+                    _sync_directory(self.dir)
+                except OSError as exc:
+                    for filename in written:
+                        out[filename] = PublishError(
+                            f"cannot sync {self.dir} after writing {filename}: {exc}"
+                        )
+            for filename, result in out.items():
+                if isinstance(result, Feed):
+                    self._feeds[filename] = result
+                    self._built_with[filename] = self.fingerprint
+                    inputs = inputs_of[filename]
+                    if inputs is None:
+                        self._inputs.pop(filename, None)
+                    else:
+                        self._inputs[filename] = inputs
+        return out
 
-    def _put(self, feed: Feed) -> Feed:
-        if self.store is None:
-            return feed
-        try:
-            return self.store.put_feed(feed, self.fingerprint)
-        except FeedsvcError as exc:
-            raise PublishError(f"cannot store feed {feed.name}: {exc}") from exc
-
-    def _write(self, feed: Feed, content_changed: bool = True) -> None:
+    def _write(self, feed: Feed, content_changed: bool, inputs: str | None) -> None:
         meta: dict[str, Any] = {
             "etag": feed.etag,
             "last_modified": feed.last_modified.isoformat(),
@@ -578,6 +683,8 @@ class Publisher:
         }
         if self.fingerprint is not None:
             meta["fingerprint"] = self.fingerprint
+        if inputs is not None:
+            meta["inputs"] = inputs
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             if content_changed:
@@ -585,7 +692,6 @@ class Publisher:
             _atomic_write(self.dir / f"{feed.name}.meta.json", json.dumps(meta).encode("utf-8"))
         except OSError as exc:
             raise PublishError(f"cannot write feed {feed.name} to {self.dir}: {exc}") from exc
-        self._built_with[feed.name] = self.fingerprint
         self._on_disk[feed.name] = feed.etag
 
 
@@ -606,18 +712,26 @@ def _remove_stale_temporaries(directory: Path) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader or a crash never sees half a file."""
+    """Write via a temporary file and rename, so a reader or a kill never sees half a file. Not synced:
+    see :class:`Publisher` (the caller syncs the directory once after a batch of renames)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FEED_FILE_MODE)  # mkstemp makes 0600 files
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the renames done in ``directory`` durable (one fsync for a whole build)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def http_validators(feed: Feed) -> dict[str, Any]:

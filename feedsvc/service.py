@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -25,6 +27,7 @@ from feedsvc.publish import (
     RENDERERS,
     FeedContext,
     Publisher,
+    entries_digest,
     feed_hub,
     feed_language,
     render_fingerprint,
@@ -34,6 +37,8 @@ from feedsvc.store import Claim, LeaseLost, SourceState, Store, retention_cutoff
 from feedsvc.websub import HubPinger
 
 log = logging.getLogger("feedsvc")
+# The rendering fingerprint and the store's change sequence every feed was last built at, whole.
+_PUBLISHED_AT = "feeds_built_at"
 ROLES = ("all", "worker", "web")
 
 
@@ -67,6 +72,10 @@ def titled_specs(
             spec = replace(spec, title=page_titles.get(spec.name) or name_in_words(spec.name))
         out.append(spec)
     return tuple(out)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _when(dt: datetime | None) -> str:
@@ -239,24 +248,41 @@ class Service:
             return RunReport(source=claim.source, ok=True, error="skipped: not configured")
         return self.run_source(source, claim=claim)
 
-    def run_source(self, source: Source, *, force: bool = False, claim: Claim | None = None) -> RunReport:
+    def run_source(
+        self,
+        source: Source,
+        *,
+        force: bool = False,
+        claim: Claim | None = None,
+        state: SourceState | None = None,
+        save: Callable[[SourceState], object] | None = None,
+    ) -> RunReport:
         """Fetch, extract and ingest one source. Expected failures are recorded, never raised.
 
         A source in backoff (after failures, or a Retry-After) is skipped unless ``force``. With a
-        ``claim`` (a lease from the store's schedule) every write of the run is fenced by the lease."""
+        ``claim`` (a lease from the store's schedule) every write of the run is fenced by the lease.
+        ``state``: the source's stored state when the caller read it already; ``save``: what takes the
+        source's new state instead of the store (a caller saving many at once)."""
         lock = self._source_locks.setdefault(source.name, threading.Lock())
         if not lock.acquire(blocking=False):
             return RunReport(
                 source=source.name, ok=True, error="skipped: a run of this source is in progress"
             )
         try:
-            return self._run_source(source, force, claim)
+            return self._run_source(source, force, claim, state, save)
         finally:
             lock.release()
 
-    def _run_source(self, source: Source, force: bool, claim: Claim | None = None) -> RunReport:
+    def _run_source(
+        self,
+        source: Source,
+        force: bool,
+        claim: Claim | None = None,
+        known: SourceState | None = None,
+        save: Callable[[SourceState], object] | None = None,
+    ) -> RunReport:
         started = time.monotonic()
-        state = self.store.source_state(source.name)
+        state = known or self.store.source_state(source.name)
         now = datetime.now(UTC).replace(microsecond=0)
         if state.backoff_until and now < state.backoff_until and not force:
             return RunReport(
@@ -321,7 +347,7 @@ class Service:
         self._count(report, now)
         try:
             if claim is None:
-                self.store.save_source_state(state)
+                (save or self.store.save_source_state)(state)
             elif not self.store.finish(claim, state):
                 log.warning("event=lease_lost source=%s state_not_saved=1", source.name)
         except FeedsvcError as exc:
@@ -353,39 +379,78 @@ class Service:
     # -- feeds ----------------------------------------------------------------------------------
 
     def publish_feeds(self, specs: tuple[FeedSpec, ...] | None = None) -> int:
-        """Rebuild every feed; a feed that fails to build keeps its last good bytes. Returns changed."""
-        limit = self.settings.feed_entries
+        """Rebuild every feed whose entries or spec changed since its last build (all of them after a
+        change of rendering context), storing them in one transaction; a feed that fails to build keeps
+        its last good bytes. Returns the number of feeds whose bytes changed."""
         specs = self.feed_specs() if specs is None else specs
+        # The stored stories and the feeds' specs (titles from pages, a reload) have not changed since
+        # every feed was last built here, whole: nothing to do. (Read before building: a change made
+        # meanwhile is built by the next call.)
+        built_at = f"{self.publisher.fingerprint}:{self.store.change_seq()}:{_digest(repr(specs))}"
+        names = [f"{spec.name}.{ext}" for spec in specs for ext in RENDERERS]
+        if (
+            not self.publish_errors
+            and self.publisher.current(names)
+            and self.store.get_meta(_PUBLISHED_AT) == built_at
+        ):
+            return 0
+        limit = self.settings.feed_entries
         # Filtered feeds pick from the newest clusters; retention (prune) bounds what the store holds.
         pool = self.store.recent_clusters(limit=max(limit * 20, 1000))
-        changed = 0
-        ping: list[str] = []  # public feed URLs whose bytes changed, for the WebSub hub
+        built: list[tuple[str, str, bytes, str | None]] = []
+        hubbed: dict[str, str] = {}  # feed file -> its public URL, for the WebSub hub when its bytes change
         for spec in specs:
             entries = [c for c in pool if spec.matches(c)][:limit]
             language = feed_language(spec, self.settings.sources)
+            # what the bytes take from the entries, and from the spec (title, filters) and language
+            inputs = _digest(f"{entries_digest(entries)}|{spec!r}|{language}")
             for ext, render in RENDERERS.items():
                 filename = f"{spec.name}.{ext}"
-                try:
-                    before = self.publisher.get(filename)
-                    content = render(spec, entries, self.context, language=language)
-                    feed = self.publisher.publish(filename, MEDIA_TYPES[ext], content)
-                    if before is None or before.etag != feed.etag:
-                        changed += 1
-                        if feed_hub(spec, self.context):
-                            ping.append(self.context.feed_url(spec.name, ext))
-                    self.metrics.feed_builds.labels("ok").inc()
+                if self.publisher.up_to_date(filename, inputs):
                     self.publish_errors.pop(filename, None)
+                    continue
+                if feed_hub(spec, self.context):
+                    hubbed[filename] = self.context.feed_url(spec.name, ext)
+                try:
+                    built.append(
+                        (
+                            filename,
+                            MEDIA_TYPES[ext],
+                            render(spec, entries, self.context, language=language),
+                            inputs,
+                        )
+                    )
                 except PublishError as exc:  # the last good bytes stay in place
-                    self.metrics.feed_builds.labels("error").inc()
-                    self.publish_errors[filename] = str(exc)
-                    log.error("event=publish_failed feed=%s error=%r", filename, str(exc))
+                    self._publish_failed(filename, str(exc))
                 except Exception as exc:  # a rendering bug: the last good bytes stay, the others go on
-                    self.metrics.feed_builds.labels("error").inc()
-                    self.publish_errors[filename] = f"unexpected {type(exc).__name__}: {exc}"
-                    log.exception("event=publish_crashed feed=%s", filename)
+                    self._publish_failed(filename, f"unexpected {type(exc).__name__}: {exc}", crashed=True)
+        before = {name: self.publisher.get(name) for name, *_ in built}
+        changed = 0
+        ping: list[str] = []  # public feed URLs whose bytes changed
+        for filename, result in self.publisher.publish_many(built).items():
+            if isinstance(result, PublishError):
+                self._publish_failed(filename, str(result))
+                continue
+            old = before[filename]
+            if old is None or old.etag != result.etag:
+                changed += 1
+                if filename in hubbed:
+                    ping.append(hubbed[filename])
+            self.metrics.feed_builds.labels("ok").inc()
+            self.publish_errors.pop(filename, None)
+        if not self.publish_errors:
+            self.store.set_meta(_PUBLISHED_AT, built_at)
         if ping and self.websub is not None:
             self.websub.ping(ping)  # in the background: never waits for the hub
         return changed
+
+    def _publish_failed(self, filename: str, error: str, crashed: bool = False) -> None:
+        self.metrics.feed_builds.labels("error").inc()
+        self.publish_errors[filename] = error
+        if crashed:
+            log.exception("event=publish_crashed feed=%s", filename)
+        else:
+            log.error("event=publish_failed feed=%s error=%r", filename, error)
 
     def not_ready(self) -> list[str]:
         """Why the service should not get traffic yet ([] when ready): the store is unreachable, a source
@@ -421,15 +486,24 @@ class Service:
         return titled_specs(self.settings.all_feeds(), self.settings.sources, page_titles)
 
     def run_once(self, progress: RunObserver | None = None) -> list[RunReport]:
-        """Run every source once (``progress`` hears of each start and finish), then publish and prune."""
+        """Run every source once (``progress`` hears of each start and finish), then publish and prune.
+        The sources' states are read in one query and saved in one transaction after the last source (a
+        run killed part-way fetches again, next time, what it had done: ingesting a page again adds
+        nothing)."""
+        states = self.store.all_source_states()
+        done: list[SourceState] = []
         reports = []
         for source in self.settings.sources:
             if progress is not None:
                 progress.started(source.name)
-            report = self.run_source(source, force=True)
+            report = self.run_source(source, force=True, state=states.get(source.name), save=done.append)
             if progress is not None:
                 progress.finished(report)
             reports.append(report)
+        try:
+            self.store.save_source_states(done)
+        except FeedsvcError as exc:
+            log.error("event=state_not_saved sources=%d error=%r", len(done), str(exc))
         self.publish_feeds()
         self.prune()
         return reports

@@ -7,11 +7,13 @@ import os
 import re
 import stat
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import feedparser
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +23,7 @@ from feedsvc.publish import (
     FeedContext,
     Publisher,
     absolute_url,
+    entries_digest,
     entry_stamps,
     excerpt,
     feed_language,
@@ -529,3 +532,50 @@ def test_same_bytes_under_a_new_fingerprint_keep_their_validators(tmp_path: Path
     same = later.publish("all.atom", "application/atom+xml", b"<a/>")
     assert same == feed and later.outdated() == []
     assert Publisher(tmp_path).load("two") == 1
+
+
+def test_a_build_is_stored_and_written_whole_with_one_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.publish as publish_module
+
+    synced: list[int] = []
+    real_fsync = publish_module.os.fsync
+    monkeypatch.setattr(publish_module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    publisher = Publisher(tmp_path)
+    publisher.load("fp")
+    items = [(f"f{i}.atom", "application/atom+xml", f"<f{i}/>".encode(), f"in{i}") for i in range(5)]
+    results = publisher.publish_many(items)
+    assert len(synced) == 1  # the directory, once for the whole build: not two per feed
+    assert all(publisher.up_to_date(name, inputs) for name, _, _, inputs in items)
+    assert not publisher.up_to_date("f0.atom", "other entries")
+    synced.clear()
+    again = publisher.publish_many(items)  # the same bytes: nothing written, nothing synced
+    assert again == results and synced == []
+    # Another process on the data directory knows what each file was built from (its sidecar says).
+    later = Publisher(tmp_path)
+    assert later.load("fp") == 5
+    assert later.current(name for name, *_ in items)
+    assert all(later.up_to_date(name, inputs) for name, _, _, inputs in items)
+    assert all(later.get(name) == results[name] for name, *_ in items)
+    other = Publisher(tmp_path)
+    other.load("another rendering context")
+    assert not other.up_to_date("f0.atom", "in0") and not other.current(["f0.atom"])
+    assert not later.current(["f0.atom", "missing.atom"])
+
+
+def test_the_entries_digest_changes_with_whatever_the_entries_show() -> None:
+    base = _cluster("abc", "Wire", "AP News", "CNN")
+    digest = entries_digest([base])
+    assert entries_digest([_cluster("abc", "Wire", "AP News", "CNN")]) == digest  # a pure function
+    canonical = base.copies[0]
+    grown = replace(canonical, body=(*canonical.body, "A third paragraph."))
+    variants = [
+        [],
+        [base, _cluster("def", "Other", "BBC")],
+        [replace(base, updated=base.updated + timedelta(seconds=1))],
+        [replace(base, canonical_key=base.copies[1].key)],
+        [replace(base, copies=base.copies[:1])],  # a copy left (a fold moved it, or prune)
+        [replace(base, copies=(grown, base.copies[1]))],  # the canonical body grew
+    ]
+    assert len({digest, *(entries_digest(v) for v in variants)}) == len(variants) + 1

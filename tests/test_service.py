@@ -10,6 +10,7 @@ import pytest
 
 from feedsvc.extract import Extraction
 from feedsvc.models import Page, Source
+from feedsvc.publish import RENDERERS
 from feedsvc.service import Service
 from feedsvc.settings import Settings
 
@@ -312,5 +313,57 @@ def test_ready_only_once_the_publisher_built_what_the_first_fetches_found(
         service.lead()
         assert service.not_ready() == []
         assert len(_entries(service)) == 9
+    finally:
+        service.close()
+
+
+def test_a_run_renders_only_the_feeds_whose_entries_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import feedsvc.publish as publish_module
+    from feedsvc.settings import load_settings
+    from tests.conftest import write_config
+
+    rendered: list[str] = []
+    for ext, render in list(publish_module.RENDERERS.items()):
+
+        def counted(spec, entries, ctx, language=None, render=render, ext=ext):  # type: ignore[no-untyped-def]
+            rendered.append(f"{spec.name}.{ext}")
+            return render(spec, entries, ctx, language=language)
+
+        monkeypatch.setitem(publish_module.RENDERERS, ext, counted)
+
+    listing = Path(__file__).parent / "data" / "pages" / "text-listing-category.txt"
+    extra = '[[sources]]\nname = "listing"\nurl = "pages/listing.txt"\ndate_order = "DMY"\n'
+    config = write_config(tmp_path, extra, pages=("daily8-putin-invites-trump.txt",))
+    page = tmp_path / "pages" / "listing.txt"
+    page.write_text("", encoding="utf-8")  # no stories yet (the source fails)
+
+    def run() -> dict[str, bytes]:
+        rendered.clear()
+        service = _run(load_settings(config, environ={}))
+        try:
+            return {n: f.content for n in service.publisher.names() if (f := service.publisher.get(n))}
+        finally:
+            service.close()
+
+    first = run()
+    assert sorted(rendered) == sorted(first) and len(first) == 9  # all, and one feed per source: 3 formats
+    assert run() == first and rendered == []  # a new process, the same stories: nothing rendered
+    page.write_bytes(listing.read_bytes())  # the listing's stories come: two of the three feeds change
+    third = run()
+    assert sorted(rendered) == sorted(f"{name}.{ext}" for name in ("all", "listing") for ext in RENDERERS)
+    assert {n for n in third if third[n] != first[n]} == set(rendered)
+    # What was kept is what a full build gives: rebuilt from the store alone, no feed changes.
+    shutil.rmtree(tmp_path / "data" / "feeds")
+    settings = load_settings(tmp_path / "feedsvc.toml", environ={})
+    service = Service(settings)
+    service.start()
+    try:
+        rendered.clear()
+        assert service.publish_feeds() == 0 and len(rendered) == 9
+        assert {n: f.content for n in service.publisher.names() if (f := service.publisher.get(n))} == third
     finally:
         service.close()

@@ -217,3 +217,34 @@ def test_a_renewed_lease_outlives_its_first_expiry_and_a_lost_one_is_reported(da
         assert store.source_state("lost").stories == 2
     finally:
         store.close()
+
+
+def test_feeds_and_source_states_are_stored_in_one_go(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        store.put_feed(Feed("all.atom", "application/atom+xml", b"<a/>", '"1"', NOW), "fp")
+        stored = store.put_feeds(
+            [
+                (Feed("x.atom", "application/atom+xml", b"<x/>", '"x"', NOW), "fp"),
+                (Feed("all.atom", "application/atom+xml", b"<b/>", '"2"', NOW), "fp2"),
+                (Feed("all.rss", "application/rss+xml", b"<r/>", '"r"', NOW), None),
+            ]
+        )
+        assert [f.name for f in stored] == ["x.atom", "all.atom", "all.rss"]  # in the order given
+        assert stored[1].last_modified == NOW + timedelta(seconds=1)  # changed: strictly later
+        assert store.feed_versions() == {f.name: (f.etag, f.last_modified) for f in stored}
+        assert dict((f.name, fp) for f, fp in store.feeds(["all.atom", "all.rss"])) == {
+            "all.atom": "fp2",
+            "all.rss": None,
+        }
+        states = [SourceState(name=f"s{i}", etag=f'"{i}"', failures=i, last_fetch=NOW) for i in range(3)]
+        store.save_source_states(states)
+        store.save_source_states([SourceState(name="s1", etag='"new"')])  # an upsert, every column
+        assert store.all_source_states() == {
+            "s0": states[0],
+            "s1": SourceState(name="s1", etag='"new"'),
+            "s2": states[2],
+        }
+        assert store.source_state("s2") == states[2] and store.source_state("nope") == SourceState("nope")
+    finally:
+        store.close()
