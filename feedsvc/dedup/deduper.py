@@ -120,7 +120,7 @@ class Deduper:
         """Bulk-restore the index (after a restart); boilerplate counts come with the counter. Items may
         carry the signatures ``add`` returned; those without are signed now."""
         count = 0
-        bulk: list[tuple[str, U32 | None, U32 | None]] = []
+        bulk: list[tuple[str, bytes, bytes]] = []
         with _gc_frozen():
             for item in items:
                 key, fp = item[0], item[1]
@@ -128,10 +128,10 @@ class Deduper:
                     continue
                 self._prints[key] = fp
                 if len(item) == 3:
-                    bulk.append((key, _from_bytes(item[2][0]), _from_bytes(item[2][1])))
+                    bulk.append((key, *item[2]))
                 else:
                     content = self._prepare(fp)
-                    bulk.append((key, content.body_sig, content.lead_sig))
+                    bulk.append((key, _to_bytes(content.body_sig), _to_bytes(content.lead_sig)))
                 count += 1
             self._index.load(bulk)
         self._last = None

@@ -48,7 +48,7 @@ class _Index(Protocol):
 
     def remove(self, key: str) -> None: ...
 
-    def load(self, items: Sequence[tuple[str, U32 | None, U32 | None]]) -> None: ...
+    def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None: ...
 
 
 class _Frozen:
@@ -88,12 +88,14 @@ class _Frozen:
 
     def merged(self, keys: U64, ids: U32, keep: npt.NDArray[np.bool_] | None) -> _Frozen:
         """These arrays plus ``keys``/``ids``, without the entries ``keep`` (by story number) drops."""
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         keys, ids = keys[order], ids[order]
         old_keys, old_ids = self.keys, self.ids
         if keep is not None:
             live = keep[old_ids]
             old_keys, old_ids = old_keys[live], old_ids[live]
+        if not old_keys.size:
+            return _Frozen(keys, ids)
         at = np.searchsorted(old_keys, keys)
         return _Frozen(np.insert(old_keys, at, keys), np.insert(old_ids, at, ids))
 
@@ -202,20 +204,21 @@ class _MemoryIndex:
         if len(self.keys) >= max(MIN_MERGE, (len(self.number) - len(self.keys)) // MERGE_SHARE):
             self.merge()
 
-    def load(self, items: Sequence[tuple[str, U32 | None, U32 | None]]) -> None:
-        """Index many stories at once, straight into the frozen arrays: (key, body sig, lead sig)."""
+    def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
+        """Index many stories at once, straight into the frozen arrays: (key, body signature, lead
+        signature) with each signature as stored (``uint32`` bytes; empty: nothing to index)."""
         first = len(self.names)
         for i, (key, _, _) in enumerate(items):
             self.number[key] = first + i
         self.names += [key for key, _, _ in items]
         parts: list[tuple[U64, U32]] = []
         for column, shape, salts in zip((1, 2), self.shapes, self.salts, strict=True):
-            have = [(i, sig) for i, item in enumerate(items) if (sig := item[column]) is not None]
+            have = [i for i, item in enumerate(items) if item[column]]
             if not have or not shape[0]:
                 continue
-            sigs = np.stack([sig for _, sig in have])
-            keys = self._keys(sigs, shape, salts)
-            ids = np.repeat(np.array([first + i for i, _ in have], dtype=np.uint32), shape[0])
+            raw = b"".join([items[i][column] for i in have])  # type: ignore[misc]
+            keys = self._keys(np.frombuffer(raw, dtype=np.uint32).reshape(len(have), -1), shape, salts)
+            ids = np.repeat(np.array(have, dtype=np.uint32) + np.uint32(first), shape[0])
             parts.append((keys.ravel(), ids))
         self.epoch += 1
         if parts:
