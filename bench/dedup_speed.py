@@ -179,3 +179,95 @@ def scaling(
         if report is not None:
             report(point)
     return points, deduper, base
+
+
+def rensa_references(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> list[Rate]:
+    """rensa (Rust MinHash + LSH) on the same stories: from raw text, and signing + indexing feedsvc's own
+    content shingles (fingerprinting not timed)."""
+    try:
+        from rensa import RMinHash, RMinHashLSH
+    except ImportError:  # a comparison only: feedsvc does not depend on it
+        return []
+    perm = settings.num_perm
+
+    def from_text() -> None:
+        lsh = RMinHashLSH(threshold=settings.lsh_threshold, num_perm=perm, num_bands=32)
+        for i, (_, body) in enumerate(stories):
+            words = tokens(body)
+            m = RMinHash(num_perm=perm, seed=settings.seed)
+            m.update([" ".join(words[j : j + 5]) for j in range(max(1, len(words) - 4))])
+            lsh.query(m)
+            lsh.insert(i, m)
+
+    deduper = Deduper(settings)
+    prints = []  # each content shingle as a 4-byte token (rensa takes tokens, not integers)
+    for title, body in stories:
+        raw = deduper.fingerprint(title, body).shingles.tobytes()
+        prints.append([raw[j : j + 4] for j in range(0, len(raw), 4)])
+
+    def from_shingles() -> None:
+        lsh = RMinHashLSH(threshold=settings.lsh_threshold, num_perm=perm, num_bands=32)
+        for i, grams in enumerate(prints):
+            m = RMinHash(num_perm=perm, seed=settings.seed)
+            m.update(grams)
+            lsh.query(m)
+            lsh.insert(i, m)
+
+    return [
+        _timed("rensa from text (tokens, RMinHash, RMinHashLSH)", len(stories), from_text),
+        _timed("rensa signing + LSH of feedsvc's shingles", len(stories), from_shingles),
+    ]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+BENCH = "dedup_speed"
+
+
+def main(argv: list[str]) -> int:
+    """python -m bench dedup_speed [--quick]: the issue's dedup targets, each with its baselines."""
+    from bench.corpus import stories_of_length
+
+    quick = "--quick" in argv
+    print(pin_one_core())
+    settings = DedupSettings()
+    probes = stories_of_length(1000 if quick else 5000, 400)
+    rates = throughput(probes, settings)
+    refs = datasketch_references(probes[:500], settings.num_perm) + rensa_references(probes[:500], settings)
+    print("\n## Ingest path, 400-word stories into a fresh index, one core")
+    for rate in rates + refs:
+        print(f"  {rate.name:<58} {rate.per_second:8.0f} stories/s  {rate.micros:7.1f} us/story")
+    ingest = rates[-1]
+    print(f"  target >= 10,000 stories/s: {ingest.per_second:,.0f} -> {verdict(ingest.per_second >= 10_000)}")
+    checkpoints = (10_000, 30_000, 100_000) if quick else (10_000, 100_000, 300_000, 1_000_000)
+    print(f"\n## Scaling to {checkpoints[-1]:,} indexed stories (fill: as the service ingests)")
+    print(
+        f"{'stories':>11} {'fill us':>9} {'probe us':>9} {'candidates':>11} {'RSS MB':>9} {'bytes/story':>12}"
+    )
+    base = [0]
+
+    def report(point: Point) -> None:
+        per_story = (point.rss - base[0]) / point.indexed
+        print(
+            f"{point.indexed:>11,} {point.fill_us:9.1f} {point.probe_us:9.1f} {point.candidates:11.2f} "
+            f"{point.rss / 1e6:9.0f} {per_story:12.0f}",
+            flush=True,
+        )
+
+    points, _, start = scaling(
+        settings, checkpoints, stories_of_length(2000, 400, seed=99), report=report, base_rss=base
+    )
+    first, last = points[0], points[-1]
+    growth = last.probe_us / first.probe_us
+    per_story = (last.rss - start) / last.indexed
+    print(
+        f"  flat within 1.3x from {first.indexed:,} to {last.indexed:,}: probe x{growth:.2f}",
+        f"-> {verdict(growth <= 1.3)}",
+    )
+    print(
+        f"  memory <= 3 KB per indexed story: {per_story:,.0f} bytes (RSS delta)",
+        f"-> {verdict(per_story <= 3072)}",
+    )
+    return 0

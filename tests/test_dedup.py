@@ -37,6 +37,7 @@ from feedsvc.dedup import (
     token_hashes,
     tokens,
 )
+from feedsvc.dedup import index as dedup_index
 from feedsvc.settings import DedupSettings
 
 SETTINGS = DedupSettings()
@@ -296,3 +297,38 @@ def test_empty_and_tiny_texts() -> None:
     deduper.add("tiny", tiny, count_boilerplate=True)
     assert [m.key for m in deduper.matches(deduper.fingerprint("", "FLOOD  warning!"))] == ["tiny"]
     assert deduper.matches(deduper.fingerprint("", "Flood watch")) == []
+
+
+def test_frozen_index_answers_as_the_dict_does(
+    small_corpus: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merging into the frozen arrays (often, with tiny windows so that the long-run path runs too),
+    removing and re-adding stories, and bulk loading all give the matches of the dict-only index."""
+    docs = small_corpus
+    plain = Deduper(SETTINGS)
+    stream(docs[:-10], plain)
+    monkeypatch.setattr(dedup_index, "MIN_MERGE", 7)
+    monkeypatch.setattr(dedup_index, "MERGE_SHARE", 2)
+    monkeypatch.setattr(dedup_index, "WINDOW", 1)
+    merged = Deduper(SETTINGS)
+    stream(docs[:-10], merged)
+    loaded = Deduper(SETTINGS, BoilerplateCounter(data=plain.boilerplate.to_bytes()))
+    signed = [(key, fp, plain.signatures(fp)) for key, fp in plain._prints.items()]
+    assert loaded.load(signed) == len(signed)
+    assert len(merged._index.frozen) and len(loaded._index.frozen)
+    gone = [d.id for d in docs[: len(docs) // 3]]
+    readd = {}  # back in after removal, as a worker's catch-up re-adds the copies another one changed
+    for doc in docs[: len(docs) // 3 : 2]:
+        fp = plain.fingerprint(doc.title, doc.body)
+        readd[doc.id] = (fp, plain.signatures(fp))
+    for deduper in (plain, merged, loaded):
+        for key in gone:
+            deduper.remove(key)
+        for key, (fp, signed) in readd.items():
+            deduper.put(key, fp, signed)
+    for deduper in (merged, loaded):
+        for doc in docs:
+            fp = deduper.fingerprint(doc.title, doc.body)
+            assert deduper._index.query(deduper._prepare(fp)) == plain._index.query(plain._prepare(fp))
+            assert deduper.matches(fp) == plain.matches(fp)
+    assert any(merged._index.query(merged._prepare(merged.fingerprint(d.title, d.body))) for d in docs)

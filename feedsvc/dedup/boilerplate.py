@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from functools import reduce
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,22 +53,34 @@ class BoilerplateCounter:
             np.uint32((0x9E3779B1 + 0x7F4A7C16 * i) & 0xFFFFFFFF | 1) for i in range(1, self.depth)
         ]
         self.version = 0
+        self._memo: tuple[U32, int, list[U32], list[npt.NDArray[np.uint8]]] | None = None
 
     def _cells(self, shingles: U32) -> list[U32]:
         # Shingle hashes are already uniform: the first row takes their low bits, the others the high
         # bits of a multiplicative rehash (cheap, and independent enough for a count-min sketch).
         return [shingles & self._mask] + [(shingles * m) >> self._shift for m in self._mults]
 
+    def _rows(self, shingles: U32) -> tuple[list[U32], list[npt.NDArray[np.uint8]]]:
+        """Each row's cells for ``shingles`` and their counts; ``add`` right after ``frequency`` of the same
+        array (the service's path: match, then add) reuses what ``frequency`` read."""
+        memo = self._memo
+        if memo is not None and memo[0] is shingles and memo[1] == self.version:
+            return memo[2], memo[3]
+        cells = self._cells(shingles)
+        rows = [self.counts[i][c] for i, c in enumerate(cells)]
+        self._memo = (shingles, self.version, cells, rows)
+        return cells, rows
+
     def add(self, shingles: U32) -> None:
-        self.version += 1
         if shingles.size:
-            cells = self._cells(shingles)
-            rows = [self.counts[i][c] for i, c in enumerate(cells)]
-            new = np.minimum.reduce(rows)
+            cells, rows = self._rows(shingles)
+            new = reduce(np.minimum, rows)
             np.minimum(new, 254, out=new)
             new += 1  # conservative update: raise only the cells at the estimate, and cap at 255
             for i, c in enumerate(cells):
                 self.counts[i][c] = np.maximum(rows[i], new)
+        self.version += 1
+        self._memo = None
         self.added += 1
         if self.half_life and self.added % self.half_life == 0:
             self.counts >>= 1
@@ -75,8 +88,7 @@ class BoilerplateCounter:
     def frequency(self, shingles: U32) -> npt.NDArray[np.uint8]:
         if shingles.size == 0:
             return np.zeros(0, dtype=np.uint8)
-        rows = [self.counts[i][c] for i, c in enumerate(self._cells(shingles))]
-        result: npt.NDArray[np.uint8] = np.minimum.reduce(rows)
+        result: npt.NDArray[np.uint8] = reduce(np.minimum, self._rows(shingles)[1])
         return result
 
     def to_bytes(self) -> bytes:

@@ -11,7 +11,7 @@ import numpy as np
 from feedsvc.dedup.boilerplate import BoilerplateCounter, ShingleCounts
 from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
-from feedsvc.dedup.shingles import U32, sorted_unique
+from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
 from feedsvc.settings import DedupSettings
@@ -54,17 +54,16 @@ class Deduper:
         last = self._last
         if last is not None and last[0] is fp and last[1] == self.boilerplate.version:
             return last[2]
-        both = np.concatenate((fp.shingles, fp.lead))  # one look-up for both
-        df = self.boilerplate.frequency(both)
-        keep = df < self.boilerplate_df
-        n = fp.shingles.size
-        mine = keep[:n]
-        lead = fp.lead[keep[n:]]
+        df = self.boilerplate.frequency(fp.shingles)
+        mine = df < self.boilerplate_df
         shingles = fp.shingles[mine]
-        content = _Content(shingles, df[:n][mine], lead[:START_SHINGLES])
+        lead = fp.lead
+        if lead.size and shingles.size < fp.shingles.size:  # the lead's shingles are some of the body's
+            lead = lead[mine[np.searchsorted(fp.shingles, lead)]]
+        content = _Content(shingles, df[mine], lead[:START_SHINGLES])
         if sign:
             if shingles.size:  # the lead's shingles are some of the body's: sign both in one pass
-                body_sig, lead_sig = self.signer.sign_with_part(shingles, sorted_unique(lead))
+                body_sig, lead_sig = self.signer.sign_with_part(shingles, lead)
                 content.body_sig = body_sig
                 content.lead_sig = lead_sig if lead.size else None
             self._last = (fp, self.boilerplate.version, content)
@@ -121,12 +120,20 @@ class Deduper:
         """Bulk-restore the index (after a restart); boilerplate counts come with the counter. Items may
         carry the signatures ``add`` returned; those without are signed now."""
         count = 0
+        bulk: list[tuple[str, bytes, bytes]] = []
         with _gc_frozen():
             for item in items:
                 key, fp = item[0], item[1]
-                if key not in self._prints:
-                    self._insert(key, fp, item[2] if len(item) == 3 else None)
-                    count += 1
+                if key in self._prints:
+                    continue
+                self._prints[key] = fp
+                if len(item) == 3:
+                    bulk.append((key, *item[2]))
+                else:
+                    content = self._prepare(fp)
+                    bulk.append((key, _to_bytes(content.body_sig), _to_bytes(content.lead_sig)))
+                count += 1
+            self._index.load(bulk)
         self._last = None
         return count
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from feedsvc.dedup.shingles import U32, shingle_sequence, sorted_unique, token_hashes
+from feedsvc.dedup.shingles import U32, U64, shingle_sequence, sorted_unique, token_hashes
 from feedsvc.settings import DedupSettings
 
 FINGERPRINT_VERSION = 2  # bump when shingle hashing or the lead's layout changes: stored prints then differ
@@ -35,7 +35,8 @@ class _Content:
     head: U32  # the first START_SHINGLES content shingles of the lead, in text order
     body_sig: U32 | None = None  # None: nothing left to sign
     lead_sig: U32 | None = None
-    bands: list[int] | None = None  # the memory index's band keys, computed once for query and insert
+    bands: U64 | None = None  # the memory index's band keys, computed once for query and insert
+    band_list: list[int] | None = None  # the same, as Python ints (dict keys)
     probed: tuple[int, list[str | list[str] | None]] | None = None  # (index epoch, what query found)
 
 

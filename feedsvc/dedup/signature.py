@@ -23,8 +23,8 @@ class Signer:
 
     def __init__(self, num_perm: int, seed: int) -> None:
         a, b = permutations(num_perm, seed)
-        self.a = a[None, :]
-        self.b = b[None, :]
+        self.a = a[:, None].copy()  # one row per permutation: each signature value is a contiguous row min
+        self.b = b[:, None].copy()
         self.num_perm = num_perm
         self.seed = seed
         self.empty = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
@@ -32,20 +32,20 @@ class Signer:
     def sign(self, hashes: U32) -> U32:
         if hashes.size == 0:
             return self.empty.copy()
-        permuted = _fmix32(hashes)[:, None] * self.a
+        permuted = self.a * _fmix32(hashes)
         permuted += self.b
-        result: U32 = permuted.min(axis=0)
+        result: U32 = permuted.min(axis=1)
         return result
 
     def sign_with_part(self, hashes: U32, part: U32) -> tuple[U32, U32]:
-        """``(sign(hashes), sign(part))`` for sorted unique ``hashes`` and a sorted subset ``part`` of
-        them, permuting each hash once."""
+        """``(sign(hashes), sign(part))`` for sorted unique ``hashes`` and ``part``, some of them (in any
+        order, repeats allowed), permuting each hash once."""
         if hashes.size == 0:
             return self.empty.copy(), self.empty.copy()
-        permuted = _fmix32(hashes)[:, None] * self.a
+        permuted = self.a * _fmix32(hashes)
         permuted += self.b
-        whole: U32 = permuted.min(axis=0)
+        whole: U32 = permuted.min(axis=1)
         if part.size == 0:
             return whole, self.empty.copy()
-        piece: U32 = permuted[np.searchsorted(hashes, part)].min(axis=0)
+        piece: U32 = permuted[:, np.searchsorted(hashes, part)].min(axis=1)
         return whole, piece
