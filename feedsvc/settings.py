@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from feedsvc.errors import ConfigError
-from feedsvc.extract.html import selector_problem
 from feedsvc.models import DateOrder, FeedSpec, SiteProfile, Source
 from feedsvc.redact import mask_url
 
@@ -619,7 +618,10 @@ def _sources(value: Any, path: Path, problems: list[str]) -> list[Source]:
 
 def _selector_problems(profile: dict[str, Any], where: str) -> list[str]:
     """Each selector compiled by the library the extractor applies them with, so a bad one is reported
-    now, with the other problems, rather than when the site is parsed."""
+    now, with the other problems, rather than when the site is parsed. (Imported here: the extractor is
+    heavy, and only a profile needs it.)"""
+    from feedsvc.extract.html import selector_problem
+
     problems = []
     for key, selector in profile.items():
         if not isinstance(selector, str) or not selector.strip():
