@@ -20,8 +20,8 @@ descriptor per connection.
 Answers at once: when the app offers ``answer_now(scope)`` (feedsvc.web's ``WebApp``: a feed's 200s and
 304s from prepared bytes), the httptools protocol asks it as soon as a request's headers are parsed and
 writes its answer at once (one write; two past 64 KiB of body), without an ASGI task, middleware or
-per-message checks; a request it declines (None) goes to the app as usual. It is not asked while the peer is not reading (the app's send
-waits for the socket to drain) or when access logging is on.
+per-message checks; a request it declines (None) goes to the app as usual. It is not asked while the
+peer is not reading (the app's send waits for the socket to drain) or when access logging is on.
 
 Speed (``python -m bench.feeds_http``, one core): httptools on uvloop with the answers above serves a feed's
 200s and 304s at 2.6-4.8x the requests per core of h11 on asyncio through the ASGI stack, 27-49 us per request
