@@ -470,8 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} interleaved rounds, figures: median [min-max]"
     )
     print(
-        "fast: `feedsvc serve`; stack: same app through uvicorn's ASGI cycle + Starlette (before);"
-        " h11: same on h11 + asyncio (issue 13's figures)"
+        "fast: `feedsvc serve`; stack: same app through uvicorn's ASGI cycle + Starlette (before); h11: same"
+        " on h11 + asyncio (issue 13's figures); raw: uvloop writing the same bytes, no HTTP (the floor)"
     )
     row = "{:<22} {:<6} {:>22} {:>16} {:>22} {:>20} {:>22} {:>16}"
     print(
