@@ -106,7 +106,7 @@ class _Client(asyncio.Protocol):
         self, request: bytes, until: float, latencies: list[float], done: asyncio.Future[None]
     ) -> None:
         self.request, self.until, self.latencies, self.done = request, until, latencies, done
-        self.buffer = b""
+        self.buffer = bytearray()  # grows in place: a 200 KB answer arrives in many pieces
         self.need = 0  # bytes of the current response (head + body), 0 while its head is incomplete
         self.bad = 0
 
@@ -124,7 +124,7 @@ class _Client(asyncio.Protocol):
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head = self.buffer[:end].lower()
+            head = bytes(self.buffer[:end]).lower()
             length = re.search(rb"\r\ncontent-length: *(\d+)", head)
             self.need = end + 4 + (int(length.group(1)) if length else 0)
             self.bad += head[9:10] not in (b"2", b"3")
@@ -132,7 +132,8 @@ class _Client(asyncio.Protocol):
             return
         now = time.perf_counter()
         self.latencies.append(now - self.started)
-        self.buffer, self.need = self.buffer[self.need :], 0
+        del self.buffer[: self.need]
+        self.need = 0
         if now < self.until:
             self._send()
         else:
