@@ -1,24 +1,36 @@
-"""Requests/s of a 100-entry feed from `feedsvc serve` (200/304, identity/gzip): httptools on uvloop against
-today's h11 on asyncio, and a static file server.
+"""Requests/s per core, p50/p99 at 64 connections and start-up time of a 100-entry feed from `feedsvc serve`
+(200 identity, 200 gzip, 304 by ETag and by date), against the configurations before, in the same run.
 
 The feed is made the way the service makes it: a synthetic Daily8-style page of 100 distinct stories goes
-through `feedsvc run-once` (extract, dedup, store, publish), then two server processes serve it on
-127.0.0.1, each with one uvicorn worker (their schedulers stay idle because the page was just fetched):
-`feedsvc serve` itself (httptools + uvloop when uvicorn[standard] is installed) and the same app started
-the same way with `server_config(..., http="h11", loop="asyncio")`, the path before this benchmark's
-change. Scenarios alternate between them, so both meet the same machine load.
+through `feedsvc run-once` (extract, dedup, store, publish). Three servers then serve it on 127.0.0.1, one
+uvicorn worker each, pinned to one CPU (--server-cpu; the load runs on another), their schedulers idle
+because the page was just fetched:
 
-The static baseline is `python -m http.server` serving the very bytes feedsvc sends: `all.atom` for
-identity, `all.atom.gz` for gzip, and 304 on If-Modified-Since (it has no ETags). It runs in its default
-HTTP/1.0 mode (one connection per request): with `-p HTTP/1.1` it writes headers and body in separate
-sends, and keep-alive responses stall 40 ms on Nagle plus delayed ACK, a baseline too slow to mean anything.
+- fast: `feedsvc serve` itself: httptools + uvloop, feed answers prepared once per feed version and
+  written by the protocol as soon as a request's headers are parsed (feedsvc.server, feedsvc.web);
+- stack: the same app on httptools + uvloop through uvicorn's ASGI cycle and the whole Starlette stack
+  (routing, middleware), the configuration before this benchmark's change;
+- h11: the same through h11 + asyncio, the configuration the HTTP figures of issue 13 were measured on;
+- raw: the floor, a uvloop protocol that parses nothing and writes the bytes `feedsvc serve` sent.
 
-Servers are pinned to one CPU (--server-cpu) and the load generator to another when there is one, so
-"per core" means per core. Load comes from separate processes: `wrk` (bounded by --duration) when installed,
-else a pool of Python http.client processes (bounded by --requests). Only loopback traffic.
+Both baselines already use the prepared answers in the feed route, so they are somewhat faster than the
+code they stand for: the ratios are, if anything, understated.
 
-    python -m bench.feeds_http [--duration 3] [--requests 3000] [--connections 8] [--python-load]
-                               [--server-cpu 0] [--no-static]
+Rounds (--rounds) run every scenario on every server in turn, so all four meet the same machine load;
+each figure is the median over rounds, with the range. CPU us/req is the server process's CPU time per
+request (from /proc), so req/s per core (1e6 / CPU us) holds whatever else shares the machine; "CPU share"
+is the part of its core the server got during the run (1.0: the whole core): on a busy machine a share
+below 1 inflates latency, and the printed share says so; the raw floor's p99 in the same run shows how much
+of it the machine adds. With the core to itself, a closed loop of N connections waits about N requests'
+CPU time per request (each connection's request queues behind the others'): "N x CPU time" prints that.
+Load: `wrk` (one thread) when installed, else bench._load's raw-socket client on one event loop.
+
+Also measured: keep-alive stalls (one connection, sequential requests: a response held back by Nagle's
+algorithm shows as about 40 ms) and start-up to first feed with a warm data directory (`feedsvc serve`
+launched to its first 200 for the feed), against a bare uvicorn app that returns the same bytes.
+
+    python -m bench.feeds_http [--duration 3] [--rounds 3] [--connections 64] [--server-cpu 0]
+                               [--python-load]
 """
 
 from __future__ import annotations
@@ -28,7 +40,6 @@ import gzip
 import http.client
 import os
 import random
-import re
 import shutil
 import signal
 import socket
@@ -38,10 +49,12 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any, cast
+
+from bench._load import Result
+from bench._load import run as load_run
 
 ENTRIES = 100
 FEED = "/feeds/all.atom"
@@ -128,6 +141,11 @@ def demo_page(entries: int = ENTRIES, seed: int = 20250821) -> str:
 
 # -- servers -----------------------------------------------------------------------------------------------
 
+SERVERS = ("fast", "stack", "h11", "raw")
+P99_TARGET_MS = 10.0
+PER_CORE_TARGET = 2.0  # fast against h11, req/s per core
+STARTUP_TARGET_S = 0.5
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -145,43 +163,26 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[i
         conn.close()
 
 
-def _wait(port: int, path: str, proc: subprocess.Popen[bytes], limit: float = 20.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server for {path} exited with {proc.returncode}")
-        try:
-            if _get(port, path)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"no 200 from 127.0.0.1:{port}{path} within {limit:.0f} s")
-
-
 def _start(
-    argv: list[str], log: Path, cwd: Path | None = None, cpu: int | None = None
-) -> subprocess.Popen[bytes]:
+    argv: list[str], log: Path, port: int, cpu: int | None, limit: float = 60.0
+) -> tuple[subprocess.Popen[bytes], float]:
+    """The server process and the seconds from its launch to its first 200 for the feed."""
     if cpu is not None and shutil.which("taskset"):
         argv = ["taskset", "-c", str(cpu), *argv]
+    started = time.monotonic()
     with log.open("ab") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
-
-
-def _serve_as(http: str, loop: str, config: str, port: int) -> int:
-    """`feedsvc serve` (see feedsvc.cli) with a chosen HTTP implementation and event loop, on ``port``."""
-    from feedsvc.app import create_app
-    from feedsvc.logs import setup_logging
-    from feedsvc.server import Server, raise_open_file_limit, server_config
-    from feedsvc.settings import load_settings
-
-    settings = load_settings(config)
-    setup_logging(settings.log_format, settings.log_level)
-    raise_open_file_limit()
-    app = create_app(settings, role="all")
-    config_ = server_config(app, settings.host, port, settings.stop_timeout, http=http, loop=loop)  # type: ignore[arg-type]
-    Server(config_).run()
-    return 0
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    deadline = started + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{argv} exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if _get(port, FEED)[0] == 200:
+                return proc, time.monotonic() - started
+        except OSError:
+            time.sleep(0.005)
+    _stop(proc)
+    raise SystemExit(f"no 200 from 127.0.0.1:{port}{FEED} within {limit:.0f} s")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -192,6 +193,94 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _serve_as(http: str, loop: str, config: str, port: int) -> int:
+    """`feedsvc serve` (see feedsvc.cli) on ``http`` and ``loop``, through the whole Starlette stack."""
+    from feedsvc.app import create_app
+    from feedsvc.logs import setup_logging
+    from feedsvc.server import Server, raise_open_file_limit, server_config
+    from feedsvc.settings import load_settings
+
+    settings = load_settings(config)
+    setup_logging(settings.log_format, settings.log_level)
+    raise_open_file_limit()
+    app = create_app(settings, role="all")
+    app.fast_path(None, app.state.service.metrics)  # every request through the ASGI cycle and the routes
+    config_ = server_config(app, settings.host, port, settings.stop_timeout, http=http, loop=loop)  # type: ignore[arg-type]
+    Server(config_).run()
+    return 0
+
+
+def _serve_bytes(path: str, port: int) -> int:
+    """The start-up floor: uvicorn (httptools + uvloop) with an app that answers every request with the
+    bytes of ``path``."""
+    import uvicorn
+
+    body = Path(path).read_bytes()
+    headers = [(b"content-type", b"application/atom+xml"), (b"content-length", str(len(body)).encode())]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", http="httptools", loop="uvloop")
+    return 0
+
+
+def _serve_raw(directory: str, port: int) -> int:
+    """The transport floor: a uvloop protocol that parses nothing and answers each request (a head ending
+    in a blank line) with the bytes `feedsvc serve` sent for it: 304 when it is conditional, gzip when it
+    accepts gzip, else identity (``directory`` holds them as 304, gzip and identity)."""
+    import asyncio
+
+    import uvloop
+
+    answers = {name: (Path(directory) / name).read_bytes() for name in ("304", "gzip", "identity")}
+
+    class Raw(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport, self.buffer = cast(asyncio.Transport, transport), b""
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+                request, self.buffer = self.buffer[:end].lower(), self.buffer[end + 4 :]
+                if b"\r\nif-" in request:
+                    self.transport.write(answers["304"])
+                else:
+                    self.transport.write(answers["gzip" if b"gzip" in request else "identity"])
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(Raw, "127.0.0.1", port, backlog=2048)
+        await server.serve_forever()
+
+    uvloop.run(serve())
+    return 0
+
+
+def _raw_answer(port: int, headers: dict[str, str]) -> bytes:
+    """The bytes `feedsvc serve` on ``port`` sends for a GET of the feed with ``headers``."""
+    lines = [f"GET {FEED} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        data = b""
+        while (end := data.find(b"\r\n\r\n")) < 0 or len(data) < end + 4 + _length(data[:end]):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise SystemExit(f"127.0.0.1:{port} closed the connection mid-answer")
+            data += chunk
+    return data
+
+
+def _length(head: bytes) -> int:
+    for line in head.lower().split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return 0
 
 
 def _write_config(tmp: Path, port: int) -> Path:
@@ -212,90 +301,10 @@ def _write_config(tmp: Path, port: int) -> Path:
     return config
 
 
-# -- load --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Result:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    bad: int  # socket errors and unexpected statuses
-
-
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
-
-
-def _wrk_field(pattern: str, out: str) -> str:
-    match = re.search(pattern, out)
-    if match is None:
-        raise SystemExit(f"unexpected wrk output (no {pattern!r}):\n{out}")
-    return match.group(1)
-
-
-def _wrk_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    if match is None:
-        raise SystemExit(f"unexpected wrk latency {text!r}")
-    return float(match.group(1)) * _UNIT_MS[match.group(2)]
-
-
-def _load_wrk(
-    url: str, headers: dict[str, str], duration: float, connections: int, cpu: int | None = None
-) -> Result:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s", "--latency"]
-    if cpu is not None and shutil.which("taskset"):
-        argv = ["taskset", "-c", str(cpu), *argv]
-    for key, value in headers.items():
-        argv += ["-H", f"{key}: {value}"]
-    done = subprocess.run([*argv, url], capture_output=True, text=True, timeout=duration + 30, check=True)
-    out = done.stdout
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    non_3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    bad = sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1))) if socket_errors else 0
-    return Result(
-        rps=float(_wrk_field(r"Requests/sec:\s+([\d.]+)", out)),
-        p50_ms=_wrk_ms(_wrk_field(r"\s50%\s+(\S+)", out)),
-        p99_ms=_wrk_ms(_wrk_field(r"\s99%\s+(\S+)", out)),
-        requests=int(_wrk_field(r"(\d+) requests in", out)),
-        bad=bad + (int(non_3xx.group(1)) if non_3xx else 0),
-    )
-
-
-def _py_worker(
-    port: int, path: str, headers: dict[str, str], count: int, want: int
-) -> tuple[float, float, list[float], int]:
-    """One connection (kept alive when the server allows) doing ``count`` requests."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    latencies: list[float] = []
-    bad = 0
-    start = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes
-    try:
-        for _ in range(count):
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            latencies.append(time.perf_counter() - t0)
-            bad += resp.status != want
-    finally:
-        conn.close()
-    return start, time.monotonic(), latencies, bad
-
-
-def _load_python(
-    port: int, path: str, headers: dict[str, str], requests: int, connections: int, want: int
-) -> Result:
-    per = max(1, requests // connections)
-    with ProcessPoolExecutor(max_workers=connections) as pool:
-        jobs = [pool.submit(_py_worker, port, path, headers, per, want) for _ in range(connections)]
-        parts = [job.result() for job in jobs]
-    latencies = sorted(lat for part in parts for lat in part[2])
-    window = max(p[1] for p in parts) - min(p[0] for p in parts)
-    q = statistics.quantiles(latencies, n=100)
-    bad = sum(p[3] for p in parts)
-    return Result(len(latencies) / window, q[49] * 1000, q[98] * 1000, len(latencies), bad)
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the run -----------------------------------------------------------------------------------------------
@@ -304,65 +313,77 @@ def _load_python(
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    path: str
     headers: dict[str, str]
     status: int
-    body: bytes | None = None  # expected bytes of a 200
+    body: bytes | None = None  # expected bytes of a 200, as sent
+
+
+@dataclass(frozen=True)
+class Measure:
+    result: Result
+    cpu_us: float  # server CPU time per request
+    share: float  # server CPU time / wall time of the run
+
+    @property
+    def per_core(self) -> float:
+        return 1e6 / self.cpu_us
 
 
 def _check(port: int, s: Scenario) -> None:
-    status, _, got = _get(port, s.path, s.headers)
+    status, _, got = _get(port, FEED, s.headers)
     if status != s.status or (s.body is not None and got != s.body):
         raise SystemExit(f"{s.name}: got {status} with {len(got)} bytes, expected {s.status}")
 
 
-def _cells(r: Result, cpu_us: float) -> list[str]:
-    return [f"{r.rps:,.0f}", f"{cpu_us:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"]
+def _span(values: list[float], fmt: str) -> str:
+    """Median [min-max] of ``values``."""
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{format(statistics.median(values), fmt)} [{format(min(values), fmt)}-{format(max(values), fmt)}]"
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.feeds_http", description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per scenario with wrk")
-    parser.add_argument("--requests", type=int, default=3000, help="requests per scenario without wrk")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
-    parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds over every scenario and server"
+    )
+    parser.add_argument("--connections", type=int, default=64, help="concurrent keep-alive connections")
+    parser.add_argument(
+        "--python-load", action="store_true", help="the Python client even when wrk is installed"
+    )
     parser.add_argument("--server-cpu", type=int, default=0, help="CPU the servers are pinned to (-1: none)")
-    parser.add_argument("--no-static", action="store_true", help="skip the static file server baseline")
     parser.add_argument(
         "--serve-as", nargs=4, metavar=("HTTP", "LOOP", "CONFIG", "PORT"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--serve-bytes", nargs=2, metavar=("FILE", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-raw", nargs=2, metavar=("DIR", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_as:
         http, loop, config_path, port_text = args.serve_as
         return _serve_as(http, loop, config_path, int(port_text))
-    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    if args.serve_bytes:
+        return _serve_bytes(args.serve_bytes[0], int(args.serve_bytes[1]))
+    if args.serve_raw:
+        return _serve_raw(args.serve_raw[0], int(args.serve_raw[1]))
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu = args.server_cpu if args.server_cpu >= 0 else None
     load_cpu = next((c for c in cpus if c != server_cpu), None) if server_cpu is not None else None
 
-    def load(port: int, s: Scenario, pid: int) -> tuple[Result, float]:
-        """The load's result and the server's CPU time per request in microseconds."""
-        if use_wrk:
-            url = f"http://127.0.0.1:{port}{s.path}"
-            _load_wrk(url, s.headers, min(1.0, args.duration), args.connections, load_cpu)  # warm-up
-            before = _cpu_seconds(pid)
-            result = _load_wrk(url, s.headers, args.duration, args.connections, load_cpu)
-        else:
-            _load_python(port, s.path, s.headers, min(400, args.requests), args.connections, s.status)
-            before = _cpu_seconds(pid)
-            result = _load_python(port, s.path, s.headers, args.requests, args.connections, s.status)
-        return result, (_cpu_seconds(pid) - before) / result.requests * 1e6
+    def measure(port: int, s: Scenario, pid: int, connections: int, duration: float) -> Measure:
+        before = _cpu_seconds(pid)
+        result = load_run(port, FEED, s.headers, duration, connections, load_cpu, args.python_load)
+        used = _cpu_seconds(pid) - before
+        return Measure(result, used / max(1, result.requests) * 1e6, used / result.seconds)
 
     with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        port, h11_port, static_port = _free_port(), _free_port(), _free_port()
-        config = _write_config(tmp, port)
+        ports = {name: _free_port() for name in SERVERS}
+        config = _write_config(tmp, ports["fast"])
         feedsvc = [sys.executable, "-m", "feedsvc.cli"]
         built = subprocess.run(
             [*feedsvc, "run-once", "--config", str(config)], capture_output=True, text=True, check=False
@@ -370,91 +391,145 @@ def main(argv: list[str] | None = None) -> int:
         if built.returncode != 0:
             raise SystemExit(f"feedsvc run-once failed:\n{built.stdout}{built.stderr}")
 
-        procs: list[subprocess.Popen[bytes]] = []
+        procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            serve = [*feedsvc, "serve", "--config", str(config)]
-            procs.append(_start(serve, tmp / "serve.log", cpu=server_cpu))
-            _wait(port, FEED, procs[-1])
-            h11 = [sys.executable, "-m", "bench.feeds_http", "--serve-as", "h11", "asyncio", str(config)]
-            procs.append(_start([*h11, str(h11_port)], tmp / "serve-h11.log", cpu=server_cpu))
-            _wait(h11_port, FEED, procs[-1])
-            _, head, content = _get(port, FEED)
-            _, _, gz_content = _get(port, FEED, {"Accept-Encoding": "gzip"})
+            # Start-up first, one server at a time, so nothing else starts beside it.
+            floor_port = _free_port()
+            floor_argv = [
+                sys.executable,
+                "-m",
+                "bench.feeds_http",
+                "--serve-bytes",
+                str(tmp / "data" / "feeds" / "all.atom"),
+                str(floor_port),
+            ]
+            floor, floor_s = _start(floor_argv, tmp / "floor.log", floor_port, server_cpu)
+            _stop(floor)
+            procs["fast"], startup_s = _start(
+                [*feedsvc, "serve", "--config", str(config)], tmp / "fast.log", ports["fast"], server_cpu
+            )
+            for name, http, loop in (("stack", "httptools", "uvloop"), ("h11", "h11", "asyncio")):
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "bench.feeds_http",
+                    "--serve-as",
+                    http,
+                    loop,
+                    str(config),
+                    str(ports[name]),
+                ]
+                procs[name], _ = _start(argv, tmp / f"{name}.log", ports[name], server_cpu)
+
+            _, head, content = _get(ports["fast"], FEED)
+            _, _, gz_content = _get(ports["fast"], FEED, {"Accept-Encoding": "gzip"})
+            raw = tmp / "raw"
+            raw.mkdir()
+            for kind, headers in (("identity", {}), ("gzip", {"Accept-Encoding": "gzip"})):
+                (raw / kind).write_bytes(_raw_answer(ports["fast"], headers))
+            (raw / "304").write_bytes(_raw_answer(ports["fast"], {"If-None-Match": head["etag"]}))
+            raw_argv = [sys.executable, "-m", "bench.feeds_http", "--serve-raw", str(raw), str(ports["raw"])]
+            procs["raw"], _ = _start(raw_argv, tmp / "raw.log", ports["raw"], server_cpu)
             entries = len(ET.fromstring(content).findall("{http://www.w3.org/2005/Atom}entry"))
             if entries != ENTRIES or gzip.decompress(gz_content) != content:
                 raise SystemExit(f"expected a {ENTRIES}-entry feed, got {entries} entries")
-            if _get(h11_port, FEED)[2] != content:
-                raise SystemExit("the h11 server sends other bytes than `feedsvc serve`")
-
-            if not args.no_static:
-                static = tmp / "static"
-                static.mkdir()
-                stamp = parsedate_to_datetime(head["last-modified"]).timestamp()
-                for name, data in (("all.atom", content), ("all.atom.gz", gz_content)):
-                    (static / name).write_bytes(data)
-                    os.utime(static / name, (stamp, stamp))
-                http_server = [sys.executable, "-m", "http.server", str(static_port), "-b", "127.0.0.1"]
-                procs.append(_start(http_server, tmp / "static.log", cwd=static, cpu=server_cpu))
-                _wait(static_port, "/all.atom", procs[-1])
-
-            ims = {"If-Modified-Since": head["last-modified"]}
-            static_304 = Scenario("static 304 If-Modified-Since", "/all.atom", ims, 304)
-            pairs = [
-                (
-                    Scenario("200 identity", FEED, {}, 200, content),
-                    Scenario("static 200 all.atom", "/all.atom", {}, 200, content),
-                ),
-                (
-                    Scenario("200 gzip", FEED, {"Accept-Encoding": "gzip"}, 200, gz_content),
-                    Scenario("static 200 all.atom.gz", "/all.atom.gz", {}, 200, gz_content),
-                ),
-                (Scenario("304 If-None-Match", FEED, {"If-None-Match": head["etag"]}, 304), static_304),
-                (Scenario("304 If-Modified-Since", FEED, ims, 304), static_304),
+            for name in SERVERS:
+                if _get(ports[name], FEED)[2] != content:
+                    raise SystemExit(f"the {name} server sends other bytes than `feedsvc serve`")
+            scenarios = [
+                Scenario("200 identity", {}, 200, content),
+                Scenario("200 gzip", {"Accept-Encoding": "gzip"}, 200, gz_content),
+                Scenario("304 If-None-Match", {"If-None-Match": head["etag"]}, 304),
+                Scenario("304 If-Modified-Since", {"If-Modified-Since": head["last-modified"]}, 304),
             ]
-            results: dict[tuple[str, str], tuple[Result, float]] = {}
-            for ours, theirs in pairs:
-                runs = [("fast", port, ours, procs[0].pid), ("h11", h11_port, ours, procs[1].pid)]
-                if not args.no_static:
-                    runs.append(("static", static_port, theirs, procs[2].pid))
-                for kind, p, s, pid in runs:
-                    if (kind, s.name) not in results:
-                        _check(p, s)
-                        results[kind, s.name] = load(p, s, pid)
+            runs: dict[tuple[str, str], list[Measure]] = {}
+            for round_ in range(args.rounds):
+                for s in scenarios:
+                    for name in SERVERS:
+                        pid = procs[name].pid
+                        if round_ == 0:
+                            _check(ports[name], s)
+                            measure(ports[name], s, pid, args.connections, min(1.0, args.duration))  # warm-up
+                        runs.setdefault((s.name, name), []).append(
+                            measure(ports[name], s, pid, args.connections, args.duration)
+                        )
+            stalls = {
+                (s.name, name): measure(ports[name], s, procs[name].pid, 1, min(2.0, args.duration))
+                for s in scenarios[:2]
+                for name in ("fast", "raw")
+            }
         finally:
-            for proc in reversed(procs):
+            for proc in procs.values():
                 _stop(proc)
 
-    tool = f"wrk, 1 thread, {args.duration:g} s" if use_wrk else f"python, {args.requests} requests"
+    tool = "wrk, 1 thread" if shutil.which("wrk") and not args.python_load else "bench._load (Python, uvloop)"
     pinned = f"servers on CPU {server_cpu}, load on CPU {load_cpu}" if server_cpu is not None else "unpinned"
     print(
-        f"feed: {ENTRIES} entries, {len(content):,} bytes ({len(gz_content):,} gzipped); "
-        f"load: {tool} per scenario, {args.connections} connections, 127.0.0.1; {pinned}"
+        f"feed: {ENTRIES} entries, {len(content):,} bytes ({len(gz_content):,} gzipped); load: {tool}, "
+        f"{args.connections} keep-alive connections, {args.duration:g} s; {pinned}; "
+        f"{args.rounds} interleaved rounds, figures: median [min-max]"
     )
     print(
-        "httptools: `feedsvc serve` (httptools + uvloop), h11: the same app on h11 + asyncio (before);"
-        " 1 uvicorn worker each, keep-alive"
+        "fast: `feedsvc serve`; stack: same app through uvicorn's ASGI cycle + Starlette (before); h11: same"
+        " on h11 + asyncio (issue 13's figures); raw: uvloop writing the same bytes, no HTTP (the floor)"
     )
+    row = "{:<22} {:<6} {:>22} {:>16} {:>22} {:>20} {:>22} {:>16}"
     print(
-        "CPU us/req: the server process's CPU time per request (from /proc), what a core can serve whatever"
-        " else shares it; ratios are of req/s per core (1e6 / CPU us)"
-    )
-    row = "{:<22} {:>8} {:>6} {:>7} {:>7} | {:>8} {:>6} {:>7} {:>7} | {:>6} | {:>8} {:>6} {:>6}"
-    columns = ["req/s", "CPU us", "p50 ms", "p99 ms"]
-    print(row.format("", "httptools", "", "", "", "h11", "", "", "", "", "static", "", ""))
-    print(row.format("scenario", *columns, *columns, "ratio", "req/s", "CPU us", "ratio"))
-    for ours, theirs in pairs:
-        (a, a_cpu), (b, b_cpu) = results["fast", ours.name], results["h11", ours.name]
-        c = results.get(("static", theirs.name))
-        static_cells = [f"{c[0].rps:,.0f}", f"{c[1]:.0f}", f"{c[1] / a_cpu:.2f}"] if c else ["-", "-", "-"]
-        print(
-            row.format(ours.name, *_cells(a, a_cpu), *_cells(b, b_cpu), f"{b_cpu / a_cpu:.2f}", *static_cells)
+        row.format(
+            "scenario", "server", "req/s", "CPU us/req", "req/s per core", "p50 ms", "p99 ms", "CPU share"
         )
-        for kind, s, r in (("httptools", ours, a), ("h11", ours, b), ("static", theirs, c[0] if c else None)):
-            if r is not None and r.bad:
-                print(
-                    f"  warning: {kind} {s.name}: {r.bad} errors or unexpected statuses"
-                    f" in {r.requests} requests"
+    )
+    for s in scenarios:
+        for name in SERVERS:
+            ms = runs[s.name, name]
+            print(
+                row.format(
+                    s.name if name == SERVERS[0] else "",
+                    name,
+                    _span([m.result.rps for m in ms], ",.0f"),
+                    _span([m.cpu_us for m in ms], ".0f"),
+                    _span([m.per_core for m in ms], ",.0f"),
+                    _span([m.result.p50_ms for m in ms], ".2f"),
+                    _span([m.result.p99_ms for m in ms], ".2f"),
+                    _span([m.share for m in ms], ".2f"),
                 )
+            )
+            bad = sum(m.result.bad for m in ms)
+            if bad:
+                print(f"  warning: {name} {s.name}: {bad} errors or unexpected statuses")
+    print(
+        f"targets (issue 13): req/s per core >= {PER_CORE_TARGET:g}x h11's; p99 < {P99_TARGET_MS:g} ms at "
+        f"{args.connections} connections; start-up to first feed < {STARTUP_TARGET_S:g} s"
+    )
+    for s in scenarios:
+        fast, h11, stack = runs[s.name, "fast"], runs[s.name, "h11"], runs[s.name, "stack"]
+        ratios = [f.per_core / b.per_core for f, b in zip(fast, h11, strict=True)]
+        over_stack = [f.per_core / b.per_core for f, b in zip(fast, stack, strict=True)]
+        floor = [f.cpu_us - r.cpu_us for f, r in zip(fast, runs[s.name, "raw"], strict=True)]
+        p99 = [m.result.p99_ms for m in fast]
+        bound = [args.connections * m.cpu_us / 1000 for m in fast]
+        print(
+            f"  {s.name:<22} per core {_span(ratios, '.2f')}x h11 "
+            f"{_verdict(statistics.median(ratios) >= PER_CORE_TARGET)}, {_span(over_stack, '.2f')}x stack, "
+            f"{_span(floor, '.0f')} us/req over raw"
+        )
+        print(
+            f"  {'':<22} p99 {_span(p99, '.2f')} ms {_verdict(statistics.median(p99) < P99_TARGET_MS)} "
+            f"(raw {_span([m.result.p99_ms for m in runs[s.name, 'raw']], '.2f')}); on a core of its own "
+            f"{args.connections} x CPU time = {_span(bound, '.2f')} ms "
+            f"{_verdict(statistics.median(bound) < P99_TARGET_MS)}"
+        )
+    for s in scenarios[:2]:
+        fast, raw = stalls[s.name, "fast"].result, stalls[s.name, "raw"].result
+        print(
+            f"  keep-alive, 1 connection, {s.name}: p50 {fast.p50_ms:.2f} ms, p99 {fast.p99_ms:.2f} ms (raw "
+            f"{raw.p50_ms:.2f} / {raw.p99_ms:.2f}); no ~40 ms Nagle stall (p50 < 10 ms): "
+            f"{_verdict(fast.p50_ms < P99_TARGET_MS)}"
+        )
+    print(
+        f"  start-up to first feed (warm data dir): {startup_s:.2f} s against {floor_s:.2f} s for a bare "
+        f"uvicorn app with the same bytes: {_verdict(startup_s < STARTUP_TARGET_S)}"
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """Does parsing stall the HTTP server? Feed latency while a 2 MB HTML page is extracted in a worker thread
-(as the scheduler does), against the same server idle, in the same run.
+(as the scheduler does), against the same server idle, in the same run. The server is `feedsvc serve`'s
+(feedsvc.server.server_config: httptools + uvloop and the feed fast path when installed).
 
 Run: python -m bench.http_during_parse
 """
@@ -21,6 +22,7 @@ from bench.extract_pages import big_html
 from feedsvc.app import create_app
 from feedsvc.extract import extract
 from feedsvc.models import Page, Source
+from feedsvc.server import server_config
 from feedsvc.settings import load_settings
 from tests.conftest import write_config
 
@@ -46,7 +48,7 @@ def main() -> None:
     settings = load_settings(write_config(tmp, listen=f"127.0.0.1:{port}"), environ={})
     app = create_app(settings, schedule=False)
     app.state.service.run_once()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, stop_timeout=2))
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{port}/feeds/all.atom"
     while not server.started:

@@ -3,18 +3,17 @@ templates in ``feedsvc/templates``, autoescaped); private feeds and 503s decided
 
 from __future__ import annotations
 
-import gzip
 import html
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,88 +32,17 @@ from feedsvc.access import (
     unavailable,
 )
 from feedsvc.errors import FeedsvcError
+from feedsvc.feedreply import CORS, PreparedFeed, Reply
 from feedsvc.metrics import CONTENT_TYPE as METRICS_TYPE
 from feedsvc.metrics import Metrics
-from feedsvc.models import Cluster, Copy, Feed, FeedSpec, Source
-from feedsvc.publish import absolute_url, http_validators
+from feedsvc.models import Cluster, Copy, FeedSpec, Source
+from feedsvc.publish import absolute_url
 from feedsvc.service import Service
 from feedsvc.settings import Settings
 from feedsvc.store import SourceState
 
 _FEED_EXTS = ("atom", "rss", "json")
 TEMPLATES = Path(__file__).parent / "templates"
-# Browser-based readers (and pages that show a feed) fetch feeds from other origins. A private feed is
-# read with ?token= there (a wildcard origin never carries the browser's stored credentials).
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
-
-
-@lru_cache(maxsize=64)
-def _gzipped(content: bytes) -> bytes:
-    return gzip.compress(content, compresslevel=6, mtime=0)
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    base = etag.strip('"')
-    return etag in wanted or f'"{base}-gzip"' in wanted
-
-
-def _not_modified_since(header: str, last_modified: datetime) -> bool:
-    try:
-        since = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return last_modified.replace(microsecond=0) <= since
-
-
-def accepts_gzip(header: str) -> bool:
-    """Whether an Accept-Encoding header allows gzip (RFC 9110 12.5.3): named or covered by "*" with a
-    non-zero quality; "gzip;q=0" refuses it."""
-    qualities: dict[str, float] = {}
-    for part in header.lower().split(","):
-        coding, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if coding.strip():
-            qualities[coding.strip()] = quality
-    if "gzip" in qualities or "x-gzip" in qualities:
-        return max(qualities.get("gzip", 0.0), qualities.get("x-gzip", 0.0)) > 0
-    return qualities.get("*", 0.0) > 0
-
-
-def feed_response(request: Request, feed: Feed, max_age: int, private: bool = False) -> Response:
-    """The feed's bytes, or 304 when the reader's copy is current. A private feed is marked so that no
-    shared cache keeps it for another reader."""
-    headers = http_validators(feed)
-    use_gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
-    if use_gzip:
-        headers["ETag"] = f'"{feed.etag.strip(chr(34))}-gzip"'
-    headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={max_age}"
-    headers["Vary"] = "Accept-Encoding"
-    headers.update(CORS)
-    inm = request.headers.get("if-none-match")
-    ims = request.headers.get("if-modified-since")
-    if (inm is not None and _etag_matches(inm, feed.etag)) or (
-        inm is None and ims is not None and _not_modified_since(ims, feed.last_modified)
-    ):
-        return Response(status_code=304, headers=headers)
-    body = _gzipped(feed.content) if use_gzip else feed.content
-    if use_gzip:
-        headers["Content-Encoding"] = "gzip"
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(body))
-        return Response(status_code=200, headers=headers, media_type=feed.media_type)
-    return Response(body, status_code=200, headers=headers, media_type=feed.media_type)
 
 
 def ago(dt: datetime, now: datetime) -> str:
@@ -259,6 +187,73 @@ class _CountStatuses:
         await self.app(scope, receive, counting_send)
 
 
+_FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
+_HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
+
+
+def _head_fields(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The request headers a feed answer depends on, each its first occurrence (as Starlette reads them);
+    ASGI servers give header names in lower case."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        if name in _HEAD_FIELDS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+class _ReplyResponse(Response):
+    """A prepared :class:`Reply` as a Starlette response (its header list is already what Response
+    would build)."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.status_code = reply.status
+        self.body = reply.body
+        self.background = None
+        self.raw_headers = list(reply.headers)  # MutableHeaders edits it in place: never the shared list
+
+
+class WebApp(Starlette):
+    """Starlette with a fast path: the function given to :meth:`fast_path` answers the requests it can
+    (a feed's 200s and 304s) before any middleware or routing, counted in the metrics as the middleware
+    counts them; whatever it declines (None) goes through the whole stack. The HTTP server calls
+    :meth:`answer_now` itself, before making an ASGI task (feedsvc.server); other servers reach it here."""
+
+    _fast: Callable[[dict[str, Any]], Reply | None] | None = None
+
+    def fast_path(self, answer: Callable[[dict[str, Any]], Reply | None] | None, metrics: Metrics) -> None:
+        """Answer with ``answer`` first (None: every request goes through the stack)."""
+        self._fast = answer
+        self._metrics = metrics
+        self._counters: dict[int, Any] = {}
+
+    def answer_now(self, scope: Any) -> Reply | None:
+        """The fast path's answer to an HTTP request, counted; None: the app must be called."""
+        if self._fast is None:
+            return None
+        try:
+            reply = self._fast(scope)
+        except Exception:  # the route answers it, and reports the error as a 500
+            return None
+        if reply is not None:
+            self._count(reply.status)
+        return reply
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            reply = self.answer_now(scope)
+            if reply is not None:
+                await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
+                await send({"type": "http.response.body", "body": reply.body})
+                return
+        await super().__call__(scope, receive, send)
+
+    def _count(self, status: int) -> None:
+        counter = self._counters.get(status)
+        if counter is None:
+            counter = self._counters[status] = self._metrics.http_requests.labels(str(status))
+        counter.inc()
+
+
 def _with_token(url: str, token: str | None) -> str:
     return f"{url}?token={quote(token, safe='')}" if token else url
 
@@ -296,7 +291,7 @@ class _SpecCache:
         return self
 
 
-def create_web(service: Service) -> Starlette:
+def create_web(service: Service) -> WebApp:
     ctx = service.context
     intervals = [s.interval for s in service.settings.sources] or [900.0]
     max_age = int(max(60, min(min(intervals), 3600)))
@@ -315,23 +310,50 @@ def create_web(service: Service) -> Starlette:
         succeeded.update(name for name, st in states.items() if st.last_success is not None)
         return states
 
+    def served_spec(name: str, ext: str) -> FeedSpec | None:
+        """The configured feed ``name`` when ``ext`` is a feed format (a removed source's stored feed is
+        not served: None)."""
+        spec = configured.current().feeds.get(name) if ext in _FEED_EXTS else None
+        return spec if spec is not None and service.serves(name) else None
+
+    def sources_to_ask(spec: FeedSpec) -> list[str]:
+        """The feed's configured sources when none of them is known to have succeeded (the store says
+        whether the feed must wait), else none."""
+        current = configured.current()
+        if any(n in succeeded and n in current.sources for n in spec.sources):
+            return []
+        return [n for n in spec.sources if n in current.sources]
+
     async def waiting(spec: FeedSpec) -> Response | None:
         """503 while every source of the feed has never succeeded (state from the store: any role)."""
-        current = configured.current()
-        names = [n for n in spec.sources if n in current.sources]
-        if not names or any(n in succeeded for n in names):
+        names = sources_to_ask(spec)
+        if not names:
             return None
         try:
             states = await run_in_threadpool(source_states, names)
         except FeedsvcError:  # the store is unreachable: serve what this process holds
             return None
-        verdict = unavailable(spec, current.sources, states, datetime.now(UTC))
+        verdict = unavailable(spec, configured.current().sources, states, datetime.now(UTC))
         return not_yet(verdict.reason, verdict.retry_after) if verdict else None
+
+    prepared: dict[str, PreparedFeed] = {}
+
+    def prepared_feed(filename: str) -> PreparedFeed | None:
+        """The published feed with its answers prepared, once per version (the publisher hands out a
+        new Feed object for every version)."""
+        found = service.publisher.get(filename)
+        if found is None:
+            prepared.pop(filename, None)
+            return None
+        ready = prepared.get(filename)
+        if ready is None or ready.feed is not found:
+            ready = prepared[filename] = PreparedFeed(found, max_age)
+        return ready
 
     async def feed(request: Request) -> Response:
         name, ext = request.path_params["name"], request.path_params["ext"]
-        spec = configured.current().feeds.get(name) if ext in _FEED_EXTS else None
-        if spec is None or not service.serves(name):  # a removed source's stored feed: 404
+        spec = served_spec(name, ext)
+        if spec is None:
             return PlainTextResponse(f"no feed named {name}.{ext}\n", status_code=404)
         required = required_token(spec, service.settings.token)
         if required is not None and not token_matches(required, presented(request)):
@@ -339,11 +361,56 @@ def create_web(service: Service) -> Starlette:
         refusal = await waiting(spec)
         if refusal is not None:
             return refusal
-        found = service.publisher.get(f"{name}.{ext}")
-        if found is None:
+        ready = prepared_feed(f"{name}.{ext}")
+        if ready is None:
             retry = max(1, math.ceil(service.settings.publish_interval))
             return not_yet(f"feed {name!r} is not published yet; try again in {retry} s", retry)
-        return feed_response(request, found, max_age, private=required is not None)
+        accept_encoding = request.headers.get("accept-encoding", "")
+        if ready.needs_gzip(accept_encoding):
+            await run_in_threadpool(ready.make_gzip)  # a large feed takes milliseconds: off the event loop
+        reply = ready.reply(
+            request.method,
+            accept_encoding,
+            request.headers.get("if-none-match"),
+            request.headers.get("if-modified-since"),
+            private=required is not None,
+        )
+        return _ReplyResponse(reply)
+
+    def fast_feed(scope: dict[str, Any]) -> Reply | None:
+        """What ``feed`` answers, for the requests it answers from memory: a published feed, readable
+        with the tokens given, whose sources are known to have succeeded, its gzip bytes made when asked
+        for. None for every other request (404, 401, 503, the first gzip request): the route answers."""
+        method = scope["method"]
+        if method not in ("GET", "HEAD") or scope.get("root_path"):
+            return None
+        match = _FEED_PATH.fullmatch(scope["path"])
+        if match is None:
+            return None
+        name, ext = match.groups()
+        spec = served_spec(name, ext)
+        if spec is None:
+            return None
+        head = _head_fields(scope["headers"])
+        required = required_token(spec, service.settings.token)
+        if required is not None:
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            offered = presented_tokens(head.get(b"authorization"), [v for k, v in query if k == "token"])
+            if not token_matches(required, offered):
+                return None
+        if sources_to_ask(spec):
+            return None
+        ready = prepared_feed(f"{name}.{ext}")
+        accept_encoding = head.get(b"accept-encoding", "")
+        if ready is None or ready.needs_gzip(accept_encoding):
+            return None
+        return ready.reply(
+            method,
+            accept_encoding,
+            head.get(b"if-none-match"),
+            head.get(b"if-modified-since"),
+            private=required is not None,
+        )
 
     templates = _templates()
 
@@ -500,7 +567,7 @@ def create_web(service: Service) -> Starlette:
             return unauthorized()
         return Response(service.metrics.render(), media_type=METRICS_TYPE)
 
-    app = Starlette(
+    app = WebApp(
         routes=[
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/feeds/{name}.{ext}", feed, methods=["GET", "HEAD"]),
@@ -516,4 +583,5 @@ def create_web(service: Service) -> Starlette:
     # server's absolute URLs come from public_url only, so unknown paths are plain 404s.
     app.router.redirect_slashes = False
     app.add_middleware(_CountStatuses, metrics=service.metrics)
+    app.fast_path(fast_feed, service.metrics)
     return app

@@ -117,6 +117,21 @@ def test_a_trickle_of_header_bytes_does_not_keep_a_connection(tight_server: int)
         assert closed, "a slowloris peer kept its connection past the header deadline"
 
 
+def test_after_a_response_the_next_request_head_has_its_own_deadline(tight_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", tight_server), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while not answer.endswith(b"ok\n"):
+            chunk = sock.recv(4096)
+            assert chunk, "closed before the answer"
+            answer += chunk
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+        assert sock.recv(1024) == b""
+        # Closed by the header deadline (0.5 s), long before the 5 s keep-alive timeout would.
+        assert time.monotonic() - started < 4
+
+
 def test_keep_alive_requests_in_time_are_served(tight_server: int) -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{tight_server}") as client:
         for _ in range(3):

@@ -27,12 +27,13 @@ from starlette.testclient import TestClient
 
 from feedsvc.access import basic_password, presented_tokens, required_token, token_matches, unavailable
 from feedsvc.app import create_app
+from feedsvc.feedreply import accepts_gzip
 from feedsvc.logs import setup_logging
 from feedsvc.models import Cluster, Copy, FeedSpec, Source
 from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 from feedsvc.store import SourceState
-from feedsvc.web import accepts_gzip, ago, outlet_copies
+from feedsvc.web import ago, outlet_copies
 from tests.conftest import DEMO_PAGES, write_config
 
 

@@ -1,0 +1,186 @@
+"""A feed's HTTP answers, prepared once per published version: the gzip bytes, the validators and the
+header lists of its 200 and 304 answers, so that serving a feed is a few dictionary look-ups.
+
+What a request gets (:meth:`PreparedFeed.reply`): 304 when ``If-None-Match`` names the feed's ETag (or its
+gzip ETag, or is ``*``), or, with no ``If-None-Match``, when ``If-Modified-Since`` is not older than
+``Last-Modified``; else 200 with the bytes, gzipped when ``Accept-Encoding`` allows it (the gzip variant
+has its own ETag, ``"<etag>-gzip"``). Every answer carries ``Cache-Control`` (``private`` for a private
+feed), ``Vary: Accept-Encoding`` and the CORS headers browser-based readers need. HEAD gets a 200's headers,
+with its ``Content-Length``, and no body.
+
+The header lists are what Starlette's ``Response`` would send for the same answer, in the same order.
+"""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import NamedTuple
+
+from feedsvc.models import Feed
+
+# Browser-based readers (and pages that show a feed) fetch feeds from other origins. A private feed is
+# read with ?token= there (a wildcard origin never carries the browser's stored credentials).
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
+GZIP_LEVEL = 6
+_MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: Headers
+    body: bytes
+
+
+def gzip_bytes(content: bytes) -> bytes:
+    """``content`` gzipped, the same bytes every time (no timestamp in the gzip header)."""
+    return gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (RFC 9110 12.5.3): named or covered by "*" with a
+    non-zero quality; "gzip;q=0" refuses it."""
+    qualities: dict[str, float] = {}
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding.strip():
+            qualities[coding.strip()] = quality
+    if "gzip" in qualities or "x-gzip" in qualities:
+        return max(qualities.get("gzip", 0.0), qualities.get("x-gzip", 0.0)) > 0
+    return qualities.get("*", 0.0) > 0
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` or its gzip variant (weak comparison), or is "*"."""
+    if header.strip() == "*":
+        return True
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    base = etag.strip('"')
+    return etag in wanted or f'"{base}-gzip"' in wanted
+
+
+def not_modified_since(header: str, last_modified: datetime) -> bool:
+    """Whether an If-Modified-Since date is not older than ``last_modified`` (an unreadable date: False)."""
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+def http_date(dt: datetime) -> str:
+    return format_datetime(dt.astimezone(UTC), usegmt=True)
+
+
+_gzip_memo: dict[str, bool] = {}
+
+
+def _accepts_gzip_memo(header: str) -> bool:
+    """:func:`accepts_gzip`, remembered: a server sees a handful of distinct Accept-Encoding values."""
+    found = _gzip_memo.get(header)
+    if found is None:
+        if len(_gzip_memo) >= _MEMO_MAX:
+            _gzip_memo.clear()
+        found = _gzip_memo[header] = accepts_gzip(header)
+    return found
+
+
+def _content_type(media_type: str) -> str:
+    """The Content-Type Starlette sends for ``media_type``: text types get a charset when they name none."""
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        return f"{media_type}; charset=utf-8"
+    return media_type
+
+
+class PreparedFeed:
+    """One published version of a feed with its answers prepared (the gzip bytes on first need: see
+    :meth:`needs_gzip`). Immutable but for those caches; shared by every request for the version."""
+
+    def __init__(self, feed: Feed, max_age: int) -> None:
+        self.feed = feed
+        self.max_age = max_age
+        self.etag = feed.etag
+        self.gzip_etag = f'"{feed.etag.strip(chr(34))}-gzip"'
+        self.last_modified = http_date(feed.last_modified)
+        self._gzip: bytes | None = None
+        self._headers: dict[tuple[int, bool, bool, bool], Headers] = {}
+        self._fresh_since: dict[str, bool] = {}
+
+    def needs_gzip(self, accept_encoding: str) -> bool:
+        """Whether answering this Accept-Encoding needs the gzip bytes that are not made yet (the caller
+        makes them off the event loop with :meth:`make_gzip`)."""
+        return self._gzip is None and _accepts_gzip_memo(accept_encoding)
+
+    def make_gzip(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip_bytes(self.feed.content)
+        return self._gzip
+
+    def not_modified(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
+        """RFC 9110 13.2.2: If-None-Match decides when present; else If-Modified-Since."""
+        if if_none_match is not None:
+            return etag_matches(if_none_match, self.etag)
+        if if_modified_since is None:
+            return False
+        if if_modified_since == self.last_modified:  # what readers send back: our own Last-Modified
+            return True
+        fresh = self._fresh_since.get(if_modified_since)
+        if fresh is None:
+            if len(self._fresh_since) >= _MEMO_MAX:
+                self._fresh_since.clear()
+            fresh = self._fresh_since[if_modified_since] = not_modified_since(
+                if_modified_since, self.feed.last_modified
+            )
+        return fresh
+
+    def reply(
+        self,
+        method: str,
+        accept_encoding: str,
+        if_none_match: str | None,
+        if_modified_since: str | None,
+        private: bool = False,
+    ) -> Reply:
+        """The answer to a GET or HEAD of this feed (see the module's docstring)."""
+        use_gzip = _accepts_gzip_memo(accept_encoding)
+        if self.not_modified(if_none_match, if_modified_since):
+            return Reply(304, self._header_list(304, use_gzip, private, False), b"")
+        body = self.make_gzip() if use_gzip else self.feed.content
+        head = method == "HEAD"
+        return Reply(200, self._header_list(200, use_gzip, private, head), b"" if head else body)
+
+    def _header_list(self, status: int, use_gzip: bool, private: bool, head: bool) -> Headers:
+        key = (status, use_gzip, private, head)
+        found = self._headers.get(key)
+        if found is None:
+            found = self._headers[key] = self._build_headers(status, use_gzip, private, head)
+        return found
+
+    def _build_headers(self, status: int, use_gzip: bool, private: bool, head: bool) -> Headers:
+        headers = {
+            "etag": self.gzip_etag if use_gzip else self.etag,
+            "last-modified": self.last_modified,
+            "cache-control": f"{'private' if private else 'public'}, max-age={self.max_age}",
+            "vary": "Accept-Encoding",
+            **{name.lower(): value for name, value in CORS.items()},
+        }
+        if status == 200:
+            body = self.make_gzip() if use_gzip else self.feed.content
+            if use_gzip:
+                headers["content-encoding"] = "gzip"
+            headers["content-length"] = str(len(body))
+            headers["content-type"] = _content_type(self.feed.media_type)
+        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
