@@ -78,18 +78,21 @@ class Schedule:
         stored = self.service.store.next_runs()
         return {s.name: stored.get(s.name) for s in self.service.settings.sources}
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; give a running fetch until ``timeout`` to finish. One that is still running is
-        abandoned: everything it writes is one transaction, so the store stays consistent either way, and
-        its lease expires."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop claiming, cut the fetches and extractions in flight (they record nothing and release their
+        leases: see ``Service.interrupt``) and wait up to ``timeout`` for the runs to end. Returns False
+        when one is still running then (in a store write, which is one transaction: the store stays
+        consistent whether it finishes or the process exits under it, and its lease expires)."""
         if not self.scheduler.running:
-            return
+            return True
         self._stopping = True
         self.scheduler.shutdown(wait=False)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.service.interrupt()
         deadline = time.monotonic() + timeout
         while (self._running or self.service.busy()) and time.monotonic() < deadline:
             time.sleep(0.05)
+        return not (self._running or self.service.busy())
 
     def _claim(self) -> None:
         with self._guard:

@@ -7,10 +7,9 @@ import re
 from dataclasses import fields, replace
 
 from feedsvc.errors import ConfigError, ExtractError
-from feedsvc.extract import times
+from feedsvc.extract import limits, times
 from feedsvc.extract.clean import clip
 from feedsvc.extract.html import parse_html, selector_problem
-from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
 from feedsvc.models import Page, SiteProfile, Source, Story
 
@@ -94,9 +93,19 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
         raise ExtractError(source.name, f"page {page.url} is empty")
     if _looks_binary(data):
         raise ExtractError(source.name, f"page {page.url} is binary data, not a text or HTML page")
-    text = decode(data, page.content_type)
+    try:  # a deadline, which a clean stop also cuts short (feedsvc.extract.limits)
+        stories = limits.call_within(limits.MAX_EXTRACT_SECONDS, _stories, page, source)
+    except limits.TimeLimit as exc:
+        raise ExtractError(source.name, f"{exc}: {page.url}") from None
+    if not stories:
+        raise ExtractError(source.name, f"no stories found in {page.url}")
+    return [_finish_story(story, source.name) for story in stories]
+
+
+def _stories(page: Page, source: Source) -> list[Story]:
+    text = decode(page.content, page.content_type)
     if is_html(text, page.content_type):
-        problem = structure_problem(text)
+        problem = limits.structure_problem(text)
         if problem:
             raise ExtractError(source.name, f"{problem} in {page.url}: refused unparsed")
         stories = parse_html(
@@ -108,9 +117,7 @@ def extract(page: Page, source: Source, max_bytes: int | None = None) -> list[St
         )
     else:
         stories = parse_text(text, page.fetched_at, source.date_order, source_languages(source))
-    if not stories:
-        raise ExtractError(source.name, f"no stories found in {page.url}")
-    return [_finish_story(story, source.name) for story in stories]
+    return stories
 
 
 def source_languages(source: Source) -> tuple[str, ...] | None:
