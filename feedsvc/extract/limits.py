@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import heapq
 import itertools
+import os
 import re
 import threading
 import time
@@ -211,6 +212,17 @@ def _leave(guard: _Guard) -> None:
                 guard.stop._guards.discard(guard)
             if guard.fired is not None:  # sent but perhaps not yet delivered: never let it land later
                 _clear_in(guard.thread, None)
+
+
+def _forget_threads() -> None:
+    """In a forked child: the deadline thread is not there, and the lock may have been held by it."""
+    global _lock, _reaper
+    _lock = threading.Condition()
+    _reaper = None
+    _deadlines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_threads)
 
 
 def _reap() -> None:
