@@ -232,7 +232,8 @@ class Service:
     def _run_source(self, source: Source, force: bool, claim: Claim | None = None) -> RunReport:
         started = time.monotonic()
         state = self.store.source_state(source.name)
-        now = datetime.now(UTC).replace(microsecond=0)
+        began = datetime.now(UTC)  # whole: the schedule's slots have fractions of a second
+        now = began.replace(microsecond=0)  # what the state records and the status page shows
         if state.backoff_until and now < state.backoff_until and not force:
             return RunReport(
                 source=source.name, ok=True, error=f"backing off until {_when(state.backoff_until)}"
@@ -278,7 +279,9 @@ class Service:
         report = replace(report, duration=time.monotonic() - started)
         if report.ok:
             scheduled = claim.scheduled if claim is not None else None
-            state = replace(state, next_run=next_run_after(scheduled, source.interval, now))
+            # Not ``now``: cut to the second it can be just before the slot the run was claimed at, which
+            # made the next run "now + interval", up to a second before the next slot.
+            state = replace(state, next_run=next_run_after(scheduled, source.interval, began))
         else:  # exponential backoff with jitter, never sooner than the site's Retry-After
             delay = backoff_delay(state.failures, base=source.interval, retry_after=retry_after)
             until = now + timedelta(seconds=max(delay, source.interval))
