@@ -92,7 +92,12 @@ class Schedule:
         deadline = time.monotonic() + timeout
         while (self._running or self.service.busy()) and time.monotonic() < deadline:
             time.sleep(0.05)
-        return not (self._running or self.service.busy())
+        with self._guard:
+            still = sorted(self._running)
+        if still or self.service.busy():
+            log.warning("event=stop_timed_out running=%s", ",".join(still) or "-")
+            return False
+        return True
 
     def _claim(self) -> None:
         with self._guard:
