@@ -8,10 +8,11 @@ publisher tick rebuilds the feeds in the one process that holds the leader lock 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -113,10 +114,20 @@ class Schedule:
             with self._guard:
                 self._running[claim.source] = claim
             try:
-                self.pool.submit(self._run, claim)
-            except RuntimeError:  # stopping: the lease expires and another worker (or the next start) runs it
-                with self._guard:
-                    self._running.pop(claim.source, None)
+                future = self.pool.submit(self._run, claim)
+            except RuntimeError:  # stopping: given back, for another worker or the next start
+                self._never_run(claim)
+            else:  # cancelled by stop() while queued: given back too
+                future.add_done_callback(functools.partial(self._if_cancelled, claim))
+
+    def _if_cancelled(self, claim: Claim, future: Future[None]) -> None:
+        if future.cancelled():
+            self._never_run(claim)
+
+    def _never_run(self, claim: Claim) -> None:
+        with self._guard:
+            self._running.pop(claim.source, None)
+        self.service.release(claim)
 
     def _renew(self) -> None:
         with self._guard:

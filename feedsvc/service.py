@@ -269,9 +269,7 @@ class Service:
             log.warning("event=lease_lost source=%s error=%r", source.name, str(exc))
             return RunReport(source=source.name, ok=False, error=str(exc))
         except Exception as exc:
-            if (
-                self.stopping.is_set()
-            ):  # fallout of the stop (a client closed under the run): not the source's
+            if self.stopping.is_set():  # fallout of the stop (a client closed under it): not the source's
                 return self._interrupted(source, state, claim, exc)
             error, retry_after = _failure(source, exc)
             report = RunReport(source=source.name, ok=False, error=error)
@@ -316,11 +314,16 @@ class Service:
         found, so the source is due again at once."""
         log.info("event=run_interrupted source=%s reason=%r", source.name, str(exc))
         if claim is not None:
-            try:
-                self.store.finish(claim, state)
-            except FeedsvcError as store_exc:  # the lease runs out instead
-                log.warning("event=lease_not_released source=%s error=%r", source.name, str(store_exc))
+            self.release(claim, state)
         return RunReport(source=source.name, ok=False, error="interrupted by a stop")
+
+    def release(self, claim: Claim, state: SourceState | None = None) -> None:
+        """Give back a lease without a result (a run cut short or never started): the source keeps its
+        state and is due again at once, for this process's next start or another worker."""
+        try:
+            self.store.finish(claim, state or self.store.source_state(claim.source))
+        except FeedsvcError as exc:  # the lease runs out instead
+            log.warning("event=lease_not_released source=%s error=%r", claim.source, str(exc))
 
     def _count(self, report: RunReport, now: datetime) -> None:
         m = self.metrics

@@ -5,6 +5,7 @@ lease), so the next start runs both again at once."""
 
 from __future__ import annotations
 
+import functools
 import signal
 import socket
 import sqlite3
@@ -240,5 +241,24 @@ def test_a_stopped_worker_releases_its_lease_and_records_nothing(
             assert "held" in [c.source for c in other.claim(4)]
         finally:
             other.close()
+    finally:
+        service.close()
+
+
+def test_a_claim_cancelled_before_it_ran_is_given_back(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    settings = load_settings(write_config(tmp_path, pages=("daily8-putin-invites-trump.txt",)), environ={})
+    service = Service(settings)
+    schedule = Schedule(service)
+    try:
+        service.ensure_schedule()
+        [claim] = service.claim(1)
+        schedule._running[claim.source] = claim
+        future: Future[None] = Future()
+        future.add_done_callback(functools.partial(schedule._if_cancelled, claim))
+        assert future.cancel()  # what ThreadPoolExecutor.shutdown(cancel_futures=True) does to a queued run
+        assert not schedule._running
+        assert [c.source for c in service.claim(1)] == [claim.source]  # due and free again at once
     finally:
         service.close()
