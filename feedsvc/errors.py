@@ -6,7 +6,8 @@
     │   ├── FetchError            the page could not be fetched (network, HTTP status, size cap)
     │   └── ExtractError          the page was fetched but holds no usable stories
     ├── StoreError                the database could not be read or written
-    └── PublishError              a feed could not be built or written (the last good one stays)
+    ├── PublishError              a feed could not be built or written (the last good one stays)
+    └── Interrupted               work cut short by a clean stop (never recorded as a failure)
 
 Third-party exceptions are wrapped (``raise ... from exc``) in the one module that imports that library.
 Messages say what failed, where (source, file, setting) and, when it helps, what to do.
@@ -54,3 +55,7 @@ class StoreError(FeedsvcError):
 
 class PublishError(FeedsvcError):
     """A feed could not be built or written."""
+
+
+class Interrupted(FeedsvcError):
+    """Work cut short by a clean stop (SIGTERM, Ctrl-C): not a failure of the source, and not recorded."""

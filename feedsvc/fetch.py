@@ -22,7 +22,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from feedsvc import __version__, inflate
-from feedsvc.errors import FetchError
+from feedsvc.errors import FetchError, Interrupted
 from feedsvc.models import Page, Source
 
 ROBOTS_AGENT = "feedsvc"  # the product token robots.txt groups are matched against
@@ -146,6 +146,7 @@ class _Watchdog:
     def __init__(self, seconds: float) -> None:
         self.fired = False
         self.done = False  # the request finished: nothing to cut any more
+        self.cancelled = False  # cut by a clean stop rather than by its time
         self._seconds = seconds
         self._stream: object = None
         self._guard = threading.Lock()
@@ -176,6 +177,11 @@ class _Watchdog:
                 return
             self.fired = True
             self._cut()
+
+    def cancel(self) -> None:
+        with self._guard:
+            self.cancelled = True
+        self.fire()
 
     def _cut(self) -> None:
         get_extra_info = getattr(self._stream, "get_extra_info", None)
@@ -295,9 +301,20 @@ class Fetcher:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._robots: dict[str, _Robots] = {}
+        self._cancelled = False
+        self._in_flight: set[_Watchdog] = set()
+        self._in_flight_guard = threading.Lock()
 
     def close(self) -> None:
         self._client.close()
+
+    def cancel(self) -> None:
+        """A clean stop: cut every request in flight and refuse new ones; ``fetch`` raises Interrupted."""
+        with self._in_flight_guard:
+            self._cancelled = True
+            watchdogs = list(self._in_flight)
+        for watchdog in watchdogs:
+            watchdog.cancel()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -417,7 +434,7 @@ class Fetcher:
             raise _TimeUp
         budget = remaining if cap is None else min(cap, remaining)
         timeout = httpx.Timeout(budget, connect=min(self._connect_timeout, budget))
-        with _Watchdog(budget) as watchdog:
+        with _Watchdog(budget) as watchdog, self._tracked(url, watchdog):
             request = self._client.build_request(
                 "GET", url, headers=headers, timeout=timeout, extensions={"trace": watchdog.trace}
             )
@@ -429,9 +446,29 @@ class Fetcher:
                 finally:
                     response.close()
             except httpx.HTTPError as exc:
+                if watchdog.cancelled:
+                    raise Interrupted(f"GET {url}: cut short by a stop") from exc
                 if watchdog.fired:
                     raise _TimeUp from exc
                 raise
+            # A cut connection can also look like the end of a body that has no declared length.
+            if watchdog.cancelled:
+                raise Interrupted(f"GET {url}: cut short by a stop")
+            if watchdog.fired:
+                raise _TimeUp
+
+    @contextmanager
+    def _tracked(self, url: httpx.URL, watchdog: _Watchdog) -> Iterator[None]:
+        """``watchdog``'s request is in flight, for ``cancel``; none starts once cancelled."""
+        with self._in_flight_guard:
+            if self._cancelled:
+                raise Interrupted(f"GET {url}: not started: stopping")
+            self._in_flight.add(watchdog)
+        try:
+            yield
+        finally:
+            with self._in_flight_guard:
+                self._in_flight.discard(watchdog)
 
     def _get(
         self,

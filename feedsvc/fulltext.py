@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from feedsvc.errors import ExtractError, FetchError, StoreError
+from feedsvc.errors import ExtractError, FetchError, Interrupted, StoreError
 from feedsvc.extract import extract
 from feedsvc.fetch import Fetcher, Validators
 from feedsvc.metrics import Metrics
@@ -294,6 +294,8 @@ class FullText:
             found = extract(page, article, self.fetcher.max_bytes)
         except ExtractError as exc:
             return (), exc.reason
+        except Interrupted:  # a clean stop: the run ends without a record, this article's included
+            raise
         except Exception as exc:  # a bug, but one article page must not cost the source its run
             log.exception("event=fulltext_bug source=%s url=%s", article.name, link)
             return (), f"extraction failed: {type(exc).__name__}: {exc}"

@@ -9,10 +9,11 @@ publisher tick rebuilds the feeds in the one process that holds the leader lock 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
@@ -89,18 +90,26 @@ class Schedule:
         stored = self.service.store.next_runs()
         return {s.name: stored.get(s.name) for s in self.service.settings.sources}
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; give a running fetch until ``timeout`` to finish. One that is still running is
-        abandoned: everything it writes is one transaction, so the store stays consistent either way, and
-        its lease expires."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop claiming, cut the fetches and extractions in flight (they record nothing and release their
+        leases: see ``Service.interrupt``) and wait up to ``timeout`` for the runs to end. Returns False
+        when one is still running then (in a store write, which is one transaction: the store stays
+        consistent whether it finishes or the process exits under it, and its lease expires)."""
         if not self.scheduler.running:
-            return
+            return True
         self._stopping = True
         self.scheduler.shutdown(wait=False)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.service.interrupt()
         deadline = time.monotonic() + timeout
         while (self._running or self.service.busy()) and time.monotonic() < deadline:
             time.sleep(0.05)
+        with self._guard:
+            still = sorted(self._running)
+        if still or self.service.busy():
+            log.warning("event=stop_timed_out running=%s", ",".join(still) or "-")
+            return False
+        return True
 
     def _claim(self) -> None:
         with self._guard:
@@ -116,10 +125,20 @@ class Schedule:
             with self._guard:
                 self._running[claim.source] = claim
             try:
-                self.pool.submit(self._run, claim)
-            except RuntimeError:  # stopping: the lease expires and another worker (or the next start) runs it
-                with self._guard:
-                    self._running.pop(claim.source, None)
+                future = self.pool.submit(self._run, claim)
+            except RuntimeError:  # stopping: given back, for another worker or the next start
+                self._never_run(claim)
+            else:  # cancelled by stop() while queued: given back too
+                future.add_done_callback(functools.partial(self._if_cancelled, claim))
+
+    def _if_cancelled(self, claim: Claim, future: Future[None]) -> None:
+        if future.cancelled():
+            self._never_run(claim)
+
+    def _never_run(self, claim: Claim) -> None:
+        with self._guard:
+            self._running.pop(claim.source, None)
+        self.service.release(claim)
 
     def _renew(self) -> None:
         with self._guard:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from feedsvc.errors import FeedsvcError, PublishError, SourceError
-from feedsvc.extract import extract_page
+from feedsvc.errors import FeedsvcError, Interrupted, PublishError, SourceError
+from feedsvc.extract import extract_page, limits
 from feedsvc.fetch import Fetcher, Validators, backoff_delay
 from feedsvc.fulltext import FullText
 from feedsvc.ingest import Ingestor
@@ -78,6 +78,17 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _failure(source: Source, exc: Exception) -> tuple[str, float | None]:
+    """What a failed run records (error text, the site's Retry-After): called in the ``except`` block."""
+    if isinstance(exc, SourceError):
+        return exc.reason, getattr(exc, "retry_after", None)
+    if isinstance(exc, FeedsvcError):  # the store: recorded against the run, the service goes on
+        return str(exc), None
+    # A bug met on this source's page: loud, but the other sources go on.
+    log.exception("event=source_crashed source=%s error=%r", source.name, str(exc))
+    return f"unexpected {type(exc).__name__}: {exc}"[:500], None
+
+
 def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "never"
 
@@ -121,6 +132,7 @@ class Service:
         self._feed_names = frozenset(spec.name for spec in settings.all_feeds())
         self._ingest_lock = threading.Lock()  # the dedup index is shared by every source
         self.publish_errors: dict[str, str] = {}  # feed file -> why its last build failed
+        self.stopping = limits.StopSignal()  # set by interrupt(): runs in flight end without a record
 
     def _context(self) -> FeedContext:
         host = urlsplit(self.settings.public_url).hostname or "localhost"
@@ -169,6 +181,12 @@ class Service:
     def busy(self) -> bool:
         """True while any source is being fetched or ingested."""
         return any(lock.locked() for lock in tuple(self._source_locks.values()))
+
+    def interrupt(self) -> None:
+        """A clean stop: cut the fetches and extractions in flight and refuse new ones. A run cut short
+        records nothing (no error, no backoff) and releases its lease, so the next start runs it again."""
+        self.stopping.set()
+        self.fetcher.cancel()
 
     def close(self) -> None:
         if self.websub is not None:
@@ -269,7 +287,8 @@ class Service:
                 source=source.name, ok=True, error="skipped: a run of this source is in progress"
             )
         try:
-            return self._run_source(source, force, claim, state, save)
+            with limits.stop_scope(self.stopping):
+                return self._run_source(source, force, claim, state, save)
         finally:
             lock.release()
 
@@ -283,17 +302,21 @@ class Service:
     ) -> RunReport:
         started = time.monotonic()
         state = known or self.store.source_state(source.name)
-        now = datetime.now(UTC).replace(microsecond=0)
+        began = datetime.now(UTC)  # whole: the schedule's slots have fractions of a second
+        now = began.replace(microsecond=0)  # what the state records and the status page shows
         if state.backoff_until and now < state.backoff_until and not force:
             return RunReport(
                 source=source.name, ok=True, error=f"backing off until {_when(state.backoff_until)}"
             )
         retry_after: float | None = None
         try:
+            if self.stopping.is_set():
+                raise Interrupted("not started: stopping")
             page = self.fetcher.fetch(source, Validators(state.etag, state.last_modified))
             if page.not_modified:
                 report = RunReport(source=source.name, ok=True, not_modified=True)
             else:
+                log.debug("event=extracting source=%s bytes=%d", source.name, len(page.content))
                 extracted = extract_page(page, source, self.settings.max_page_bytes)
                 stories = self.fulltext.enrich(source, extracted.stories, page.url)
                 prepared = self.ingestor.prepare(stories)  # fingerprints: no lock needed
@@ -317,19 +340,15 @@ class Service:
             state = replace(
                 state, last_fetch=now, last_success=now, last_error=None, failures=0, backoff_until=None
             )
-        except SourceError as exc:
-            report = RunReport(source=source.name, ok=False, error=exc.reason)
-            retry_after = getattr(exc, "retry_after", None)
-            state = replace(state, last_fetch=now, last_error=exc.reason, failures=state.failures + 1)
+        except Interrupted as exc:
+            return self._interrupted(source, state, claim, exc)
         except LeaseLost as exc:  # another worker has the source now: leave its state alone
             log.warning("event=lease_lost source=%s error=%r", source.name, str(exc))
             return RunReport(source=source.name, ok=False, error=str(exc))
-        except FeedsvcError as exc:  # the store: recorded against the run, the service goes on
-            report = RunReport(source=source.name, ok=False, error=str(exc))
-            state = replace(state, last_fetch=now, last_error=str(exc), failures=state.failures + 1)
-        except Exception as exc:  # a bug met on this source's page: loud, but the other sources go on
-            log.exception("event=source_crashed source=%s error=%r", source.name, str(exc))
-            error = f"unexpected {type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:
+            if self.stopping.is_set():  # fallout of the stop (a client closed under it): not the source's
+                return self._interrupted(source, state, claim, exc)
+            error, retry_after = _failure(source, exc)
             report = RunReport(source=source.name, ok=False, error=error)
             state = replace(state, last_fetch=now, last_error=error, failures=state.failures + 1)
         report = replace(report, duration=time.monotonic() - started)
@@ -337,7 +356,9 @@ class Service:
         interval = next((s.interval for s in self.settings.sources if s.name == source.name), source.interval)
         if report.ok:
             scheduled = claim.scheduled if claim is not None else None
-            state = replace(state, next_run=next_run_after(scheduled, interval, now))
+            # Not ``now``: cut to the second it can be just before the slot the run was claimed at, which
+            # made the next run "now + interval", up to a second before the next slot.
+            state = replace(state, next_run=next_run_after(scheduled, interval, began))
         else:  # exponential backoff with jitter, never sooner than the site's Retry-After
             delay = backoff_delay(state.failures, base=interval, retry_after=retry_after)
             until = now + timedelta(seconds=max(delay, interval))
@@ -364,6 +385,24 @@ class Service:
             report.error,
         )
         return report
+
+    def _interrupted(
+        self, source: Source, state: SourceState, claim: Claim | None, exc: Exception
+    ) -> RunReport:
+        """A run a clean stop cut short: nothing recorded; its lease (if any) released with the state it
+        found, so the source is due again at once."""
+        log.info("event=run_interrupted source=%s reason=%r", source.name, str(exc))
+        if claim is not None:
+            self.release(claim, state)
+        return RunReport(source=source.name, ok=False, error="interrupted by a stop")
+
+    def release(self, claim: Claim, state: SourceState | None = None) -> None:
+        """Give back a lease without a result (a run cut short or never started): the source keeps its
+        state and is due again at once, for this process's next start or another worker."""
+        try:
+            self.store.finish(claim, state or self.store.source_state(claim.source))
+        except FeedsvcError as exc:  # the lease runs out instead
+            log.warning("event=lease_not_released source=%s error=%r", claim.source, str(exc))
 
     def _count(self, report: RunReport, now: datetime) -> None:
         m = self.metrics

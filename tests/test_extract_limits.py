@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 
-from feedsvc.errors import ExtractError
-from feedsvc.extract import extract
+from feedsvc.errors import ExtractError, Interrupted
+from feedsvc.extract import extract, limits
 from feedsvc.extract.limits import MAX_DEPTH, MAX_ELEMENTS, structure_problem
 from feedsvc.models import Page, Source
 
@@ -97,3 +99,78 @@ def test_a_megabyte_headline_never_reaches_a_story_whole(kind: str) -> None:
     except ExtractError:
         return  # refused as no story: fine, the error names the source
     assert all(len(s.title) <= MAX_TITLE for s in stories)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><body>" + "<a " * 250_000,  # tags that never close: each used to be scanned to the end
+        "<html><body>" + "<script>" * 250_000,  # unclosed raw-text elements
+        "<html><body>" + "<!--x" * 250_000,  # unclosed comments
+        "<html><body>" + "<div title='<'>" * 100_000,  # a "<" inside every tag
+    ],
+)
+def test_the_structure_scan_is_linear_on_hostile_markup(html: str) -> None:
+    # Each took from seconds (200 KB) to hours (5 MB) with the backtracking regular expressions.
+    started = time.process_time()
+    structure_problem(html)
+    assert time.process_time() - started < 2.0  # about 0.1 s; CPU time, so a busy machine does not count
+
+
+def test_unclosed_raw_text_and_comments_hide_the_rest_of_the_page() -> None:
+    # As for the HTML parser: what follows an unclosed <script> or comment is not markup.
+    assert structure_problem("<p>x</p><script>" + "<div>" * 1000) is None
+    assert structure_problem("<p>x</p><!--" + "<div>" * 1000) is None
+    assert structure_problem("<SCRIPT>x</script >" + "<div>" * 1000) is not None
+
+
+def _slow_page() -> Page:
+    """Within the structural bounds, but seconds to extract (about 0.3 s per 100 blocks on an idle core)."""
+    block = "<div>" * 250 + CARD + "</div>" * 250
+    return _page("<html><body>" + block * 1000 + "</body></html>")
+
+
+def test_an_extraction_past_its_deadline_is_abandoned_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_EXTRACT_SECONDS", 0.5)
+    started = time.monotonic()
+    with pytest.raises(ExtractError) as caught:
+        extract(_slow_page(), SOURCE)
+    assert time.monotonic() - started < 10  # abandoned at 0.5 s, not after the whole parse
+    assert caught.value.source == "hostile"
+    assert "took longer than 0.5 s and was abandoned" in str(caught.value)
+    # The deadline thread fires nothing later into this thread: ordinary work goes on undisturbed.
+    stories = extract(_page("<html><body><ul>" + CARD + "</ul></body></html>"), SOURCE)
+    assert stories and time.monotonic() - started < 60
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:
+        sum(range(1000))
+
+
+def test_a_stop_abandons_a_running_extraction_and_refuses_the_next() -> None:
+    signal = limits.StopSignal()
+    started = threading.Event()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        with limits.stop_scope(signal):
+            started.set()
+            try:
+                extract(_slow_page(), SOURCE)
+            except BaseException as exc:  # what the test checks
+                outcome.append(exc)
+            try:
+                extract(_page("<html><body><ul>" + CARD + "</ul></body></html>"), SOURCE)
+            except BaseException as exc:
+                outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    started.wait(timeout=60)
+    signal.set()
+    cut = time.monotonic()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert time.monotonic() - cut < 10  # the whole parse takes far longer
+    assert [type(e) for e in outcome] == [Interrupted, Interrupted], outcome
+    # A thread outside the scope is not stopped by it.
+    assert extract(_page("<html><body><ul>" + CARD + "</ul></body></html>"), SOURCE)

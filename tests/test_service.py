@@ -367,3 +367,27 @@ def test_a_run_renders_only_the_feeds_whose_entries_changed(
         assert {n: f.content for n in service.publisher.names() if (f := service.publisher.get(n))} == third
     finally:
         service.close()
+
+
+def test_a_claimed_run_keeps_its_source_on_the_schedule_grid(demo_settings: Callable[[], Settings]) -> None:
+    # Each source's slot is claimed moments after it falls due, a fraction of a second into a second: the
+    # next run is exactly one interval later (the run's start cut to the second once made it "that second
+    # + interval", up to a second early, so a late first run could be followed by a fetch every 3 s).
+    from datetime import UTC, datetime, timedelta
+
+    service = Service(demo_settings())
+    try:
+        service.start()
+        names = [s.name for s in service.settings.sources]
+        slot = datetime.now(UTC)
+        service.store.ensure_sources(dict.fromkeys(names, slot), {n: 900.0 for n in names})
+        claims = service.claim(len(names))
+        assert sorted(c.source for c in claims) == sorted(names)
+        for claim in claims:
+            assert service.run_claimed(claim).ok
+            assert claim.scheduled is not None
+            assert service.store.source_state(claim.source).next_run == claim.scheduled + timedelta(
+                seconds=900
+            )
+    finally:
+        service.close()

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass, replace
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract import times
+from feedsvc.extract import limits, times
 from feedsvc.extract.clean import clip
 from feedsvc.extract.html import parse_html_page
-from feedsvc.extract.limits import structure_problem
 from feedsvc.extract.text import parse_text
 from feedsvc.models import Page, Source, Story
 
@@ -108,9 +107,19 @@ def extract_page(page: Page, source: Source, max_bytes: int | None = None) -> Ex
         raise ExtractError(source.name, f"page {page.url} is empty")
     if _looks_binary(data):
         raise ExtractError(source.name, f"page {page.url} is binary data, not a text or HTML page")
-    text = decode(data, page.content_type)
+    try:  # a deadline, which a clean stop also cuts short (feedsvc.extract.limits)
+        stories, title = limits.call_within(limits.MAX_EXTRACT_SECONDS, _stories, page, source)
+    except limits.TimeLimit as exc:
+        raise ExtractError(source.name, f"{exc}: {page.url}") from None
+    if not stories:
+        raise ExtractError(source.name, f"no stories found in {page.url}")
+    return Extraction([_finish_story(story, source.name) for story in stories], title)
+
+
+def _stories(page: Page, source: Source) -> tuple[list[Story], str | None]:
+    text = decode(page.content, page.content_type)
     if is_html(text, page.content_type):
-        problem = structure_problem(text)
+        problem = limits.structure_problem(text)
         if problem:
             raise ExtractError(source.name, f"{problem} in {page.url}: refused unparsed")
         parsed = parse_html_page(
@@ -124,9 +133,7 @@ def extract_page(page: Page, source: Source, max_bytes: int | None = None) -> Ex
     else:
         stories = parse_text(text, page.fetched_at, source.date_order, source_languages(source))
         title = None
-    if not stories:
-        raise ExtractError(source.name, f"no stories found in {page.url}")
-    return Extraction([_finish_story(story, source.name) for story in stories], title)
+    return stories, title
 
 
 def source_languages(source: Source) -> tuple[str, ...] | None:

@@ -1,17 +1,38 @@
-"""Bounds on what a page may make the HTML parser and extractor do: nesting depth and element count.
+"""Bounds on what a page may make the HTML parser and extractor do: nesting depth, element count and time.
 
 Extraction walks ancestors, so its cost grows with depth; a hostile page of 50,000 nested <div>s would take
 hours. Real pages nest a few dozen elements deep (browsers stop nesting at 512), so a page deeper than
 ``MAX_DEPTH`` or with more than ``MAX_ELEMENTS`` elements is refused before it is parsed, with an error that
-says which bound it broke. The scan is a single regular-expression pass over the tags, not a parse.
+says which bound it broke. The scan is one linear pass over the tags, not a parse: every search in it stops
+at the next ``<`` or at a literal end marker, so no page can make it backtrack over the rest of the text.
+
+A page inside those bounds can still be slow to extract (a few megabytes of 250-deep wrappers takes tens of
+seconds), so extraction also runs under a deadline, :func:`call_within`: past ``MAX_EXTRACT_SECONDS`` it is
+abandoned with :class:`TimeLimit`, and a clean stop (:meth:`StopSignal.set`) abandons it at once with
+:class:`~feedsvc.errors.Interrupted`. Both are delivered into the extracting thread as an asynchronous
+exception (``PyThreadState_SetAsyncExc``), the one way to stop pure-Python work (BeautifulSoup's tree
+building, our walks) from outside without a check in every loop; it lands at the next bytecode boundary, and
+lxml passes an exception raised in one of its parser callbacks out of the parse.
 """
 
 from __future__ import annotations
 
+import ctypes
+import heapq
+import itertools
+import os
 import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from feedsvc.errors import Interrupted
 
 MAX_DEPTH = 256
 MAX_ELEMENTS = 500_000
+MAX_EXTRACT_SECONDS = 30.0  # wall-clock time to turn one page into stories
 
 # Tags that nest until closed. Elements the HTML parser closes implicitly (p, li, td, tr, option, ...) and
 # void elements (br, img, meta, ...) are left out, so a page of unclosed <p>s does not look deep.
@@ -21,22 +42,43 @@ _NESTING = frozenset({
     "nav", "object", "ol", "q", "s", "section", "small", "span", "strike", "strong", "sub", "summary", "sup",
     "table", "u", "ul",
 })  # fmt: skip
-_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]{0,30})\b[^>]*?(/?)>")
-_SKIP_RE = re.compile(
-    r"<(script|style|template|textarea)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
+# A comment opening, or a tag. A tag's attributes stop at the next "<" (a quoted "<" inside an attribute
+# makes that one tag uncounted, which a bound can afford): "<a <a <a ..." without a ">" used to make the
+# lazy [^>]*? run to the end of the page from every "<", a 60 KB page taking 28 s.
+_TOKEN_RE = re.compile(r"<!--|<(/?)([a-zA-Z][a-zA-Z0-9-]{0,30})\b[^<>]*?(/?)>")
+# Raw-text elements: the parser reads to their end tag, so tags inside them are not elements of the page.
+_RAW_END = {
+    name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style", "template", "textarea")
+}
 
 
 def structure_problem(html: str) -> str | None:
     """Why ``html`` is beyond the bounds (too deep, too many elements), or None when it is within them."""
-    text = _SKIP_RE.sub("", html) if ("<script" in html or "<!--" in html or "<style" in html) else html
     depth = deepest = elements = 0
-    for match in _TAG_RE.finditer(text):
-        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+    pos = 0
+    search = _TOKEN_RE.search
+    while (match := search(html, pos)) is not None:
+        pos = match.end()
+        name = match.group(2)
+        if name is None:  # "<!--": to the end of the comment (an unclosed one hides the rest of the page)
+            end = html.find("-->", pos)
+            if end < 0:
+                break
+            pos = end + 3
+            continue
+        closing, self_closing = match.group(1), match.group(3)
+        name = name.lower()
         if not closing:
             elements += 1
             if elements > MAX_ELEMENTS:
                 return f"page has more than {MAX_ELEMENTS:,} elements"
+            raw_end = _RAW_END.get(name)
+            if raw_end is not None and not self_closing:
+                found = raw_end.search(html, pos)
+                if found is None:
+                    break
+                pos = found.end()
+                continue
         if name not in _NESTING or self_closing:
             continue
         if closing:
@@ -48,3 +90,147 @@ def structure_problem(html: str) -> str | None:
                 if deepest > MAX_DEPTH:
                     return f"page nests elements more than {MAX_DEPTH} deep"
     return None
+
+
+# -- the time bound ------------------------------------------------------------------------------------
+
+
+class TimeLimit(Exception):
+    """An extraction ran past its deadline and was abandoned."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"extraction took longer than {seconds:g} s and was abandoned")
+
+
+class _Abandon(BaseException):
+    """Raised into an extracting thread from outside. A BaseException, so that no ``except Exception`` on
+    the way out can swallow it; :func:`call_within` turns it into TimeLimit or Interrupted."""
+
+
+_PyFunc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)
+_raise_in = _PyFunc(("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+_clear_in = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
+_lock = threading.Condition()  # guards every _Guard, StopSignal and the deadline heap
+_deadlines: list[tuple[float, int, _Guard]] = []
+_order = itertools.count()
+_reaper: threading.Thread | None = None
+_local = threading.local()
+T = TypeVar("T")
+
+
+class _Guard:
+    """One running extraction: its thread, its deadline, and why it was abandoned (once, if ever)."""
+
+    def __init__(self, thread: int, seconds: float, stop: StopSignal | None) -> None:
+        self.thread = thread
+        self.seconds = seconds
+        self.stop = stop
+        self.deadline = time.monotonic() + seconds
+        self.active = True
+        self.fired: str | None = None  # "deadline" or "stop"
+
+    def fire(self, why: str) -> None:
+        """Abandon the extraction (the caller holds ``_lock``). At most once, and only while it runs."""
+        if self.active and self.fired is None:
+            self.fired = why
+            _raise_in(self.thread, _Abandon)
+
+
+class StopSignal:
+    """A clean stop for the extractions of one service: :meth:`set` abandons those running in threads that
+    entered :func:`stop_scope` with it, and refuses those that start afterwards."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._guards: set[_Guard] = set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        with _lock:
+            self._set = True
+            for guard in list(self._guards):
+                guard.fire("stop")
+
+
+@contextmanager
+def stop_scope(signal: StopSignal) -> Iterator[None]:
+    """Within ``with stop_scope(signal):``, extractions in this thread are stopped by ``signal``."""
+    outer = getattr(_local, "stop", None)
+    _local.stop = signal
+    try:
+        yield
+    finally:
+        _local.stop = outer
+
+
+def call_within(seconds: float, fn: Callable[..., T], *args: object) -> T:
+    """``fn(*args)``, abandoned with TimeLimit after ``seconds``, or with Interrupted when this thread's
+    stop signal (:func:`stop_scope`) is set before or while it runs."""
+    stop: StopSignal | None = getattr(_local, "stop", None)
+    guard = _Guard(threading.get_ident(), seconds, stop)
+    _enter(guard)
+    try:
+        try:
+            result = fn(*args)
+        finally:
+            _leave(guard)
+    except BaseException:  # _Abandon, or whatever code on the way out turned it into
+        _leave(guard)  # idempotent: in case _Abandon landed inside the first call
+        if guard.fired is None:
+            raise
+    if guard.fired == "stop":
+        raise Interrupted("extraction cut short by a stop")
+    if guard.fired == "deadline":
+        raise TimeLimit(seconds)
+    return result
+
+
+def _enter(guard: _Guard) -> None:
+    global _reaper
+    with _lock:
+        if guard.stop is not None:
+            if guard.stop.is_set():
+                raise Interrupted("extraction not started: stopping")
+            guard.stop._guards.add(guard)
+        heapq.heappush(_deadlines, (guard.deadline, next(_order), guard))
+        if _reaper is None:
+            _reaper = threading.Thread(target=_reap, name="extract-deadlines", daemon=True)
+            _reaper.start()
+        _lock.notify()
+
+
+def _leave(guard: _Guard) -> None:
+    with _lock:
+        if guard.active:
+            guard.active = False
+            if guard.stop is not None:
+                guard.stop._guards.discard(guard)
+            if guard.fired is not None:  # sent but perhaps not yet delivered: never let it land later
+                _clear_in(guard.thread, None)
+
+
+def _forget_threads() -> None:
+    """In a forked child: the deadline thread is not there, and the lock may have been held by it."""
+    global _lock, _reaper
+    _lock = threading.Condition()
+    _reaper = None
+    _deadlines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_threads)
+
+
+def _reap() -> None:
+    """The one deadline thread: fires each guard whose deadline passed while it still runs."""
+    with _lock:
+        while True:
+            now = time.monotonic()
+            while _deadlines and (_deadlines[0][0] <= now or not _deadlines[0][2].active):
+                _, _, guard = heapq.heappop(_deadlines)
+                guard.fire("deadline")
+            _lock.wait(timeout=_deadlines[0][0] - now if _deadlines else None)
