@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -222,3 +223,57 @@ def test_newsboat_sees_one_new_entry_and_no_old_one_again(tmp_path: Path) -> Non
     assert fourth[drones].title == third[drones].title
     assert "AP News" not in third[drones].author and "AP News" in fourth[drones].author
     assert "AP News" in fourth[drones].content
+
+
+def test_newsboat_importing_the_opml_shows_every_story_once(tmp_path: Path) -> None:
+    """What a new user does: import /feeds.opml into newsboat (``newsboat -i``) and reload. Every story of
+    every source is there, each exactly once, and no subscribed feed is empty (newsboat files an item under
+    one feed only, so overlapping subscriptions would leave feeds that look empty)."""
+    port = _free_port()
+    pages = ("daily8-putin-invites-trump.txt", "daily8-ukraine-security-talks.txt")
+    config = write_config(tmp_path, pages=pages, listen=f"127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+    proc = _serve(config)
+    try:
+        _wait_for_feed(f"{base}/feeds/all.atom", proc)
+        deadline = time.monotonic() + 60
+        while (
+            httpx.get(f"{base}/readyz", timeout=10).status_code != 200
+        ):  # every feed built after every fetch
+            assert time.monotonic() < deadline, "the service never became ready"
+            time.sleep(0.2)
+        opml = tmp_path / "feeds.opml"
+        opml.write_bytes(httpx.get(f"{base}/feeds.opml", timeout=10).content)
+        reader = Newsboat(tmp_path / "newsboat", "")
+        reader.urls.write_text("", encoding="utf-8")
+        done = subprocess.run(
+            [
+                "newsboat",
+                "-u",
+                str(reader.urls),
+                "-c",
+                str(reader.cache),
+                "-C",
+                str(reader.config),
+                "-i",
+                str(opml),
+            ],
+            env=reader.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 0, done
+        subscribed = [
+            line.split()[0] for line in reader.urls.read_text(encoding="utf-8").splitlines() if line
+        ]
+        assert subscribed, "the OPML subscribed nothing"
+        items = reader.reload()  # asserts no guid is held twice
+        every_story = {e.id for e in feedparser.parse(httpx.get(f"{base}/feeds/all.atom").content).entries}
+        with closing(sqlite3.connect(reader.cache)) as db:
+            per_feed = dict(db.execute("SELECT feedurl, count(*) FROM rss_item GROUP BY feedurl").fetchall())
+    finally:
+        assert _stop(proc) == 0
+    assert set(items) == every_story and len(every_story) >= 5
+    assert all(per_feed.get(url, 0) > 0 for url in subscribed), per_feed
