@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from feedsvc.extract import times
-from feedsvc.extract.clean import clean_body, clean_line, is_chrome
+from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
     Tag,
     Text,
@@ -22,6 +22,7 @@ from feedsvc.extract.html.dom import (
     _tags,
     _text,
     _text_parent,
+    clean_line,
 )
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,

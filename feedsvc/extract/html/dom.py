@@ -20,9 +20,9 @@ from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from lxml import etree
-from lxml.html import HtmlElement, HTMLParser
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction
 
-from feedsvc.extract.clean import clean_line
+from feedsvc.extract import clean
 
 _log = logging.getLogger(__package__)  # the package's logger, "feedsvc.extract.html"
 
@@ -102,6 +102,22 @@ _FIGURE = frozenset({"figure"})
 _CARD_PARENTS = frozenset({"article", "main", "section", "li", "aside"})
 
 
+# -- cached text helpers ------------------------------------------------------------------------------------
+
+# A listing repeats its short texts (outlets, "2 hours ago", labels) on every card: each is cleaned once.
+_CACHED_CHARS = 512
+
+
+@lru_cache(maxsize=32768)
+def _clean_short(text: str) -> str:
+    return clean.clean_line(text)
+
+
+def clean_line(text: str) -> str:
+    """feedsvc.extract.clean.clean_line, remembered for short texts."""
+    return _clean_short(str(text)) if len(text) <= _CACHED_CHARS else clean.clean_line(text)
+
+
 # -- the tree and its text nodes ----------------------------------------------------------------------------
 
 Tag: TypeAlias = HtmlElement
@@ -129,8 +145,8 @@ _TEXTS = etree.XPath("descendant::text()")
 _PLAIN_TEXTS = etree.XPath("descendant::text()[not(ancestor::rt or ancestor::rp)]")
 _NODES = etree.XPath("descendant::*|descendant::text()")
 _PLAIN_NODES = etree.XPath("descendant::*|descendant::text()[not(ancestor::rt or ancestor::rp)]")
-_BLANK_TEXTS = etree.XPath("//text()[not(ancestor::pre or ancestor::textarea)][normalize-space(.)='']")
-_ALL_TEXTS = etree.XPath("//text()[not(ancestor::pre or ancestor::textarea)]")
+_ALL_TEXTS = etree.XPath("//text()")
+_KEEPS_SPACES = frozenset({"pre", "textarea"})
 
 
 def _edited() -> None:
@@ -348,6 +364,9 @@ def _parse(text: str) -> _Parsed | None:
         text = text[1:]
     try:
         parser = HTMLParser(recover=True)
+        # One element class for every tag, chosen in C: lxml.html's default lookup calls into Python for
+        # every element proxy made (its form and input classes are not used here).
+        parser.set_element_class_lookup(_CLASSES)
         parser.feed(text)
         root = parser.close()
     except (etree.LxmlError, ValueError, UnicodeError, RecursionError) as exc:
@@ -356,24 +375,30 @@ def _parse(text: str) -> _Parsed | None:
     if root is None or not isinstance(root, HtmlElement):
         return None
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
-    _collapse_blank_texts(root, "\x0c" in text)
+    _collapse_blank_texts(root, next(root.iter(*_KEEPS_SPACES), None) is not None)
     state.alive = list(root.iter())
     return _Parsed(root, state, _trailing_runs(text))
 
 
-def _collapse_blank_texts(root: Tag, odd_spaces: bool) -> None:
+_CLASSES = etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+)
+
+
+def _collapse_blank_texts(root: Tag, keeps_spaces: bool) -> None:
     """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
     one space: the page's layout whitespace, not its text."""
-    for node in _ALL_TEXTS(root) if odd_spaces else _BLANK_TEXTS(root):
-        if node.strip(_ASCII_SPACES):
+    for node in _ALL_TEXTS(root):
+        if node == " " or node == "\n" or node.strip(_ASCII_SPACES):
             continue
+        if keeps_spaces and _ancestor(node, _KEEPS_SPACES) is not None:
+            continue
+        owner = node.getparent()
         short = "\n" if "\n" in node else " "
-        if node != short:
-            owner = node.getparent()
-            if node.is_tail:
-                owner.tail = short
-            else:
-                owner.text = short
+        if node.is_tail:
+            owner.tail = short
+        else:
+            owner.text = short
 
 
 _HTML_END_RE = re.compile(r"</html\s*>", re.IGNORECASE)
@@ -527,7 +552,15 @@ def _ad_link(href: str) -> bool:
     return bool(host and _AD_HOST_RE.match(host.lower()))
 
 
+@lru_cache(maxsize=16384)
+def _label(text: str) -> bool:
+    folded = text.strip().strip(":").casefold()
+    return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
+
+
 def _is_label(text: str) -> bool:
+    if len(text) <= _CACHED_CHARS:
+        return _label(str(text))
     folded = text.strip().strip(":").casefold()
     return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
 

@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from feedsvc.extract import times
-from feedsvc.extract.clean import clean_line, is_chrome
+from feedsvc.extract.clean import is_chrome
 from feedsvc.extract.html.dom import (
     _SEPARATOR_RE,
     Tag,
@@ -30,6 +31,7 @@ from feedsvc.extract.html.dom import (
     _tags,
     _text,
     _text_parent,
+    clean_line,
 )
 
 _OUTLET_HINTS = frozenset(
@@ -144,6 +146,11 @@ _LINE_NAMES = frozenset({
 
 
 def _phrase_in(text: str, languages: str | None = None) -> str | None:
+    return _phrase(str(text), languages) if len(text) <= 512 else _phrase.__wrapped__(text, languages)
+
+
+@lru_cache(maxsize=16384)
+def _phrase(text: str, languages: str | None) -> str | None:
     for part in _SEPARATOR_RE.split(clean_line(text)):
         phrase = times.strip_icon(part, languages)
         glued = (
@@ -247,6 +254,13 @@ def _outlet_in_lines(
 
 
 def _outlet_name(text: str, byline_is_author: bool = False) -> str | None:
+    return (
+        _name(str(text), byline_is_author) if len(text) <= 512 else _name.__wrapped__(text, byline_is_author)
+    )
+
+
+@lru_cache(maxsize=16384)
+def _name(text: str, byline_is_author: bool) -> str | None:
     name = clean_line(text).strip(" •·|-–—:©")
     if byline_is_author and name[:3].lower() == "by ":
         return None  # "By Jane Doe": a reporter, not an outlet

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from datetime import time as dt_time
 
 from feedsvc.extract.article import Article, read_article
-from feedsvc.extract.clean import clean_body, clean_line, is_chrome
+from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
     Tag,
     _ancestor,
@@ -23,6 +23,7 @@ from feedsvc.extract.html.dom import (
     _tags,
     _text,
     _within,
+    clean_line,
 )
 from feedsvc.extract.html.fields import (
     _Fields,

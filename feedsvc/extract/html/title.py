@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from feedsvc.extract.clean import clean_line, clip
-from feedsvc.extract.html.dom import _find, _get_text
+from feedsvc.extract.clean import clip
+from feedsvc.extract.html.dom import _find, _get_text, clean_line
 from feedsvc.extract.html.page import _ld_name, _Page
 
 MAX_PAGE_TITLE = 120
