@@ -11,7 +11,11 @@ means and pages/s. Extractors:
 - ``trafilatura``, ``traf-recall``, ``traf-precision``: trafilatura's bare_extraction with the page URL;
 - ``readability``: readability-lxml's Document.summary() (a dev dependency; skipped when missing).
 
-Run: python -m bench.article_bodies [--pages] (--pages prints the per-page table too)
+The table's pages/s come from one pass each. The speed target (feedsvc as shipped at least as fast as
+trafilatura alone on the same pages, issue 13) is timed apart: feedsvc, trafilatura and a bare lxml parse run
+over the corpus in turn, ``--rounds`` times (default 5), best round each, after a warm-up pass.
+
+Run: python -m bench.article_bodies [--pages] [--rounds N] (--pages prints the per-page table too)
 """
 
 from __future__ import annotations
@@ -256,6 +260,29 @@ def summary(scores: dict[str, Score]) -> dict[str, float]:
     }
 
 
+def speed(cases: list[Case], rounds: int) -> dict[str, float]:
+    """Pages/s of feedsvc, trafilatura and a bare lxml parse over the corpus: best of ``rounds`` rounds that
+    run each in turn, after a warm-up pass."""
+    from lxml import html as lxml_html  # the baseline parse
+
+    runs: dict[str, Callable[[Case], object]] = {
+        "feedsvc": run_feedsvc,
+        "trafilatura": run_trafilatura("default"),
+        "bare lxml parse": lambda case: lxml_html.document_fromstring(case.html),
+    }
+    for run in runs.values():
+        for case in cases:
+            run(case)
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            for case in cases:
+                run(case)
+            best[name] = min(best[name], time.perf_counter() - started)
+    return {name: len(cases) / elapsed for name, elapsed in best.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = argv or []
     cases = load_corpus()
@@ -282,6 +309,17 @@ def main(argv: list[str] | None = None) -> None:
         "(feedsvc rows carry no author: a Story has none; "
         "outlet/date/author count only pages whose truth has one)"
     )
+    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 5
+    rates = speed(cases, rounds)
+    print(f"\nspeed, interleaved, best of {rounds} rounds over {len(cases)} pages:")
+    for name, rate in rates.items():
+        print(f"  {name:16} {rate:9.1f} pages/s")
+    ratio = rates["feedsvc"] / rates["trafilatura"]
+    verdict = "PASS" if ratio >= 1.0 else "MISS"
+    print(f"  target: feedsvc at least as fast as trafilatura alone: {ratio:.2f}x its pages/s -> {verdict}")
+    floor = json.loads((CORPUS.parent / "article_floors.json").read_text(encoding="utf-8"))["feedsvc"]["f1"]
+    f1 = summary(results["feedsvc"][0])["f1"]
+    print(f"  feedsvc body F1 {f1:.3f} (floor {floor:.3f}) -> {'PASS' if f1 >= floor else 'MISS'}")
 
 
 if __name__ == "__main__":

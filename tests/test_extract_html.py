@@ -193,6 +193,27 @@ def test_profile_fields_left_out_fall_back_to_automatic_detection() -> None:
     assert one.url == "https://news.example.com/one"
 
 
+def test_profile_selectors_match_in_the_whole_page() -> None:
+    # "ul.hl li a.h" names the <ul> around the record: looked up inside each <li> record it still matches
+    profile = SiteProfile(record="ul.hl > li", title="ul.hl li a.h", outlet="li .src")
+    one, two = parse(LISTING, profile=profile)
+    assert (one.title, one.outlet) == ("Ceasefire talks resume in Cairo", "Reuters")
+    assert (two.title, two.outlet) == ("Markets rally", "AP")
+
+
+def test_ruby_annotations_and_removed_chrome_are_not_text() -> None:
+    html = page(
+        "<article><h2><a href='/a'><ruby>東京<rt>とうきょう</rt></ruby>で大雨、交通機関に影響が広がる"
+        "</a></h2><p>Reuters<span class='share-tools'>Share this</span> • 2 hours ago</p></article>"
+        "<article><h2><a href='/b'>Council approves harbour wall rebuild</a></h2>"
+        "<p>BBC • 3 hours ago</p></article>"
+    )
+    one, two = parse(html)
+    assert one.title == "東京で大雨、交通機関に影響が広がる"
+    assert (one.outlet, one.published_text) == ("Reuters", "2 hours ago")
+    assert (two.outlet, two.published_text) == ("BBC", "3 hours ago")
+
+
 def test_invalid_selector_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="feedsvc.extract.html"):
         assert parse(LISTING, profile=SiteProfile(record="li[x")) == []

@@ -12,6 +12,7 @@ shows (a ``<time datetime>``, a "Published 19 August 2025, 14:30 BST" line), the
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import warnings
@@ -22,6 +23,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement, tostring
 from trafilatura.utils import load_html
 
 from feedsvc.extract import jsonld
@@ -59,9 +62,13 @@ class Article:
 # -- public API ---------------------------------------------------------------------------------------------
 
 
-def read_article(html: str, url: str | None = None, *, ld: Mapping[str, Any] | None = None) -> Article | None:
+def read_article(
+    html: str | HtmlElement, url: str | None = None, *, ld: Mapping[str, Any] | None = None
+) -> Article | None:
     """The article of an article page; None when the page cannot be parsed at all. Never raises.
 
+    ``html`` is the page's text, or its root element when the caller has parsed it already (the tree is
+    not changed: the reader works on a copy, without comments, as a parse of the page's text gives it).
     ``ld`` is the page's JSON-LD article object when the caller has read it already (the HTML it passes
     may have lost its scripts); the page's own JSON-LD wins when it has one."""
     try:
@@ -97,7 +104,7 @@ def library_extract(html: str, url: str | None = None, mode: Mode = "default") -
 # -- the reader ---------------------------------------------------------------------------------------------
 
 
-def _read(html: str, url: str | None, ld: Mapping[str, Any] | None) -> Article | None:
+def _read(html: str | HtmlElement, url: str | None, ld: Mapping[str, Any] | None) -> Article | None:
     tree = _load(html)
     if tree is None:
         return None
@@ -134,13 +141,58 @@ def _read(html: str, url: str | None, ld: Mapping[str, Any] | None) -> Article |
     )
 
 
-def _load(html: str) -> Any:
+def _load(html: str | HtmlElement) -> Any:
+    if isinstance(html, HtmlElement):
+        return _tree_copy(html)
     if not isinstance(html, str) or not html.strip():
         return None
     text = html[:MAX_HTML_CHARS].replace("\x00", "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return load_html(text)
+
+
+# What trafilatura's loader removes from a page's text before parsing it (control characters).
+_INVALID_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Attributes that hold a list of words: as a parse of the page's text has them, one space apart.
+_WORD_LISTS = {"*": ("class", "accesskey", "dropzone"), "a": ("rel", "rev"), "link": ("rel", "rev"),
+               "td": ("headers",), "th": ("headers",), "form": ("accept-charset",), "object": ("archive",),
+               "area": ("rel",), "icon": ("sizes",), "iframe": ("sandbox",), "output": ("for",)}  # fmt: skip
+
+
+def _tree_copy(root: HtmlElement) -> Any:
+    """A copy of an already parsed page as trafilatura's own loader would give it from the page's text: no
+    comments (their neighbours' text joined), word-list attributes one space apart, no control characters.
+    None for what the loader would refuse (a document that does not start like HTML and has under two
+    children) or an empty one."""
+    if _dubious(root) and len(root) < 2:
+        return None
+    tree = copy.deepcopy(root)
+    if sum(len(t) for t in tree.itertext()) > MAX_HTML_CHARS:
+        # A page past the reader's size cap: read the cut text, as from a page given as text.
+        return _load(tostring(tree, encoding="unicode"))
+    if _INVALID_XML_RE.search("".join(tree.itertext())):
+        for el in tree.iter():
+            if el.text and isinstance(el.tag, str):
+                el.text = _INVALID_XML_RE.sub("", el.text)
+            if el.tail:
+                el.tail = _INVALID_XML_RE.sub("", el.tail)
+    for comment in list(tree.iter(etree.Comment)):
+        comment.drop_tree()
+    for el in tree.iter(etree.Element):
+        for name in (*_WORD_LISTS["*"], *_WORD_LISTS.get(el.tag, ())):
+            value = el.get(name)
+            if value is not None and value != (spaced := " ".join(value.split())):
+                el.set(name, _INVALID_XML_RE.sub("", spaced))
+    return tree
+
+
+def _dubious(root: HtmlElement) -> bool:
+    """trafilatura's test of a page's text: its first 50 characters do not name html."""
+    head = [f"<!--{c.text or ''}-->" for c in root.itersiblings(preceding=True)][::-1]
+    doctype = root.getroottree().docinfo.doctype
+    start = (f"{doctype}\n" if doctype else "") + "".join(head) + "<html"
+    return "html" not in start[:50].lower()
 
 
 def _trafilatura(tree: Any, url: str | None, mode: Mode, tables: bool = True) -> Any:

@@ -5,21 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bs4 import Tag
-from bs4.element import NavigableString
-
 from feedsvc.extract import times
-from feedsvc.extract.clean import clean_body, clean_line, is_chrome
+from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
+    Tag,
+    Text,
     _ancestor,
     _attr,
+    _edited,
     _Fence,
     _first,
     _has_hint,
     _is_label,
+    _set_text,
     _strings,
     _tags,
     _text,
+    _text_parent,
+    clean_line,
 )
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
@@ -58,7 +61,7 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
             continue
         heading = _title_element(a)
         strong = heading is not None or _has_hint(a, _TITLE_HINTS)
-        element = heading or _inner_title(a)
+        element = heading if heading is not None else _inner_title(a)
         title = _text(element)
         size = _size(title)
         if size < 3 or len(title) > _MAX_TITLE or size > _MAX_WORDS or is_chrome(title):
@@ -92,7 +95,7 @@ def _inner_title(a: Tag) -> Tag:
     nodes = [n for n in _strings(a) if n.strip()]
     if len(nodes) < 2:
         return a
-    best: tuple[int, NavigableString] | None = None
+    best: tuple[int, Text] | None = None
     for node in nodes:
         text = clean_line(str(node))
         size = _size(text)
@@ -106,25 +109,39 @@ def _inner_title(a: Tag) -> Tag:
     if best is None:
         return a
     node = best[1]
-    el = node.parent
-    if not isinstance(el, Tag):
+    el = _text_parent(node)
+    if el is None:
         return a
     if el is a:
         # bare text beside the outlet/time spans: give the headline its own element
-        wrapper = node.wrap(Tag(name="span"))
-        return wrapper if isinstance(wrapper, Tag) else a
+        return _wrap(node)
     text = clean_line(str(node))
-    while isinstance(el.parent, Tag) and el.parent is not a and _text(el.parent) == text:
-        el = el.parent
+    while (parent := el.getparent()) is not None and parent is not a and _text(parent) == text:
+        el = parent
     return el
+
+
+def _wrap(node: Text) -> Tag:
+    """Put a text node into a <span> of its own, in its place."""
+    owner = node.getparent()
+    span = owner.makeelement("span")
+    _set_text(span, str(node))
+    if node.is_tail:
+        owner.tail = None
+        owner.addnext(span)
+    else:
+        owner.text = None
+        owner.insert(0, span)
+    _edited()
+    return span
 
 
 def _title_element(a: Tag) -> Tag | None:
     for found in (_first(a, _HEADINGS), _ancestor(a, _HEADINGS)):
-        if isinstance(found, Tag):
+        if found is not None:
             return found
-    parent = a.parent
-    if isinstance(parent, Tag) and _has_hint(parent, _TITLE_HINTS):
+    parent = a.getparent()
+    if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
     return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None)
 
@@ -136,7 +153,7 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
     strong: dict[int, set[str]] = {}
     every: dict[int, set[str]] = {}
     for h in headlines:
-        for parent in h.anchor.parents:
+        for parent in h.anchor.iterancestors():
             every.setdefault(id(parent), set()).add(h.key)
             if h.strong:
                 strong.setdefault(id(parent), set()).add(h.key)
@@ -145,9 +162,11 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
         counts = strong if h.strong else every
         box = h.anchor
         while (
-            isinstance(box.parent, Tag) and id(box.parent) not in stops and len(counts[id(box.parent)]) == 1
+            (parent := box.getparent()) is not None
+            and id(parent) not in stops
+            and len(counts[id(parent)]) == 1
         ):
-            box = box.parent
+            box = parent
         held = chosen.get(id(box))
         if held is None or (h.strong and not held[0].strong):
             chosen[id(box)] = (h, box)

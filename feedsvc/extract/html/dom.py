@@ -1,19 +1,28 @@
-"""The parsed DOM: building the soup, small bs4 helpers, page chrome and paid placement, line breaks."""
+"""The parsed DOM: one lxml tree, small helpers over it, page chrome and paid placement, line breaks.
+
+The page is parsed once, by lxml, into the tree every step reads (and the article reader is handed a copy of).
+The helpers keep the text model the extractor was written against: a text node is a run of text between tags
+(lxml's ``.text``/``.tail`` slots, read as XPath text nodes that know their element), a whitespace-only run
+outside <pre>/<textarea> is one space or one newline, ruby annotations (<rt>, <rp>) are not text, and a
+removed element leaves an empty comment in its place so that the texts around it stay apart.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup, ParserRejectedMarkup, Tag, UnusualUsageWarning
-from bs4.element import NavigableString
+from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction
 
-from feedsvc.extract.clean import clean_line
+from feedsvc.extract import clean
 
 _log = logging.getLogger(__package__)  # the package's logger, "feedsvc.extract.html"
 
@@ -93,14 +102,79 @@ _FIGURE = frozenset({"figure"})
 _CARD_PARENTS = frozenset({"article", "main", "section", "li", "aside"})
 
 
-# -- small helpers over bs4 ------------------------------------------------------------------------------
+# -- cached text helpers ------------------------------------------------------------------------------------
+
+# A listing repeats its short texts (outlets, "2 hours ago", labels) on every card: each is cleaned once.
+_CACHED_CHARS = 512
 
 
-def _attr(el: Tag, name: str) -> str | None:
-    value = el.get(name)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else " ".join(value)
+@lru_cache(maxsize=32768)
+def _clean_short(text: str) -> str:
+    return clean.clean_line(text)
+
+
+def clean_line(text: str) -> str:
+    """feedsvc.extract.clean.clean_line, remembered for short texts."""
+    return _clean_short(str(text)) if len(text) <= _CACHED_CHARS else clean.clean_line(text)
+
+
+# -- the tree and its text nodes ----------------------------------------------------------------------------
+
+Tag: TypeAlias = HtmlElement
+# A text node: a str that knows the element it belongs to (lxml's "smart string" from an XPath text() step).
+Text: TypeAlias = Any
+_RUBY_NAMES = frozenset({"rt", "rp"})
+_ASCII_SPACES = " \n\t\x0c\r"
+
+
+@dataclass
+class _Tree:
+    """Per-parse state the helpers consult: whether ruby annotations exist (their text is no text, so the
+    fast text paths stay exact without them), a count of tree edits (selector results are cached per edit),
+    and every element's proxy, held so that ``id(el)`` names one element for the whole extraction."""
+
+    ruby: bool = False
+    edits: int = 0
+    alive: list[Any] = field(default_factory=list)
+    selections: dict[str, tuple[int, frozenset[int]]] = field(default_factory=dict)
+
+
+_TREE: ContextVar[_Tree] = ContextVar("feedsvc_html_tree", default=_Tree())  # noqa: B039 (never mutated)
+
+_TEXTS = etree.XPath("descendant::text()")
+_PLAIN_TEXTS = etree.XPath("descendant::text()[not(ancestor::rt or ancestor::rp)]")
+_NODES = etree.XPath("descendant::*|descendant::text()")
+_PLAIN_NODES = etree.XPath("descendant::*|descendant::text()[not(ancestor::rt or ancestor::rp)]")
+_ALL_TEXTS = etree.XPath("//text()")
+_KEEPS_SPACES = frozenset({"pre", "textarea"})
+
+
+def _edited() -> None:
+    """Record a change to the tree's shape (cached selector results no longer hold)."""
+    _TREE.get().edits += 1
+
+
+def _text_parent(node: Text) -> Tag:
+    """The element a text node sits in (a tail's is its element's parent)."""
+    owner = node.getparent()
+    return owner.getparent() if node.is_tail else owner
+
+
+def _is_tag(node: Any) -> bool:
+    return isinstance(node, HtmlElement)
+
+
+def _get_text(el: Tag) -> str:
+    """The element's text: every text node under it, ruby annotations left out."""
+    if not _TREE.get().ruby or el.tag in _RUBY_NAMES:
+        return "".join(el.itertext())
+    if any(a.tag in _RUBY_NAMES for a in el.iterancestors()):
+        return ""
+    return "".join(_PLAIN_TEXTS(el))
+
+
+def _attr(el: Tag | None, name: str) -> str | None:
+    return None if el is None else el.get(name)
 
 
 def _words(el: Tag) -> frozenset[str]:
@@ -110,12 +184,10 @@ def _words(el: Tag) -> frozenset[str]:
     names ("css-1x2y3z", "sc-bdVaJa", "_3xX9f", "JtKRv") carry no words, so none of them can look like
     "ad" or "modal"."""
     classes = el.get("class")
-    if isinstance(classes, list):
-        classes = " ".join(classes)
     ident = el.get("id")
     if not classes and not ident:
         return _NO_WORDS
-    return _words_of(f"{classes or ''} {ident if isinstance(ident, str) else ''}")
+    return _words_of(f"{classes or ''} {ident or ''}")
 
 
 _NO_WORDS: frozenset[str] = frozenset()
@@ -147,54 +219,105 @@ def _word_parts(part: str) -> list[str]:
 
 
 def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
-    return bool(_words(el) & hints) or (_attr(el, "itemprop") or "").lower() in hints
+    return bool(_words(el) & hints) or (el.get("itemprop") or "").lower() in hints
 
 
 def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> Iterator[Tag]:
-    """The elements under ``root`` in document order, optionally only those of the given name(s). A plain
-    walk: bs4's find_all builds a filter per call, which costs more than the walk on big pages."""
+    """The elements under ``root`` in document order, optionally only those of the given name(s). The page's
+    root element (parent None) counts itself: it stands for the whole document."""
+    names: tuple[Any, ...]
     if name is None:
-        for el in root.descendants:
-            if isinstance(el, Tag):
-                yield el
-        return
-    names = {name} if isinstance(name, str) else set(name)
-    for el in root.descendants:
-        if isinstance(el, Tag) and el.name in names:
-            yield el
+        names = (etree.Element,)
+    elif isinstance(name, str):
+        names = (name,)
+    else:
+        names = tuple(name)
+    if root.getparent() is None:
+        return root.iter(*names)  # type: ignore[no-any-return]
+    return root.iterdescendants(*names)  # type: ignore[no-any-return]
 
 
-def _strings(root: Tag) -> Iterator[NavigableString]:
-    """The text nodes under ``root`` (no comments, CDATA or doctype), in document order."""
-    for node in root.descendants:
-        if type(node) is NavigableString:
-            yield node
+def _strings(root: Tag) -> list[Text]:
+    """The text nodes under ``root`` (no comments, no ruby annotations), in document order."""
+    return _PLAIN_TEXTS(root) if _TREE.get().ruby else _TEXTS(root)  # type: ignore[no-any-return]
 
 
-def _ancestor(el: Tag | NavigableString, names: frozenset[str]) -> Tag | None:
-    """The nearest ancestor of ``el`` named in ``names`` (a plain walk up, no bs4 filter)."""
-    parent = el.parent
+def _nodes(root: Tag) -> list[Any]:
+    """The elements and text nodes under ``root`` in document order (comments left out)."""
+    return _PLAIN_NODES(root) if _TREE.get().ruby else _NODES(root)  # type: ignore[no-any-return]
+
+
+def _previous_siblings(el: Tag) -> Iterator[Any]:
+    """What precedes ``el`` in its parent, nearest first: text runs as str, elements, and a comment as its
+    text (a removed element's placeholder comment is empty)."""
+    prev = el.getprevious()
+    while True:
+        before = prev.tail if prev is not None else _parent_text(el)
+        if before:
+            yield before
+        if prev is None:
+            return
+        yield prev if isinstance(prev, HtmlElement) else (prev.text or "")
+        prev = prev.getprevious()
+
+
+def _parent_text(el: Tag) -> str | None:
+    parent = el.getparent()
+    return parent.text if parent is not None else None
+
+
+def _next_tag(el: Tag) -> Tag | None:
+    """The next element sibling, past text and comments."""
+    nxt = el.getnext()
+    while nxt is not None and not isinstance(nxt, HtmlElement):
+        nxt = nxt.getnext()
+    return nxt
+
+
+def _ancestor(el: Tag | Text, names: frozenset[str]) -> Tag | None:
+    """The nearest ancestor of ``el`` (an element or a text node) named in ``names``."""
+    parent = el.getparent() if isinstance(el, HtmlElement) else _text_parent(el)
     while parent is not None:
-        if parent.name in names:
+        if parent.tag in names:
             return parent
-        parent = parent.parent
+        parent = parent.getparent()
     return None
+
+
+def _either(*els: Tag | None) -> Tag | None:
+    """The first element given that is not None (an element's truth is its having children)."""
+    return next((el for el in els if el is not None), None)
 
 
 def _first(root: Tag, names: frozenset[str]) -> Tag | None:
     return next(_tags(root, names), None)
 
 
+def _find(root: Tag, name: str, attr: str | None = None) -> Tag | None:
+    """The first element named ``name`` under ``root`` (with attribute ``attr``, when given)."""
+    for el in _tags(root, name):
+        if attr is None or el.get(attr) is not None:
+            return el
+    return None
+
+
+def _find_parent(el: Tag, name: str, attr: str | None = None) -> Tag | None:
+    for parent in el.iterancestors(name):
+        if attr is None or parent.get(attr) is not None:
+            return parent
+    return None
+
+
 def _lines(el: Tag) -> list[str]:
-    return [line for raw in el.get_text().split("\n") if (line := clean_line(raw))]
+    return [line for raw in _get_text(el).split("\n") if (line := clean_line(raw))]
 
 
 def _text(el: Tag) -> str:
-    return clean_line(el.get_text())
+    return clean_line(_get_text(el))
 
 
 def _within(el: Tag, container: Tag) -> bool:
-    return el is container or any(parent is container for parent in el.parents)
+    return el is container or any(parent is container for parent in el.iterancestors())
 
 
 class _Fence:
@@ -206,9 +329,8 @@ class _Fence:
         for tag in tags:
             if tag is None:
                 continue
-            self.inside.add(id(tag))
-            self.inside.update(id(d) for d in tag.descendants)
-            self.around.update(id(p) for p in tag.parents)
+            self.inside.update(map(id, tag.iter()))
+            self.around.update(map(id, tag.iterancestors()))
 
     def covers(self, el: Tag) -> bool:
         return id(el) in self.inside
@@ -228,17 +350,72 @@ def _paragraph_tags(body: Tag, fence: _Fence | None = None) -> list[Tag]:
 # -- parse the page, drop the chrome ------------------------------------------------------------------------
 
 
-def _parse(text: str) -> BeautifulSoup | None:
+@dataclass
+class _Parsed:
+    root: Tag
+    tree: _Tree
+    trailing: int  # whitespace runs after </html> (text of the document outside the root element)
+
+
+def _parse(text: str) -> _Parsed | None:
     # lxml rejects NULs and lone surrogates; they carry no text anyway.
     text = _flatten(_UNPARSEABLE_RE.sub("", text))
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
-        with warnings.catch_warnings():
-            # "looks like a URL/filename" and "XML parsed as HTML" are guesses about the caller; we know.
-            warnings.simplefilter("ignore", UnusualUsageWarning)
-            return BeautifulSoup(text, "lxml")
-    except (ParserRejectedMarkup, ValueError, UnicodeError, RecursionError) as exc:
+        parser = HTMLParser(recover=True)
+        # One element class for every tag, chosen in C: lxml.html's default lookup calls into Python for
+        # every element proxy made (its form and input classes are not used here).
+        parser.set_element_class_lookup(_CLASSES)
+        parser.feed(text)
+        root = parser.close()
+    except (etree.LxmlError, ValueError, UnicodeError, RecursionError) as exc:
         _log.warning("unparseable HTML page: %s", exc)
         return None
+    if root is None or not isinstance(root, HtmlElement):
+        return None
+    state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
+    _collapse_blank_texts(root, next(root.iter(*_KEEPS_SPACES), None) is not None)
+    state.alive = list(root.iter())
+    return _Parsed(root, state, _trailing_runs(text))
+
+
+_CLASSES = etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+)
+
+
+def _collapse_blank_texts(root: Tag, keeps_spaces: bool) -> None:
+    """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
+    one space: the page's layout whitespace, not its text."""
+    for node in _ALL_TEXTS(root):
+        if node == " " or node == "\n" or node.strip(_ASCII_SPACES):
+            continue
+        if keeps_spaces and _ancestor(node, _KEEPS_SPACES) is not None:
+            continue
+        owner = node.getparent()
+        short = "\n" if "\n" in node else " "
+        if node.is_tail:
+            owner.tail = short
+        else:
+            owner.text = short
+
+
+_HTML_END_RE = re.compile(r"</html\s*>", re.IGNORECASE)
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def _trailing_runs(text: str) -> int:
+    """How many whitespace runs follow the page's last </html>: each is a text of the document itself."""
+    end = None
+    for end in _HTML_END_RE.finditer(text[-4096:]):  # noqa: B007 (the last one)
+        pass
+    if end is None:
+        return 0
+    parts = _COMMENT_RE.split(text[len(text) - min(len(text), 4096) + end.end() :])
+    if any(p.strip(_ASCII_SPACES) for p in parts):
+        return 0  # text after the end: the parser puts it back into the body
+    return sum(1 for p in parts if p)
 
 
 def _flatten(text: str) -> str:
@@ -258,53 +435,79 @@ def _break_at(match: re.Match[str]) -> str:
     return f"\n{tag}" if match.group(1) else f"{tag}\n"
 
 
-def _drop_chrome(soup: BeautifulSoup, keep: set[int]) -> None:
+def _drop_chrome(parsed: _Parsed, keep: set[int]) -> None:
     """Remove page chrome in place; ``keep`` holds ids of elements a site profile selected. One walk from
     the top, outer elements first; a removed element's subtree is not visited."""
-    _remove(soup, lambda el: el.name in _NEVER_TEXT_NAMES)
-    page_chars = len(soup.get_text())
+    soup = parsed.root
+    _remove(soup, lambda el: el.tag in _NEVER_TEXT_NAMES)
+    page_chars = len(_get_text(soup)) + parsed.trailing
 
     def chrome(el: Tag) -> bool:
         if id(el) in keep or not _is_chrome_element(el):
             return False
-        if _is_label(el.get_text()):
+        if _is_label(_get_text(el)):
             return False  # a "Sponsored" badge stays so that the card around it is recognised and dropped
-        return not _holds_content(el, page_chars, structural=el.name in ("nav", "header", "footer", "form"))
+        return not _holds_content(el, page_chars, structural=el.tag in ("nav", "header", "footer", "form"))
 
     _remove(soup, chrome)
 
 
 def _remove(root: Tag, drop: Callable[[Tag], bool]) -> None:
-    """Extract every element for which ``drop`` holds, outermost first (children indexed from the end, so
-    no extraction searches its parent's children for its place)."""
+    """Remove every element below ``root`` for which ``drop`` holds, outermost first. An empty comment takes
+    its place and its tail, so the text runs before and after it stay two runs."""
     stack = [root]
+    removed = False
     while stack:
         node = stack.pop()
-        children = node.contents
-        for i in range(len(children) - 1, -1, -1):
-            child = children[i]
-            if not isinstance(child, Tag):
+        for child in node:
+            if not isinstance(child, HtmlElement):
                 continue
             if drop(child):
-                child.extract(_self_index=i)
+                _replace_with_mark(child)
+                removed = True
             else:
                 stack.append(child)
+    if removed:
+        _edited()
 
 
-def _attached(el: Tag, soup: BeautifulSoup) -> bool:
-    return any(parent is soup for parent in el.parents)
+def _replace_with_mark(el: Tag) -> None:
+    mark = etree.Comment("")
+    _set_text(mark, el.tail, tail=True)
+    el.tail = None
+    parent = el.getparent()
+    if parent is not None:
+        parent.replace(el, mark)
+
+
+# Characters a parsed page may hold but lxml refuses to be handed (C0 controls but tab, newline, return).
+_XML_REFUSED_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _set_text(el: Any, text: str | None, tail: bool = False) -> None:
+    """Set an element's text (or tail); control characters lxml refuses are dropped, as every reader of
+    the text drops them anyway."""
+    try:
+        setattr(el, "tail" if tail else "text", text)
+    except ValueError:
+        setattr(el, "tail" if tail else "text", _XML_REFUSED_RE.sub("", text or ""))
+
+
+def _attached(el: Tag, soup: Tag) -> bool:
+    return el is soup or any(parent is soup for parent in el.iterancestors())
 
 
 def _is_chrome_element(el: Tag) -> bool:
-    if el.name in ("nav", "form", "dialog"):
+    name = el.tag
+    if name in ("nav", "form", "dialog"):
         return True
-    if el.name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
+    if name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
     if (_attr(el, "role") or "").lower() in _CHROME_ROLES:
         return True
-    if el.has_attr("hidden") or _HIDDEN_STYLE_RE.search(_attr(el, "style") or ""):
+    if el.get("hidden") is not None or _HIDDEN_STYLE_RE.search(el.get("style") or ""):
         return True
-    if _attr(el, "aria-hidden") == "true" and (el.name != "a" or el.get_text().strip()):
+    if el.get("aria-hidden") == "true" and (name != "a" or _get_text(el).strip()):
         # Hidden from screen readers only: its text repeats what is shown. A link without text is a
         # card's thumbnail (Yahoo marks the picture's duplicate link so), shown to everyone: it stays.
         return True
@@ -316,17 +519,17 @@ def _is_chrome_element(el: Tag) -> bool:
 def _holds_content(el: Tag, page_chars: int, structural: bool) -> bool:
     """A chrome-looking element that wraps the page's real content (an ASP.NET page-wide <form>,
     a <div class="has-ads"> wrapper) must stay; a site header holding the logo's <h1> must not."""
-    if el.name in ("html", "body", "main"):
+    if el.tag in ("html", "body", "main"):
         return True
     first_h1 = True
     for inner in _tags(el):
-        if inner.name == "main" or (inner.has_attr("itemprop") and _is_article_body(inner)):
+        if inner.tag == "main" or (inner.get("itemprop") is not None and _is_article_body(inner)):
             return True
-        if inner.name == "h1" and first_h1:
+        if inner.tag == "h1" and first_h1:
             first_h1 = False
-            if not structural or len(inner.get_text().split()) >= 4:
+            if not structural or len(_get_text(inner).split()) >= 4:
                 return True  # a headline, not a logo
-    return len(el.get_text()) * 2 > page_chars > 500
+    return len(_get_text(el)) * 2 > page_chars > 500
 
 
 def _is_article_body(el: Tag) -> bool:
@@ -335,7 +538,7 @@ def _is_article_body(el: Tag) -> bool:
 
 
 def _article_body(root: Tag) -> Tag | None:
-    return next((el for el in _tags(root) if el.has_attr("itemprop") and _is_article_body(el)), None)
+    return next((el for el in _tags(root) if el.get("itemprop") is not None and _is_article_body(el)), None)
 
 
 def _ad_link(href: str) -> bool:
@@ -349,7 +552,15 @@ def _ad_link(href: str) -> bool:
     return bool(host and _AD_HOST_RE.match(host.lower()))
 
 
+@lru_cache(maxsize=16384)
+def _label(text: str) -> bool:
+    folded = text.strip().strip(":").casefold()
+    return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
+
+
 def _is_label(text: str) -> bool:
+    if len(text) <= _CACHED_CHARS:
+        return _label(str(text))
     folded = text.strip().strip(":").casefold()
     return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
 
@@ -358,8 +569,8 @@ def _sponsored(record: Tag) -> bool:
     """Paid placement: a sponsor class on the record (or a wrapper), a rel=sponsored link, or a label."""
     if any(w in _SPONSOR_WORDS or w.startswith(_SPONSOR_PREFIXES) for w in _words(record)):
         return True
-    for parent in record.parents:
-        if isinstance(parent, Tag) and any(w.startswith(_SPONSOR_PREFIXES) for w in _words(parent)):
+    for parent in record.iterancestors():
+        if any(w.startswith(_SPONSOR_PREFIXES) for w in _words(parent)):
             return True
     for a in _tags(record, "a"):
         if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):

@@ -6,24 +6,32 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-
-from bs4 import Tag
-from bs4.element import NavigableString
+from functools import lru_cache
 
 from feedsvc.extract import times
-from feedsvc.extract.clean import clean_line, is_chrome
+from feedsvc.extract.clean import is_chrome
 from feedsvc.extract.html.dom import (
     _SEPARATOR_RE,
+    Tag,
+    Text,
     _ancestor,
     _attr,
     _Fence,
+    _find,
     _first,
+    _get_text,
     _has_hint,
     _is_label,
+    _is_tag,
     _lines,
+    _next_tag,
+    _nodes,
+    _previous_siblings,
     _strings,
     _tags,
     _text,
+    _text_parent,
+    clean_line,
 )
 
 _OUTLET_HINTS = frozenset(
@@ -87,7 +95,7 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
     """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase.
     Headings are never searched: "now" in a headline is a word of it, not its time."""
     for el in _tags(scope):
-        if el.name != "time" and (_attr(el, "itemprop") or "").lower() != "datepublished":
+        if el.tag != "time" and (el.get("itemprop") or "").lower() != "datepublished":
             continue
         if not fence.covers(el) and _ancestor(el, _HEADING_NAMES) is None:
             machine = _attr(el, "datetime") or _attr(el, "content")
@@ -96,8 +104,8 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             if text or machine:
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
     for node in _strings(scope):
-        parent = node.parent
-        if not isinstance(parent, Tag) or fence.covers(parent):
+        parent = _text_parent(node)
+        if parent is None or fence.covers(parent):
             continue
         phrase = _phrase_in(str(node), languages)
         if phrase and not _in_prose(node, phrase):
@@ -112,7 +120,7 @@ _IMG = frozenset({"img"})
 _FIGURE = frozenset({"figure"})
 
 
-def _in_prose(node: NavigableString, phrase: str) -> bool:
+def _in_prose(node: Text, phrase: str) -> bool:
     """A bare time word ("now", "today") inside a heading or running text is a word of that text, not a
     time stamp: it counts only as a part of its line of its own ("Reuters • now") or ending a short line
     ("Updated now"). A phrase with digits ("2 hours ago") stands on its own."""
@@ -120,10 +128,10 @@ def _in_prose(node: NavigableString, phrase: str) -> bool:
         return True
     if _DIGIT_RE.search(phrase):
         return False
-    line = node.parent
-    while isinstance(line, Tag) and line.name not in _LINE_NAMES:
-        line = line.parent
-    text = clean_line(line.get_text()) if isinstance(line, Tag) else phrase
+    line = _text_parent(node)
+    while line is not None and line.tag not in _LINE_NAMES:
+        line = line.getparent()
+    text = clean_line(_get_text(line)) if line is not None else phrase
     if len(text) > len(phrase) + 40:
         return True
     folded = phrase.casefold()
@@ -138,6 +146,11 @@ _LINE_NAMES = frozenset({
 
 
 def _phrase_in(text: str, languages: str | None = None) -> str | None:
+    return _phrase(str(text), languages) if len(text) <= 512 else _phrase.__wrapped__(text, languages)
+
+
+@lru_cache(maxsize=16384)
+def _phrase(text: str, languages: str | None) -> str | None:
     for part in _SEPARATOR_RE.split(clean_line(text)):
         phrase = times.strip_icon(part, languages)
         glued = (
@@ -165,15 +178,14 @@ def _meta_line(
     The line is read by its text pieces, so spans glued without a space ("Kyodo News" + "5 hours ago",
     "毎日新聞" + "3/9(木) 18:45") stay apart."""
     line = el
-    while line is not scope and isinstance(line.parent, Tag) and line.parent is not scope:
-        parent = line.parent
+    while line is not scope and (parent := line.getparent()) is not None and parent is not scope:
         if fence.touches(parent):
             break
-        text = parent.get_text()
+        text = _get_text(parent)
         if len(text.strip()) > 120 or sum(1 for row in text.split("\n") if row.strip()) > 4:
             break
         line = parent
-    pieces = _pieces(line, el if el.name == "time" else None)
+    pieces = _pieces(line, el if el.tag == "time" else None)
     outlet = _outlet_in_lines(pieces, phrase, True, languages) or _name_beside(line, fence)
     return outlet, line
 
@@ -181,8 +193,8 @@ def _meta_line(
 def _name_beside(line: Tag, fence: _Fence) -> str | None:
     """The short text just before a time that shares its parent with the headline ("<a>Headline</a>
     <span>BBC News</span><time>…</time>"): the nearest sibling with text, if it is a name."""
-    for sibling in line.previous_siblings:
-        if isinstance(sibling, Tag):
+    for sibling in _previous_siblings(line):
+        if _is_tag(sibling):
             if fence.touches(sibling):
                 return None
             text = _text(sibling)
@@ -199,12 +211,10 @@ def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
     source logo's alt text stands for the name it shows."""
     out: list[str] = []
     time_done = False
-    for node in line.descendants:
-        if isinstance(node, Tag):
-            if node.name == "img" and (alt := _logo_name(_attr(node, "alt"))):
+    for node in _nodes(line):
+        if _is_tag(node):
+            if node.tag == "img" and (alt := _logo_name(node.get("alt"))):
                 out.append(alt)
-            continue
-        if type(node) is not NavigableString:
             continue
         if time_el is not None and _inside(node, time_el):
             if not time_done and (text := _text(time_el)):
@@ -215,8 +225,9 @@ def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
     return out
 
 
-def _inside(node: NavigableString, el: Tag) -> bool:
-    return any(parent is el for parent in node.parents)
+def _inside(node: Text, el: Tag) -> bool:
+    parent = _text_parent(node)
+    return parent is el or any(p is el for p in parent.iterancestors())
 
 
 def _outlet_in_lines(
@@ -243,6 +254,13 @@ def _outlet_in_lines(
 
 
 def _outlet_name(text: str, byline_is_author: bool = False) -> str | None:
+    return (
+        _name(str(text), byline_is_author) if len(text) <= 512 else _name.__wrapped__(text, byline_is_author)
+    )
+
+
+@lru_cache(maxsize=16384)
+def _name(text: str, byline_is_author: bool) -> str | None:
     name = clean_line(text).strip(" •·|-–—:©")
     if byline_is_author and name[:3].lower() == "by ":
         return None  # "By Jane Doe": a reporter, not an outlet
@@ -261,19 +279,19 @@ def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
     for node in (n for n in _strings(scope) if _is_credit(n)):
-        el = node.parent
+        el = _text_parent(node)
         for _ in range(3):
-            if not isinstance(el, Tag) or fence.covers(el):
+            if el is None or fence.covers(el):
                 break
             for line in _lines(el):
                 match = _PROVIDED_RE.match(line) or (len(line) <= 30 and _PROVIDED_AFTER_RE.match(line))
                 name = _outlet_name(match.group("name")) if match else None
                 if name:
                     return name
-            logo = el.find("img", alt=True)
-            if isinstance(logo, Tag) and (name := _logo_name(_attr(logo, "alt"))):
+            logo = _find(el, "img", "alt")
+            if logo is not None and (name := _logo_name(logo.get("alt"))):
                 return name
-            el = el.parent
+            el = el.getparent()
     return _logo_outlet(scope, fence)
 
 
@@ -298,17 +316,17 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
     text before the headline. Without the icon a short line there is a kicker ("Europe", "Live") as
     often as an outlet, and unknown beats wrong."""
     name: str | None = None
-    for node in scope.descendants:
+    for node in _nodes(scope):
         if node is title_el:
             return name
-        if type(node) is not NavigableString or not isinstance(node.parent, Tag):
+        if _is_tag(node):
             continue
         if _ancestor(node, _LINK) is not None:
             continue
         text = clean_line(str(node))
         if text:
             name = _outlet_name(text, byline_is_author=True)
-            name = name if name and _beside_icon(node.parent) else None
+            name = name if name and _beside_icon(_text_parent(node)) else None
     return None
 
 
@@ -317,8 +335,8 @@ def _beside_icon(el: Tag) -> bool:
     for _ in range(3):
         if _first(el, _IMG) is not None:
             return True
-        parent = el.parent
-        if not isinstance(parent, Tag) or len(parent.get_text()) > 80:
+        parent = el.getparent()
+        if parent is None or len(_get_text(parent)) > 80:
             return False
         el = parent
     return False
@@ -353,10 +371,8 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
         if not alt or fence.covers(img):
             continue
         src = f"{_attr(img, 'src') or ''} {_attr(img, 'data-src') or ''}".lower()
-        beside = img.next_sibling
-        while beside is not None and not isinstance(beside, Tag):
-            beside = beside.next_sibling
-        shown = _text(beside) if isinstance(beside, Tag) else ""
+        beside = _next_tag(img)
+        shown = _text(beside) if beside is not None else ""
         is_logo = _LOGO_ALT_RE.search(alt) or "logo" in src or shown.casefold() == alt.casefold()
         if is_logo and (name := _logo_name(alt)):
             return name

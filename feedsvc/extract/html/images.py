@@ -11,10 +11,8 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from bs4 import Tag
-
 from feedsvc.extract import jsonld
-from feedsvc.extract.html.dom import _ancestor, _attr, _Fence, _tags, _words
+from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _tags, _words
 from feedsvc.extract.html.page import _Page
 
 MAX_IMAGE_URL = 2048
@@ -209,12 +207,8 @@ def _furniture(img: Tag) -> bool:
         return True
     if _words(img) & _FURNITURE:
         return True
-    parent = img.parent
-    if (
-        isinstance(parent, Tag)
-        and parent.name not in ("a", "picture", "source")
-        and _words(parent) & _FURNITURE
-    ):
+    parent = img.getparent()
+    if parent is not None and parent.tag not in ("a", "picture", "source") and _words(parent) & _FURNITURE:
         return True
     alt = (_attr(img, "alt") or "").strip()
     return bool(_LOGO_ALT_RE.search(alt))

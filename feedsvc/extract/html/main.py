@@ -7,20 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 
-from bs4 import Tag
-
 from feedsvc.extract.article import Article, read_article
-from feedsvc.extract.clean import clean_body, clean_line, is_chrome
+from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
+    Tag,
     _ancestor,
     _article_body,
+    _either,
     _Fence,
+    _find,
     _first,
+    _get_text,
     _lines,
     _paragraph_tags,
     _tags,
     _text,
     _within,
+    clean_line,
 )
 from feedsvc.extract.html.fields import (
     _Fields,
@@ -61,20 +64,20 @@ def _find_main(page: _Page) -> _Main | None:
     and a body; a listing page ("Latest news with #Ukraine") has none."""
     soup = page.soup
     body = _article_body(soup)
-    article = _ancestor(body, _ARTICLE) if body else None
+    article = _ancestor(body, _ARTICLE) if body is not None else None
     if article is None:
-        article = next((a for a in _tags(soup, "article") if _first(a, _H1)), None)
-    h1 = _first(article or soup, _H1)
+        article = next((a for a in _tags(soup, "article") if _first(a, _H1) is not None), None)
+    h1 = _first(article if article is not None else soup, _H1)
     strong = page.ld is not None or page.meta.get("og:type", "").startswith("article") or body is not None
     if body is None:
-        main_el = soup.find("main")
-        body = _densest(article or (main_el if isinstance(main_el, Tag) else None) or soup.body or soup)
-    if not strong and not (article and body and len(_paragraph_tags(body)) >= 2) and not _prose(body):
+        body = _densest(_either(article, _find(soup, "main"), _find(soup, "body"), soup))
+    paragraphs = article is not None and body is not None and len(_paragraph_tags(body)) >= 2
+    if not strong and not paragraphs and not _prose(body):
         return None
     own = [page.meta.get("og:url"), page.meta.get("canonical"), page.base]
     if h1 is None and page.ld is None and _article_url(page, own) is None:
         return None  # "og:type article" without a headline of its own or an article address: a listing
-    return _Main(article or _common_ancestor(h1, body), h1, body)
+    return _Main(_either(article, _common_ancestor(h1, body)), h1, body)
 
 
 # A block of running prose: what an article without any article markup still shows (an old CMS page, a
@@ -99,7 +102,7 @@ def _prose(block: Tag | None) -> bool:
     sizes = [
         _weight(text)
         for p in _paragraph_tags(block)
-        if p.parent is block  # side by side in one block: a card grid's snippets each sit in their card
+        if p.getparent() is block  # side by side in one block: a card grid's snippets each sit in their card
         and _ancestor(p, frozenset({"a"})) is None
         and _weight(text := _text(p)) >= _PROSE_PARAGRAPH_CHARS
         and text[-1:] in ".!?。！？\"'”’»)"
@@ -115,9 +118,10 @@ def _densest(root: Tag) -> Tag | None:
     for p in _tags(root, "p"):
         if _first(p, _TIME) is not None or _ancestor(p, _HEADER) is not None:
             continue
-        size = len(p.get_text().strip())
-        for parent, share in ((p.parent, 1.0), (p.parent.parent if p.parent else None, 0.5)):
-            if isinstance(parent, Tag) and size:
+        size = len(_get_text(p).strip())
+        up = p.getparent()
+        for parent, share in ((up, 1.0), (up.getparent() if up is not None else None, 0.5)):
+            if parent is not None and size:
                 scores[id(parent)] = scores.get(id(parent), 0.0) + size * share
                 by_id[id(parent)] = parent
     if not scores:
@@ -127,10 +131,10 @@ def _densest(root: Tag) -> Tag | None:
 
 def _common_ancestor(a: Tag | None, b: Tag | None) -> Tag | None:
     if a is None or b is None:
-        return a or b
-    above_b = {id(b), *(id(p) for p in b.parents)}
-    for el in (a, *a.parents):
-        if id(el) in above_b and isinstance(el, Tag):
+        return _either(a, b)
+    above_b = {id(b), *(id(p) for p in b.iterancestors())}
+    for el in (a, *a.iterancestors()):
+        if id(el) in above_b:
             return el
     return None
 
@@ -138,7 +142,7 @@ def _common_ancestor(a: Tag | None, b: Tag | None) -> Tag | None:
 def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
     ld = page.ld or {}
     fence = _main_fence(main, cards)
-    when = _find_when(main.scope, fence, page.language) if main.scope else None
+    when = _find_when(main.scope, fence, page.language) if main.scope is not None else None
     title = _main_title(page, main)
     if not title or is_chrome(title):
         return None
@@ -167,7 +171,7 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
 def _body_image(page: _Page, main: _Main, cards: list[Tag]) -> str | None:
     """A photo in the article itself, for a page that declares none: the first in its header or body,
     never one of the cards around it."""
-    return block_image(page, main.scope or main.body, _Fence(cards))
+    return block_image(page, _either(main.scope, main.body), _Fence(cards))
 
 
 _ZONED_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
@@ -214,7 +218,8 @@ def _main_title(page: _Page, main: _Main) -> str | None:
         return title
     ld = page.ld or {}
     site = page.meta.get("og:site_name", "")
-    page_title = page.soup.title.get_text() if page.soup.title else None
+    title_tag = _find(page.soup, "title")
+    page_title = _get_text(title_tag) if title_tag is not None else None
     for raw in (
         ld.get("headline"),
         ld.get("name"),
@@ -283,20 +288,20 @@ def _main_category(page: _Page, main: _Main, fence: _Fence) -> str | None:
     for raw in (section, page.meta.get("article:section")):
         if isinstance(raw, str) and clean_line(raw):
             return clean_line(raw)
-    return _hinted_category(main.scope, fence) if main.scope else None
+    return _hinted_category(main.scope, fence) if main.scope is not None else None
 
 
 def _dom_body(main: _Main, fence: _Fence) -> tuple[str, ...]:
     if main.body is None:
         return ()
-    paragraphs = _paragraph_tags(main.body, fence) if main.body.find("p") else []
-    return clean_body([p.get_text() for p in paragraphs] or _lines(main.body))
+    paragraphs = _paragraph_tags(main.body, fence) if _find(main.body, "p") is not None else []
+    return clean_body([_get_text(p) for p in paragraphs] or _lines(main.body))
 
 
 def _read_article(page: _Page) -> Article | None:
     """The article reader over the page as it stands (chrome already dropped), with the page's JSON-LD;
     not on a page cut off before its end, where it would read a different body than the whole page has."""
-    return read_article(str(page.soup), page.base, ld=page.ld) if page.cut is None else None
+    return read_article(page.soup, page.base, ld=page.ld) if page.cut is None else None
 
 
 _TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+")

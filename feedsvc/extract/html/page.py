@@ -9,11 +9,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString
+from lxml import etree
 
 from feedsvc.extract import jsonld, times
-from feedsvc.extract.html.dom import _attr, _tags
+from feedsvc.extract.html.dom import Tag, _attr, _Parsed, _tags, _text_parent
 from feedsvc.extract.jsonld import text as _ld_str
 from feedsvc.models import DateOrder, utc
 
@@ -22,7 +21,7 @@ _CLOSED_RE = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 
 @dataclass
 class _Page:
-    soup: BeautifulSoup
+    soup: Tag  # the page's root element
     meta: dict[str, str]
     ld: dict[str, Any] | None
     base: str | None
@@ -33,6 +32,7 @@ class _Page:
     cut: frozenset[int] | None
     # The page's language ("ja", "de-DE") from <html lang> or og:locale, for reading its times.
     language: str | None = None
+    parsed: _Parsed | None = None
 
     def url(self, href: str | None) -> str | None:
         href = (href or "").strip()
@@ -51,11 +51,12 @@ class _Page:
 
 
 def _read_page(
-    soup: BeautifulSoup, text: str, page_url: str | None, fetched_at: datetime, order: DateOrder
+    parsed: _Parsed, text: str, page_url: str | None, fetched_at: datetime, order: DateOrder
 ) -> _Page:
+    soup = parsed.root
     meta = _meta_tags(soup)
     base = page_url
-    base_tag = next((b for b in _tags(soup, "base") if b.has_attr("href")), None)
+    base_tag = next((b for b in _tags(soup, "base") if b.get("href") is not None), None)
     if base_tag is not None:
         base = _join(page_url or "", _attr(base_tag, "href") or "") or page_url
     if not (base or "").startswith(("http://", "https://")):
@@ -63,7 +64,7 @@ def _read_page(
         own = meta.get("canonical") or meta.get("og:url") or ""
         base = own if own.startswith(("http://", "https://")) else None
     cut = _cut_point(soup, text)
-    return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, cut, _language(soup, meta))
+    return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, cut, _language(soup, meta), parsed)
 
 
 def _join(base: str, href: str) -> str | None:
@@ -74,16 +75,16 @@ def _join(base: str, href: str) -> str | None:
         return None
 
 
-def _language(soup: BeautifulSoup, meta: dict[str, str]) -> str | None:
+def _language(soup: Tag, meta: dict[str, str]) -> str | None:
     """The page's language tag, lower-cased with "-" ("en-us", "ja"); og:locale ("de_DE") without a lang."""
-    html = soup.find("html")
-    raw = (_attr(html, "lang") or _attr(html, "xml:lang") or "") if isinstance(html, Tag) else ""
+    html = next(_tags(soup, "html"), None)
+    raw = (_attr(html, "lang") or _attr(html, "xml:lang") or "") if html is not None else ""
     raw = raw.strip() or meta.get("og:locale", "").strip()
     tag = raw.replace("_", "-").lower()
     return tag if re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", tag) else None
 
 
-def _meta_tags(soup: BeautifulSoup) -> dict[str, str]:
+def _meta_tags(soup: Tag) -> dict[str, str]:
     meta: dict[str, str] = {}
     for tag in _tags(soup, "meta"):
         key = _attr(tag, "property") or _attr(tag, "name") or _attr(tag, "itemprop")
@@ -96,26 +97,37 @@ def _meta_tags(soup: BeautifulSoup) -> dict[str, str]:
     return meta
 
 
-def _json_ld(soup: BeautifulSoup) -> dict[str, Any] | None:
+def _json_ld(soup: Tag) -> dict[str, Any] | None:
     """The page's own article object (see feedsvc.extract.jsonld)."""
     return jsonld.article_in(
-        script.get_text()
+        "".join(script.itertext())
         for script in _tags(soup, "script")
         if (_attr(script, "type") or "").strip().lower() == "application/ld+json"
     )
 
 
-def _cut_point(soup: BeautifulSoup, text: str) -> frozenset[int] | None:
+def _cut_point(soup: Tag, text: str) -> frozenset[int] | None:
     """Ids of the elements holding the last text of a page cut off before its end; None for a whole page."""
     # HTML allows leaving </body></html> out, but fetched pages keep them; a page that holds neither lost its
     # end. Where it still ends on whole records, its last text is chrome or a script, which no story holds.
     if _CLOSED_RE.search(text[-4096:]):
         return None
-    last: NavigableString | None = None
-    for node in soup.descendants:
-        if isinstance(node, NavigableString) and node.strip():
-            last = node
-    return frozenset(id(parent) for parent in last.parents) if last is not None else frozenset()
+    for node in reversed(_LAST_TEXTS(soup)):
+        if isinstance(node, str):
+            if node.strip():
+                parent: Tag | None = _text_parent(node)
+                break
+        elif (node.text or "").strip():  # a comment's text counts too
+            parent = node.getparent()
+            break
+    else:
+        return frozenset()
+    return (
+        frozenset(id(el) for el in (parent, *parent.iterancestors())) if parent is not None else frozenset()
+    )
+
+
+_LAST_TEXTS = etree.XPath("//text()|//comment()")
 
 
 # A page's own clock may run a little ahead of ours; further ahead than this, its date is not believed.

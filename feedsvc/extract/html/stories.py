@@ -5,10 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bs4 import Tag
-
 from feedsvc.extract.html.cards import _card_fields, _containers, _headlines, _is_story
-from feedsvc.extract.html.dom import _attached, _drop_chrome, _Fence, _parse, _sponsored, _tags
+from feedsvc.extract.html.dom import (
+    _TREE,
+    Tag,
+    _attached,
+    _drop_chrome,
+    _Fence,
+    _parse,
+    _Parsed,
+    _sponsored,
+    _tags,
+)
 from feedsvc.extract.html.fields import _Fields
 from feedsvc.extract.html.main import _find_main, _main_story, _whole
 from feedsvc.extract.html.page import _Page, _read_page
@@ -46,14 +54,30 @@ def parse_html_page(
     profile: SiteProfile | None,
 ) -> ParsedPage:
     """parse_html, with the title the page gives itself."""
-    soup = _parse(text)
-    if soup is None:
+    parsed = _parse(text)
+    if parsed is None:
         return ParsedPage([])
-    page = _read_page(soup, text, page_url, fetched_at, date_order)
+    token = _TREE.set(parsed.tree)
+    try:
+        return _parse_page(parsed, text, page_url, fetched_at, date_order, profile)
+    finally:
+        _TREE.reset(token)
+
+
+def _parse_page(
+    parsed: _Parsed,
+    text: str,
+    page_url: str | None,
+    fetched_at: datetime,
+    date_order: DateOrder,
+    profile: SiteProfile | None,
+) -> ParsedPage:
+    soup = parsed.root
+    page = _read_page(parsed, text, page_url, fetched_at, date_order)
     is_article = page.ld is not None or page.meta.get("og:type", "").lower().startswith("article")
     title = page_title(page, is_article)
     records, keep = _protected(soup, profile)
-    _drop_chrome(soup, keep)  # the text is line-structured already (dom._flatten)
+    _drop_chrome(parsed, keep)  # the text is line-structured already (dom._flatten)
     found: list[tuple[_Fields, Tag | None]]
     if profile is not None and profile.record:
         found = []
@@ -73,12 +97,12 @@ def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Field
     stops = {id(soup), *(id(el) for el in _tags(soup, ["html", "body", "main"]))}
     for anchor in (main.h1, main.body, main.scope) if main else ():
         if anchor is not None:
-            stops.update({id(anchor), *(id(p) for p in anchor.parents)})
+            stops.update({id(anchor), *(id(p) for p in anchor.iterancestors())})
     cards: list[tuple[_Fields, Tag]] = []
     taken: set[int] = set()
     for h, box in _containers(_headlines(soup, fence), stops):
         # A sub-link inside a card already taken is part of that card, not a story of its own.
-        if any(id(parent) in taken for parent in box.parents) or _sponsored(box):
+        if any(id(parent) in taken for parent in box.iterancestors()) or _sponsored(box):
             continue
         fields = _card_fields(page, box, h.element, h.anchor)
         if profile is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from feedsvc.extract.clean import clean_line, clip
+from feedsvc.extract.clean import clip
+from feedsvc.extract.html.dom import _find, _get_text, clean_line
 from feedsvc.extract.html.page import _ld_name, _Page
 
 MAX_PAGE_TITLE = 120
@@ -73,8 +74,8 @@ def _site_name(page: _Page) -> str | None:
 
 
 def _title_tag(page: _Page) -> str | None:
-    tag = page.soup.find("title")
-    return tag.get_text() if tag is not None else None
+    tag = _find(page.soup, "title")
+    return _get_text(tag) if tag is not None else None
 
 
 def _cleaned(raw: str | None) -> str | None:
