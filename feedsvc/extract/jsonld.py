@@ -1,6 +1,6 @@
 """JSON-LD (schema.org): the page's own article object among its ``application/ld+json`` scripts.
 
-Shared by the HTML extractor (BeautifulSoup) and the article reader (lxml), which each hand over the raw
+Shared by the HTML extractor and the article reader (both on lxml trees), which each hand over the raw
 script texts. A page's ItemList members are cards, not the page: only a top-level object, or one in an
 ``@graph``, whose type is an article kind counts.
 """

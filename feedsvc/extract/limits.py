@@ -10,7 +10,7 @@ A page inside those bounds can still be slow to extract (a few megabytes of 250-
 seconds), so extraction also runs under a deadline, :func:`call_within`: past ``MAX_EXTRACT_SECONDS`` it is
 abandoned with :class:`TimeLimit`, and a clean stop (:meth:`StopSignal.set`) abandons it at once with
 :class:`~feedsvc.errors.Interrupted`. Both are delivered into the extracting thread as an asynchronous
-exception (``PyThreadState_SetAsyncExc``), the one way to stop pure-Python work (BeautifulSoup's tree
+exception (``PyThreadState_SetAsyncExc``), the one way to stop pure-Python work (the extractor's tree
 building, our walks) from outside without a check in every loop; it lands at the next bytecode boundary, and
 lxml passes an exception raised in one of its parser callbacks out of the parse.
 """
