@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -129,12 +130,53 @@ class Ingestor:
         self.seq = 0  # the last copy sequence number this index has caught up with
         self.bp_seq = 0  # the last sequence number the boilerplate counts include
         self.decision_seconds: deque[float] = deque(maxlen=100_000)  # time each decision held the lock
+        # Restored once before the first use: by :meth:`restore`, by a background restore started at
+        # start-up (so a server answers from its stored feeds while the index loads), or by the first use.
+        self._restored = threading.Event()
+        self._restoring = threading.Lock()
+        self._restore_failed: Exception | None = None
 
     def restore(self) -> int:
         """Rebuild the in-memory index from the store; returns the number of copies indexed. Done inside a
         decision (no other worker decides meanwhile), so the index starts exactly at a sequence number."""
         with self.store.decision() as conn:
-            return self._restore(conn)
+            count = self._restore(conn)
+        self._restore_failed = None
+        self._restored.set()
+        return count
+
+    def restore_in_background(self, done: Callable[[int, float], None]) -> threading.Thread:
+        """Start restoring the index in a thread; ``done(copies, seconds)`` is called when it is loaded.
+        Every use of the index waits for it (a failure is retried by the next use, which reports it)."""
+
+        def run() -> None:
+            started = time.monotonic()
+            with self._restoring:
+                if self._restored.is_set():
+                    return
+                try:
+                    count = self.restore()
+                except Exception as exc:  # the store went away meanwhile: the first use tries again
+                    log.error("event=restore_failed error=%r", str(exc))
+                    self._restore_failed = exc
+                    return
+            done(count, time.monotonic() - started)
+
+        thread = threading.Thread(target=run, name="dedup-restore", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def restored(self) -> bool:
+        return self._restored.is_set()
+
+    def ready(self) -> None:
+        """Return once the index is restored: waiting for a restore under way, or restoring it now."""
+        if self._restored.is_set():
+            return
+        with self._restoring:
+            if not self._restored.is_set():
+                self.restore()
 
     def _restore(self, conn: Decision) -> int:
         params = json.dumps(
@@ -213,6 +255,7 @@ class Ingestor:
     def prune(self, before: datetime) -> int:
         """Drop copies past retention from the store and from the index together (between decisions:
         no worker joins a cluster while it is being removed)."""
+        self.ready()
         with self.store.decision():
             gone = self.store.prune(before)
         for key in gone:
@@ -232,6 +275,7 @@ class Ingestor:
     def prepare(self, stories: Sequence[Story]) -> Prepared:
         """The part of ingesting that needs no lock: keys and fingerprints of the stories the store does
         not hold yet (several workers do this in parallel)."""
+        self.ready()
         keyed = {copy_key(s): s for s in stories}
         known = self.store.copy_clusters(list(keyed))
         prints = {
@@ -243,6 +287,7 @@ class Ingestor:
         """Apply one page's stories; all of it is stored in one transaction, or none of it (nothing when
         ``lease`` no longer holds). The decision is made under the store's decision lock, after catching up
         with every copy stored since this index last looked."""
+        self.ready()
         prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
         try:
             if not self.store.embedded:  # the embedded store has no other workers to learn from
@@ -397,6 +442,8 @@ class Ingestor:
     def flush(self) -> None:
         """Save what is only in memory (the boilerplate counter); called on a clean stop. Inside a
         decision and caught up, so the counts written are the newest (never older ones over newer)."""
+        if not self._restored.is_set():  # nothing counted yet
+            return
         with self.store.decision() as conn:
             self._catch_up(conn)
             blob = self._boilerplate_to_save(False, force=True)

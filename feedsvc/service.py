@@ -114,6 +114,7 @@ class Service:
             host_lock=self.store.host_lock,
         )
         self.ingestor = Ingestor(self.store, settings.dedup, settings.retention_days)
+        self._restore_thread: threading.Thread | None = None
         # Feeds live in the store for every web server; a publishing process keeps its files too (the
         # embedded path serves them after a restart; with PostgreSQL they are a local copy).
         self.publisher = Publisher(settings.data_dir, self.store, files=role != "web")
@@ -147,13 +148,16 @@ class Service:
         """Restore the dedup index and the last published feeds (cheap; no fetching)."""
         started = time.monotonic()
         loaded = self.publisher.load(self._fingerprint())
-        indexed = self.ingestor.restore() if self.role != "web" else 0
+        if self.role != "web":
+            # The index loads in the background: the stored feeds are served meanwhile, and every use of
+            # the index (a fetched page's dedup, prune) waits for it.
+            self._restore_thread = self.ingestor.restore_in_background(
+                lambda copies, seconds: log.info("event=restored copies=%d seconds=%.2f", copies, seconds)
+            )
         # Built for another public URL, title, limit or renderer: rebuilt now (by the publisher).
         if self.role != "web" and self._outdated() and self.store.try_lead():
             self.publish_feeds()
-        log.info(
-            "event=restored copies=%d feeds=%d seconds=%.2f", indexed, loaded, time.monotonic() - started
-        )
+        log.info("event=started feeds=%d seconds=%.2f", loaded, time.monotonic() - started)
 
     def _fingerprint(self) -> str:
         languages = {s.name: feed_language(s, self.settings.sources) for s in self.feed_specs()}
@@ -192,6 +196,8 @@ class Service:
         if self.websub is not None:
             self.websub.close(timeout=self.settings.stop_timeout / 4)
         self.fetcher.close()
+        if self._restore_thread is not None:  # the store closes below: let a restore under way end first
+            self._restore_thread.join(timeout=self.settings.stop_timeout / 2)
         try:
             if self.role != "web":
                 with self._ingest_lock:
@@ -498,6 +504,8 @@ class Service:
         if not self.store.ping():
             return ["store unreachable"]
         problems = []
+        if self.role != "web" and not self.ingestor.restored:
+            problems.append("loading the dedup index")
         untried = self._untried()
         if untried:
             problems.append(f"never fetched yet: {', '.join(untried)}")

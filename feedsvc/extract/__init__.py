@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from feedsvc.errors import ExtractError
 from feedsvc.extract import limits, times
 from feedsvc.extract.clean import clip
-from feedsvc.extract.html import parse_html_page
 from feedsvc.extract.text import parse_text
 from feedsvc.models import Page, Source, Story
 
@@ -119,6 +118,10 @@ def extract_page(page: Page, source: Source, max_bytes: int | None = None) -> Ex
 def _stories(page: Page, source: Source) -> tuple[list[Story], str | None]:
     text = decode(page.content, page.content_type)
     if is_html(text, page.content_type):
+        # Imported at the first HTML page: lxml, trafilatura and their friends are a good part of start-up,
+        # and a web server, `check-config` or a text-only install never need them.
+        from feedsvc.extract.html import parse_html_page
+
         problem = limits.structure_problem(text)
         if problem:
             raise ExtractError(source.name, f"{problem} in {page.url}: refused unparsed")
