@@ -174,3 +174,42 @@ def test_a_stop_abandons_a_running_extraction_and_refuses_the_next() -> None:
     assert [type(e) for e in outcome] == [Interrupted, Interrupted], outcome
     # A thread outside the scope is not stopped by it.
     assert extract(_page("<html><body><ul>" + CARD + "</ul></body></html>"), SOURCE)
+
+
+def test_an_abandon_swallowed_where_it_landed_is_sent_again() -> None:
+    """A finalizer (``__del__``) or a careless ``except BaseException`` swallows the exception that
+    abandons an extraction: it is sent again until the extraction has left, so the deadline still holds."""
+    swallowed: list[BaseException] = []
+
+    def spin() -> str:
+        end = time.monotonic() + 20  # without a second exception this returns, far past the deadline
+        while time.monotonic() < end:
+            sum(range(200))
+        return "finished"
+
+    def work() -> str:
+        while True:
+            try:
+                return spin()  # where the exception lands (the rest takes microseconds)
+            except BaseException as exc:
+                if swallowed:
+                    raise
+                swallowed.append(exc)  # the first one dies here
+
+    started = time.monotonic()
+    with pytest.raises(limits.TimeLimit):
+        limits.call_within(0.2, work)
+    assert swallowed and time.monotonic() - started < 15
+
+
+def test_an_abandon_in_a_finalizer_prints_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's unraisable hook drops our own abandon (it is sent again) and passes the rest on."""
+    from types import SimpleNamespace
+
+    passed_on: list[object] = []
+    monkeypatch.setattr(limits, "_previous_unraisable_hook", passed_on.append)
+    ours = SimpleNamespace(exc_type=limits._Abandon, exc_value=limits._Abandon(), object=None)
+    other = SimpleNamespace(exc_type=ValueError, exc_value=ValueError("a real bug"), object=None)
+    limits._quiet_abandon(ours)
+    limits._quiet_abandon(other)
+    assert passed_on == [other]

@@ -22,17 +22,19 @@ import heapq
 import itertools
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from feedsvc.errors import Interrupted
 
 MAX_DEPTH = 256
 MAX_ELEMENTS = 500_000
 MAX_EXTRACT_SECONDS = 30.0  # wall-clock time to turn one page into stories
+_REFIRE = 0.25  # seconds between sending an abandoned extraction its exception again
 
 # Tags that nest until closed. Elements the HTML parser closes implicitly (p, li, td, tr, option, ...) and
 # void elements (br, img, meta, ...) are left out, so a page of unclosed <p>s does not look deep.
@@ -133,10 +135,16 @@ class _Guard:
         self.fired: str | None = None  # "deadline" or "stop"
 
     def fire(self, why: str) -> None:
-        """Abandon the extraction (the caller holds ``_lock``). At most once, and only while it runs."""
-        if self.active and self.fired is None:
+        """Abandon the extraction (the caller holds ``_lock``), only while it runs; the first reason counts.
+        Sent again every ``_REFIRE`` seconds until the extraction has left: an exception that lands inside a
+        finalizer (``__del__``, a weakref callback) is swallowed there, not raised in the extraction."""
+        if not self.active:
+            return
+        if self.fired is None:
             self.fired = why
-            _raise_in(self.thread, _Abandon)
+        _raise_in(self.thread, _Abandon)
+        heapq.heappush(_deadlines, (time.monotonic() + _REFIRE, next(_order), self))
+        _lock.notify()
 
 
 class StopSignal:
@@ -212,6 +220,20 @@ def _leave(guard: _Guard) -> None:
                 guard.stop._guards.discard(guard)
             if guard.fired is not None:  # sent but perhaps not yet delivered: never let it land later
                 _clear_in(guard.thread, None)
+
+
+_previous_unraisable_hook = sys.unraisablehook
+
+
+def _quiet_abandon(info: Any) -> None:
+    """An abandon that landed inside a finalizer is swallowed there and sent again (:meth:`_Guard.fire`):
+    expected, so no "Exception ignored" traceback; every other unraisable goes to the previous hook."""
+    if info.exc_type is _Abandon:
+        return
+    _previous_unraisable_hook(info)
+
+
+sys.unraisablehook = _quiet_abandon
 
 
 def _forget_threads() -> None:
