@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -243,6 +244,32 @@ class IndexRow:
     seq: int
     changed: int
     new_cluster: bool
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Where the store's decisions stand: the last copy sequence number handed out and the number of
+    prunes that removed copies (an index that has not seen the last prune may hold keys that are gone)."""
+
+    copy_seq: int
+    prune_seq: int
+
+
+@dataclass(frozen=True)
+class PageLookup:
+    """What the store holds of one page's copy keys, and the prune count it was read at."""
+
+    prune_seq: int
+    clusters: dict[str, str]  # stored key -> its cluster id
+    copies: dict[str, Copy]  # stored key -> the copy as stored
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """A cluster's row (None for a cluster the store does not hold) and its copies, first seen first."""
+
+    row: ClusterWrite | None
+    copies: list[Copy]
 
 
 @dataclass
@@ -552,6 +579,72 @@ class Store:
             ).all()
         return {row.key: row.cluster_id for row in rows}
 
+    # Reads of a decision: each is one statement (one round trip), whatever the number of keys, and those
+    # made under the lock read the counters in the same statement (one snapshot: rows and counters agree).
+
+    def lookup(self, keys: Sequence[str]) -> PageLookup:
+        """The stored copies among ``keys`` and the prune count, in one statement (needs no lock: a copy
+        key names its source, whose lease holder alone writes it; a prune is told by the count)."""
+        n = _counters()
+        query = select(n.c.prune_seq, copies).select_from(n.outerjoin(copies, copies.c.key.in_(list(keys))))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        found = [row for row in rows if row.key is not None]
+        return PageLookup(
+            prune_seq=int(rows[0].prune_seq or 0),
+            clusters={row.key: row.cluster_id for row in found},
+            copies={row.key: _copy(row) for row in found},
+        )
+
+    def catch_up(self, after: int) -> tuple[Counters, list[IndexRow]]:
+        """The counters and every copy a decision changed after sequence number ``after``, in decision
+        order, in one statement."""
+        n = _counters()
+        c = copies.c
+        query = (
+            select(n.c.copy_seq, n.c.prune_seq, *_INDEX_COLUMNS)
+            .select_from(n.outerjoin(copies, c.changed > after))
+            .order_by(c.changed.asc().nulls_first(), c.first_seen, c.key)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        counters = Counters(int(rows[0].copy_seq or 0), int(rows[0].prune_seq or 0))
+        return counters, [_index_row(row) for row in rows if row.key is not None]
+
+    def live_keys(self) -> set[str]:
+        """Every stored copy key (how an index learns what another worker's prune removed)."""
+        with self._read() as conn:
+            return set(conn.execute(select(copies.c.key)).scalars())
+
+    def cluster_states(self, ids: Sequence[str]) -> dict[str, ClusterState]:
+        """The rows and copies of clusters ``ids``, in one statement."""
+        if not ids:
+            return {}
+        k = clusters.c
+        query = (
+            select(
+                k.id.label("cluster"),
+                k.created.label("cluster_created"),
+                k.updated.label("cluster_updated"),
+                k.published.label("cluster_published"),
+                k.canonical_key.label("cluster_canonical"),
+                k.content_hash.label("cluster_hash"),
+                copies,
+            )
+            .select_from(clusters.outerjoin(copies, copies.c.cluster_id == k.id))
+            .where(k.id.in_(list(ids)))
+            .order_by(k.id, copies.c.first_seen, copies.c.key)
+        )
+        out: dict[str, ClusterState] = {cid: ClusterState(None, []) for cid in ids}
+        with self._read() as conn:
+            for row in conn.execute(query):
+                state = out[row.cluster]
+                if state.row is None:
+                    state = out[row.cluster] = ClusterState(_cluster_write(row), [])
+                if row.key is not None:
+                    state.copies.append(_copy(row))
+        return out
+
     def iter_fingerprints(self, since: datetime) -> Iterator[tuple[str, str, bytes, bytes, bytes, bytes]]:
         """(copy key, cluster id, shingles, lead, body signature, lead signature) of every copy seen
         since ``since``, oldest first."""
@@ -601,16 +694,20 @@ class Store:
                 )
 
     @contextmanager
-    def decision(self) -> Iterator[Connection]:
+    def decision(self, lease: Claim | None = None) -> Iterator[Connection]:
         """A write transaction for one dedup decision. On PostgreSQL it first takes one transaction-scoped
         advisory lock shared by every process, so decisions are made one at a time everywhere and each
         sees every earlier one (committed before the lock was released). SQLite has one process, whose
         ingest lock and the database's write lock do the same. Every other read and write of this store
         made by the same thread meanwhile runs in this transaction (one connection, no extra round trips
-        while the lock is held)."""
+        while the lock is held). With ``lease``, the transaction first locks the source's row and checks
+        that the lease holds (LeaseLost if not), before waiting for the decision lock: the row stays
+        locked until the commit, so no other worker can take the source meanwhile."""
         if getattr(self._local, "conn", None) is not None:
             raise StoreError("a dedup decision is already open in this thread")
         with self._write() as conn:
+            if lease is not None:
+                _check_lease(conn, lease)
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK})
             self._local.conn = conn
@@ -618,6 +715,11 @@ class Store:
                 yield conn
             finally:
                 self._local.conn = None
+
+    @property
+    def in_decision(self) -> bool:
+        """True while this thread holds the decision lock (between taking it and the commit)."""
+        return getattr(self._local, "conn", None) is not None
 
     @staticmethod
     def sequence(conn: Connection) -> tuple[int, int]:
@@ -630,6 +732,12 @@ class Store:
             ).all()
         )
         return int(rows.get("copy_seq", 0)), int(rows.get("boilerplate_seq", 0))
+
+    @staticmethod
+    def counters(conn: Connection) -> Counters:
+        """The decision counters (see :class:`Counters`)."""
+        row = conn.execute(select(_counters())).one()
+        return Counters(int(row.copy_seq or 0), int(row.prune_seq or 0))
 
     @staticmethod
     def save_boilerplate(conn: Connection, data: bytes, seq: int) -> None:
@@ -702,6 +810,7 @@ class Store:
         new_cluster_keys: frozenset[str] = frozenset(),
         boilerplate_seq: int | None = None,
         pictured: Sequence[tuple[str, str]] = (),
+        copy_seq: int | None = None,
     ) -> int:
         """Write one page's effect in one transaction: new clusters first, then copies, then merges.
         ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced).
@@ -709,7 +818,8 @@ class Store:
         With ``lease``, nothing is written (LeaseLost) unless the lease still holds, checked in the same
         transaction with the source's row locked. ``conn``: the transaction of a :meth:`decision` (else one
         of its own). Every copy written or changed gets the next sequence numbers; returns the last one
-        (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None)."""
+        (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None).
+        ``copy_seq``: the last sequence number, when the decision has read it already (else read here)."""
         with self.decision() if conn is None else contextlib.nullcontext(conn) as decided:
             return self._apply(
                 decided,
@@ -724,6 +834,7 @@ class Store:
                 new_cluster_keys,
                 boilerplate_seq,
                 pictured,
+                copy_seq,
             )
 
     def _apply(
@@ -740,24 +851,29 @@ class Store:
         new_cluster_keys: frozenset[str],
         boilerplate_seq: int | None,
         pictured: Sequence[tuple[str, str]] = (),
+        copy_seq: int | None = None,
     ) -> int:
         if lease is not None:
             _check_lease(conn, lease)
-        seq, _ = self.sequence(conn)
+        seq = self.sequence(conn)[0] if copy_seq is None else copy_seq
         first = seq
-        born = []
-        for cw in cluster_writes:
-            values = {
-                "updated": cw.updated,
-                "published": cw.published,
-                "canonical_key": cw.canonical_key,
-                "content_hash": cw.content_hash,
-            }
-            if cw.is_new:
-                born.append({"id": cw.id, "created": cw.created, **values})
-            else:
-                conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
-        _insert_ignore(conn, clusters, born)
+        # New and changed clusters in one statement (a new id is random: it never meets a stored one).
+        _insert_values(
+            conn,
+            clusters,
+            [
+                {
+                    "id": cw.id,
+                    "created": cw.created,
+                    "updated": cw.updated,
+                    "published": cw.published,
+                    "canonical_key": cw.canonical_key,
+                    "content_hash": cw.content_hash,
+                }
+                for cw in cluster_writes
+            ],
+            update=("updated", "published", "canonical_key", "content_hash"),
+        )
         rows = []
         for stored in new_copies:
             c = stored.copy
@@ -785,30 +901,42 @@ class Store:
                     new_cluster=c.key in new_cluster_keys,
                 )
             )
-        _insert_ignore(conn, copies, rows)
+        _insert_values(conn, copies, rows)
+        grown = []
         for stored in grown_copies:
             seq += 1
+            grown.append(
+                {
+                    "b_key": stored.copy.key,
+                    "b_changed": seq,
+                    "b_body": json.dumps(list(stored.copy.body), ensure_ascii=False),
+                    "b_image": _image(stored.copy.image),
+                    "b_shingles": stored.shingles,
+                    "b_lead": stored.lead,
+                    "b_body_sig": stored.body_sig,
+                    "b_lead_sig": stored.lead_sig,
+                }
+            )
+        if grown:  # one statement, run for every row
+            names = ("changed", "body", "image", "shingles", "lead", "body_sig", "lead_sig")
             conn.execute(
                 update(copies)
-                .where(copies.c.key == stored.copy.key)
-                .values(
-                    changed=seq,
-                    body=json.dumps(list(stored.copy.body), ensure_ascii=False),
-                    image=_image(stored.copy.image),
-                    shingles=stored.shingles,
-                    lead=stored.lead,
-                    body_sig=stored.body_sig,
-                    lead_sig=stored.lead_sig,
-                )
+                .where(copies.c.key == bindparam("b_key"))
+                .values({name: bindparam(f"b_{name}") for name in names}),
+                grown,
             )
+        shown = []
         for key, image in pictured:
             if _image(image) is None:
                 continue
             seq += 1
+            shown.append({"b_key": key, "b_image": image, "b_changed": seq})
+        if shown:
             conn.execute(
                 update(copies)
-                .where(copies.c.key == key, copies.c.image.is_(None))
-                .values(image=image, changed=seq)
+                .where(copies.c.key == bindparam("b_key"), copies.c.image.is_(None))
+                .values(image=bindparam("b_image"), changed=bindparam("b_changed")),
+                shown,
             )
         for old, new in moved.items():
             seq += 1
@@ -864,9 +992,10 @@ class Store:
             )
             conn.execute(delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live)))
             conn.execute(delete(articles).where(articles.c.checked < before))
-            if gone:  # the feeds change: the publisher watches the copy sequence
-                seq = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "copy_seq")).scalar()
-                _upsert(conn, meta_table, key="copy_seq", value=str(int(seq or 0) + 1))
+            if gone:  # the feeds change (the publisher watches the copy sequence); indexes learn of it
+                counters = self.counters(conn)
+                _upsert(conn, meta_table, key="copy_seq", value=str(counters.copy_seq + 1))
+                _upsert(conn, meta_table, key="prune_seq", value=str(counters.prune_seq + 1))
         return gone
 
     # -- full-text cache --------------------------------------------------------------------------
@@ -1241,3 +1370,72 @@ def _cluster(row: Any, members: list[Copy]) -> Cluster:
 
 def retention_cutoff(now: datetime, days: int) -> datetime:
     return now.astimezone(UTC) - timedelta(days=days)
+
+
+_INDEX_COLUMNS = tuple(
+    copies.c[name]
+    for name in (
+        "key",
+        "cluster_id",
+        "shingles",
+        "lead",
+        "body_sig",
+        "lead_sig",
+        "seq",
+        "changed",
+        "new_cluster",
+    )
+)
+
+
+def _counters() -> Any:
+    """A one-row subquery of the decision counters; a query outer-joins its rows to it, so that the
+    counters and the rows come from one statement (one snapshot) even when there are no rows."""
+    m = meta_table.c
+    return select(
+        select(m.value).where(m.key == "copy_seq").scalar_subquery().label("copy_seq"),
+        select(m.value).where(m.key == "prune_seq").scalar_subquery().label("prune_seq"),
+    ).subquery("counters")
+
+
+def _index_row(row: Any) -> IndexRow:
+    return IndexRow(
+        key=row.key,
+        cluster_id=row.cluster_id,
+        shingles=bytes(row.shingles),
+        lead=bytes(row.lead),
+        body_sig=bytes(row.body_sig or b""),
+        lead_sig=bytes(row.lead_sig or b""),
+        seq=int(row.seq or 0),
+        changed=int(row.changed or 0),
+        new_cluster=bool(row.new_cluster),
+    )
+
+
+def _cluster_write(row: Any) -> ClusterWrite:
+    return ClusterWrite(
+        id=row.cluster,
+        created=utc(row.cluster_created),
+        updated=utc(row.cluster_updated),
+        published=utc(row.cluster_published),
+        canonical_key=row.cluster_canonical,
+        content_hash=row.cluster_hash,
+        is_new=False,
+    )
+
+
+def _insert_values(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], update: Sequence[str] = ()
+) -> None:
+    """Insert ``rows`` (all naming the same columns) in one executemany, skipping a row whose key is there
+    already, or with ``update`` setting those columns of the stored row to the new row's values (an
+    upsert). One statement, compiled once: psycopg sends its rows in one pipeline (one round trip)."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = _dialect_insert(conn, table)
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={n: stmt.excluded[n] for n in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing()
+    conn.execute(stmt, [bounded(table, row) for row in rows])
