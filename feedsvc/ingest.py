@@ -279,8 +279,8 @@ class Ingestor:
             with self.store.decision(lease) as conn:
                 locked = time.perf_counter()
                 self._catch_up()
-                if self.prune_seq != prepared.lookup.prune_seq:  # a prune since the page was looked up
-                    prepared = self.prepare(list(prepared.keyed.values()))
+                if self._stale(prepared):
+                    prepared = self.prepare(list(prepared.keyed.values()))  # looked up again, under the lock
                 result = self._ingest(prepared, conn)
             self.decision_seconds.append(time.perf_counter() - locked)
             return result
@@ -291,6 +291,15 @@ class Ingestor:
         except Exception:
             self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
+
+    def _stale(self, prepared: Prepared) -> bool:
+        """Whether the store changed the page's copies since its lookup (under the lock, caught up): a
+        prune may have removed some, and a copy the lookup did not find that the index holds now was
+        stored meanwhile (by a run of the same source without a lease: a lease keeps others away)."""
+        lookup = prepared.lookup
+        if lookup.prune_seq != self.prune_seq:
+            return True
+        return any(k in self.cluster_of for k in prepared.keyed if k not in lookup.clusters)
 
     def _ingest(self, prepared: Prepared, conn: Decision) -> IngestResult:
         keyed = prepared.keyed
