@@ -13,8 +13,10 @@ fingerprints outside the lock; only the decision (catch up, match, write) is ser
 
 The machine may be shared: every configuration runs ``--trials`` times, the configurations interleaved
 within each trial (1, 2, 3 workers, then again), and the table gives the median and the range.
+``--baseline=DIR`` runs every configuration a second time, interleaved, with the feedsvc package found in
+DIR (e.g. ``git archive REV feedsvc | tar -x -C DIR``): before and after, measured under the same load.
 
-Run: python -m bench ingest_workers [--sources=N] [--trials=N] [--mix=text,html]
+Run: python -m bench ingest_workers [--sources=N] [--trials=N] [--mix=text,html] [--baseline=DIR]
 (defaults: 300 sources, 1200 stories, 3 trials, both mixes).
 """
 
@@ -96,7 +98,9 @@ def _config(tmp: Path, db: str, sources: int, mix: str = "text") -> Path:
     return path
 
 
-def _worker(config: str, ready: Any, go: Any, results: Any) -> None:
+def _worker(config: str, ready: Any, go: Any, results: Any, code: str | None) -> None:
+    if code is not None:  # the baseline's feedsvc, not this one
+        sys.path.insert(0, code)
     from sqlalchemy import event
 
     from feedsvc.service import Service
@@ -129,10 +133,11 @@ def _worker(config: str, ready: Any, go: Any, results: Any) -> None:
     service.close()
 
 
-def _run(config: Path, workers: int) -> dict[str, Any]:
+def _run(config: Path, workers: int, code: str | None) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_worker, args=(str(config), ready, go, results)) for _ in range(workers)]
+    args = (str(config), ready, go, results, code)
+    procs = [ctx.Process(target=_worker, args=args) for _ in range(workers)]
     for p in procs:
         p.start()
     for _ in procs:
@@ -154,16 +159,18 @@ def _run(config: Path, workers: int) -> dict[str, Any]:
     }
 
 
-def _trial(base: Path, name: str, url: str | None, workers: int, sources: int, mix: str) -> dict[str, Any]:
+def _trial(
+    base: Path, name: str, engine: str, workers: int, sources: int, mix: str, code: str | None
+) -> dict[str, Any]:
     from tests import pg
 
     where = base / name
     where.mkdir()
-    if url is not None:
-        return _run(_config(where, url, sources, mix), workers)
+    if engine == "sqlite":
+        return _run(_config(where, f"sqlite:///{where}/db.sqlite", sources, mix), workers, code)
     databases = pg.fresh_database()
     try:
-        return _run(_config(where, next(databases), sources, mix), workers)
+        return _run(_config(where, next(databases), sources, mix), workers, code)
     finally:
         databases.close()
 
@@ -173,7 +180,7 @@ def _table(mix: str, sources: int, runs: dict[str, list[dict[str, Any]]]) -> Non
         f"\n{mix} pages: {sources} pages, the same in every run (4 stories each; every wire story on 3 pages)"
     )
     print(
-        f"{'':26} {'pages/s (range)':>22} {'stories/s':>10} {'lock median':>12} {'p95':>8}"
+        f"{'':36} {'pages/s (range)':>22} {'stories/s':>10} {'lock median':>12} {'p95':>8}"
         f" {'held':>5} {'stmts/page':>11}"
     )
     for name, trials in runs.items():
@@ -183,7 +190,7 @@ def _table(mix: str, sources: int, runs: dict[str, list[dict[str, Any]]]) -> Non
         held = sum(holds) / sum(r["seconds"] for r in trials)
         stories = statistics.median(r["stories"] / r["seconds"] for r in trials)
         print(
-            f"{name:26} {statistics.median(rates):8.1f} ({rates[0]:5.1f}-{rates[-1]:5.1f}) {stories:10.1f}"
+            f"{name:36} {statistics.median(rates):8.1f} ({rates[0]:5.1f}-{rates[-1]:5.1f}) {stories:10.1f}"
             f" {statistics.median(holds) * 1000:10.1f}ms {holds[int(len(holds) * 0.95)] * 1000:6.1f}ms"
             f" {held * 100:4.0f}% {sum(r['statements'] for r in trials) / pages:11.1f}"
         )
@@ -192,7 +199,7 @@ def _table(mix: str, sources: int, runs: dict[str, list[dict[str, Any]]]) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    sources, trials, mixes = 300, 3, ["text", "html"]
+    sources, trials, mixes, baseline = 300, 3, ["text", "html"], None
     for arg in argv or []:
         if arg.startswith("--sources="):
             sources = int(arg.split("=", 1)[1])
@@ -200,18 +207,22 @@ def main(argv: list[str] | None = None) -> int:
             trials = int(arg.split("=", 1)[1])
         elif arg.startswith("--mix="):
             mixes = arg.split("=", 1)[1].split(",")
+        elif arg.startswith("--baseline="):
+            baseline = str(Path(arg.split("=", 1)[1]).resolve())
+    codes: list[tuple[str, str | None]] = [("", None)] + ([(", baseline", baseline)] if baseline else [])
+    configs = [("SQLite, 1 worker", "sqlite", 1)] + [
+        (f"PostgreSQL, {n} worker(s)", "pg", n) for n in (1, 2, 3)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         for mix in mixes:
-            runs: dict[str, list[dict[str, Any]]] = {"SQLite, 1 worker": []}
-            runs |= {f"PostgreSQL, {n} worker(s)": [] for n in (1, 2, 3)}
+            runs: dict[str, list[dict[str, Any]]] = {}
             for t in range(trials):  # interleaved: a load spike hits every configuration alike
-                lite = f"sqlite:///{base}/{mix}-lite{t}/db.sqlite"
-                runs["SQLite, 1 worker"].append(_trial(base, f"{mix}-lite{t}", lite, 1, sources, mix))
-                for n in (1, 2, 3):
-                    runs[f"PostgreSQL, {n} worker(s)"].append(
-                        _trial(base, f"{mix}-pg{n}-{t}", None, n, sources, mix)
-                    )
+                for name, engine, n in configs:
+                    for label, code in codes:
+                        where = f"{mix}-{engine}{n}-{t}{'-base' if code else ''}"
+                        result = _trial(base, where, engine, n, sources, mix, code)
+                        runs.setdefault(name + label, []).append(result)
             _table(mix, sources, runs)
     print("\nheld: share of the run some worker held the decision lock; stmts/page: statements run under it")
     return 0

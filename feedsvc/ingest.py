@@ -119,6 +119,7 @@ class Prepared:
     prints: dict[str, Fingerprint]
     lookup: PageLookup
     grown: dict[str, Fingerprint]
+    generation: int  # the index's, when prepared (a rebuilt index prepares the page again)
 
 
 class Ingestor:
@@ -143,6 +144,8 @@ class Ingestor:
         self.seq = 0  # the last copy sequence number this index has caught up with
         self.bp_seq = 0  # the last sequence number the boilerplate counts include
         self.prune_seq = 0  # the prunes this index has forgotten the copies of
+        self.server = ""  # the database server the index was built from (Counters.server)
+        self.generation = 0  # how many times the index was rebuilt
         self.decision_seconds: deque[float] = deque(maxlen=100_000)  # time each decision held the lock
 
     def restore(self) -> int:
@@ -158,7 +161,9 @@ class Ingestor:
         )
         stored = self.store.set_meta_default("dedup_params", params)
         self.seq, self.bp_seq = self.store.sequence(conn)
-        self.prune_seq = self.store.counters(conn).prune_seq
+        counters = self.store.counters(conn)
+        self.prune_seq, self.server = counters.prune_seq, counters.server
+        self.generation += 1
         blob = self.store.get_blob("boilerplate")
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
         self.cluster_of, self.members = {}, {}
@@ -196,13 +201,17 @@ class Ingestor:
             self.deduper.boilerplate.add(fingerprint_from_bytes(row.shingles, row.lead).shingles)
         self.bp_seq = max([self.bp_seq, self.seq, *(r.seq for r in started)])
 
-    def _catch_up(self) -> int:
+    def _catch_up(self, conn: Decision | None = None) -> int:
         """Learn every copy other workers stored or changed, and forget what their prunes removed, since
         this index last looked (one statement; a prune adds a read of the stored keys); returns the
         number of rows learnt. Inside a decision nothing else changes meanwhile, so the index is then
         exactly current; before taking the lock it learns a prefix (what was committed by then), so that
-        little is left to learn under it."""
+        little is left to learn under it. An index built before the database server restarted is rebuilt
+        (a crash may have lost decisions it learnt: see Store.decision)."""
         counters, rows = self.store.catch_up(self.seq)
+        if counters.server != self.server:
+            log.warning("event=index_rebuilt reason=database_restarted")
+            return self._restore(conn) if conn is not None else self.restore()
         self.seq = counters.copy_seq  # rows and counters are of one snapshot
         self._replay_boilerplate(rows)
         for row in rows:
@@ -252,6 +261,7 @@ class Ingestor:
         """The part of ingesting that needs no lock (several workers do this in parallel): the page's keys,
         one read of what the store holds of them, fingerprints of the new stories and of the stored ones
         the page shows longer (a card's snippet replaced by the full article)."""
+        generation = self.generation  # before the lookup: a rebuild after it makes the page stale
         keyed = {copy_key(s): s for s in stories}
         lookup = self.store.lookup(list(keyed))
         prints = {
@@ -264,7 +274,7 @@ class Ingestor:
             for key, old in lookup.copies.items()
             if keyed[key].body and sum(len(p.split()) for p in keyed[key].body) > _words(old)
         }
-        return Prepared(keyed, prints, lookup, grown)
+        return Prepared(keyed, prints, lookup, grown, generation)
 
     def ingest(self, stories: Sequence[Story] | Prepared, lease: Claim | None = None) -> IngestResult:
         """Apply one page's stories; all of it is stored in one transaction, or none of it (nothing when
@@ -278,7 +288,7 @@ class Ingestor:
                 self._catch_up()  # most of what other workers stored, learnt before taking the lock
             with self.store.decision(lease) as conn:
                 locked = time.perf_counter()
-                self._catch_up()
+                self._catch_up(conn)
                 if self._stale(prepared):
                     prepared = self.prepare(list(prepared.keyed.values()))  # looked up again, under the lock
                 result = self._ingest(prepared, conn)
@@ -297,7 +307,7 @@ class Ingestor:
         prune may have removed some, and a copy the lookup did not find that the index holds now was
         stored meanwhile (by a run of the same source without a lease: a lease keeps others away)."""
         lookup = prepared.lookup
-        if lookup.prune_seq != self.prune_seq:
+        if lookup.prune_seq != self.prune_seq or prepared.generation != self.generation:
             return True
         return any(k in self.cluster_of for k in prepared.keyed if k not in lookup.clusters)
 
@@ -425,7 +435,7 @@ class Ingestor:
         """Save what is only in memory (the boilerplate counter); called on a clean stop. Inside a
         decision and caught up, so the counts written are the newest (never older ones over newer)."""
         with self.store.decision() as conn:
-            self._catch_up()
+            self._catch_up(conn)
             blob = self._boilerplate_to_save(False, force=True)
             if blob is not None:
                 Store.save_boilerplate(conn, blob, self.bp_seq)

@@ -7,6 +7,7 @@ changes is written in one transaction, so a crash leaves either all of it or non
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -36,10 +37,12 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    cast,
     create_engine,
     delete,
     event,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -253,6 +256,7 @@ class Counters:
 
     copy_seq: int
     prune_seq: int
+    server: str = ""  # PostgreSQL: when the server started (an index built before a restart is void)
 
 
 @dataclass(frozen=True)
@@ -585,10 +589,8 @@ class Store:
     def lookup(self, keys: Sequence[str]) -> PageLookup:
         """The stored copies among ``keys`` and the prune count, in one statement (needs no lock: a copy
         key names its source, whose lease holder alone writes it; a prune is told by the count)."""
-        n = _counters()
-        query = select(n.c.prune_seq, copies).select_from(n.outerjoin(copies, copies.c.key.in_(list(keys))))
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_LOOKUP, {"keys": list(keys)}).all()
         found = [row for row in rows if row.key is not None]
         return PageLookup(
             prune_seq=int(rows[0].prune_seq or 0),
@@ -599,17 +601,9 @@ class Store:
     def catch_up(self, after: int) -> tuple[Counters, list[IndexRow]]:
         """The counters and every copy a decision changed after sequence number ``after``, in decision
         order, in one statement."""
-        n = _counters()
-        c = copies.c
-        query = (
-            select(n.c.copy_seq, n.c.prune_seq, *_INDEX_COLUMNS)
-            .select_from(n.outerjoin(copies, c.changed > after))
-            .order_by(c.changed.asc().nulls_first(), c.first_seen, c.key)
-        )
         with self._read() as conn:
-            rows = conn.execute(query).all()
-        counters = Counters(int(rows[0].copy_seq or 0), int(rows[0].prune_seq or 0))
-        return counters, [_index_row(row) for row in rows if row.key is not None]
+            rows = conn.execute(_catch_up_statement(conn.dialect.name), {"after": after}).all()
+        return _counters_of(rows[0]), [_index_row(row) for row in rows if row.key is not None]
 
     def live_keys(self) -> set[str]:
         """Every stored copy key (how an index learns what another worker's prune removed)."""
@@ -620,24 +614,9 @@ class Store:
         """The rows and copies of clusters ``ids``, in one statement."""
         if not ids:
             return {}
-        k = clusters.c
-        query = (
-            select(
-                k.id.label("cluster"),
-                k.created.label("cluster_created"),
-                k.updated.label("cluster_updated"),
-                k.published.label("cluster_published"),
-                k.canonical_key.label("cluster_canonical"),
-                k.content_hash.label("cluster_hash"),
-                copies,
-            )
-            .select_from(clusters.outerjoin(copies, copies.c.cluster_id == k.id))
-            .where(k.id.in_(list(ids)))
-            .order_by(k.id, copies.c.first_seen, copies.c.key)
-        )
         out: dict[str, ClusterState] = {cid: ClusterState(None, []) for cid in ids}
         with self._read() as conn:
-            for row in conn.execute(query):
+            for row in conn.execute(_CLUSTER_STATES, {"ids": list(ids)}):
                 state = out[row.cluster]
                 if state.row is None:
                     state = out[row.cluster] = ClusterState(_cluster_write(row), [])
@@ -702,14 +681,21 @@ class Store:
         made by the same thread meanwhile runs in this transaction (one connection, no extra round trips
         while the lock is held). With ``lease``, the transaction first locks the source's row and checks
         that the lease holds (LeaseLost if not), before waiting for the decision lock: the row stays
-        locked until the commit, so no other worker can take the source meanwhile."""
+        locked until the commit, so no other worker can take the source meanwhile.
+
+        On PostgreSQL the decision commits without waiting for its WAL to reach the disk (the flush is
+        most of a commit, and it would hold the lock): the write that follows a page's decision, its
+        source state, commits durably and so flushes the decision before it, and a published feed does
+        the same for every decision it shows. A server crash can thus lose only the last decisions of
+        pages whose state was not written either: their lease runs out and they are fetched again. An
+        index that learnt such a decision is rebuilt when it sees the server restarted (Counters.server)."""
         if getattr(self._local, "conn", None) is not None:
             raise StoreError("a dedup decision is already open in this thread")
         with self._write() as conn:
             if lease is not None:
                 _check_lease(conn, lease)
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK})
+                conn.execute(_TAKE_DECISION_LOCK, {"key": DEDUP_LOCK})
             self._local.conn = conn
             try:
                 yield conn
@@ -736,8 +722,7 @@ class Store:
     @staticmethod
     def counters(conn: Connection) -> Counters:
         """The decision counters (see :class:`Counters`)."""
-        row = conn.execute(select(_counters())).one()
-        return Counters(int(row.copy_seq or 0), int(row.prune_seq or 0))
+        return _counters_of(conn.execute(select(_counters(conn.dialect.name))).one())
 
     @staticmethod
     def save_boilerplate(conn: Connection, data: bytes, seq: int) -> None:
@@ -944,9 +929,9 @@ class Store:
             conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
             conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
         if seen_keys:
-            conn.execute(update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at))
+            conn.execute(_SEEN, {"keys": list(seen_keys), "seen": seen_at})
         if seq != first:
-            _upsert(conn, meta_table, key="copy_seq", value=str(seq))
+            _insert_values(conn, meta_table, [{"key": "copy_seq", "value": str(seq)}], update=("value",))
         if boilerplate is not None:
             self.save_boilerplate(conn, boilerplate, seq if boilerplate_seq is None else boilerplate_seq)
         return seq
@@ -1223,11 +1208,18 @@ def bounded(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with every string longer than its column's length cut to fit: a 300-character category
     would fail the whole page's transaction on PostgreSQL (SQLite does not check lengths)."""
     out = dict(row)
-    for name, value in row.items():
-        length = getattr(table.c[name].type, "length", None)
-        if isinstance(value, str) and length is not None and len(value) > length:
+    for name, length in _lengths(table):
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > length:
             out[name] = value[:length]
     return out
+
+
+@functools.cache
+def _lengths(table: Table) -> tuple[tuple[str, int], ...]:
+    """(name, length) of the columns of ``table`` whose type has a length."""
+    lengths = ((c.name, getattr(c.type, "length", None)) for c in table.c)
+    return tuple((name, length) for name, length in lengths if length is not None)
 
 
 def _dialect_insert(conn: Connection, table: Table) -> Any:
@@ -1388,14 +1380,32 @@ _INDEX_COLUMNS = tuple(
 )
 
 
-def _counters() -> Any:
+@functools.cache
+def _counters(dialect: str = "") -> Any:
     """A one-row subquery of the decision counters; a query outer-joins its rows to it, so that the
-    counters and the rows come from one statement (one snapshot) even when there are no rows."""
+    counters and the rows come from one statement (one snapshot) even when there are no rows. On
+    PostgreSQL it also tells when the server started."""
     m = meta_table.c
+    started = func.pg_postmaster_start_time() if dialect == "postgresql" else None
     return select(
         select(m.value).where(m.key == "copy_seq").scalar_subquery().label("copy_seq"),
         select(m.value).where(m.key == "prune_seq").scalar_subquery().label("prune_seq"),
+        (literal_column("''") if started is None else cast(started, Text)).label("server"),
     ).subquery("counters")
+
+
+def _counters_of(row: Any) -> Counters:
+    return Counters(int(row.copy_seq or 0), int(row.prune_seq or 0), str(row.server or ""))
+
+
+@functools.cache
+def _catch_up_statement(dialect: str) -> Any:
+    n = _counters(dialect)
+    return (
+        select(n.c.copy_seq, n.c.prune_seq, n.c.server, *_INDEX_COLUMNS)
+        .select_from(n.outerjoin(copies, copies.c.changed > bindparam("after")))
+        .order_by(copies.c.changed.asc().nulls_first(), copies.c.first_seen, copies.c.key)
+    )
 
 
 def _index_row(row: Any) -> IndexRow:
@@ -1425,17 +1435,52 @@ def _cluster_write(row: Any) -> ClusterWrite:
 
 
 def _insert_values(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], update: Sequence[str] = ()
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], update: tuple[str, ...] = ()
 ) -> None:
     """Insert ``rows`` (all naming the same columns) in one executemany, skipping a row whose key is there
     already, or with ``update`` setting those columns of the stored row to the new row's values (an
-    upsert). One statement, compiled once: psycopg sends its rows in one pipeline (one round trip)."""
-    if not rows:
-        return
+    upsert). One statement, built and compiled once: psycopg sends its rows in one pipeline."""
+    if rows:
+        conn.execute(_insert_statement(conn.dialect.name, table, update), [bounded(table, r) for r in rows])
+
+
+@functools.cache
+def _insert_statement(dialect: str, table: Table, update: tuple[str, ...]) -> Any:
+    if dialect not in _INSERTS:
+        raise StoreError(f"unsupported database {dialect!r}: feedsvc runs on SQLite or PostgreSQL")
+    stmt: Any = _INSERTS[dialect](table)
+    if not update:
+        return stmt.on_conflict_do_nothing()
     keys = [c.name for c in table.primary_key.columns]
-    stmt = _dialect_insert(conn, table)
-    if update:
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={n: stmt.excluded[n] for n in update})
-    else:
-        stmt = stmt.on_conflict_do_nothing()
-    conn.execute(stmt, [bounded(table, row) for row in rows])
+    return stmt.on_conflict_do_update(index_elements=keys, set_={n: stmt.excluded[n] for n in update})
+
+
+_TAKE_DECISION_LOCK = text(
+    "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(:key)"
+)
+_INSERTS = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}
+
+# The statements of a decision, built once (SQLAlchemy then reuses their compiled form as is).
+_COUNTERS = _counters()
+_LOOKUP = select(_COUNTERS.c.prune_seq, copies).select_from(
+    _COUNTERS.outerjoin(copies, copies.c.key.in_(bindparam("keys", expanding=True)))
+)
+_CLUSTER_STATES = (
+    select(
+        clusters.c.id.label("cluster"),
+        clusters.c.created.label("cluster_created"),
+        clusters.c.updated.label("cluster_updated"),
+        clusters.c.published.label("cluster_published"),
+        clusters.c.canonical_key.label("cluster_canonical"),
+        clusters.c.content_hash.label("cluster_hash"),
+        copies,
+    )
+    .select_from(clusters.outerjoin(copies, copies.c.cluster_id == clusters.c.id))
+    .where(clusters.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(clusters.c.id, copies.c.first_seen, copies.c.key)
+)
+_SEEN = (
+    update(copies)
+    .where(copies.c.key.in_(bindparam("keys", expanding=True)))
+    .values(last_seen=bindparam("seen"))
+)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sqlalchemy import event
 
+from feedsvc.dedup import Deduper
 from feedsvc.ingest import Ingestor
 from feedsvc.models import Story
 from feedsvc.settings import DedupSettings
@@ -302,5 +303,25 @@ def test_a_copy_stored_after_the_page_was_looked_up_is_seen_not_stored_twice(dat
         late = second.ingest(early)
         assert (late.new_copies, late.new_clusters) == (0, 0)
         assert store.counts() == {"copies": 1, "clusters": 1}
+    finally:
+        store.close()
+
+
+def test_an_index_built_before_the_database_server_restarted_is_rebuilt(database_url: str) -> None:
+    """Decisions commit without waiting for the disk (a server crash may lose the last ones): an index
+    that sees another server start time than the one it was built from rebuilds itself before deciding."""
+    (title, body), (other, other_body) = _stories(2, seed=13)
+    store = Store(database_url)
+    try:
+        worker = _ingestor(store)
+        worker.ingest([_copy(title, body, "Wire", "a")])
+        prepared = worker.prepare([_copy(title, body, "Paper", "b")])
+        worker.server, built = "a server that has since restarted", worker.generation
+        worker.deduper = Deduper(DedupSettings())  # what the rebuild must bring back
+        result = worker.ingest(prepared)
+        assert worker.generation == built + 1 and worker.server != "a server that has since restarted"
+        assert (result.joined, result.new_clusters) == (1, 0)
+        assert worker.ingest([_copy(other, other_body, "Wire", "a")]).new_clusters == 1
+        assert store.counts() == {"copies": 3, "clusters": 2}
     finally:
         store.close()
