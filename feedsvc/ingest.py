@@ -33,6 +33,7 @@ from feedsvc.models import Copy, Story, cluster_image
 from feedsvc.settings import DedupSettings
 from feedsvc.store import (
     Claim,
+    ClusterState,
     ClusterWrite,
     Decision,
     IndexRow,
@@ -201,29 +202,38 @@ class Ingestor:
             self.deduper.boilerplate.add(fingerprint_from_bytes(row.shingles, row.lead).shingles)
         self.bp_seq = max([self.bp_seq, self.seq, *(r.seq for r in started)])
 
-    def _catch_up(self, conn: Decision | None = None) -> int:
+    def _catch_up(self, conn: Decision | None = None) -> set[str] | None:
         """Learn every copy other workers stored or changed, and forget what their prunes removed, since
-        this index last looked (one statement; a prune adds a read of the stored keys); returns the
-        number of rows learnt. Inside a decision nothing else changes meanwhile, so the index is then
-        exactly current; before taking the lock it learns a prefix (what was committed by then), so that
-        little is left to learn under it. An index built before the database server restarted is rebuilt
-        (a crash may have lost decisions it learnt: see Store.decision)."""
+        this index last looked (one statement; a prune adds a read of the stored keys). Returns the
+        clusters those copies were in or went to; None when the index was rebuilt or forgot pruned
+        copies (nothing read from the store before then can be trusted). Inside a decision nothing else
+        changes meanwhile, so the index is then exactly current; before taking the lock it learns a
+        prefix (what was committed by then), so that little is left to learn under it. An index built
+        before the database server restarted is rebuilt (a crash may have lost decisions it learnt: see
+        Store.decision)."""
         counters, rows = self.store.catch_up(self.seq)
         if counters.server != self.server:
             log.warning("event=index_rebuilt reason=database_restarted")
-            return self._restore(conn) if conn is not None else self.restore()
+            if conn is not None:
+                self._restore(conn)
+            else:
+                self.restore()
+            return None
         self.seq = counters.copy_seq  # rows and counters are of one snapshot
         self._replay_boilerplate(rows)
+        changed: set[str] = set()
         for row in rows:
             if row.key not in self.deduper or row.changed != row.seq:  # new, or its fingerprint may differ
                 fp = fingerprint_from_bytes(row.shingles, row.lead)
                 self.deduper.put(row.key, fp, (row.body_sig, row.lead_sig))
+            changed.update((self.cluster_of.get(row.key, row.cluster_id), row.cluster_id))
             self._assign(row.key, row.cluster_id)
         if counters.prune_seq != self.prune_seq:  # another worker pruned: drop what the store lost
             live = self.store.live_keys()
             self._forget([key for key in self.cluster_of if key not in live])
             self.prune_seq = counters.prune_seq
-        return len(rows)
+            return None
+        return changed
 
     def _refingerprint(self, cluster_ids: list[str]) -> dict[str, Fingerprint]:
         out = {}
@@ -283,15 +293,20 @@ class Ingestor:
         not grow with the page (one read to catch up, one of the clusters it changes, then the writes)."""
         prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
         locked: float | None = None
+        ahead: dict[str, ClusterState] = {}
         try:
             if not self.store.embedded:  # the embedded store has no other workers to learn from
                 self._catch_up()  # most of what other workers stored, learnt before taking the lock
+                ahead = self.store.cluster_states(sorted(self._likely_clusters(prepared)))
             with self.store.decision(lease) as conn:
                 locked = time.perf_counter()
-                self._catch_up(conn)
-                if self._stale(prepared):
+                changed = self._catch_up(conn)
+                if changed is None or self._stale(prepared):
+                    ahead = {}
                     prepared = self.prepare(list(prepared.keyed.values()))  # looked up again, under the lock
-                result = self._ingest(prepared, conn)
+                else:  # what no decision changed since it was read (after the first catch-up) holds
+                    ahead = {cid: state for cid, state in ahead.items() if cid not in changed}
+                result = self._ingest(prepared, conn, ahead)
             self.decision_seconds.append(time.perf_counter() - locked)
             return result
         except LeaseLost:
@@ -302,6 +317,18 @@ class Ingestor:
             self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
 
+    def _likely_clusters(self, prepared: Prepared) -> set[str]:
+        """The stored clusters the page's decision will probably change (read before the lock): those of
+        the index's candidates for its new stories, and of its stored copies that may grow or get a
+        picture."""
+        out = set()
+        for key, old in prepared.lookup.copies.items():
+            if key in prepared.grown or (old.image is None and prepared.keyed[key].image):
+                out.add(self.cluster_of.get(key, prepared.lookup.clusters[key]))
+        for fp in prepared.prints.values():
+            out.update(self.cluster_of[k] for k in self.deduper.candidates(fp) if k in self.cluster_of)
+        return out
+
     def _stale(self, prepared: Prepared) -> bool:
         """Whether the store changed the page's copies since its lookup (under the lock, caught up): a
         prune may have removed some, and a copy the lookup did not find that the index holds now was
@@ -311,7 +338,7 @@ class Ingestor:
             return True
         return any(k in self.cluster_of for k in prepared.keyed if k not in lookup.clusters)
 
-    def _ingest(self, prepared: Prepared, conn: Decision) -> IngestResult:
+    def _ingest(self, prepared: Prepared, conn: Decision, ahead: dict[str, ClusterState]) -> IngestResult:
         keyed = prepared.keyed
         now = self.clock()
         result = IngestResult(stories=len(keyed))
@@ -366,7 +393,7 @@ class Ingestor:
         new_copies = [replace(c, cluster_id=self._survivor(c.cluster_id, moved)) for c in new_copies]
         touched = {self._survivor(c, moved) for c in touched}
         replaced = [(c.cluster_id, c.copy) for c in [*new_copies, *grown]] + pictured
-        writes = self._cluster_writes(touched, created, moved, replaced, now)
+        writes = self._cluster_writes(touched, created, moved, replaced, now, ahead)
         result.changed = [w.id for w in writes]
         seq = self.store.apply(
             new_copies=new_copies,
@@ -469,8 +496,13 @@ class Ingestor:
         moved: dict[str, str],
         replaced: Sequence[tuple[str, Copy]],
         now: datetime,
+        ahead: dict[str, ClusterState],
     ) -> list[ClusterWrite]:
-        states = self.store.cluster_states(sorted((touched - set(created)) | set(moved)))
+        """The clusters ``touched`` as they should be now; their stored state comes from ``ahead`` (read
+        before the lock, and unchanged since) or is read now, in one statement."""
+        wanted = sorted((touched - set(created)) | set(moved))
+        states = {cid: ahead[cid] for cid in wanted if cid in ahead and ahead[cid].row is not None}
+        states |= self.store.cluster_states([cid for cid in wanted if cid not in states])
         # Each cluster's copies by key, in order (linear in its size: a copy is replaced by key).
         by_key: dict[str, dict[str, Copy]] = {cid: {} for cid in touched}
         for cid, state in states.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import event
 
 from feedsvc.dedup import Deduper
-from feedsvc.ingest import Ingestor
+from feedsvc.ingest import Ingestor, choose_canonical, content_hash
 from feedsvc.models import Story
 from feedsvc.settings import DedupSettings
-from feedsvc.store import Store
+from feedsvc.store import ClusterState, Store
 
 NOW = datetime(2025, 8, 19, 12, 0, tzinfo=UTC)
 WORDS = [
@@ -323,5 +323,39 @@ def test_an_index_built_before_the_database_server_restarted_is_rebuilt(database
         assert (result.joined, result.new_clusters) == (1, 0)
         assert worker.ingest([_copy(other, other_body, "Wire", "a")]).new_clusters == 1
         assert store.counts() == {"copies": 3, "clusters": 2}
+    finally:
+        store.close()
+
+
+def test_a_cluster_another_worker_changes_while_a_decision_waits_is_read_again(database_url: str) -> None:
+    """A worker reads the clusters a page will likely change before taking the lock; one that another
+    worker's decision changed meanwhile is read again under the lock, so the stored entry covers every
+    copy."""
+    [(title, body)] = _stories(1, seed=17)
+    store = Store(database_url)
+    try:
+        first, other = _ingestor(store), _ingestor(store)
+        other.ingest([_copy(title, body, "Wire", "w")])
+        read = store.cluster_states
+        meddled: list[int] = []
+
+        def meddle(ids: Sequence[str]) -> dict[str, ClusterState]:
+            states = read(ids)
+            if ids and not store.in_decision and not meddled:  # read ahead: another decision now
+                meddled.append(0)
+                meddled[0] = other.ingest([_copy(title, body, "Gazette", "g")]).joined
+            return states
+
+        store.cluster_states = meddle  # type: ignore[method-assign]
+        assert first.ingest([_copy(title, body, "City Paper", "c")]).joined == 1
+        store.cluster_states = read  # type: ignore[method-assign]
+        [cluster] = store.recent_clusters(limit=10)
+        assert len(cluster.copies) == 2 + len(meddled)
+        members = list(cluster.copies)
+        stored = store.cluster_states([cluster.id])[cluster.id].row
+        assert stored is not None
+        assert stored.content_hash == content_hash(choose_canonical(members), members)
+        if not store.embedded:  # (SQLite has one worker: nothing is read ahead)
+            assert meddled == [1]
     finally:
         store.close()
