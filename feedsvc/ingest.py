@@ -29,9 +29,21 @@ from feedsvc.dedup import (
     fingerprint_from_bytes,
     fingerprint_to_bytes,
 )
+from feedsvc.errors import StoreError
 from feedsvc.models import Copy, Story, cluster_image
 from feedsvc.settings import DedupSettings
-from feedsvc.store import Claim, ClusterWrite, Decision, IndexRow, Store, StoredCopy, retention_cutoff
+from feedsvc.store import (
+    Claim,
+    ClusterState,
+    ClusterWrite,
+    Decision,
+    IndexRow,
+    LeaseLost,
+    PageLookup,
+    Store,
+    StoredCopy,
+    retention_cutoff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +114,14 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A page's stories by copy key, and fingerprints of those the store did not hold yet."""
+    """What one page's decision needs that takes no lock: the stories by copy key, what the store held of
+    them, fingerprints of the new ones, and new fingerprints of stored ones the page shows longer."""
 
     keyed: dict[str, Story]
     prints: dict[str, Fingerprint]
+    lookup: PageLookup
+    grown: dict[str, Fingerprint]
+    generation: int  # the index's, when prepared (a rebuilt index prepares the page again)
 
 
 class Ingestor:
@@ -129,6 +145,9 @@ class Ingestor:
         self._boilerplate_saved = float("-inf")  # the first change is saved at once
         self.seq = 0  # the last copy sequence number this index has caught up with
         self.bp_seq = 0  # the last sequence number the boilerplate counts include
+        self.prune_seq = 0  # the prunes this index has forgotten the copies of
+        self.server = ""  # the database server the index was built from (Counters.server)
+        self.generation = 0  # how many times the index was rebuilt
         self.decision_seconds: deque[float] = deque(maxlen=100_000)  # time each decision held the lock
         # Restored once before the first use: by :meth:`restore`, by a background restore started at
         # start-up (so a server answers from its stored feeds while the index loads), or by the first use.
@@ -185,6 +204,9 @@ class Ingestor:
         )
         stored = self.store.set_meta_default("dedup_params", params)
         self.seq, self.bp_seq = self.store.sequence(conn)
+        counters = self.store.counters(conn)
+        self.prune_seq, self.server = counters.prune_seq, counters.server
+        self.generation += 1
         blob = self.store.get_blob("boilerplate")
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
         self.cluster_of, self.members = {}, {}
@@ -222,28 +244,38 @@ class Ingestor:
             self.deduper.boilerplate.add(fingerprint_from_bytes(row.shingles, row.lead).shingles)
         self.bp_seq = max([self.bp_seq, self.seq, *(r.seq for r in started)])
 
-    def _catch_up(self, conn: Decision | None) -> int:
-        """Learn every copy other workers stored or changed since this index last looked; returns the
-        number of rows learnt. Inside a decision (``conn``) nothing else changes meanwhile, so the index is
-        then exactly current. Outside one (before taking the lock, so that little is left to learn under
-        it) it learns a prefix: decisions commit one at a time, in sequence order."""
-        if conn is not None:
-            seq, _ = self.store.sequence(conn)
-            if seq <= self.seq:
-                return 0
-        rows = list(self.store.index_rows(changed_after=self.seq))
-        if conn is None:
-            if not rows:
-                return 0
-            seq = max(row.changed for row in rows)
-        self.seq = seq
+    def _catch_up(self, conn: Decision | None = None) -> set[str] | None:
+        """Learn every copy other workers stored or changed, and forget what their prunes removed, since
+        this index last looked (one statement; a prune adds a read of the stored keys). Returns the
+        clusters those copies were in or went to; None when the index was rebuilt or forgot pruned
+        copies (nothing read from the store before then can be trusted). Inside a decision nothing else
+        changes meanwhile, so the index is then exactly current; before taking the lock it learns a
+        prefix (what was committed by then), so that little is left to learn under it. An index built
+        before the database server restarted is rebuilt (a crash may have lost decisions it learnt: see
+        Store.decision)."""
+        counters, rows = self.store.catch_up(self.seq)
+        if counters.server != self.server:
+            log.warning("event=index_rebuilt reason=database_restarted")
+            if conn is not None:
+                self._restore(conn)
+            else:
+                self.restore()
+            return None
+        self.seq = counters.copy_seq  # rows and counters are of one snapshot
         self._replay_boilerplate(rows)
+        changed: set[str] = set()
         for row in rows:
             if row.key not in self.deduper or row.changed != row.seq:  # new, or its fingerprint may differ
                 fp = fingerprint_from_bytes(row.shingles, row.lead)
                 self.deduper.put(row.key, fp, (row.body_sig, row.lead_sig))
+            changed.update((self.cluster_of.get(row.key, row.cluster_id), row.cluster_id))
             self._assign(row.key, row.cluster_id)
-        return len(rows)
+        if counters.prune_seq != self.prune_seq:  # another worker pruned: drop what the store lost
+            live = self.store.live_keys()
+            self._forget([key for key in self.cluster_of if key not in live])
+            self.prune_seq = counters.prune_seq
+            return None
+        return changed
 
     def _refingerprint(self, cluster_ids: list[str]) -> dict[str, Fingerprint]:
         out = {}
@@ -256,14 +288,20 @@ class Ingestor:
         """Drop copies past retention from the store and from the index together (between decisions:
         no worker joins a cluster while it is being removed)."""
         self.ready()
-        with self.store.decision():
+        with self.store.decision() as conn:
             gone = self.store.prune(before)
-        for key in gone:
+            pruned = self.store.counters(conn).prune_seq
+        self._forget(gone)
+        if pruned == self.prune_seq + 1:  # no other prune since this index last looked: this one is known
+            self.prune_seq = pruned
+        return len(gone)
+
+    def _forget(self, keys: Sequence[str]) -> None:
+        for key in keys:
             self.deduper.remove(key)
             cluster_id = self.cluster_of.pop(key, None)
             if cluster_id is not None:
                 self.members.get(cluster_id, set()).discard(key)
-        return len(gone)
 
     def _assign(self, key: str, cluster_id: str) -> None:
         old = self.cluster_of.get(key)
@@ -273,50 +311,94 @@ class Ingestor:
         self.members.setdefault(cluster_id, set()).add(key)
 
     def prepare(self, stories: Sequence[Story]) -> Prepared:
-        """The part of ingesting that needs no lock: keys and fingerprints of the stories the store does
-        not hold yet (several workers do this in parallel)."""
+        """The part of ingesting that needs no lock (several workers do this in parallel): the page's keys,
+        one read of what the store holds of them, fingerprints of the new stories and of the stored ones
+        the page shows longer (a card's snippet replaced by the full article)."""
         self.ready()
+        generation = self.generation  # before the lookup: a rebuild after it makes the page stale
         keyed = {copy_key(s): s for s in stories}
-        known = self.store.copy_clusters(list(keyed))
+        lookup = self.store.lookup(list(keyed))
         prints = {
-            k: self.deduper.fingerprint(s.title, s.body_text) for k, s in keyed.items() if k not in known
+            k: self.deduper.fingerprint(s.title, s.body_text)
+            for k, s in keyed.items()
+            if k not in lookup.clusters
         }
-        return Prepared(keyed, prints)
+        grown = {
+            key: self.deduper.fingerprint(old.title, keyed[key].body_text)
+            for key, old in lookup.copies.items()
+            if keyed[key].body and sum(len(p.split()) for p in keyed[key].body) > _words(old)
+        }
+        return Prepared(keyed, prints, lookup, grown, generation)
 
     def ingest(self, stories: Sequence[Story] | Prepared, lease: Claim | None = None) -> IngestResult:
         """Apply one page's stories; all of it is stored in one transaction, or none of it (nothing when
         ``lease`` no longer holds). The decision is made under the store's decision lock, after catching up
-        with every copy stored since this index last looked."""
+        with every copy stored since this index last looked; the statements it runs under the lock do
+        not grow with the page (one read to catch up, one of the clusters it changes, then the writes)."""
         self.ready()
         prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
+        locked: float | None = None
+        ahead: dict[str, ClusterState] = {}
         try:
             if not self.store.embedded:  # the embedded store has no other workers to learn from
-                self._catch_up(None)  # most of what other workers stored, learnt before taking the lock
-            with self.store.decision() as conn:
+                with self.store.reading():  # most of what other workers stored, learnt before the lock
+                    self._catch_up()
+                    ahead = self.store.cluster_states(sorted(self._likely_clusters(prepared)))
+            with self.store.decision(lease) as conn:
                 locked = time.perf_counter()
-                self._catch_up(conn)
-                result = self._ingest(prepared, lease, conn)
+                changed = self._catch_up(conn)
+                if changed is None or self._stale(prepared):
+                    ahead = {}
+                    prepared = self.prepare(list(prepared.keyed.values()))  # looked up again, under the lock
+                else:  # what no decision changed since it was read (after the first catch-up) holds
+                    ahead = {cid: state for cid, state in ahead.items() if cid not in changed}
+                result = self._ingest(prepared, conn, ahead)
             self.decision_seconds.append(time.perf_counter() - locked)
             return result
+        except LeaseLost:
+            if locked is not None:  # the index may hold what the store refused: rebuild it
+                self.restore()
+            raise  # raised before taking the lock: the index learnt only what is stored
         except Exception:
             self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
 
-    def _ingest(self, prepared: Prepared, lease: Claim | None, conn: Decision) -> IngestResult:
+    def _likely_clusters(self, prepared: Prepared) -> set[str]:
+        """The stored clusters the page's decision will probably change (read before the lock): those of
+        the index's candidates for its new stories, and of its stored copies that may grow or get a
+        picture."""
+        out = set()
+        for key, old in prepared.lookup.copies.items():
+            if key in prepared.grown or (old.image is None and prepared.keyed[key].image):
+                out.add(self.cluster_of.get(key, prepared.lookup.clusters[key]))
+        for fp in prepared.prints.values():
+            out.update(self.cluster_of[k] for k in self.deduper.candidates(fp) if k in self.cluster_of)
+        return out
+
+    def _stale(self, prepared: Prepared) -> bool:
+        """Whether the store changed the page's copies since its lookup (under the lock, caught up): a
+        prune may have removed some, and a copy the lookup did not find that the index holds now was
+        stored meanwhile (by a run of the same source without a lease: a lease keeps others away)."""
+        lookup = prepared.lookup
+        if lookup.prune_seq != self.prune_seq or prepared.generation != self.generation:
+            return True
+        return any(k in self.cluster_of for k in prepared.keyed if k not in lookup.clusters)
+
+    def _ingest(self, prepared: Prepared, conn: Decision, ahead: dict[str, ClusterState]) -> IngestResult:
         keyed = prepared.keyed
         now = self.clock()
         result = IngestResult(stories=len(keyed))
-        known = self.store.copy_clusters(list(keyed))
-        for key, cluster_id in known.items():
-            self.cluster_of.setdefault(key, cluster_id)
+        # The index knows the current cluster of every copy it holds (caught up under the lock); a copy
+        # it does not hold has not changed since the index last looked, before the page's lookup.
+        known = {k: self.cluster_of.get(k, cluster_id) for k, cluster_id in prepared.lookup.clusters.items()}
         created: dict[str, datetime] = {}
         page: dict[str, str] = {}  # copies of this page stored in this decision -> their cluster
         started: set[str] = set()  # copies that started a cluster (their shingles count for boilerplate)
         new_copies: list[StoredCopy] = []
         moved: dict[str, str] = {}
         touched: set[str] = set()
-        stored = self.store.copies_by_key([k for k in known if keyed[k].body or keyed[k].image])
-        grown = self._grown(keyed, known, stored)
+        stored = prepared.lookup.copies
+        grown = self._grown(prepared, known)
         touched.update(c.cluster_id for c in grown)
         pictured = self._pictured(keyed, known, stored, {c.copy.key for c in grown})
         touched.update(cluster_id for cluster_id, _ in pictured)
@@ -357,7 +439,7 @@ class Ingestor:
         new_copies = [replace(c, cluster_id=self._survivor(c.cluster_id, moved)) for c in new_copies]
         touched = {self._survivor(c, moved) for c in touched}
         replaced = [(c.cluster_id, c.copy) for c in [*new_copies, *grown]] + pictured
-        writes = self._cluster_writes(touched, created, moved, replaced, now)
+        writes = self._cluster_writes(touched, created, moved, replaced, now, ahead)
         result.changed = [w.id for w in writes]
         seq = self.store.apply(
             new_copies=new_copies,
@@ -367,30 +449,26 @@ class Ingestor:
             boilerplate=self._boilerplate_to_save(result.new_clusters > 0),
             seen_at=now,
             grown_copies=grown,
-            lease=lease,
-            conn=conn,
             new_cluster_keys=frozenset(started),
             pictured=[(copy.key, copy.image) for _, copy in pictured if copy.image],
+            conn=conn,
+            copy_seq=self.seq,  # caught up under the lock: the store's own
         )
         self.seq = self.bp_seq = seq  # this index made the decision: it is caught up
         result.grown = len(grown)
         result.pictured = len(pictured)
         return result
 
-    def _grown(
-        self, keyed: dict[str, Story], known: dict[str, str], stored: dict[str, Copy]
-    ) -> list[StoredCopy]:
-        """Stored copies that this page shows with a longer body (a card's snippet replaced by the full
-        article): re-fingerprinted under their key, kept in their cluster (and given the page's picture
-        if they had none)."""
+    def _grown(self, prepared: Prepared, known: dict[str, str]) -> list[StoredCopy]:
+        """Stored copies that this page shows with a longer body (fingerprinted before the lock):
+        re-indexed under their key, kept in their cluster (and given the page's picture if they had
+        none)."""
         out = []
-        for key, old in stored.items():
-            story = keyed[key]
-            if not story.body or sum(len(p.split()) for p in story.body) <= _words(old):
-                continue
-            fp = self.deduper.fingerprint(old.title, story.body_text)
+        for key, fp in prepared.grown.items():
+            old, story = prepared.lookup.copies[key], prepared.keyed[key]
             self.deduper.remove(key)
             body_sig, lead_sig = self.deduper.add(key, fp, count_boilerplate=False)
+            self._assign(key, known[key])  # indexed now, if it was not (seen before the last restore)
             shingles, lead = fingerprint_to_bytes(fp)
             grown = replace(old, body=story.body, image=old.image or story.image)
             out.append(StoredCopy(grown, known[key], shingles, lead, body_sig, lead_sig))
@@ -422,22 +500,9 @@ class Ingestor:
         return self.deduper.boilerplate.to_bytes()
 
     def _clusters_of(self, keys: Sequence[str], page: dict[str, str]) -> set[str]:
-        """The clusters of the matched copies ``keys``, as the store has them now (another worker may have
-        folded or pruned them); a key the store no longer holds leaves the index."""
-        out = {page[k] for k in keys if k in page}
-        stored = self.store.copy_clusters([k for k in keys if k not in page])
-        for key in keys:
-            if key in page:
-                continue
-            if key in stored:
-                out.add(stored[key])
-                self._assign(key, stored[key])
-            else:
-                self.deduper.remove(key)
-                cluster_id = self.cluster_of.pop(key, None)
-                if cluster_id is not None:
-                    self.members.get(cluster_id, set()).discard(key)
-        return out
+        """The clusters of the matched copies ``keys``: every copy the index holds has its current cluster
+        in ``cluster_of`` (caught up under the lock, prunes forgotten), so this reads nothing."""
+        return {page[k] if k in page else self.cluster_of[k] for k in keys}
 
     def flush(self) -> None:
         """Save what is only in memory (the boilerplate counter); called on a clean stop. Inside a
@@ -479,13 +544,18 @@ class Ingestor:
         moved: dict[str, str],
         replaced: Sequence[tuple[str, Copy]],
         now: datetime,
+        ahead: dict[str, ClusterState],
     ) -> list[ClusterWrite]:
-        existing = self.store.cluster_rows(sorted(touched - set(created)))
+        """The clusters ``touched`` as they should be now; their stored state comes from ``ahead`` (read
+        before the lock, and unchanged since) or is read now, in one statement."""
+        wanted = sorted((touched - set(created)) | set(moved))
+        states = {cid: ahead[cid] for cid in wanted if cid in ahead and ahead[cid].row is not None}
+        states |= self.store.cluster_states([cid for cid in wanted if cid not in states])
         # Each cluster's copies by key, in order (linear in its size: a copy is replaced by key).
         by_key: dict[str, dict[str, Copy]] = {cid: {} for cid in touched}
-        for cid, stored in self.store.copies_of(sorted(touched | set(moved))).items():
+        for cid, state in states.items():
             group = by_key.setdefault(self._survivor(cid, moved), {})
-            group.update((c.key, c) for c in stored)
+            group.update((c.key, c) for c in state.copies)
         # new copies, and stored ones whose text grew or that got a picture (they replace their old rows)
         for cluster_id, copy in replaced:
             group = by_key.setdefault(self._survivor(cluster_id, moved), {})
@@ -504,7 +574,9 @@ class Ingestor:
                     ClusterWrite(cid, now, published, published, canonical.key, digest, is_new=True)
                 )
                 continue
-            old = existing[cid]
+            old = states[cid].row
+            if old is None:
+                raise StoreError(f"cluster {cid} is in the dedup index but not in the store")
             if digest == old.content_hash and published == old.published:
                 continue
             updated = max(now, old.updated + timedelta(seconds=1))

@@ -7,6 +7,7 @@ changes is written in one transaction, so a crash leaves either all of it or non
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -35,10 +36,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
+    cast,
     create_engine,
     delete,
     event,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -243,6 +247,33 @@ class IndexRow:
     seq: int
     changed: int
     new_cluster: bool
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Where the store's decisions stand: the last copy sequence number handed out and the number of
+    prunes that removed copies (an index that has not seen the last prune may hold keys that are gone)."""
+
+    copy_seq: int
+    prune_seq: int
+    server: str = ""  # PostgreSQL: when the server started (an index built before a restart is void)
+
+
+@dataclass(frozen=True)
+class PageLookup:
+    """What the store holds of one page's copy keys, and the prune count it was read at."""
+
+    prune_seq: int
+    clusters: dict[str, str]  # stored key -> its cluster id
+    copies: dict[str, Copy]  # stored key -> the copy as stored
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """A cluster's row (None for a cluster the store does not hold) and its copies, first seen first."""
+
+    row: ClusterWrite | None
+    copies: list[Copy]
 
 
 @dataclass
@@ -552,6 +583,47 @@ class Store:
             ).all()
         return {row.key: row.cluster_id for row in rows}
 
+    # Reads of a decision: each is one statement (one round trip), whatever the number of keys, and those
+    # made under the lock read the counters in the same statement (one snapshot: rows and counters agree).
+
+    def lookup(self, keys: Sequence[str]) -> PageLookup:
+        """The stored copies among ``keys`` and the prune count, in one statement (needs no lock: a copy
+        key names its source, whose lease holder alone writes it; a prune is told by the count)."""
+        with self._read() as conn:
+            rows = conn.execute(_LOOKUP, {"keys": list(keys)}).all()
+        found = [row for row in rows if row.key is not None]
+        return PageLookup(
+            prune_seq=int(rows[0].prune_seq or 0),
+            clusters={row.key: row.cluster_id for row in found},
+            copies={row.key: _copy(row) for row in found},
+        )
+
+    def catch_up(self, after: int) -> tuple[Counters, list[IndexRow]]:
+        """The counters and every copy a decision changed after sequence number ``after``, in decision
+        order, in one statement."""
+        with self._read() as conn:
+            rows = conn.execute(_catch_up_statement(conn.dialect.name), {"after": after}).all()
+        return _counters_of(rows[0]), [_index_row(row) for row in rows if row.key is not None]
+
+    def live_keys(self) -> set[str]:
+        """Every stored copy key (how an index learns what another worker's prune removed)."""
+        with self._read() as conn:
+            return set(conn.execute(select(copies.c.key)).scalars())
+
+    def cluster_states(self, ids: Sequence[str]) -> dict[str, ClusterState]:
+        """The rows and copies of clusters ``ids``, in one statement."""
+        if not ids:
+            return {}
+        out: dict[str, ClusterState] = {cid: ClusterState(None, []) for cid in ids}
+        with self._read() as conn:
+            for row in conn.execute(_CLUSTER_STATES, {"ids": list(ids)}):
+                state = out[row.cluster]
+                if state.row is None:
+                    state = out[row.cluster] = ClusterState(_cluster_write(row), [])
+                if row.key is not None:
+                    state.copies.append(_copy(row))
+        return out
+
     def iter_fingerprints(self, since: datetime) -> Iterator[tuple[str, str, bytes, bytes, bytes, bytes]]:
         """(copy key, cluster id, shingles, lead, body signature, lead signature) of every copy seen
         since ``since``, oldest first."""
@@ -601,23 +673,54 @@ class Store:
                 )
 
     @contextmanager
-    def decision(self) -> Iterator[Connection]:
+    def decision(self, lease: Claim | None = None) -> Iterator[Connection]:
         """A write transaction for one dedup decision. On PostgreSQL it first takes one transaction-scoped
         advisory lock shared by every process, so decisions are made one at a time everywhere and each
         sees every earlier one (committed before the lock was released). SQLite has one process, whose
         ingest lock and the database's write lock do the same. Every other read and write of this store
         made by the same thread meanwhile runs in this transaction (one connection, no extra round trips
-        while the lock is held)."""
+        while the lock is held). With ``lease``, the transaction first locks the source's row and checks
+        that the lease holds (LeaseLost if not), before waiting for the decision lock: the row stays
+        locked until the commit, so no other worker can take the source meanwhile.
+
+        On PostgreSQL the decision commits without waiting for its WAL to reach the disk (the flush is
+        most of a commit, and it would hold the lock): the write that follows a page's decision, its
+        source state, commits durably and so flushes the decision before it, and a published feed does
+        the same for every decision it shows. A server crash can thus lose only the last decisions of
+        pages whose state was not written either: their lease runs out and they are fetched again. An
+        index that learnt such a decision is rebuilt when it sees the server restarted (Counters.server)."""
         if getattr(self._local, "conn", None) is not None:
             raise StoreError("a dedup decision is already open in this thread")
         with self._write() as conn:
+            if lease is not None:
+                _check_lease(conn, lease)
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK})
+                conn.execute(_TAKE_DECISION_LOCK, {"key": DEDUP_LOCK})
             self._local.conn = conn
             try:
                 yield conn
             finally:
                 self._local.conn = None
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run this thread's reads in the block on one connection: a read on a connection of its own
+        costs four round trips (the pool's liveness ping, BEGIN, the query, ROLLBACK), here one. Writes
+        are not affected; PostgreSQL still gives each statement the newest committed data."""
+        if self.in_decision or getattr(self._local, "reader", None) is not None:
+            yield
+            return
+        with self._read() as conn:
+            self._local.reader = conn
+            try:
+                yield
+            finally:
+                self._local.reader = None
+
+    @property
+    def in_decision(self) -> bool:
+        """True while this thread holds the decision lock (between taking it and the commit)."""
+        return getattr(self._local, "conn", None) is not None
 
     @staticmethod
     def sequence(conn: Connection) -> tuple[int, int]:
@@ -630,6 +733,11 @@ class Store:
             ).all()
         )
         return int(rows.get("copy_seq", 0)), int(rows.get("boilerplate_seq", 0))
+
+    @staticmethod
+    def counters(conn: Connection) -> Counters:
+        """The decision counters (see :class:`Counters`)."""
+        return _counters_of(conn.execute(select(_counters(conn.dialect.name))).one())
 
     @staticmethod
     def save_boilerplate(conn: Connection, data: bytes, seq: int) -> None:
@@ -702,6 +810,7 @@ class Store:
         new_cluster_keys: frozenset[str] = frozenset(),
         boilerplate_seq: int | None = None,
         pictured: Sequence[tuple[str, str]] = (),
+        copy_seq: int | None = None,
     ) -> int:
         """Write one page's effect in one transaction: new clusters first, then copies, then merges.
         ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced).
@@ -709,7 +818,8 @@ class Store:
         With ``lease``, nothing is written (LeaseLost) unless the lease still holds, checked in the same
         transaction with the source's row locked. ``conn``: the transaction of a :meth:`decision` (else one
         of its own). Every copy written or changed gets the next sequence numbers; returns the last one
-        (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None)."""
+        (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None).
+        ``copy_seq``: the last sequence number, when the decision has read it already (else read here)."""
         with self.decision() if conn is None else contextlib.nullcontext(conn) as decided:
             return self._apply(
                 decided,
@@ -724,6 +834,7 @@ class Store:
                 new_cluster_keys,
                 boilerplate_seq,
                 pictured,
+                copy_seq,
             )
 
     def _apply(
@@ -740,24 +851,29 @@ class Store:
         new_cluster_keys: frozenset[str],
         boilerplate_seq: int | None,
         pictured: Sequence[tuple[str, str]] = (),
+        copy_seq: int | None = None,
     ) -> int:
         if lease is not None:
             _check_lease(conn, lease)
-        seq, _ = self.sequence(conn)
+        seq = self.sequence(conn)[0] if copy_seq is None else copy_seq
         first = seq
-        born = []
-        for cw in cluster_writes:
-            values = {
-                "updated": cw.updated,
-                "published": cw.published,
-                "canonical_key": cw.canonical_key,
-                "content_hash": cw.content_hash,
-            }
-            if cw.is_new:
-                born.append({"id": cw.id, "created": cw.created, **values})
-            else:
-                conn.execute(update(clusters).where(clusters.c.id == cw.id).values(**values))
-        _insert_ignore(conn, clusters, born)
+        # New and changed clusters in one statement (a new id is random: it never meets a stored one).
+        _insert_values(
+            conn,
+            clusters,
+            [
+                {
+                    "id": cw.id,
+                    "created": cw.created,
+                    "updated": cw.updated,
+                    "published": cw.published,
+                    "canonical_key": cw.canonical_key,
+                    "content_hash": cw.content_hash,
+                }
+                for cw in cluster_writes
+            ],
+            update=("updated", "published", "canonical_key", "content_hash"),
+        )
         rows = []
         for stored in new_copies:
             c = stored.copy
@@ -785,30 +901,42 @@ class Store:
                     new_cluster=c.key in new_cluster_keys,
                 )
             )
-        _insert_ignore(conn, copies, rows)
+        _insert_values(conn, copies, rows)
+        grown = []
         for stored in grown_copies:
             seq += 1
+            grown.append(
+                {
+                    "b_key": stored.copy.key,
+                    "b_changed": seq,
+                    "b_body": json.dumps(list(stored.copy.body), ensure_ascii=False),
+                    "b_image": _image(stored.copy.image),
+                    "b_shingles": stored.shingles,
+                    "b_lead": stored.lead,
+                    "b_body_sig": stored.body_sig,
+                    "b_lead_sig": stored.lead_sig,
+                }
+            )
+        if grown:  # one statement, run for every row
+            names = ("changed", "body", "image", "shingles", "lead", "body_sig", "lead_sig")
             conn.execute(
                 update(copies)
-                .where(copies.c.key == stored.copy.key)
-                .values(
-                    changed=seq,
-                    body=json.dumps(list(stored.copy.body), ensure_ascii=False),
-                    image=_image(stored.copy.image),
-                    shingles=stored.shingles,
-                    lead=stored.lead,
-                    body_sig=stored.body_sig,
-                    lead_sig=stored.lead_sig,
-                )
+                .where(copies.c.key == bindparam("b_key"))
+                .values({name: bindparam(f"b_{name}") for name in names}),
+                grown,
             )
+        shown = []
         for key, image in pictured:
             if _image(image) is None:
                 continue
             seq += 1
+            shown.append({"b_key": key, "b_image": image, "b_changed": seq})
+        if shown:
             conn.execute(
                 update(copies)
-                .where(copies.c.key == key, copies.c.image.is_(None))
-                .values(image=image, changed=seq)
+                .where(copies.c.key == bindparam("b_key"), copies.c.image.is_(None))
+                .values(image=bindparam("b_image"), changed=bindparam("b_changed")),
+                shown,
             )
         for old, new in moved.items():
             seq += 1
@@ -816,9 +944,9 @@ class Store:
             conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
             conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
         if seen_keys:
-            conn.execute(update(copies).where(copies.c.key.in_(list(seen_keys))).values(last_seen=seen_at))
+            conn.execute(_SEEN, {"keys": list(seen_keys), "seen": seen_at})
         if seq != first:
-            _upsert(conn, meta_table, key="copy_seq", value=str(seq))
+            _insert_values(conn, meta_table, [{"key": "copy_seq", "value": str(seq)}], update=("value",))
         if boilerplate is not None:
             self.save_boilerplate(conn, boilerplate, seq if boilerplate_seq is None else boilerplate_seq)
         return seq
@@ -864,9 +992,10 @@ class Store:
             )
             conn.execute(delete(clusters).where(clusters.c.merged_into.is_(None), clusters.c.id.not_in(live)))
             conn.execute(delete(articles).where(articles.c.checked < before))
-            if gone:  # the feeds change: the publisher watches the copy sequence
-                seq = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "copy_seq")).scalar()
-                _upsert(conn, meta_table, key="copy_seq", value=str(int(seq or 0) + 1))
+            if gone:  # the feeds change (the publisher watches the copy sequence); indexes learn of it
+                counters = self.counters(conn)
+                _upsert(conn, meta_table, key="copy_seq", value=str(counters.copy_seq + 1))
+                _upsert(conn, meta_table, key="prune_seq", value=str(counters.prune_seq + 1))
         return gone
 
     # -- full-text cache --------------------------------------------------------------------------
@@ -1094,11 +1223,18 @@ def bounded(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with every string longer than its column's length cut to fit: a 300-character category
     would fail the whole page's transaction on PostgreSQL (SQLite does not check lengths)."""
     out = dict(row)
-    for name, value in row.items():
-        length = getattr(table.c[name].type, "length", None)
-        if isinstance(value, str) and length is not None and len(value) > length:
+    for name, length in _lengths(table):
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > length:
             out[name] = value[:length]
     return out
+
+
+@functools.cache
+def _lengths(table: Table) -> tuple[tuple[str, int], ...]:
+    """(name, length) of the columns of ``table`` whose type has a length."""
+    lengths = ((c.name, getattr(c.type, "length", None)) for c in table.c)
+    return tuple((name, length) for name, length in lengths if length is not None)
 
 
 def _dialect_insert(conn: Connection, table: Table) -> Any:
@@ -1153,6 +1289,8 @@ class _Tx:
 
     def __enter__(self) -> Connection:
         shared: Connection | None = getattr(self.store._local, "conn", None)
+        if shared is None and not self.write:  # inside Store.reading: its connection
+            shared = getattr(self.store._local, "reader", None)
         if shared is not None:  # inside this thread's open decision: part of its transaction
             return shared
         try:
@@ -1241,3 +1379,125 @@ def _cluster(row: Any, members: list[Copy]) -> Cluster:
 
 def retention_cutoff(now: datetime, days: int) -> datetime:
     return now.astimezone(UTC) - timedelta(days=days)
+
+
+_INDEX_COLUMNS = tuple(
+    copies.c[name]
+    for name in (
+        "key",
+        "cluster_id",
+        "shingles",
+        "lead",
+        "body_sig",
+        "lead_sig",
+        "seq",
+        "changed",
+        "new_cluster",
+    )
+)
+
+
+@functools.cache
+def _counters(dialect: str = "") -> Any:
+    """A one-row subquery of the decision counters; a query outer-joins its rows to it, so that the
+    counters and the rows come from one statement (one snapshot) even when there are no rows. On
+    PostgreSQL it also tells when the server started."""
+    m = meta_table.c
+    started = func.pg_postmaster_start_time() if dialect == "postgresql" else None
+    return select(
+        select(m.value).where(m.key == "copy_seq").scalar_subquery().label("copy_seq"),
+        select(m.value).where(m.key == "prune_seq").scalar_subquery().label("prune_seq"),
+        (literal_column("''") if started is None else cast(started, Text)).label("server"),
+    ).subquery("counters")
+
+
+def _counters_of(row: Any) -> Counters:
+    return Counters(int(row.copy_seq or 0), int(row.prune_seq or 0), str(row.server or ""))
+
+
+@functools.cache
+def _catch_up_statement(dialect: str) -> Any:
+    n = _counters(dialect)
+    return (
+        select(n.c.copy_seq, n.c.prune_seq, n.c.server, *_INDEX_COLUMNS)
+        .select_from(n.outerjoin(copies, copies.c.changed > bindparam("after")))
+        .order_by(copies.c.changed.asc().nulls_first(), copies.c.first_seen, copies.c.key)
+    )
+
+
+def _index_row(row: Any) -> IndexRow:
+    return IndexRow(
+        key=row.key,
+        cluster_id=row.cluster_id,
+        shingles=bytes(row.shingles),
+        lead=bytes(row.lead),
+        body_sig=bytes(row.body_sig or b""),
+        lead_sig=bytes(row.lead_sig or b""),
+        seq=int(row.seq or 0),
+        changed=int(row.changed or 0),
+        new_cluster=bool(row.new_cluster),
+    )
+
+
+def _cluster_write(row: Any) -> ClusterWrite:
+    return ClusterWrite(
+        id=row.cluster,
+        created=utc(row.cluster_created),
+        updated=utc(row.cluster_updated),
+        published=utc(row.cluster_published),
+        canonical_key=row.cluster_canonical,
+        content_hash=row.cluster_hash,
+        is_new=False,
+    )
+
+
+def _insert_values(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], update: tuple[str, ...] = ()
+) -> None:
+    """Insert ``rows`` (all naming the same columns) in one executemany, skipping a row whose key is there
+    already, or with ``update`` setting those columns of the stored row to the new row's values (an
+    upsert). One statement, built and compiled once: psycopg sends its rows in one pipeline."""
+    if rows:
+        conn.execute(_insert_statement(conn.dialect.name, table, update), [bounded(table, r) for r in rows])
+
+
+@functools.cache
+def _insert_statement(dialect: str, table: Table, update: tuple[str, ...]) -> Any:
+    if dialect not in _INSERTS:
+        raise StoreError(f"unsupported database {dialect!r}: feedsvc runs on SQLite or PostgreSQL")
+    stmt: Any = _INSERTS[dialect](table)
+    if not update:
+        return stmt.on_conflict_do_nothing()
+    keys = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(index_elements=keys, set_={n: stmt.excluded[n] for n in update})
+
+
+_TAKE_DECISION_LOCK = text(
+    "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(:key)"
+)
+_INSERTS = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}
+
+# The statements of a decision, built once (SQLAlchemy then reuses their compiled form as is).
+_COUNTERS = _counters()
+_LOOKUP = select(_COUNTERS.c.prune_seq, copies).select_from(
+    _COUNTERS.outerjoin(copies, copies.c.key.in_(bindparam("keys", expanding=True)))
+)
+_CLUSTER_STATES = (
+    select(
+        clusters.c.id.label("cluster"),
+        clusters.c.created.label("cluster_created"),
+        clusters.c.updated.label("cluster_updated"),
+        clusters.c.published.label("cluster_published"),
+        clusters.c.canonical_key.label("cluster_canonical"),
+        clusters.c.content_hash.label("cluster_hash"),
+        copies,
+    )
+    .select_from(clusters.outerjoin(copies, copies.c.cluster_id == clusters.c.id))
+    .where(clusters.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(clusters.c.id, copies.c.first_seen, copies.c.key)
+)
+_SEEN = (
+    update(copies)
+    .where(copies.c.key.in_(bindparam("keys", expanding=True)))
+    .values(last_seen=bindparam("seen"))
+)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import random
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 
-from feedsvc.ingest import Ingestor
+from feedsvc.dedup import Deduper
+from feedsvc.ingest import Ingestor, choose_canonical, content_hash
 from feedsvc.models import Story
 from feedsvc.settings import DedupSettings
-from feedsvc.store import Store
+from feedsvc.store import ClusterState, Store
 
 NOW = datetime(2025, 8, 19, 12, 0, tzinfo=UTC)
 WORDS = [
@@ -216,5 +219,143 @@ def test_a_store_of_an_earlier_release_is_numbered_and_its_stories_still_match(
         assert worker.ingest([copy]).joined == 1
         joined = {c.cluster_id for c in [*store.index_rows(changed_after=len(seqs))]}
         assert joined == {cluster}
+    finally:
+        store.close()
+
+
+class _Statements:
+    """Counts the statements a store runs while this thread holds its decision lock."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.count = 0
+        event.listen(store.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: object) -> None:
+        if self.store.in_decision:
+            self.count += 1
+
+    def during(self, call: Callable[[], object]) -> int:
+        before = self.count
+        call()
+        return self.count - before
+
+
+def test_a_decision_runs_the_same_few_statements_however_many_stories_a_page_has(database_url: str) -> None:
+    """Under the decision lock a page costs one catch-up read, one read of the clusters it changes and
+    its writes, in one statement each, not one query per story: the lock is held as briefly as possible."""
+    stories = _stories(40, seed=3)
+    store = Store(database_url)
+    try:
+        worker, other = _ingestor(store), _ingestor(store)
+        count = _Statements(store)
+        counts = {
+            # 40 new clusters (the first decision also saves the boilerplate counts: 2 more statements)
+            "new": count.during(lambda: worker.ingest([_copy(t, b, "Wire", "a") for t, b in stories])),
+            # another worker: 40 copies that join 40 clusters it learns of in the same catch-up read
+            "joined": count.during(lambda: other.ingest([_copy(t, b, "Paper", "b") for t, b in stories])),
+            # the first page again: 40 copies seen, none new
+            "seen": count.during(lambda: worker.ingest([_copy(t, b, "Wire", "a") for t, b in stories])),
+            "small": count.during(
+                lambda: worker.ingest([_copy(t, b, "Gazette", "c") for t, b in stories[:2]])
+            ),
+        }
+        assert counts["joined"] <= 5, counts  # catch up, clusters, clusters upsert, copies, sequence
+        assert counts["seen"] <= 5, counts
+        assert counts["new"] <= 7, counts
+        assert counts["joined"] == counts["small"], counts  # the page's size does not matter
+        assert store.counts() == {"copies": 82, "clusters": 40}
+    finally:
+        store.close()
+
+
+def test_a_prune_by_another_worker_is_learnt_before_the_next_decision(database_url: str) -> None:
+    """A worker whose index still holds copies another worker pruned starts a new cluster for a copy of
+    them (it never joins a cluster that is gone), and re-reads a page it looked up before the prune."""
+    (title, body), (other, other_body) = _stories(2, seed=5)
+    store = Store(database_url)
+    try:
+        pruner, worker = _ingestor(store), _ingestor(store)
+        pruner.ingest([_copy(title, body, "Wire", "a")])
+        worker.ingest([_copy(other, other_body, "Paper", "b")])  # caught up: its index holds the wire copy
+        prepared = worker.prepare([_copy(other, other_body, "Paper", "b")])  # looked up: stored
+        assert prepared.lookup.clusters
+        assert pruner.prune(NOW + timedelta(days=1)) == 2  # both copies, past their last sighting
+        again = worker.ingest(prepared)
+        assert (again.new_copies, again.new_clusters) == (1, 1)  # stored anew, not counted as seen
+        copy = worker.ingest([_copy(title, body, "City Paper", "c")])
+        assert (copy.new_clusters, copy.joined) == (1, 0)
+        assert store.counts() == {"copies": 2, "clusters": 2}
+        assert all(c.copies for c in store.recent_clusters(limit=10))
+    finally:
+        store.close()
+
+
+def test_a_copy_stored_after_the_page_was_looked_up_is_seen_not_stored_twice(database_url: str) -> None:
+    """Two runs of one source without leases (their lookups both find nothing): the later decision sees
+    the copy the earlier one stored and leaves no empty cluster behind."""
+    (title, body), _ = _stories(2, seed=9)
+    store = Store(database_url)
+    try:
+        first, second = _ingestor(store), _ingestor(store)
+        early = second.prepare([_copy(title, body, "Wire", "a")])
+        assert first.ingest([_copy(title, body, "Wire", "a")]).new_copies == 1
+        late = second.ingest(early)
+        assert (late.new_copies, late.new_clusters) == (0, 0)
+        assert store.counts() == {"copies": 1, "clusters": 1}
+    finally:
+        store.close()
+
+
+def test_an_index_built_before_the_database_server_restarted_is_rebuilt(database_url: str) -> None:
+    """Decisions commit without waiting for the disk (a server crash may lose the last ones): an index
+    that sees another server start time than the one it was built from rebuilds itself before deciding."""
+    (title, body), (other, other_body) = _stories(2, seed=13)
+    store = Store(database_url)
+    try:
+        worker = _ingestor(store)
+        worker.ingest([_copy(title, body, "Wire", "a")])
+        prepared = worker.prepare([_copy(title, body, "Paper", "b")])
+        worker.server, built = "a server that has since restarted", worker.generation
+        worker.deduper = Deduper(DedupSettings())  # what the rebuild must bring back
+        result = worker.ingest(prepared)
+        assert worker.generation == built + 1 and worker.server != "a server that has since restarted"
+        assert (result.joined, result.new_clusters) == (1, 0)
+        assert worker.ingest([_copy(other, other_body, "Wire", "a")]).new_clusters == 1
+        assert store.counts() == {"copies": 3, "clusters": 2}
+    finally:
+        store.close()
+
+
+def test_a_cluster_another_worker_changes_while_a_decision_waits_is_read_again(database_url: str) -> None:
+    """A worker reads the clusters a page will likely change before taking the lock; one that another
+    worker's decision changed meanwhile is read again under the lock, so the stored entry covers every
+    copy."""
+    [(title, body)] = _stories(1, seed=17)
+    store = Store(database_url)
+    try:
+        first, other = _ingestor(store), _ingestor(store)
+        other.ingest([_copy(title, body, "Wire", "w")])
+        read = store.cluster_states
+        meddled: list[int] = []
+
+        def meddle(ids: Sequence[str]) -> dict[str, ClusterState]:
+            states = read(ids)
+            if ids and not store.in_decision and not meddled:  # read ahead: another decision now
+                meddled.append(0)
+                meddled[0] = other.ingest([_copy(title, body, "Gazette", "g")]).joined
+            return states
+
+        store.cluster_states = meddle  # type: ignore[method-assign]
+        assert first.ingest([_copy(title, body, "City Paper", "c")]).joined == 1
+        store.cluster_states = read  # type: ignore[method-assign]
+        [cluster] = store.recent_clusters(limit=10)
+        assert len(cluster.copies) == 2 + len(meddled)
+        members = list(cluster.copies)
+        stored = store.cluster_states([cluster.id])[cluster.id].row
+        assert stored is not None
+        assert stored.content_hash == content_hash(choose_canonical(members), members)
+        if not store.embedded:  # (SQLite has one worker: nothing is read ahead)
+            assert meddled == [1]
     finally:
         store.close()
