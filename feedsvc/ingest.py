@@ -341,9 +341,8 @@ class Ingestor:
         ahead: dict[str, ClusterState] = {}
         try:
             if not self.store.embedded:  # the embedded store has no other workers to learn from
-                with self.store.reading():  # most of what other workers stored, learnt before the lock
-                    self._catch_up()
-                    ahead = self.store.cluster_states(sorted(self._likely_clusters(prepared)))
+                self._catch_up()  # most of what other workers stored, learnt before taking the lock
+                ahead = self.store.cluster_states(sorted(self._likely_clusters(prepared)))
             with self.store.decision(lease) as conn:
                 locked = time.perf_counter()
                 changed = self._catch_up(conn)

@@ -702,21 +702,6 @@ class Store:
             finally:
                 self._local.conn = None
 
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        """Run this thread's reads in the block on one connection: a read on a connection of its own
-        costs four round trips (the pool's liveness ping, BEGIN, the query, ROLLBACK), here one. Writes
-        are not affected; PostgreSQL still gives each statement the newest committed data."""
-        if self.in_decision or getattr(self._local, "reader", None) is not None:
-            yield
-            return
-        with self._read() as conn:
-            self._local.reader = conn
-            try:
-                yield
-            finally:
-                self._local.reader = None
-
     @property
     def in_decision(self) -> bool:
         """True while this thread holds the decision lock (between taking it and the commit)."""
@@ -1289,8 +1274,6 @@ class _Tx:
 
     def __enter__(self) -> Connection:
         shared: Connection | None = getattr(self.store._local, "conn", None)
-        if shared is None and not self.write:  # inside Store.reading: its connection
-            shared = getattr(self.store._local, "reader", None)
         if shared is not None:  # inside this thread's open decision: part of its transaction
             return shared
         try:
