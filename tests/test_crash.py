@@ -158,9 +158,13 @@ def _kill_points(kinds: list[str]) -> list[int]:
     chosen = {kinds.index(kind) + 1 for kind in KINDS}
     step = total / (KILLS - len(chosen) + 1)
     k = 1
-    while len(chosen) < KILLS:
-        chosen.add(min(total, max(1, round(k * step))))
+    while len(chosen) < KILLS and k * step <= total:
+        chosen.add(max(1, round(k * step)))
         k += 1
+    # Where a grid point fell on the first point of a kind, take others (the middle of what is left).
+    rest = [p for p in range(1, total + 1) if p not in chosen]
+    while len(chosen) < min(KILLS, total):
+        chosen.add(rest.pop(len(rest) // 2))
     return sorted(chosen)
 
 
