@@ -573,16 +573,6 @@ class Store:
 
     # -- copies and clusters --------------------------------------------------------------------
 
-    def copy_clusters(self, keys: Sequence[str]) -> dict[str, str]:
-        """Cluster id of each already-stored copy key (folded clusters resolved to the survivor)."""
-        if not keys:
-            return {}
-        with self._read() as conn:
-            rows = conn.execute(
-                select(copies.c.key, copies.c.cluster_id).where(copies.c.key.in_(list(keys)))
-            ).all()
-        return {row.key: row.cluster_id for row in rows}
-
     # Reads of a decision: each is one statement (one round trip), whatever the number of keys, and those
     # made under the lock read the counters in the same statement (one snapshot: rows and counters agree).
 
@@ -772,13 +762,6 @@ class Store:
         for row in rows:
             out[row.cluster_id].append(_copy(row))
         return out
-
-    def copies_by_key(self, keys: Sequence[str]) -> dict[str, Copy]:
-        if not keys:
-            return {}
-        with self._read() as conn:
-            rows = conn.execute(select(copies).where(copies.c.key.in_(list(keys)))).all()
-        return {row.key: _copy(row) for row in rows}
 
     def apply(
         self,
