@@ -650,17 +650,7 @@ class Store:
         query = query.order_by(c.changed.asc().nulls_first(), c.first_seen, c.key)
         with self._read() as conn:
             for row in conn.execute(query).yield_per(5000):
-                yield IndexRow(
-                    key=row.key,
-                    cluster_id=row.cluster_id,
-                    shingles=bytes(row.shingles),
-                    lead=bytes(row.lead),
-                    body_sig=bytes(row.body_sig or b""),
-                    lead_sig=bytes(row.lead_sig or b""),
-                    seq=int(row.seq or 0),
-                    changed=int(row.changed or 0),
-                    new_cluster=bool(row.new_cluster),
-                )
+                yield _index_row(row)
 
     @contextmanager
     def decision(self, lease: Claim | None = None) -> Iterator[Connection]:
