@@ -155,7 +155,13 @@ def _wait(
         if condition():
             return
         time.sleep(0.2)
-    raise AssertionError(f"not within {limit} s: {what} (last seen: {list(last)})")
+    trouble = [
+        f"{p.log.name}: {line}"
+        for p in procs
+        for line in p.log.read_text(errors="replace").splitlines()
+        if "WARNING" in line or "ERROR" in line
+    ]
+    raise AssertionError(f"not within {limit} s: {what} (last seen: {list(last)}; warnings: {trouble[-40:]})")
 
 
 @pytest.fixture
@@ -267,10 +273,22 @@ def test_three_workers_and_two_web_servers_on_one_postgresql(
             ]
             if answers[0] is not None:
                 titles = Counter(e.title for e in feedparser.parse(answers[0].content).entries)
-                seen.append(str([t for t, n in titles.items() if n > 1]))
+                twice = [t for t, n in titles.items() if n > 1]
+                seen.append(str(twice))
                 seen.append(str(sorted(set(expected) - set(titles))))
                 with engine.connect() as conn:
                     seen.append(str(conn.execute(sa.text("SELECT count(*) FROM clusters")).scalar()))
+                    if twice:  # how the store came to hold a story twice: its copies and their clusters
+                        rows = conn.execute(
+                            sa.text(
+                                "SELECT c.title, c.source, c.cluster_id, c.seq, c.changed, c.new_cluster,"
+                                " k.merged_into, k.created FROM copies c"
+                                " JOIN clusters k ON k.id = c.cluster_id"
+                                " WHERE c.title = ANY(:t) ORDER BY c.title, c.seq"
+                            ),
+                            {"t": twice[:3]},
+                        ).all()
+                        seen.append(str([tuple(map(str, r)) for r in rows]))
             if any(a is None for a in answers):
                 return False
             first = answers[0]
