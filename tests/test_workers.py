@@ -145,9 +145,17 @@ def _wait(
     what: str,
     procs: Sequence[Proc] = (),
     last: Sequence[str] = (),
+    progress: Callable[[], int] | None = None,
 ) -> None:
+    """Until ``condition``, for ``limit`` seconds; with ``progress`` (a count that grows while the processes
+    get on with it), ``limit`` seconds without progress (a loaded machine is slow, not stuck), at most 10
+    minutes in all."""
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
+    cap = time.monotonic() + max(limit, 600)
+    done = progress() if progress else 0
+    while time.monotonic() < min(deadline, cap):
+        if progress is not None and (now := progress()) > done:
+            done, deadline = now, time.monotonic() + limit
         for p in procs:
             assert p.popen.poll() is None, (
                 f"{p.role} exited with {p.popen.returncode}: {p.log.read_text()[-3000:]}"
@@ -244,6 +252,7 @@ def test_three_workers_and_two_web_servers_on_one_postgresql(
             60 + rounds * interval * 3,
             f"every source fetched {rounds} times",
             processes,
+            progress=lambda: len(site.log),
         )
         with site.lock:
             log = list(site.log)
@@ -303,7 +312,11 @@ def test_three_workers_and_two_web_servers_on_one_postgresql(
                 for a in answers
             )
 
-        _wait(identical, 90, "both web servers serving the same complete all.atom", processes, seen)
+        def stored() -> int:  # copies stored so far: the feeds follow them
+            with engine.connect() as conn:
+                return int(conn.execute(sa.text("SELECT count(*) FROM copies")).scalar_one())
+
+        _wait(identical, 90, "both web servers serving the same complete all.atom", processes, seen, stored)
         answer = _feed(webs[0])
         assert answer is not None
         _check_store_against_feed(engine, answer.content, expected)
@@ -350,11 +363,15 @@ def test_killed_worker_and_publisher_are_taken_over_without_loss_or_duplicates(
     site = Site({f"/p/{i}": page.encode() for i, page in enumerate(wire.pages)}, hold="/p/5")
     server, port = _serve_site(site)
     config = _config(tmp_path, port, 20, pg_url, interval=4.0, lease=3.0)
+
+    def fetches() -> int:  # grows while the workers get on with it: a loaded machine is slow, not stuck
+        return len(site.log)
+
     engine = sa.create_engine(pg_url)
     try:
         processes += [_start(config, "worker", i) for i in range(3)]
         processes.append(_start(config, "web", 0))
-        _wait(site.held.is_set, 90, "a worker in the middle of fetching p005", processes)
+        _wait(site.held.is_set, 90, "a worker in the middle of fetching p005", processes, progress=fetches)
         holder = _lease_holder(engine, "p005")
         assert holder is not None
         victim = next(p for p in processes if p.popen.pid == holder)
@@ -368,7 +385,13 @@ def test_killed_worker_and_publisher_are_taken_over_without_loss_or_duplicates(
                 n = conn.execute(sa.text("SELECT count(*) FROM copies WHERE source = 'p005'")).scalar_one()
             return site.count("/p/5") >= 2 and n == 4
 
-        _wait(p005_stored, 60, "p005 taken over by another worker after its lease expired", alive)
+        _wait(
+            p005_stored,
+            60,
+            "p005 taken over by another worker after its lease expired",
+            alive,
+            progress=fetches,
+        )
 
         # Now the publisher: kill whichever surviving worker leads, then change a page.
         workers = [p for p in alive if p.role == "worker"]
@@ -377,6 +400,7 @@ def test_killed_worker_and_publisher_are_taken_over_without_loss_or_duplicates(
             60,
             "a surviving worker leading",
             alive,
+            progress=fetches,
         )
         leader = next(p for p in workers if "event=leading" in p.log.read_text())
         leader.popen.send_signal(signal.SIGKILL)
@@ -395,7 +419,13 @@ def test_killed_worker_and_publisher_are_taken_over_without_loss_or_duplicates(
                 expected
             )
 
-        _wait(published, 90, "the last worker fetching and publishing after the publisher died", alive)
+        _wait(
+            published,
+            90,
+            "the last worker fetching and publishing after the publisher died",
+            alive,
+            progress=fetches,
+        )
         answer = _feed(web)
         assert answer is not None
         _check_store_against_feed(engine, answer.content, expected)
