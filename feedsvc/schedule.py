@@ -150,6 +150,8 @@ class Schedule:
         except FeedsvcError as exc:
             log.error("event=renew_failed error=%r", str(exc))
             return
+        with self._guard:  # a run that ended meanwhile gave its lease back: not lost
+            lost = [c.source for c in claims if c.source in lost and self._running.get(c.source) is c]
         for name in lost:
             log.warning("event=lease_lost source=%s", name)
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from feedsvc.schedule import Schedule
 from feedsvc.service import Service
 from feedsvc.settings import Settings
+from feedsvc.store import Claim
 
 
 def test_first_runs_are_staggered_and_restarts_follow_last_fetch(
@@ -32,4 +36,31 @@ def test_first_runs_are_staggered_and_restarts_follow_last_fetch(
         assert fresh[1] - fresh[0] >= timedelta(milliseconds=500)  # staggered, not all at once
     finally:
         schedule.stop()
+        service.close()
+
+
+def test_renewing_reports_only_leases_lost_by_runs_still_going(
+    demo_settings: Callable[[], Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Service(demo_settings())
+    schedule = Schedule(service)
+    try:
+        service.ensure_schedule()
+        now = datetime.now(UTC) + timedelta(minutes=30)  # every source due
+        names = [s.name for s in service.settings.sources]
+        ended, lost = service.store.claim_due(service.owner, names, now, service.settings.lease, 2)
+        schedule._running = {ended.source: ended, lost.source: lost}
+        service.release(lost)  # its lease is gone while its run goes on (as when it ran out)
+        renew = service.store.renew
+
+        def ends_meanwhile(claims: Sequence[Claim], at: datetime, lease: float) -> list[str]:
+            service.release(ended)  # this run ends between the renewer's look and its update
+            schedule._running.pop(ended.source)
+            return renew(claims, at, lease)
+
+        service.store.renew = ends_meanwhile  # type: ignore[method-assign]
+        with caplog.at_level(logging.WARNING, logger="feedsvc"):
+            schedule._renew()
+        assert [r.getMessage() for r in caplog.records] == [f"event=lease_lost source={lost.source}"]
+    finally:
         service.close()
