@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from feedsvc.extract import times
-from feedsvc.extract.clean import clean_body, clean_line, clean_text, is_chrome
+from feedsvc.extract.clean import clean_body, clean_line, clean_lines, is_chrome
 from feedsvc.models import DateOrder, Story
 
 _BULLET_RE = re.compile(r"^(?:[•·‣▪◦]\s*(?P<v>\S.*)|(?P<dash>[-–])\s+(?P<d>\S.*))$")
@@ -263,7 +263,7 @@ def parse_text(
 ) -> list[Story]:
     """Stories of a text-rendered aggregator page, in page order; ``languages`` are the languages its times
     are written in (None: any, see feedsvc.extract.times)."""
-    lines = [line for line in clean_text(text).split("\n") if line]
+    lines = [line for line in clean_lines(text) if line]
     page = _Page(lines, languages)
     headers = page.headers()
     main = page.main_story(headers[0].start if headers else len(lines))
