@@ -76,6 +76,7 @@ def _title_like(line: str) -> bool:
 _Value = tuple[str | None, str | None]  # (outlet, time phrase) of a meta line
 _Facts = tuple[bool, str | None, str, _Value, tuple[tuple[str, str], ...]]
 _NONE: _Value = (None, None)
+_META_KINDS = frozenset({"time", "bullet", "dash", "glued", "partial"})
 
 
 _CACHED_LINE = 400  # characters
@@ -123,6 +124,7 @@ class _Page:
         for i, fact in enumerate(facts):
             if fact[4]:
                 self._glued(i, fact[4])
+        self.meta_at = [kind in _META_KINDS for kind in self.kind] + [False]  # [n]: past the last line
 
     def _glued(self, i: int, candidates: tuple[tuple[str, str], ...]) -> None:
         """An outlet glued to its time ("Yahoo4 days ago"), when the line splits into one."""
@@ -134,7 +136,7 @@ class _Page:
             self.kind[i], self.value[i] = "glued", glued
 
     def is_meta(self, i: int) -> bool:
-        return 0 <= i < self.n and self.kind[i] in ("time", "bullet", "dash", "glued", "partial")
+        return 0 <= i < self.n and self.meta_at[i]
 
     def is_text(self, i: int) -> bool:
         return 0 <= i < self.n and self.kind[i] == "text"
@@ -145,8 +147,9 @@ class _Page:
     def headers(self) -> list[_Header]:
         found: list[_Header] = []
         i = 0
+        meta_at = self.meta_at
         while i < self.n:
-            if not self.is_meta(i):
+            if not meta_at[i]:
                 i += 1
                 continue
             first, last = i, self._block_end(i)
@@ -243,8 +246,9 @@ class _Page:
         return _Header(start=i, end=end, title=self.lines[i], meta=False)
 
     def body_end(self, start: int, limit: int) -> int:
+        chrome, meta_at = self.chrome, self.meta_at
         for j in range(start, limit):
-            if self.chrome[j] or self.is_meta(j) or (self.is_meta(j + 1) and self._outlet_line_above(j + 1)):
+            if chrome[j] or meta_at[j] or (meta_at[j + 1] and self._outlet_line_above(j + 1)):
                 return j
             if self.same(j, j + 1) and j + 1 < limit:
                 return j  # a doubled line is the next header's title, even a cut one
