@@ -160,6 +160,52 @@ def test_site_name_from_a_source_line_and_title_from_the_page_title() -> None:
     assert got.title == "Ferry timetable extended"
 
 
+def _counting_metadata(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    calls: list[str | None] = []
+    real = article_module.trafilatura.extract_metadata
+
+    def counting(tree: Any, default_url: str | None = None, **kwargs: Any) -> Any:
+        calls.append(default_url)
+        return real(tree, default_url=default_url, **kwargs)
+
+    monkeypatch.setattr(article_module.trafilatura, "extract_metadata", counting)
+    return calls
+
+
+def test_library_metadata_is_read_only_for_what_the_page_does_not_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_metadata(monkeypatch)
+    ld = {
+        "@type": "NewsArticle",
+        "headline": "Ferry timetable extended",
+        "datePublished": "2025-08-19T09:15:00Z",
+    }
+    meta = '<meta property="og:site_name" content="Harbour Herald">'
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    full = read_article(_html(body, _ld(ld) + meta), "https://h.example/a", byline=False)
+    assert full is not None and full.body == tuple(PARAS) and full.site_name == "Harbour Herald"
+    assert calls == []  # title, site and date declared, no author wanted: no metadata pass
+    byline = read_article(
+        _html(f"<p class='byline'>By Jane Doe</p>{body}", _ld(ld) + meta), "https://h.example/b"
+    )
+    assert byline is not None and calls == [
+        "https://h.example/b"
+    ]  # no declared author: the byline search ran
+    undated = read_article(_html(body, meta), "https://h.example/c", byline=False)
+    assert undated is not None and undated.published is None  # the "© 2025" line is a year, not a date
+    assert calls[-1] == "https://h.example/c"  # no declared date: the library's date search ran
+
+
+def test_metadata_failure_leaves_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("metadata bug")
+
+    monkeypatch.setattr(article_module.trafilatura, "extract_metadata", refuse)
+    got = read_article(_html("".join(f"<p>{p}</p>" for p in PARAS)), None)
+    assert got is not None and got.body == tuple(PARAS) and got.published is None
+
+
 @pytest.mark.parametrize(
     "html",
     ["", "   ", "not html at all", "<html></html>", "\x00\x01\x02" * 100, "<p>" * 10_000, "<<<>>>&&&;;"],

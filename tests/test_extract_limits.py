@@ -202,6 +202,37 @@ def test_an_abandon_swallowed_where_it_landed_is_sent_again() -> None:
     assert swallowed and time.monotonic() - started < 15
 
 
+def test_extractions_in_a_row_do_not_wake_the_deadline_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline thread sleeps until the earliest deadline; a later one needs no wake-up (each cost the
+    extraction a thread switch)."""
+    limits.call_within(30.0, int)  # the thread runs, and sleeps until this call's deadline or an earlier one
+    wakes: list[int] = []
+    notify = limits._lock.notify
+    monkeypatch.setattr(limits, "_PRUNE_AT", 10**9)
+    monkeypatch.setattr(limits._lock, "notify", lambda n=1: (wakes.append(n), notify(n))[1])
+    for _ in range(50):
+        assert limits.call_within(30.0, int) == 0
+    assert wakes == []
+
+
+def test_a_deadline_earlier_than_every_other_wakes_the_deadline_thread() -> None:
+    limits.call_within(3600.0, int)  # a finished extraction due in an hour, perhaps the earliest in the heap
+    end = time.monotonic() + 10
+    while not limits._lock._waiters and time.monotonic() < end:  # type: ignore[attr-defined]
+        time.sleep(0.001)  # until the deadline thread sleeps, planning to wake at the earliest deadline
+
+    def spin() -> str:
+        end = time.monotonic() + 20  # returns only if nothing abandons it by then
+        while time.monotonic() < end:
+            sum(range(200))
+        return "finished"
+
+    started = time.monotonic()
+    with pytest.raises(limits.TimeLimit):
+        limits.call_within(0.2, spin)
+    assert time.monotonic() - started < 15
+
+
 def test_an_abandon_in_a_finalizer_prints_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service's unraisable hook drops our own abandon (it is sent again) and passes the rest on."""
     from types import SimpleNamespace

@@ -63,16 +63,22 @@ class Article:
 
 
 def read_article(
-    html: str | HtmlElement, url: str | None = None, *, ld: Mapping[str, Any] | None = None
+    html: str | HtmlElement,
+    url: str | None = None,
+    *,
+    ld: Mapping[str, Any] | None = None,
+    byline: bool = True,
 ) -> Article | None:
     """The article of an article page; None when the page cannot be parsed at all. Never raises.
 
     ``html`` is the page's text, or its root element when the caller has parsed it already (the tree is
     not changed: the reader works on a copy, without comments, as a parse of the page's text gives it).
     ``ld`` is the page's JSON-LD article object when the caller has read it already (the HTML it passes
-    may have lost its scripts); the page's own JSON-LD wins when it has one."""
+    may have lost its scripts); the page's own JSON-LD wins when it has one. ``byline=False`` leaves the
+    author to the structured data alone: the search of the page for a byline is trafilatura's metadata
+    pass, and a caller that has no use for the author should not pay for it."""
     try:
-        return _read(html, url, ld)
+        return _read(html, url, ld, byline)
     except Exception as exc:  # a library bug on odd markup must not take the pipeline down
         _log.warning("article reader failed on %s: %s", url or "page", exc)
         return None
@@ -84,7 +90,7 @@ def library_extract(html: str, url: str | None = None, mode: Mode = "default") -
         tree = _load(html)
         if tree is None:
             return None
-        doc = _trafilatura(tree, url, mode)
+        doc = _trafilatura(tree, url, mode, metadata=True)
         if doc is None:
             return None
         return Article(
@@ -104,19 +110,28 @@ def library_extract(html: str, url: str | None = None, mode: Mode = "default") -
 # -- the reader ---------------------------------------------------------------------------------------------
 
 
-def _read(html: str | HtmlElement, url: str | None, ld: Mapping[str, Any] | None) -> Article | None:
+def _read(
+    html: str | HtmlElement, url: str | None, ld: Mapping[str, Any] | None, byline: bool
+) -> Article | None:
     tree = _load(html)
     if tree is None:
         return None
-    facts = _Facts(tree, ld)  # before trafilatura, which prunes the tree it is given
-    doc = _trafilatura(tree, url, "default")
+    facts = _Facts(tree, ld)
+    title, site_name, author = facts.title(), facts.site_name(), facts.author()
+    published = facts.published(facts.language)
+    # trafilatura's metadata (htmldate's date search above all) costs a quarter of its extraction: it is
+    # read only for what the page's own data does not say
+    guess = (
+        _guesses(tree, url) if not (title and site_name and published and (author or not byline)) else None
+    )
+    doc = _trafilatura(tree, url, "default")  # it works on a copy: the tree stays as parsed
     body = _paragraphs(doc.text or "") if doc is not None else ()
     if any(p.startswith("|") and len(p.split()) > _LAYOUT_TABLE_WORDS for p in body):
         # A layout table (the whole page in <td>s) read as one data row: read the page without tables.
-        retry = _trafilatura(_load(html), url, "default", tables=False)
+        retry = _trafilatura(tree, url, "default", tables=False)
         doc = retry if retry is not None and retry.text else doc
         body = _paragraphs(doc.text or "") if doc is not None else ()
-    title = facts.title() or (_clean(doc.title) if doc is not None else None)
+    title = title or (_clean(guess.title) if guess is not None else None)
     body = _without_title(body, title)
     structured = facts.article_body()
     more = bool(structured) and _words(structured) > _words(body) * 1.2
@@ -124,20 +139,20 @@ def _read(html: str | HtmlElement, url: str | None, ld: Mapping[str, Any] | None
     same = bool(structured) and _words(structured) >= _words(body) * 0.9 and len(structured) > len(body)
     if more or same:
         body = structured
-    language = facts.language or (_clean(doc.language) if doc is not None else None)
-    published = facts.published(language)
-    if published is None and doc is not None:
-        published = _date_only(doc.date)
+    if published is None and guess is not None:
+        published = _date_only(guess.date)
         if published is not None and (published.month, published.day) == (1, 1):
             published = None  # htmldate's guess from a "© 2025" line: a year, not a date
+    if author is None and byline and guess is not None:
+        author = _clean(guess.author)
     return Article(
         title=title,
         body=body,
-        author=facts.author() or (_clean(doc.author) if doc is not None else None),
-        site_name=facts.site_name() or (_clean(doc.sitename) if doc is not None else None),
+        author=author,
+        site_name=site_name or (_clean(guess.sitename) if guess is not None else None),
         published=published,
         url=facts.url() or url,
-        language=language,
+        language=facts.language,
     )
 
 
@@ -168,10 +183,11 @@ def _tree_copy(root: HtmlElement) -> Any:
     if _dubious(root) and len(root) < 2:
         return None
     tree = copy.deepcopy(root)
-    if sum(len(t) for t in tree.itertext()) > MAX_HTML_CHARS:
+    text = "".join(tree.itertext())
+    if len(text) > MAX_HTML_CHARS:
         # A page past the reader's size cap: read the cut text, as from a page given as text.
         return _load(tostring(tree, encoding="unicode"))
-    if _INVALID_XML_RE.search("".join(tree.itertext())):
+    if _INVALID_XML_RE.search(text):
         for el in tree.iter():
             if el.text and isinstance(el.tag, str):
                 el.text = _INVALID_XML_RE.sub("", el.text)
@@ -195,19 +211,30 @@ def _dubious(root: HtmlElement) -> bool:
     return "html" not in start[:50].lower()
 
 
-def _trafilatura(tree: Any, url: str | None, mode: Mode, tables: bool = True) -> Any:
+def _trafilatura(tree: Any, url: str | None, mode: Mode, tables: bool = True, metadata: bool = False) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return trafilatura.bare_extraction(
             tree,
             url=url,
-            with_metadata=True,
+            with_metadata=metadata,
             include_comments=False,
             include_tables=tables,
             favor_recall=mode == "recall",
             favor_precision=mode == "precision",
             deduplicate=False,
         )
+
+
+def _guesses(tree: Any, url: str | None) -> Any:
+    """trafilatura's metadata of the page (title, author, site name, date), as its extraction reads them;
+    nothing where they cannot be read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return trafilatura.extract_metadata(tree, default_url=url)
+        except (TypeError, ValueError):
+            return None
 
 
 _LIST_MARK_RE = re.compile(r"^[-*•]\s+")

@@ -35,6 +35,7 @@ MAX_DEPTH = 256
 MAX_ELEMENTS = 500_000
 MAX_EXTRACT_SECONDS = 30.0  # wall-clock time to turn one page into stories
 _REFIRE = 0.25  # seconds between sending an abandoned extraction its exception again
+_PRUNE_AT = 256  # finished extractions left in the deadline heap before the deadline thread clears them
 
 # Tags that nest until closed. Elements the HTML parser closes implicitly (p, li, td, tr, option, ...) and
 # void elements (br, img, meta, ...) are left out, so a page of unclosed <p>s does not look deep.
@@ -209,7 +210,11 @@ def _enter(guard: _Guard) -> None:
         if _reaper is None:
             _reaper = threading.Thread(target=_reap, name="extract-deadlines", daemon=True)
             _reaper.start()
-        _lock.notify()
+        elif _deadlines[0][2] is guard or len(_deadlines) > _PRUNE_AT:
+            # Wake the deadline thread only when it must look sooner than it planned to (it sleeps until the
+            # earliest deadline), or to drop the finished extractions piling up in the heap: waking it on
+            # every call made each extraction wait for a thread switch (on a loaded core, milliseconds).
+            _lock.notify()
 
 
 def _leave(guard: _Guard) -> None:

@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from feedsvc.extract import times
-from feedsvc.extract.clean import clean_body, clean_line, clean_text, is_chrome
+from feedsvc.extract.clean import clean_body, clean_line, clean_lines, is_chrome
 from feedsvc.models import DateOrder, Story
 
 _BULLET_RE = re.compile(r"^(?:[•·‣▪◦]\s*(?P<v>\S.*)|(?P<dash>[-–])\s+(?P<d>\S.*))$")
@@ -68,11 +68,15 @@ def _title_like(line: str) -> bool:
     return len(_LETTERS_RE.findall(line)) >= 3 and len(line) <= 300
 
 
-# What one line is, before its page's neighbours are looked at: (chrome, bullet value, time phrase,
-# outlet+time splits, partial time). A pure function of the line and the languages, and pages repeat their
-# lines (titles shown twice, the same outlets and chrome on every page, the same page fetched again), so it
-# is cached.
-_Facts = tuple[bool, str | None, str | None, tuple[tuple[str, str], ...], bool]
+# What one line is, before its page's neighbours are looked at: (chrome, bullet value, kind, value,
+# outlet+time splits). ``kind`` and ``value`` are final, as _Page keeps them, except for a line with splits,
+# which depend on the outlets its page names (``kind`` is then what the line is when none of them is taken).
+# A pure function of the line and the languages, and pages repeat their lines (titles shown twice, the same
+# outlets and chrome on every page, the same page fetched again), so it is cached.
+_Value = tuple[str | None, str | None]  # (outlet, time phrase) of a meta line
+_Facts = tuple[bool, str | None, str, _Value, tuple[tuple[str, str], ...]]
+_NONE: _Value = (None, None)
+_META_KINDS = frozenset({"time", "bullet", "dash", "glued", "partial"})
 
 
 _CACHED_LINE = 400  # characters
@@ -81,11 +85,14 @@ _CACHED_LINE = 400  # characters
 def _classify_line(line: str, languages: tuple[str, ...] | None) -> _Facts:
     bullet = _bullet(line)
     if is_chrome(line):
-        return True, bullet, None, (), False
+        return True, bullet, "chrome", _NONE, ()
     phrase = times.strip_icon(line, languages)
-    if phrase or bullet:
-        return False, bullet, phrase, (), False
-    return False, None, None, times.glued_candidates(line, languages), bool(_PARTIAL_TIME_RE.match(line))
+    if phrase:
+        return False, bullet, "time", (None, phrase), ()
+    if bullet:
+        return False, bullet, "dash" if line[0] in "-–" else "bullet", (bullet, None), ()
+    kind = "partial" if _PARTIAL_TIME_RE.match(line) else "text"
+    return False, None, kind, _NONE, times.glued_candidates(line, languages)
 
 
 def clear_line_caches() -> None:
@@ -112,36 +119,24 @@ class _Page:
         self.chrome = [f[0] for f in facts]
         bullets = {f[1] for f in facts if f[1]}
         self.known = frozenset(bullets | _KNOWN_OUTLETS)
-        self.kind: list[str] = []
-        self.value: list[tuple[str | None, str | None]] = []  # (outlet, time phrase) per meta line
-        for line, fact in zip(lines, facts, strict=True):
-            self.kind.append(self._classify(line, fact))
+        self.kind = [f[2] for f in facts]
+        self.value = [f[3] for f in facts]  # (outlet, time phrase) per meta line
+        for i, fact in enumerate(facts):
+            if fact[4]:
+                self._glued(i, fact[4])
+        self.meta_at = [kind in _META_KINDS for kind in self.kind] + [False]  # [n]: past the last line
 
-    def _classify(self, line: str, facts: _Facts) -> str:
-        chrome, bullet, phrase, candidates, partial = facts
-        if chrome:
-            self.value.append((None, None))
-            return "chrome"
-        if phrase:
-            self.value.append((None, phrase))
-            return "time"
-        if bullet:
-            self.value.append((bullet, None))
-            return "dash" if line[0] in "-–" else "bullet"
+    def _glued(self, i: int, candidates: tuple[tuple[str, str], ...]) -> None:
+        """An outlet glued to its time ("Yahoo4 days ago"), when the line splits into one."""
+        line = self.lines[i]
         glued = times.pick_glued(candidates, self.known)
         # "USA Today" is an outlet, not "USA" + today: a wordy time only counts when glued on.
         spaced = glued is not None and line[len(glued[0]) : len(glued[0]) + 1].isspace()
         if glued and not (spaced and not any(c.isdigit() for c in glued[1])):
-            self.value.append(glued)
-            return "glued"
-        if partial:
-            self.value.append((None, None))
-            return "partial"
-        self.value.append((None, None))
-        return "text"
+            self.kind[i], self.value[i] = "glued", glued
 
     def is_meta(self, i: int) -> bool:
-        return 0 <= i < self.n and self.kind[i] in ("time", "bullet", "dash", "glued", "partial")
+        return 0 <= i < self.n and self.meta_at[i]
 
     def is_text(self, i: int) -> bool:
         return 0 <= i < self.n and self.kind[i] == "text"
@@ -152,8 +147,9 @@ class _Page:
     def headers(self) -> list[_Header]:
         found: list[_Header] = []
         i = 0
+        meta_at = self.meta_at
         while i < self.n:
-            if not self.is_meta(i):
+            if not meta_at[i]:
                 i += 1
                 continue
             first, last = i, self._block_end(i)
@@ -250,8 +246,9 @@ class _Page:
         return _Header(start=i, end=end, title=self.lines[i], meta=False)
 
     def body_end(self, start: int, limit: int) -> int:
+        chrome, meta_at = self.chrome, self.meta_at
         for j in range(start, limit):
-            if self.chrome[j] or self.is_meta(j) or (self.is_meta(j + 1) and self._outlet_line_above(j + 1)):
+            if chrome[j] or meta_at[j] or (meta_at[j + 1] and self._outlet_line_above(j + 1)):
                 return j
             if self.same(j, j + 1) and j + 1 < limit:
                 return j  # a doubled line is the next header's title, even a cut one
@@ -263,7 +260,7 @@ def parse_text(
 ) -> list[Story]:
     """Stories of a text-rendered aggregator page, in page order; ``languages`` are the languages its times
     are written in (None: any, see feedsvc.extract.times)."""
-    lines = [line for line in clean_text(text).split("\n") if line]
+    lines = [line for line in clean_lines(text) if line]
     page = _Page(lines, languages)
     headers = page.headers()
     main = page.main_story(headers[0].start if headers else len(lines))

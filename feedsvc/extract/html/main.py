@@ -300,8 +300,9 @@ def _dom_body(main: _Main, fence: _Fence) -> tuple[str, ...]:
 
 def _read_article(page: _Page) -> Article | None:
     """The article reader over the page as it stands (chrome already dropped), with the page's JSON-LD;
-    not on a page cut off before its end, where it would read a different body than the whole page has."""
-    return read_article(page.soup, page.base, ld=page.ld) if page.cut is None else None
+    not on a page cut off before its end, where it would read a different body than the whole page has.
+    No byline search: a story has no author."""
+    return read_article(page.soup, page.base, ld=page.ld, byline=False) if page.cut is None else None
 
 
 _TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+")
