@@ -5,10 +5,17 @@ replayed in a clean virtual environment. With FEEDSVC_IMAGE_TEST=1 (`make image-
 Dockerfile built with buildah (tools/image_build.py) and the image run as users run it: the demo served as
 uid 10001, the HEALTHCHECK taken from the image config, SIGTERM, a restart on the same /data, an unwritable
 /data, and nothing written outside /data and /tmp (compose runs it with a read-only root).
+
+docker-compose.scale.yml (PostgreSQL, 2 workers, 2 web servers, nginx): always, that the file is consistent
+with our CLI, our settings and itself; with FEEDSVC_IMAGE_TEST=1, its feedsvc services run from the file as
+compose runs them (each a container of the built image with the service's command and environment, a
+read-only root, on a fresh database of the host's PostgreSQL), nginx with the file's proxy configuration in
+front of the web servers, and the leading worker killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,21 +28,26 @@ import time
 import tomllib
 import venv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from feedsvc.settings import Settings
+from feedsvc.cli import _parser as cli_parser
+from feedsvc.settings import SETTINGS, Settings, load_settings
+from tests import pg
 from tests.conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 LOCK = ROOT / "requirements.lock"
+SCALE = ROOT / "docker-compose.scale.yml"
 IMAGE = "localhost/feedsvc:image-test"
 ATOM = "{http://www.w3.org/2005/Atom}"
 UID = 10001
@@ -120,6 +132,94 @@ def test_lock_pins_every_dependency_of_pyproject_with_hashes() -> None:
     text = LOCK.read_text(encoding="utf-8")
     blocks = re.split(r"\n(?=[a-z0-9])", text)
     assert all("--hash=sha256:" in b for b in blocks if re.match(r"[a-z0-9]", b)), "a pin without a hash"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# docker-compose.scale.yml (issue 10): PostgreSQL, 2 workers and 2 web servers behind one nginx port
+
+
+def _scale() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(SCALE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _feedsvc_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The services that run our image (``build: .``), by name."""
+    return {name: svc for name, svc in compose["services"].items() if "build" in svc}
+
+
+def _role(command: list[str]) -> str:
+    """The role of a `feedsvc serve --role ...` command line, parsed by our own CLI."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert command[0] in scripts, command
+    try:
+        args = cli_parser().parse_args(command[1:])
+    except SystemExit:
+        pytest.fail(f"{command}: not a command line of our CLI (its error is above)", pytrace=False)
+    assert args.command == "serve", command
+    return str(args.role)
+
+
+def _proxy(compose: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The nginx service and its configuration as nginx reads it (compose turns `$$` into `$`)."""
+    (proxy,) = (svc for svc in compose["services"].values() if str(svc.get("image", "")).startswith("nginx"))
+    (config,) = proxy["configs"]
+    assert config["target"].startswith("/etc/nginx/conf.d/"), config
+    return proxy, compose["configs"][config["source"]]["content"].replace("$$", "$")
+
+
+def _image_listen_port() -> int:
+    env = " ".join(v for k, v in _instructions() if k == "ENV")
+    found = re.search(r"\bFEEDSVC_LISTEN=\S*:(\d+)\b", env)
+    assert found, "the Dockerfile sets FEEDSVC_LISTEN"
+    return int(found.group(1))
+
+
+def test_scale_compose_runs_two_workers_and_two_web_servers_of_our_cli() -> None:
+    roles = {name: _role(svc["command"]) for name, svc in _feedsvc_services(_scale()).items()}
+    assert sorted(roles.values()) == ["web", "web", "worker", "worker"], roles
+
+
+def test_scale_compose_sets_only_declared_settings_with_valid_values() -> None:
+    declared = {s.env for s in SETTINGS} | {"FEEDSVC_CONFIG"}
+    for name, svc in _feedsvc_services(_scale()).items():
+        env = {key: str(value) for key, value in svc["environment"].items()}
+        unknown = sorted(key for key in env if key.startswith("FEEDSVC_") and key not in declared)
+        assert not unknown, f"{name} sets {unknown}: not settings of feedsvc.settings"
+        settings = load_settings(ROOT / "config" / "feedsvc.toml", environ=env)  # ConfigError if invalid
+        assert settings.database_url.startswith("postgresql+psycopg://"), (name, "several share one store")
+
+
+def test_scale_compose_runs_the_image_as_the_image_test_checks_it() -> None:
+    """A read-only root with tmpfs on /tmp and on /data (owned by the image's user): what make image-test
+    shows the image needs (it writes nothing else)."""
+    for name, svc in _feedsvc_services(_scale()).items():
+        assert svc["read_only"] is True, name
+        mounts = {entry.split(":", 1)[0]: entry.partition(":")[2] for entry in svc["tmpfs"]}
+        assert set(mounts) == {"/tmp", "/data"}, (name, mounts)
+        assert {f"uid={UID}", f"gid={UID}"} <= set(mounts["/data"].split(",")), (name, mounts)
+
+
+def test_scale_compose_proxy_sends_every_request_to_the_web_servers() -> None:
+    compose = _scale()
+    web = {name for name, svc in _feedsvc_services(compose).items() if _role(svc["command"]) == "web"}
+    proxy, conf = _proxy(compose)
+    raw = compose["configs"][proxy["configs"][0]["source"]]["content"]
+    assert not re.search(r"(?<!\$)\$(?!\$)", raw.replace("$$", "")), "a lone $: compose would interpolate it"
+    upstreams = {
+        name: set(re.findall(r"^\s*server\s+([^\s;]+)", body, flags=re.M))
+        for name, body in re.findall(r"\bupstream\s+(\S+)\s*\{([^}]*)\}", conf)
+    }
+    passes = re.findall(r"\bproxy_pass\s+http://([^\s;/]+)", conf)
+    assert passes and all(target in upstreams for target in passes), (passes, upstreams)
+    port = _image_listen_port()
+    assert {server for target in passes for server in upstreams[target]} == {f"{w}:{port}" for w in web}
+    assert web <= set(proxy["depends_on"])
+    (published,) = proxy["ports"]
+    listen = re.findall(r"^\s*listen\s+(\d+)\s*;", conf, flags=re.M)
+    assert listen == [published.rsplit(":", 1)[1]], (listen, published)
+    public = {svc["environment"]["FEEDSVC_PUBLIC_URL"] for svc in _feedsvc_services(compose).values()}
+    assert {urlsplit(url).port for url in public} == {int(published.split(":")[0])}, "readers reach the proxy"
 
 
 def _free_port() -> int:
@@ -214,6 +314,7 @@ class Run:
     container: str
     port: int
     process: subprocess.Popen[str]
+    logs: Path  # the command's stdout goes to logs.out, its stderr to logs.err
     started: float = field(default_factory=time.monotonic)
 
     def url(self, path: str) -> str:
@@ -273,10 +374,37 @@ class Run:
             time.sleep(0.2)
 
     def output(self) -> str:
+        """What the command printed so far (stdout, then stderr)."""
+        return self.logs.with_suffix(".out").read_text() + self.stderr()
+
+    def stderr(self) -> str:
+        return self.logs.with_suffix(".err").read_text()
+
+    def events(self) -> list[str]:
+        """The ``event`` of every log line so far, in order (JSON lines or key=value lines)."""
+        found = []
+        for line in self.stderr().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                match = re.search(r"\bevent=(\S+)", line)
+                event = match.group(1) if match else None
+            else:
+                event = entry.get("event") if isinstance(entry, dict) else None
+            if event:
+                found.append(str(event))
+        return found
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:
+        """Send ``sig`` to the command's own process and wait for `buildah run` to end (killed at the
+        timeout); its exit code."""
         if self.process.poll() is None:
-            return "(running)"
-        out, err = self.process.communicate()
-        return out + err
+            os.kill(self.main_pid(), sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
 
 def _new_container(image: str) -> str:
@@ -287,17 +415,23 @@ def _new_container(image: str) -> str:
     return container
 
 
-def _start(container: str, data: Path, command: list[str]) -> Run:
+def _start(
+    container: str, data: Path, command: list[str], env: Mapping[str, str] | None = None, tmpfs: bool = False
+) -> Run:
+    """`docker run` of ``command`` with ``data`` on /data, ``env`` over the image's environment and its own
+    FEEDSVC_LISTEN port on the host's network; ``tmpfs``: a fresh tmpfs on /tmp (compose's ``tmpfs:``).
+    The output goes to files beside ``data``."""
     port = _free_port()
-    argv = ["buildah", "run", "--env", f"FEEDSVC_LISTEN=127.0.0.1:{port}", "-v", f"{data}:/data", container]
-    process = subprocess.Popen(
-        [*argv, "--", *command],
-        env=BUILDAH_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return Run(container, port, process)
+    settings = {**(env or {}), "FEEDSVC_LISTEN": f"127.0.0.1:{port}"}
+    argv = ["buildah", "run", *(f"--env={k}={v}" for k, v in settings.items()), "-v", f"{data}:/data"]
+    if tmpfs:
+        argv.append("--mount=type=tmpfs,destination=/tmp")
+    logs = data.with_name(f"{data.name}-{port}.log")
+    with logs.with_suffix(".out").open("w") as out, logs.with_suffix(".err").open("w") as err:
+        process = subprocess.Popen(
+            [*argv, container, "--", *command], env=BUILDAH_ENV, stdout=out, stderr=err, text=True
+        )
+    return Run(container, port, process, logs)
 
 
 def _entry_ids(atom: bytes) -> list[str]:
@@ -363,7 +497,6 @@ def lifecycle(image: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
             first.process.kill()
             stop_code = first.process.wait()
         stop_seconds = time.monotonic() - sent
-        first.output()
         health_down = first.exec(*health[1:])
         after = _tree(root)
         written = sorted(
@@ -377,9 +510,7 @@ def lifecycle(image: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
             second.wait_ready()
             ids_after = _entry_ids(httpx.get(second.url("/feeds/all.atom"), timeout=10).content)
         finally:
-            os.kill(second.main_pid(), signal.SIGTERM)
-            second.process.wait(timeout=stop_timeout + 30)
-            second.output()
+            second.stop(timeout=stop_timeout + 30)
         yield Lifecycle(
             image,
             ids,
@@ -474,10 +605,11 @@ def unwritable_data(image: dict[str, Any], tmp_path_factory: pytest.TempPathFact
         finally:
             if run.process.poll() is None:
                 run.process.kill()
-        _, err = run.process.communicate()
     finally:
         _buildah("rm", container, check=False)
-    return code, [line for line in err.splitlines() if line.strip() and not BUILDAH_NOISE.match(line)]
+    return code, [
+        line for line in run.stderr().splitlines() if line.strip() and not BUILDAH_NOISE.match(line)
+    ]
 
 
 @image_test
@@ -497,3 +629,301 @@ def test_image_unwritable_data_says_so_in_one_line(unwritable_data: tuple[int, l
     _, lines = unwritable_data
     assert len(lines) == 1, lines
     assert re.search(r"not writable|permission denied", lines[0], flags=re.I), lines
+
+
+# ---------------------------------------------------------------------------------------------------------
+# docker-compose.scale.yml run as compose runs it (make image-test): every feedsvc service of the file a
+# container of the built image with the service's command and environment, on the host's PostgreSQL.
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+
+
+def _get(url: str, etag: str | None = None) -> Answer:
+    headers = {"If-None-Match": etag} if etag else {}
+    r = httpx.get(url, headers=headers, timeout=10)
+    return Answer(r.status_code, r.content, r.headers.get("etag"), r.headers.get("last-modified"))
+
+
+def _agreed(urls: list[str], timeout: float = 30) -> list[Answer]:
+    """The same feed from each URL, asked again until all answer 200 with the same bytes and validators (a
+    web server may be a notification behind for a moment) or the timeout passes: the last round."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answers = [_get(url) for url in urls]
+        if (answers[0].status == 200 and len(set(answers)) == 1) or time.monotonic() > deadline:
+            return answers
+        time.sleep(0.2)
+
+
+def _until(what: str, check: Any, runs: list[Run], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        for run in runs:
+            assert run.process.poll() is None, f"a container exited while waiting for {what}: {run.output()}"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+def _ready(run: Run) -> int:
+    try:
+        return httpx.get(run.url("/readyz"), timeout=5).status_code
+    except httpx.TransportError:
+        return 0
+
+
+@dataclass
+class Composition:
+    runs: dict[str, Run]  # by compose service name
+    roles: dict[str, str]
+    started: float  # seconds from the first start to every service ready
+
+    def named(self, role: str) -> list[str]:
+        return sorted(name for name, r in self.roles.items() if r == role)
+
+    def feed_urls(self, path: str = "/feeds/all.atom") -> list[str]:
+        return [self.runs[name].url(path) for name in self.named("web")]
+
+
+@contextlib.contextmanager
+def _read_only_root(container: str, read_only: bool) -> Iterator[None]:
+    """compose's ``read_only: true`` as far as buildah allows: the container's root file system mounted
+    read-only over itself, after one `buildah run` has made the mount points buildah needs (Docker makes
+    its own before it mounts the root read-only). /data and /tmp are mounts of their own; so is /run, a
+    tmpfs only root may write (buildah writes /run/.containerenv at every run; the service's user cannot)."""
+    if not read_only:
+        yield
+        return
+    root = _buildah("mount", container).stdout.strip()
+    _buildah("run", container, "--", "true")
+    with contextlib.ExitStack() as mounted:
+        subprocess.run(["mount", "--bind", root, root], check=True)
+        mounted.callback(subprocess.run, ["umount", root], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", root], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", f"{root}/run"], check=True)
+        mounted.callback(subprocess.run, ["umount", f"{root}/run"], check=True)
+        yield
+
+
+@pytest.fixture(scope="module")
+def scale_database() -> Iterator[str]:
+    yield from pg.fresh_database()
+
+
+@pytest.fixture(scope="module")
+def composition(
+    image: dict[str, Any], scale_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Composition]:
+    """Every feedsvc service of docker-compose.scale.yml started at once, as compose starts them once
+    PostgreSQL is healthy: the service's command and environment (its database URL pointed at a fresh
+    database on the host's PostgreSQL), an empty /data owned by the image's user (compose: a tmpfs), a
+    tmpfs on /tmp, a read-only root; then until each is ready and every demo source is in the feeds."""
+    services = _feedsvc_services(_scale())
+    entrypoint = list(image.get("Entrypoint") or [])
+    runs: dict[str, Run] = {}
+    with contextlib.ExitStack() as stack:
+        for name, svc in services.items():
+            container = _new_container(IMAGE)
+            stack.callback(_buildah, "rm", container, check=False)
+            stack.enter_context(_read_only_root(container, bool(svc.get("read_only"))))
+            data = tmp_path_factory.mktemp(name)
+            os.chown(data, UID, UID)
+            env = {key: str(value) for key, value in svc["environment"].items()}
+            env["FEEDSVC_DATABASE_URL"] = scale_database
+            tmpfs = any(entry.split(":")[0] == "/tmp" for entry in svc.get("tmpfs", []))
+            runs[name] = _start(container, data, entrypoint + list(svc["command"]), env, tmpfs=tmpfs)
+            stack.callback(runs[name].stop, timeout=30)
+        started = time.monotonic()
+        composed = Composition(runs, {name: _role(svc["command"]) for name, svc in services.items()}, 0.0)
+        every = list(runs.values())
+        _until("every service ready", lambda: all(_ready(r) == 200 for r in every), every, timeout=180)
+        for name in composed.named("web"):
+            runs[name].wait_for_every_source()
+        composed.started = time.monotonic() - started
+        yield composed
+
+
+@dataclass
+class Failover:
+    before: list[Answer]  # all.atom from each web server, then with If-None-Match: its ETag
+    not_modified: list[int]
+    ready: dict[str, int]
+    leading: dict[str, list[str]]  # worker -> its leadership events, before the kill
+    killed: str
+    survivor_events: list[str]
+    takeover_seconds: float
+    ready_after: dict[str, int]
+    after: list[Answer]
+    not_modified_after: list[int]
+    read_only_errors: list[str]
+
+
+def _leadership(run: Run) -> list[str]:
+    return [event for event in run.events() if event in ("leading", "leadership_lost")]
+
+
+@pytest.fixture(scope="module")
+def failover(composition: Composition) -> Failover:
+    """The composition's feeds and readiness, then SIGKILL of the worker that leads (the publisher) and the
+    same again once the other worker says it leads."""
+    runs = composition.runs
+    before = _agreed(composition.feed_urls())
+    not_modified = [_get(url, before[0].etag).status for url in composition.feed_urls()]
+    ready = {name: _ready(run) for name, run in runs.items()}
+    workers = composition.named("worker")
+    leading = {name: _leadership(runs[name]) for name in workers}
+    leaders = [name for name in workers if leading[name][-1:] == ["leading"]]
+    assert len(leaders) == 1, f"not one worker leads: {leading}"
+    (killed,) = leaders
+    (survivor,) = set(workers) - {killed}
+    runs[killed].stop(signal.SIGKILL)
+    sent = time.monotonic()
+    alive = [run for name, run in runs.items() if name != killed]
+    _until("the other worker leading", lambda: _leadership(runs[survivor])[-1:] == ["leading"], alive, 60)
+    takeover = time.monotonic() - sent
+    _until("every remaining service ready", lambda: all(_ready(r) == 200 for r in alive), alive, timeout=60)
+    after = _agreed(composition.feed_urls())
+    return Failover(
+        before,
+        not_modified,
+        ready,
+        leading,
+        killed,
+        _leadership(runs[survivor]),
+        takeover,
+        {name: _ready(run) for name, run in runs.items() if name != killed},
+        after,
+        [_get(url, after[0].etag).status for url in composition.feed_urls()],
+        [
+            f"{name}: {line}"
+            for name, run in runs.items()
+            for line in run.output().splitlines()
+            if "read-only file system" in line.lower()
+        ],
+    )
+
+
+@image_test
+def test_scale_every_service_ready_and_every_demo_source_fetched(failover: Failover) -> None:
+    assert failover.ready == dict.fromkeys(failover.ready, 200)
+    assert len(failover.ready) == 4
+
+
+@image_test
+def test_scale_web_servers_serve_identical_bytes_and_validators(failover: Failover) -> None:
+    first, *others = failover.before
+    assert first.status == 200 and first.etag and first.last_modified, first
+    assert len(_entry_ids(first.body)) >= 5
+    assert all(other == first for other in others), "the web servers disagree"
+    assert failover.not_modified == [304] * len(failover.before)
+
+
+@image_test
+def test_scale_one_worker_leads_and_the_other_takes_over_when_it_is_killed(failover: Failover) -> None:
+    assert [events[-1:] for events in failover.leading.values()].count(["leading"]) == 1, failover.leading
+    assert failover.survivor_events[-1:] == ["leading"], failover.survivor_events
+    assert failover.ready_after == dict.fromkeys(failover.ready_after, 200)
+    first, *others = failover.after
+    assert first.status == 200 and all(other == first for other in others)
+    assert set(_entry_ids(failover.before[0].body)) <= set(_entry_ids(first.body))
+    assert failover.not_modified_after == [304] * len(failover.after)
+
+
+@image_test
+def test_scale_writes_nothing_outside_data_and_tmp(failover: Failover) -> None:
+    assert failover.read_only_errors == []
+
+
+# nginx as the compose file's proxy runs it: its own main configuration (the official image's, trimmed to
+# what matters here, logging the upstream each request went to) around the compose file's server block.
+NGINX_MAIN = """daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log notice;
+events {{ worker_connections 64; }}
+http {{
+    log_format upstream '$upstream_addr $status';
+    access_log {prefix}/access.log upstream;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/default.conf;
+}}
+"""
+
+
+@dataclass
+class Proxied:
+    direct: Answer  # all.atom from the first web server, just before
+    proxied: list[Answer]  # all.atom through nginx, a request per web server and one more
+    not_modified: list[int]  # the same with If-None-Match: the ETag
+    upstreams: list[str]  # the web server each request went to (nginx's access log)
+    web: list[str]  # the web servers' addresses
+
+
+@pytest.fixture(scope="module")
+def proxied(composition: Composition, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+    """nginx with the compose file's configuration (`web-1:8080` and its kind pointed at the web servers'
+    ports, a free port to listen on), then all.atom and a conditional GET through it."""
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        pytest.fail("FEEDSVC_IMAGE_TEST=1 but nginx is not installed (apt-get install nginx-light)")
+    prefix = tmp_path_factory.mktemp("nginx")
+    _, conf = _proxy(_scale())
+    web = {name: composition.runs[name].port for name in composition.named("web")}
+    for name, port in web.items():
+        conf = re.sub(rf"\b{re.escape(name)}:{_image_listen_port()}\b", f"127.0.0.1:{port}", conf)
+    assert not any(name in conf for name in web), conf
+    port = _free_port()
+    conf = re.sub(r"^(\s*listen\s+)\d+\s*;", rf"\g<1>127.0.0.1:{port};", conf, flags=re.M)
+    (prefix / "default.conf").write_text(conf, encoding="utf-8")
+    (prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=prefix), encoding="utf-8")
+    server = subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/feeds/all.atom"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, (prefix / "error.log").read_text()
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "nginx never answered"
+                time.sleep(0.1)
+        direct = _agreed(composition.feed_urls())[0]
+        proxied = [_get(url) for _ in range(len(web) + 1)]
+        not_modified = [_get(url, direct.etag).status for _ in range(len(web) + 1)]
+        log = (prefix / "access.log").read_text().splitlines()
+        yield Proxied(
+            direct,
+            proxied,
+            not_modified,
+            [line.split()[0] for line in log[1:]],  # the first is the start-up probe
+            [f"127.0.0.1:{p}" for p in web.values()],
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@image_test
+def test_scale_proxy_answers_with_the_web_servers_bytes_and_validators(proxied: Proxied) -> None:
+    assert proxied.direct.status == 200
+    assert proxied.proxied == [proxied.direct] * len(proxied.proxied)
+    assert proxied.not_modified == [304] * len(proxied.not_modified)
+
+
+@image_test
+def test_scale_proxy_spreads_requests_over_both_web_servers(proxied: Proxied) -> None:
+    assert set(proxied.upstreams) == set(proxied.web), proxied.upstreams
