@@ -41,7 +41,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from feedsvc.cli import _parser as cli_parser
-from feedsvc.settings import SETTINGS, Settings, load_settings
+from feedsvc.logs import fields as log_fields
+from feedsvc.settings import SETTINGS, Settings, load_settings, parse_duration
 from tests import pg
 from tests.conftest import ROOT
 
@@ -380,19 +381,16 @@ class Run:
     def stderr(self) -> str:
         return self.logs.with_suffix(".err").read_text()
 
-    def events(self) -> list[str]:
-        """The ``event`` of every log line so far, in order (JSON lines or key=value lines)."""
+    def events(self) -> list[dict[str, Any]]:
+        """The fields of every event logged so far, in order (JSON lines or key=value lines)."""
         found = []
         for line in self.stderr().splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
-                match = re.search(r"\bevent=(\S+)", line)
-                event = match.group(1) if match else None
-            else:
-                event = entry.get("event") if isinstance(entry, dict) else None
-            if event:
-                found.append(str(event))
+                entry = log_fields(line[line.find("event=") :]) if "event=" in line else {}
+            if isinstance(entry, dict) and "event" in entry:
+                found.append(entry)
         return found
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:
@@ -753,6 +751,8 @@ class Failover:
     before: list[Answer]  # all.atom from each web server, then with If-None-Match: its ETag
     not_modified: list[int]
     ready: dict[str, int]
+    healthy: dict[str, int]  # the exit code of the image's HEALTHCHECK in each container
+    fetched: dict[str, list[str]]  # service -> the sources it fetched
     leading: dict[str, list[str]]  # worker -> its leadership events, before the kill
     killed: str
     survivor_events: list[str]
@@ -764,17 +764,22 @@ class Failover:
 
 
 def _leadership(run: Run) -> list[str]:
-    return [event for event in run.events() if event in ("leading", "leadership_lost")]
+    return [e["event"] for e in run.events() if e["event"] in ("leading", "leadership_lost")]
 
 
 @pytest.fixture(scope="module")
-def failover(composition: Composition) -> Failover:
-    """The composition's feeds and readiness, then SIGKILL of the worker that leads (the publisher) and the
-    same again once the other worker says it leads."""
+def failover(image: dict[str, Any], composition: Composition) -> Failover:
+    """The composition's feeds, readiness, health and fetches, then SIGKILL of the worker that leads (the
+    publisher) and the same again once the other worker says it leads."""
     runs = composition.runs
     before = _agreed(composition.feed_urls())
     not_modified = [_get(url, before[0].etag).status for url in composition.feed_urls()]
     ready = {name: _ready(run) for name, run in runs.items()}
+    health = image["Healthcheck"]["Test"][1:]
+    healthy = {name: run.exec(*health).returncode for name, run in runs.items()}
+    fetched = {
+        name: [e["source"] for e in run.events() if e["event"] == "fetch"] for name, run in runs.items()
+    }
     workers = composition.named("worker")
     leading = {name: _leadership(runs[name]) for name in workers}
     leaders = [name for name in workers if leading[name][-1:] == ["leading"]]
@@ -792,6 +797,8 @@ def failover(composition: Composition) -> Failover:
         before,
         not_modified,
         ready,
+        healthy,
+        fetched,
         leading,
         killed,
         _leadership(runs[survivor]),
@@ -809,9 +816,18 @@ def failover(composition: Composition) -> Failover:
 
 
 @image_test
-def test_scale_every_service_ready_and_every_demo_source_fetched(failover: Failover) -> None:
+def test_scale_every_service_ready_and_healthy(failover: Failover) -> None:
     assert failover.ready == dict.fromkeys(failover.ready, 200)
+    assert failover.healthy == dict.fromkeys(failover.ready, 0)
     assert len(failover.ready) == 4
+
+
+@image_test
+def test_scale_workers_fetch_every_demo_source_once(failover: Failover, composition: Composition) -> None:
+    config = tomllib.loads((ROOT / "config" / "feedsvc.toml").read_text(encoding="utf-8"))
+    fetched = sorted(source for name in composition.named("worker") for source in failover.fetched[name])
+    assert fetched == sorted(source["name"] for source in config["sources"])
+    assert not any(failover.fetched[name] for name in composition.named("web")), failover.fetched
 
 
 @image_test
@@ -828,10 +844,13 @@ def test_scale_one_worker_leads_and_the_other_takes_over_when_it_is_killed(failo
     assert [events[-1:] for events in failover.leading.values()].count(["leading"]) == 1, failover.leading
     assert failover.survivor_events[-1:] == ["leading"], failover.survivor_events
     assert failover.ready_after == dict.fromkeys(failover.ready_after, 200)
-    first, *others = failover.after
-    assert first.status == 200 and all(other == first for other in others)
-    assert set(_entry_ids(failover.before[0].body)) <= set(_entry_ids(first.body))
     assert failover.not_modified_after == [304] * len(failover.after)
+
+
+@image_test
+def test_scale_a_new_leader_serves_the_same_bytes_and_validators(failover: Failover) -> None:
+    """Nothing changed, so nothing is re-published: readers are not sent the feed again."""
+    assert failover.after == failover.before
 
 
 @image_test
@@ -927,3 +946,32 @@ def test_scale_proxy_answers_with_the_web_servers_bytes_and_validators(proxied: 
 @image_test
 def test_scale_proxy_spreads_requests_over_both_web_servers(proxied: Proxied) -> None:
     assert set(proxied.upstreams) == set(proxied.web), proxied.upstreams
+
+
+@dataclass(frozen=True)
+class Stopped:
+    grace: float  # compose's stop_grace_period: SIGKILL after it
+    seconds: dict[str, float]
+    codes: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def stopped(composition: Composition, failover: Failover, proxied: Proxied) -> Stopped:
+    """After the other checks: `docker compose stop` of the services still running, one at a time (SIGTERM,
+    SIGKILL after the grace period)."""
+    services = _feedsvc_services(_scale())
+    (grace,) = {parse_duration(services[name]["stop_grace_period"]) for name in composition.runs}
+    seconds, codes = {}, {}
+    for name, run in composition.runs.items():
+        if run.process.poll() is None:
+            sent = time.monotonic()
+            codes[name] = run.stop(signal.SIGTERM, timeout=grace)
+            seconds[name] = time.monotonic() - sent
+    return Stopped(grace, seconds, codes)
+
+
+@image_test
+def test_scale_services_stop_on_sigterm_within_the_grace_period(stopped: Stopped) -> None:
+    assert len(stopped.codes) == 3, "both web servers and the surviving worker"
+    assert stopped.codes == dict.fromkeys(stopped.codes, 0)
+    assert max(stopped.seconds.values()) < stopped.grace, stopped.seconds
