@@ -21,15 +21,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import tomllib
 import venv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,10 +40,19 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from feedsvc.cli import _parser as cli_parser
-from feedsvc.logs import fields as log_fields
 from feedsvc.settings import SETTINGS, Settings, load_settings, parse_duration
 from tests import pg
 from tests.conftest import ROOT
+from tests.containers import (
+    BUILDAH_NOISE,
+    Run,
+    buildah,
+    free_port,
+    new_container,
+    read_only_root,
+    start,
+    until,
+)
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 LOCK = ROOT / "requirements.lock"
@@ -52,8 +60,6 @@ SCALE = ROOT / "docker-compose.scale.yml"
 IMAGE = "localhost/feedsvc:image-test"
 ATOM = "{http://www.w3.org/2005/Atom}"
 UID = 10001
-# Lines buildah itself adds to a failed `buildah run`, after the command's own output.
-BUILDAH_NOISE = re.compile(r"^(subprocess exited|Error: exit status|error running container)")
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -223,12 +229,6 @@ def test_scale_compose_proxy_sends_every_request_to_the_web_servers() -> None:
     assert {urlsplit(url).port for url in public} == {int(published.split(":")[0])}, "readers reach the proxy"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_wheel_installs_from_the_lock_and_serves_in_a_clean_venv(tmp_path: Path) -> None:
     """The image's install steps without a container engine: the locked dependencies, our wheel, the
@@ -244,7 +244,7 @@ def test_wheel_installs_from_the_lock_and_serves_in_a_clean_venv(tmp_path: Path)
     pip: list[str | Path] = [py, "-m", "pip", "install", "--quiet", "--no-deps"]
     subprocess.run([*pip, "--require-hashes", "-r", LOCK], check=True)
     subprocess.run([*pip, *map(str, wheels.glob("*.whl"))], check=True)
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": f"{env_dir / 'bin'}:{os.environ['PATH']}",
         "FEEDSVC_CONFIG": str(ROOT / "config" / "feedsvc.toml"),
@@ -279,11 +279,6 @@ image_test = pytest.mark.skipif(
     os.environ.get("FEEDSVC_IMAGE_TEST") != "1",
     reason="the image test: `make image-test` (FEEDSVC_IMAGE_TEST=1)",
 )
-BUILDAH_ENV = {**os.environ, "BUILDAH_ISOLATION": "chroot"}
-
-
-def _buildah(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["buildah", *args], env=BUILDAH_ENV, capture_output=True, text=True, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -302,134 +297,24 @@ def image() -> dict[str, Any]:
     if built.returncode != 0:
         tail = "\n".join(built.stdout.splitlines()[-25:])
         pytest.fail(f"the image did not build (exit {built.returncode}):\n{tail}", pytrace=False)
-    config: dict[str, Any] = json.loads(_buildah("inspect", "--type", "image", IMAGE).stdout)["Docker"][
+    config: dict[str, Any] = json.loads(buildah("inspect", "--type", "image", IMAGE).stdout)["Docker"][
         "config"
     ]
     return config
 
 
-@dataclass
-class Run:
-    """One `buildah run` of the image's command, as `docker run` would start it."""
-
-    container: str
-    port: int
-    process: subprocess.Popen[str]
-    logs: Path  # the command's stdout goes to logs.out, its stderr to logs.err
-    started: float = field(default_factory=time.monotonic)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def exec(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        """A second process in the same container (like `docker exec`), with the run's environment."""
-        return _buildah(
-            "run", "--env", f"FEEDSVC_LISTEN=127.0.0.1:{self.port}", self.container, "--", *argv, check=False
-        )
-
-    def main_pid(self) -> int:
-        """The command's own process (PID 1 under Docker): the deepest descendant of `buildah run` that is
-        not buildah's."""
-        parents: dict[int, int] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(stat.parent.name)] = int(fields[1])
-        chain = {self.process.pid: 0}
-        grew = True
-        while grew:
-            grew = False
-            for pid, parent in parents.items():
-                if parent in chain and pid not in chain:
-                    chain[pid] = chain[parent] + 1
-                    grew = True
-        ours = [pid for pid in chain if not Path(f"/proc/{pid}/comm").read_text().startswith("buildah")]
-        assert ours, "no process of the container's command"
-        return max(ours, key=lambda pid: chain[pid])
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.process.poll() is None, f"the container exited: {self.output()}"
-            try:
-                if httpx.get(self.url("/readyz"), timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "never ready"
-            time.sleep(0.2)
-
-    def wait_for_every_source(self, timeout: float = 120) -> None:
-        """Until each demo source's feed has entries: its first fetch is done and `all` was rebuilt after."""
-        config = tomllib.loads((ROOT / "config" / "feedsvc.toml").read_text(encoding="utf-8"))
-        names = [source["name"] for source in config["sources"]]
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.process.poll() is None, f"the container exited: {self.output()}"
-            feeds = [httpx.get(self.url(f"/feeds/{name}.atom"), timeout=10) for name in names]
-            if all(f.status_code == 200 and _entry_ids(f.content) for f in feeds):
-                return
-            assert time.monotonic() < deadline, f"sources never all fetched: {[f.status_code for f in feeds]}"
-            time.sleep(0.2)
-
-    def output(self) -> str:
-        """What the command printed so far (stdout, then stderr)."""
-        return self.logs.with_suffix(".out").read_text() + self.stderr()
-
-    def stderr(self) -> str:
-        return self.logs.with_suffix(".err").read_text()
-
-    def events(self) -> list[dict[str, Any]]:
-        """The fields of every event logged so far, in order (JSON lines or key=value lines)."""
-        found = []
-        for line in self.stderr().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                entry = log_fields(line[line.find("event=") :]) if "event=" in line else {}
-            if isinstance(entry, dict) and "event" in entry:
-                found.append(entry)
-        return found
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:
-        """Send ``sig`` to the command's own process and wait for `buildah run` to end (killed at the
-        timeout); its exit code."""
-        if self.process.poll() is None:
-            os.kill(self.main_pid(), sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-
-def _new_container(image: str) -> str:
-    container = _buildah("from", "--pull-never", image).stdout.strip()
-    # buildah 1.28 mounts a throwaway volume over the image's VOLUME (/data) even when -v names it; Docker
-    # and compose honour the bind mount, so drop the image volume from this working container only.
-    _buildah("config", "--volume", "/data-", container)
-    return container
-
-
-def _start(
-    container: str, data: Path, command: list[str], env: Mapping[str, str] | None = None, tmpfs: bool = False
-) -> Run:
-    """`docker run` of ``command`` with ``data`` on /data, ``env`` over the image's environment and its own
-    FEEDSVC_LISTEN port on the host's network; ``tmpfs``: a fresh tmpfs on /tmp (compose's ``tmpfs:``).
-    The output goes to files beside ``data``."""
-    port = _free_port()
-    settings = {**(env or {}), "FEEDSVC_LISTEN": f"127.0.0.1:{port}"}
-    argv = ["buildah", "run", *(f"--env={k}={v}" for k, v in settings.items()), "-v", f"{data}:/data"]
-    if tmpfs:
-        argv.append("--mount=type=tmpfs,destination=/tmp")
-    logs = data.with_name(f"{data.name}-{port}.log")
-    with logs.with_suffix(".out").open("w") as out, logs.with_suffix(".err").open("w") as err:
-        process = subprocess.Popen(
-            [*argv, container, "--", *command], env=BUILDAH_ENV, stdout=out, stderr=err, text=True
-        )
-    return Run(container, port, process, logs)
+def _wait_for_every_source(run: Run, timeout: float = 120) -> None:
+    """Until each demo source's feed has entries: its first fetch is done and `all` was rebuilt after."""
+    config = tomllib.loads((ROOT / "config" / "feedsvc.toml").read_text(encoding="utf-8"))
+    names = [source["name"] for source in config["sources"]]
+    deadline = time.monotonic() + timeout
+    while True:
+        assert run.process.poll() is None, f"the container exited: {run.output()}"
+        feeds = [httpx.get(run.url(f"/feeds/{name}.atom"), timeout=10) for name in names]
+        if all(f.status_code == 200 and _entry_ids(f.content) for f in feeds):
+            return
+        assert time.monotonic() < deadline, f"sources never all fetched: {[f.status_code for f in feeds]}"
+        time.sleep(0.2)
 
 
 def _entry_ids(atom: bytes) -> list[str]:
@@ -476,13 +361,13 @@ def lifecycle(image: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     stop_timeout = float(
         env.get("FEEDSVC_STOP_TIMEOUT", Settings.__dataclass_fields__["stop_timeout"].default)
     )
-    containers = [_new_container(IMAGE), _new_container(IMAGE)]
+    containers = [new_container(IMAGE), new_container(IMAGE)]
     try:
-        root = Path(_buildah("mount", containers[0]).stdout.strip())
+        root = Path(buildah("mount", containers[0]).stdout.strip())
         before = _tree(root)
-        first = _start(containers[0], data, command)
+        first = start(containers[0], data, command)
         first.wait_ready()
-        first.wait_for_every_source()
+        _wait_for_every_source(first)
         ids = _entry_ids(httpx.get(first.url("/feeds/all.atom"), timeout=10).content)
         main = first.main_pid()
         main_uid = int(Path(f"/proc/{main}/status").read_text().split("\nUid:")[1].split()[0])
@@ -503,7 +388,7 @@ def lifecycle(image: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
         written += sorted(p for p in after if p not in before)
         owners = {p.stat().st_uid for p in [data, *data.rglob("*")]}
 
-        second = _start(containers[1], data, command)
+        second = start(containers[1], data, command)
         try:
             second.wait_ready()
             ids_after = _entry_ids(httpx.get(second.url("/feeds/all.atom"), timeout=10).content)
@@ -524,7 +409,7 @@ def lifecycle(image: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
         )
     finally:
         for container in containers:
-            _buildah("rm", container, check=False)
+            buildah("rm", container, check=False)
 
 
 @image_test
@@ -542,16 +427,16 @@ def test_image_config(image: dict[str, Any]) -> None:
 @image_test
 def test_image_has_the_postgresql_driver_and_every_dependency(image: dict[str, Any]) -> None:
     """The lock's packages import in the image (psycopg for FEEDSVC_DATABASE_URL=postgresql+psycopg://...)."""
-    container = _new_container(IMAGE)
+    container = new_container(IMAGE)
     try:
         probe = (
             "import psycopg, sqlalchemy; sqlalchemy.create_engine('postgresql+psycopg://h/db'); "
             "print(psycopg.pq.__impl__)"
         )
-        done = _buildah("run", container, "--", "python", "-c", probe, check=False)
-        checked = _buildah("run", container, "--", "python", "-m", "pip", "--version", check=False)
+        done = buildah("run", container, "--", "python", "-c", probe, check=False)
+        checked = buildah("run", container, "--", "python", "-m", "pip", "--version", check=False)
     finally:
-        _buildah("rm", container, check=False)
+        buildah("rm", container, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "binary", done.stdout
     assert checked.returncode != 0, "pip is not in the runtime venv"
@@ -595,16 +480,16 @@ def unwritable_data(image: dict[str, Any], tmp_path_factory: pytest.TempPathFact
     data = tmp_path_factory.mktemp("root-data")
     os.chown(data, 0, 0)
     data.chmod(0o755)
-    container = _new_container(IMAGE)
+    container = new_container(IMAGE)
     try:
-        run = _start(container, data, list(image.get("Entrypoint") or []) + list(image["Cmd"]))
+        run = start(container, data, list(image.get("Entrypoint") or []) + list(image["Cmd"]))
         try:
             code = run.process.wait(timeout=120)
         finally:
             if run.process.poll() is None:
                 run.process.kill()
     finally:
-        _buildah("rm", container, check=False)
+        buildah("rm", container, check=False)
     return code, [
         line for line in run.stderr().splitlines() if line.strip() and not BUILDAH_NOISE.match(line)
     ]
@@ -659,53 +544,16 @@ def _agreed(urls: list[str], timeout: float = 30) -> list[Answer]:
         time.sleep(0.2)
 
 
-def _until(what: str, check: Any, runs: list[Run], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        for run in runs:
-            assert run.process.poll() is None, f"a container exited while waiting for {what}: {run.output()}"
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
-        time.sleep(0.2)
-
-
-def _ready(run: Run) -> int:
-    try:
-        return httpx.get(run.url("/readyz"), timeout=5).status_code
-    except httpx.TransportError:
-        return 0
-
-
 @dataclass
 class Composition:
     runs: dict[str, Run]  # by compose service name
     roles: dict[str, str]
-    started: float  # seconds from the first start to every service ready
 
     def named(self, role: str) -> list[str]:
         return sorted(name for name, r in self.roles.items() if r == role)
 
     def feed_urls(self, path: str = "/feeds/all.atom") -> list[str]:
         return [self.runs[name].url(path) for name in self.named("web")]
-
-
-@contextlib.contextmanager
-def _read_only_root(container: str, read_only: bool) -> Iterator[None]:
-    """compose's ``read_only: true`` as far as buildah allows: the container's root file system mounted
-    read-only over itself, after one `buildah run` has made the mount points buildah needs (Docker makes
-    its own before it mounts the root read-only). /data and /tmp are mounts of their own; so is /run, a
-    tmpfs only root may write (buildah writes /run/.containerenv at every run; the service's user cannot)."""
-    if not read_only:
-        yield
-        return
-    root = _buildah("mount", container).stdout.strip()
-    _buildah("run", container, "--", "true")
-    with contextlib.ExitStack() as mounted:
-        subprocess.run(["mount", "--bind", root, root], check=True)
-        mounted.callback(subprocess.run, ["umount", root], check=True)
-        subprocess.run(["mount", "-o", "remount,bind,ro", root], check=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", f"{root}/run"], check=True)
-        mounted.callback(subprocess.run, ["umount", f"{root}/run"], check=True)
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -726,23 +574,22 @@ def composition(
     runs: dict[str, Run] = {}
     with contextlib.ExitStack() as stack:
         for name, svc in services.items():
-            container = _new_container(IMAGE)
-            stack.callback(_buildah, "rm", container, check=False)
-            stack.enter_context(_read_only_root(container, bool(svc.get("read_only"))))
+            container = new_container(IMAGE)
+            stack.callback(buildah, "rm", container, check=False)
+            if svc.get("read_only"):
+                stack.enter_context(read_only_root(container))
             data = tmp_path_factory.mktemp(name)
             os.chown(data, UID, UID)
             env = {key: str(value) for key, value in svc["environment"].items()}
             env["FEEDSVC_DATABASE_URL"] = scale_database
             tmpfs = any(entry.split(":")[0] == "/tmp" for entry in svc.get("tmpfs", []))
-            runs[name] = _start(container, data, entrypoint + list(svc["command"]), env, tmpfs=tmpfs)
+            runs[name] = start(container, data, entrypoint + list(svc["command"]), env, tmpfs=tmpfs)
             stack.callback(runs[name].stop, timeout=30)
-        started = time.monotonic()
-        composed = Composition(runs, {name: _role(svc["command"]) for name, svc in services.items()}, 0.0)
+        composed = Composition(runs, {name: _role(svc["command"]) for name, svc in services.items()})
         every = list(runs.values())
-        _until("every service ready", lambda: all(_ready(r) == 200 for r in every), every, timeout=180)
+        until("every service ready", lambda: all(r.ready() == 200 for r in every), every, timeout=180)
         for name in composed.named("web"):
-            runs[name].wait_for_every_source()
-        composed.started = time.monotonic() - started
+            _wait_for_every_source(runs[name])
         yield composed
 
 
@@ -761,6 +608,7 @@ class Failover:
     after: list[Answer]
     not_modified_after: list[int]
     read_only_errors: list[str]
+    root_writes: dict[str, str]  # what root got when it wrote outside /data and /tmp, per container
 
 
 def _leadership(run: Run) -> list[str]:
@@ -774,7 +622,7 @@ def failover(image: dict[str, Any], composition: Composition) -> Failover:
     runs = composition.runs
     before = _agreed(composition.feed_urls())
     not_modified = [_get(url, before[0].etag).status for url in composition.feed_urls()]
-    ready = {name: _ready(run) for name, run in runs.items()}
+    ready = {name: run.ready() for name, run in runs.items()}
     health = image["Healthcheck"]["Test"][1:]
     healthy = {name: run.exec(*health).returncode for name, run in runs.items()}
     fetched = {
@@ -789,9 +637,9 @@ def failover(image: dict[str, Any], composition: Composition) -> Failover:
     runs[killed].stop(signal.SIGKILL)
     sent = time.monotonic()
     alive = [run for name, run in runs.items() if name != killed]
-    _until("the other worker leading", lambda: _leadership(runs[survivor])[-1:] == ["leading"], alive, 60)
+    until("the other worker leading", lambda: _leadership(runs[survivor])[-1:] == ["leading"], alive, 60)
     takeover = time.monotonic() - sent
-    _until("every remaining service ready", lambda: all(_ready(r) == 200 for r in alive), alive, timeout=60)
+    until("every remaining service ready", lambda: all(r.ready() == 200 for r in alive), alive, timeout=60)
     after = _agreed(composition.feed_urls())
     return Failover(
         before,
@@ -803,7 +651,7 @@ def failover(image: dict[str, Any], composition: Composition) -> Failover:
         killed,
         _leadership(runs[survivor]),
         takeover,
-        {name: _ready(run) for name, run in runs.items() if name != killed},
+        {name: run.ready() for name, run in runs.items() if name != killed},
         after,
         [_get(url, after[0].etag).status for url in composition.feed_urls()],
         [
@@ -812,6 +660,11 @@ def failover(image: dict[str, Any], composition: Composition) -> Failover:
             for line in run.output().splitlines()
             if "read-only file system" in line.lower()
         ],
+        {
+            name: buildah("run", "--user", "0", run.container, "--", "touch", "/probe", check=False).stderr
+            for name, run in runs.items()
+            if name != killed
+        },
     )
 
 
@@ -856,6 +709,10 @@ def test_scale_a_new_leader_serves_the_same_bytes_and_validators(failover: Failo
 @image_test
 def test_scale_writes_nothing_outside_data_and_tmp(failover: Failover) -> None:
     assert failover.read_only_errors == []
+    assert len(failover.root_writes) == 3
+    assert all("Read-only file system" in error for error in failover.root_writes.values()), (
+        "the root file system was writable: compose's read_only was not in force"
+    )
 
 
 # nginx as the compose file's proxy runs it: its own main configuration (the official image's, trimmed to
@@ -900,7 +757,7 @@ def proxied(composition: Composition, tmp_path_factory: pytest.TempPathFactory) 
     for name, port in web.items():
         conf = re.sub(rf"\b{re.escape(name)}:{_image_listen_port()}\b", f"127.0.0.1:{port}", conf)
     assert not any(name in conf for name in web), conf
-    port = _free_port()
+    port = free_port()
     conf = re.sub(r"^(\s*listen\s+)\d+\s*;", rf"\g<1>127.0.0.1:{port};", conf, flags=re.M)
     (prefix / "default.conf").write_text(conf, encoding="utf-8")
     (prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=prefix), encoding="utf-8")
