@@ -242,8 +242,11 @@ def test_wheel_installs_from_the_lock_and_serves_in_a_clean_venv(tmp_path: Path)
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
     pip: list[str | Path] = [py, "-m", "pip", "install", "--quiet", "--no-deps"]
-    subprocess.run([*pip, "--require-hashes", "-r", LOCK], check=True)
-    subprocess.run([*pip, *map(str, wheels.glob("*.whl"))], check=True)
+    # Not our PYTHONPATH (a source tree on it, with the feedsvc.egg-info `pip wheel` leaves there, would
+    # make pip take feedsvc for installed already and skip the wheel).
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    subprocess.run([*pip, "--require-hashes", "-r", LOCK], env=clean, check=True)
+    subprocess.run([*pip, *map(str, wheels.glob("*.whl"))], env=clean, check=True)
     port = free_port()
     env = {
         "PATH": f"{env_dir / 'bin'}:{os.environ['PATH']}",
