@@ -40,8 +40,9 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 
 # The container image built with buildah (chroot isolation, a debootstrapped base cached under
-# /var/cache/feedsvc-image-test) and run as users run it: tests/test_container.py, tools/image_build.py.
-# Needs root and Debian's buildah and debootstrap packages.
+# /var/cache/feedsvc-image-test) and run as users run it, alone and as docker-compose.scale.yml runs it (on
+# the PostgreSQL at 127.0.0.1:5432, behind nginx): tests/test_container.py, tools/image_build.py.
+# Needs root and Debian's buildah, debootstrap and nginx-light packages.
 image-test: $(VENV)/.installed-dev
 	FEEDSVC_IMAGE_TEST=1 $(BIN)/pytest -q -m 'not slow' tests/test_container.py
 
