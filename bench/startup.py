@@ -79,8 +79,8 @@ def time_to_feed(
     ``path``; the server is stopped."""
     url = f"http://127.0.0.1:{port}{path}"
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv or _serve(config), env=_env(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    proc = subprocess.Popen(  # in root: `python -m` puts the working directory first on the path
+        argv or _serve(config), env=_env(root), cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         with httpx.Client(timeout=5) as client:
@@ -101,7 +101,7 @@ def time_to_feed(
 
 def _timed(args: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, *args], env=_env(), check=True)
+    subprocess.run([sys.executable, *args], env=_env(), cwd=ROOT, check=True)
     return time.perf_counter() - started
 
 
