@@ -18,10 +18,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from feedsvc.models import FeedSpec, Source
 from feedsvc.redact import mask_url
-from feedsvc.store import SourceState
+
+if TYPE_CHECKING:  # the early server decides who may read a feed without importing the store
+    from feedsvc.store import SourceState
 
 REALM = "feedsvc"
 CHALLENGE = f'Basic realm="{REALM}"'

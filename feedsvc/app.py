@@ -12,10 +12,10 @@ from feedsvc.reload import Reloader
 from feedsvc.schedule import Schedule
 from feedsvc.service import Service
 from feedsvc.settings import Settings
-from feedsvc.web import create_web
+from feedsvc.web import WebApp, create_web
 
 
-def create_app(settings: Settings, *, schedule: bool = True, role: str = "all") -> Starlette:
+def create_app(settings: Settings, *, schedule: bool = True, role: str = "all") -> WebApp:
     """``role``: all (everything in one process), worker (claims sources, dedups, publishes while it
     leads) or web (serves the feeds the publisher stored; no scheduler, no index)."""
     service = Service(settings, role=role)

@@ -114,24 +114,39 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from feedsvc.app import create_app
+    # Only what answers the published feeds is imported here: the service (SQLAlchemy, the dedup index,
+    # the extractor, the scheduler, Starlette) is imported and built in a thread while they are served.
+    from feedsvc.early import Built, EarlyApp
     from feedsvc.reload import reloading
     from feedsvc.server import Server, listen_socket, raise_open_file_limit, server_config
+    from feedsvc.snapshot import read_snapshot
 
     settings = _settings(args)
     role = getattr(args, "role", "all")
     if role != "web":  # web servers serve the stored feeds and write no files
         check_data_dir(settings.data_dir)
     sock = listen_socket(settings.host, settings.port)  # a port in use fails here, before anything starts
-    app = create_app(settings, role=role)
+
+    def build() -> Built:
+        from feedsvc.app import create_app
+
+        return create_app(settings, role=role)
+
+    def failed() -> None:
+        server.should_exit = True
+
+    app = EarlyApp(build, settings, read_snapshot(settings, role), failed)
+    server = Server(server_config(app, settings.host, settings.port, settings.stop_timeout))
     raise_open_file_limit()
     print(
         f"feedsvc {__version__}: serving {settings.public_url}/ as {role} "
         "(feeds under /feeds/, Ctrl-C stops)",
         file=sys.stderr,
     )
-    with reloading(app.state.reloader, settings.data_dir, role):  # SIGHUP, and the pid file
-        Server(server_config(app, settings.host, settings.port, settings.stop_timeout)).run(sockets=[sock])
+    with reloading(app, settings.data_dir, role):  # SIGHUP, and the pid file
+        server.run(sockets=[sock])
+    if app.failure is not None:  # the service could not be built (a store to migrate first...)
+        raise app.failure
     return EXIT_OK
 
 

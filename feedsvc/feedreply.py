@@ -9,22 +9,33 @@ feed), ``Vary: Accept-Encoding`` and the CORS headers browser-based readers need
 with its ``Content-Length``, and no body.
 
 The header lists are what Starlette's ``Response`` would send for the same answer, in the same order.
+
+:func:`quick_reply` answers a feed request from its ASGI scope alone when the answer needs nothing but
+memory (feedsvc.web's fast path, and feedsvc.early's answers while the service is being built): whatever
+else it would take (a 404, 401 or 503, the first gzip request) it declines, and the routes answer.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
-from feedsvc.models import Feed
+from feedsvc.access import presented_tokens, required_token, token_matches
+from feedsvc.models import Feed, FeedSpec
 
 # Browser-based readers (and pages that show a feed) fetch feeds from other origins. A private feed is
 # read with ?token= there (a wildcard origin never carries the browser's stored credentials).
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
 GZIP_LEVEL = 6
 _MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
+FEED_EXTS = ("atom", "rss", "json")
+_FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
+_HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -184,3 +195,69 @@ class PreparedFeed:
             headers["content-length"] = str(len(body))
             headers["content-type"] = _content_type(self.feed.media_type)
         return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+def max_age(intervals: Iterable[float]) -> int:
+    """Cache-Control max-age of the feeds: the shortest source interval, within 1 minute and 1 hour."""
+    return int(max(60, min(min(intervals, default=900.0), 3600)))
+
+
+def sources_to_prove(spec: FeedSpec, configured: Collection[str], succeeded: Collection[str]) -> list[str]:
+    """The feed's configured sources when none of them is known (``succeeded``) to have succeeded: the
+    store must say whether the feed waits (see feedsvc.access.unavailable); [] when it can be served."""
+    names = [name for name in spec.sources if name in configured]
+    return [] if any(name in succeeded for name in names) else names
+
+
+def _head_fields(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The request headers a feed answer depends on, each its first occurrence (as Starlette reads them);
+    ASGI servers give header names in lower case."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        if name in _HEAD_FIELDS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def feed_path(scope: Any) -> tuple[str, str] | None:
+    """(name, extension) of a GET or HEAD of a feed's address, else None."""
+    if scope["method"] not in ("GET", "HEAD") or scope.get("root_path"):
+        return None
+    match = _FEED_PATH.fullmatch(scope["path"])
+    return (match[1], match[2]) if match is not None else None
+
+
+def quick_reply(
+    scope: Any,
+    spec_of: Callable[[str, str], FeedSpec | None],
+    service_token: str,
+    waits: Callable[[FeedSpec], bool],
+    prepared: Callable[[str], PreparedFeed | None],
+) -> Reply | None:
+    """The answer to a feed request when it takes nothing but memory: the feed ``spec_of(name, ext)``
+    (None: no such feed), readable with the tokens given, not made to wait (``waits``), published
+    (``prepared(filename)``) with its gzip bytes made if asked for. None for every other request."""
+    found = feed_path(scope)
+    spec = spec_of(*found) if found is not None else None
+    if found is None or spec is None:
+        return None
+    head = _head_fields(scope["headers"])
+    required = required_token(spec, service_token)
+    if required is not None:
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        offered = presented_tokens(head.get(b"authorization"), [v for k, v in query if k == "token"])
+        if not token_matches(required, offered):
+            return None
+    if waits(spec):
+        return None
+    ready = prepared(f"{found[0]}.{found[1]}")
+    accept_encoding = head.get(b"accept-encoding", "")
+    if ready is None or ready.needs_gzip(accept_encoding):
+        return None
+    return ready.reply(
+        scope["method"],
+        accept_encoding,
+        head.get(b"if-none-match"),
+        head.get(b"if-modified-since"),
+        private=required is not None,
+    )

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from feedsvc.errors import ConfigError, FeedsvcError
 from feedsvc.logs import setup_logging
@@ -254,8 +254,14 @@ class Reloader:
 PID_FILES = {"all": "feedsvc.pid", "worker": "feedsvc-worker.pid", "web": "feedsvc-web.pid"}
 
 
+class ReloadRequests(Protocol):
+    """Takes reload requests (a :class:`Reloader`, or feedsvc.early's app while the service is built)."""
+
+    def request(self) -> None: ...
+
+
 @contextmanager
-def reloading(reloader: Reloader, data_dir: Path, role: str) -> Iterator[None]:
+def reloading(reloader: ReloadRequests, data_dir: Path, role: str) -> Iterator[None]:
     """While serving: SIGHUP asks ``reloader`` for a reload, and the role's pid file names this process
     (written once the handler is in place, removed on a clean exit)."""
     previous = signal.signal(signal.SIGHUP, lambda _signum, _frame: reloader.request())

@@ -21,16 +21,15 @@ from feedsvc.fetch import Fetcher, Validators, backoff_delay
 from feedsvc.fulltext import FullText
 from feedsvc.ingest import Ingestor
 from feedsvc.metrics import Metrics
-from feedsvc.models import FeedSpec, RunReport, Source, name_in_words
-from feedsvc.publish import (
-    MEDIA_TYPES,
-    RENDERERS,
+from feedsvc.models import FeedSpec, RunReport, Source
+from feedsvc.publish import MEDIA_TYPES, RENDERERS, entries_digest, feed_hub
+from feedsvc.published import (
     FeedContext,
     Publisher,
-    entries_digest,
-    feed_hub,
+    feed_context,
     feed_language,
-    render_fingerprint,
+    specs_fingerprint,
+    titled_specs,
 )
 from feedsvc.settings import Settings
 from feedsvc.store import Claim, LeaseLost, SourceState, Store, retention_cutoff
@@ -58,20 +57,6 @@ class RunObserver(Protocol):
     def started(self, source: str) -> None: ...
 
     def finished(self, report: RunReport) -> None: ...
-
-
-def titled_specs(
-    specs: tuple[FeedSpec, ...], sources: tuple[Source, ...], page_titles: dict[str, str]
-) -> tuple[FeedSpec, ...]:
-    """The feeds with each source's own feed titled for people: its ``title`` setting, else the title its
-    page gives itself (stored at its last successful fetch), else its name in words."""
-    untitled = {s.name for s in sources if s.title is None}
-    out = []
-    for spec in specs:
-        if spec.name in untitled and spec.sources == (spec.name,) and spec.title == spec.name:
-            spec = replace(spec, title=page_titles.get(spec.name) or name_in_words(spec.name))
-        out.append(spec)
-    return tuple(out)
 
 
 def _digest(text: str) -> str:
@@ -140,9 +125,8 @@ class Service:
         now = datetime.now(UTC).replace(microsecond=0)
         authority = self.store.set_meta_default("tag_authority", f"{host},{now.year}")
         epoch = datetime.fromisoformat(self.store.set_meta_default("epoch", now.isoformat()))
-        # With a service-wide token every feed is private: no hub is named, none is pinged.
-        hub = self.settings.hub if not self.settings.token else ""
-        return FeedContext(public_url=self.settings.public_url, tag_authority=authority, epoch=epoch, hub=hub)
+        s = self.settings
+        return feed_context(s.public_url, s.hub, s.token, authority, epoch)
 
     def start(self) -> None:
         """Restore the dedup index and the last published feeds (cheap; no fetching)."""
@@ -160,8 +144,8 @@ class Service:
         log.info("event=started feeds=%d seconds=%.2f", loaded, time.monotonic() - started)
 
     def _fingerprint(self) -> str:
-        languages = {s.name: feed_language(s, self.settings.sources) for s in self.feed_specs()}
-        return render_fingerprint(self.context, self.feed_specs(), self.settings.feed_entries, languages)
+        s = self.settings
+        return specs_fingerprint(self.context, self.feed_specs(), s.sources, s.feed_entries)
 
     def reconfigure(self, settings: Settings) -> None:
         """Switch to ``settings`` (a reload, see feedsvc.reload): sources and feeds added, removed or

@@ -138,7 +138,7 @@ sources = Table(
     Index("ix_sources_next_run", "next_run"),
 )
 
-# Published feeds (feedsvc.publish.Publisher): the bytes every web server serves, with their validators.
+# Published feeds (feedsvc.published.Publisher): the bytes every web server serves, with their validators.
 feeds_table = Table(
     "feeds",
     metadata,

@@ -6,14 +6,13 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +31,7 @@ from feedsvc.access import (
     unavailable,
 )
 from feedsvc.errors import FeedsvcError
-from feedsvc.feedreply import CORS, PreparedFeed, Reply
+from feedsvc.feedreply import CORS, FEED_EXTS, PreparedFeed, Reply, max_age, quick_reply, sources_to_prove
 from feedsvc.metrics import CONTENT_TYPE as METRICS_TYPE
 from feedsvc.metrics import Metrics
 from feedsvc.models import Cluster, Copy, FeedSpec, Source
@@ -41,7 +40,6 @@ from feedsvc.service import Service
 from feedsvc.settings import Settings
 from feedsvc.store import SourceState
 
-_FEED_EXTS = ("atom", "rss", "json")
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -187,20 +185,6 @@ class _CountStatuses:
         await self.app(scope, receive, counting_send)
 
 
-_FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
-_HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
-
-
-def _head_fields(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
-    """The request headers a feed answer depends on, each its first occurrence (as Starlette reads them);
-    ASGI servers give header names in lower case."""
-    found: dict[bytes, str] = {}
-    for name, value in raw:
-        if name in _HEAD_FIELDS and name not in found:
-            found[name] = value.decode("latin-1")
-    return found
-
-
 class _ReplyResponse(Response):
     """A prepared :class:`Reply` as a Starlette response (its header list is already what Response
     would build)."""
@@ -293,8 +277,7 @@ class _SpecCache:
 
 def create_web(service: Service) -> WebApp:
     ctx = service.context
-    intervals = [s.interval for s in service.settings.sources] or [900.0]
-    max_age = int(max(60, min(min(intervals), 3600)))
+    feed_max_age = max_age(s.interval for s in service.settings.sources)
     configured = _SpecCache(service)
     succeeded: set[str] = set()  # sources seen with a success: they never make a feed wait again
 
@@ -313,16 +296,13 @@ def create_web(service: Service) -> WebApp:
     def served_spec(name: str, ext: str) -> FeedSpec | None:
         """The configured feed ``name`` when ``ext`` is a feed format (a removed source's stored feed is
         not served: None)."""
-        spec = configured.current().feeds.get(name) if ext in _FEED_EXTS else None
+        spec = configured.current().feeds.get(name) if ext in FEED_EXTS else None
         return spec if spec is not None and service.serves(name) else None
 
     def sources_to_ask(spec: FeedSpec) -> list[str]:
         """The feed's configured sources when none of them is known to have succeeded (the store says
         whether the feed must wait), else none."""
-        current = configured.current()
-        if any(n in succeeded and n in current.sources for n in spec.sources):
-            return []
-        return [n for n in spec.sources if n in current.sources]
+        return sources_to_prove(spec, configured.current().sources, succeeded)
 
     async def waiting(spec: FeedSpec) -> Response | None:
         """503 while every source of the feed has never succeeded (state from the store: any role)."""
@@ -347,7 +327,7 @@ def create_web(service: Service) -> WebApp:
             return None
         ready = prepared.get(filename)
         if ready is None or ready.feed is not found:
-            ready = prepared[filename] = PreparedFeed(found, max_age)
+            ready = prepared[filename] = PreparedFeed(found, feed_max_age)
         return ready
 
     async def feed(request: Request) -> Response:
@@ -378,38 +358,10 @@ def create_web(service: Service) -> WebApp:
         return _ReplyResponse(reply)
 
     def fast_feed(scope: dict[str, Any]) -> Reply | None:
-        """What ``feed`` answers, for the requests it answers from memory: a published feed, readable
-        with the tokens given, whose sources are known to have succeeded, its gzip bytes made when asked
-        for. None for every other request (404, 401, 503, the first gzip request): the route answers."""
-        method = scope["method"]
-        if method not in ("GET", "HEAD") or scope.get("root_path"):
-            return None
-        match = _FEED_PATH.fullmatch(scope["path"])
-        if match is None:
-            return None
-        name, ext = match.groups()
-        spec = served_spec(name, ext)
-        if spec is None:
-            return None
-        head = _head_fields(scope["headers"])
-        required = required_token(spec, service.settings.token)
-        if required is not None:
-            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-            offered = presented_tokens(head.get(b"authorization"), [v for k, v in query if k == "token"])
-            if not token_matches(required, offered):
-                return None
-        if sources_to_ask(spec):
-            return None
-        ready = prepared_feed(f"{name}.{ext}")
-        accept_encoding = head.get(b"accept-encoding", "")
-        if ready is None or ready.needs_gzip(accept_encoding):
-            return None
-        return ready.reply(
-            method,
-            accept_encoding,
-            head.get(b"if-none-match"),
-            head.get(b"if-modified-since"),
-            private=required is not None,
+        """What ``feed`` answers, for the requests it answers from memory (see feedreply.quick_reply):
+        None for every other request (404, 401, 503, the first gzip request): the route answers."""
+        return quick_reply(
+            scope, served_spec, service.settings.token, lambda spec: bool(sources_to_ask(spec)), prepared_feed
         )
 
     templates = _templates()
@@ -450,7 +402,7 @@ def create_web(service: Service) -> WebApp:
         return link
 
     def row(spec: FeedSpec, link: Callable[[FeedSpec, str], str]) -> FeedRow:
-        links = {ext: link(spec, ext) for ext in _FEED_EXTS}
+        links = {ext: link(spec, ext) for ext in FEED_EXTS}
         published = service.publisher.get(f"{spec.name}.json")
         count, updated = _feed_facts(published.content) if published else (None, None)
         return FeedRow(spec.name, display_title(spec), links, count, updated)

@@ -20,18 +20,15 @@ from hypothesis import strategies as st
 from feedsvc.models import Cluster, Copy, FeedSpec, Source
 from feedsvc.publish import (
     SUMMARY_MAX,
-    FeedContext,
-    Publisher,
     absolute_url,
     entries_digest,
     entry_stamps,
     excerpt,
-    feed_language,
     render_atom,
-    render_fingerprint,
     render_json,
     render_rss,
 )
+from feedsvc.published import FeedContext, Publisher, feed_language, render_fingerprint
 from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 
@@ -537,7 +534,7 @@ def test_same_bytes_under_a_new_fingerprint_keep_their_validators(tmp_path: Path
 def test_a_build_is_stored_and_written_whole_with_one_fsync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feedsvc.publish as publish_module
+    import feedsvc.published as publish_module
 
     synced: list[int] = []
     real_fsync = publish_module.os.fsync

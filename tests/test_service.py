@@ -240,7 +240,7 @@ def test_readiness_waits_for_real_fetches_and_fails_when_feeds_cannot_be_written
 ) -> None:
     import errno
 
-    import feedsvc.publish as publish_module
+    import feedsvc.published as publish_module
     from feedsvc.cli import main
 
     service = Service(demo_settings())
