@@ -329,9 +329,9 @@ def test_a_run_renders_only_the_feeds_whose_entries_changed(
     rendered: list[str] = []
     for ext, render in list(publish_module.RENDERERS.items()):
 
-        def counted(spec, entries, ctx, language=None, render=render, ext=ext):  # type: ignore[no-untyped-def]
+        def counted(spec, entries, ctx, language=None, shared=None, render=render, ext=ext):  # type: ignore[no-untyped-def]
             rendered.append(f"{spec.name}.{ext}")
-            return render(spec, entries, ctx, language=language)
+            return render(spec, entries, ctx, language=language, shared=shared)
 
         monkeypatch.setitem(publish_module.RENDERERS, ext, counted)
 
