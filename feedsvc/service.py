@@ -43,6 +43,9 @@ log = logging.getLogger("feedsvc")
 _PUBLISHED_AT = "feeds_built_at"
 ROLES = ("all", "worker", "web")
 _PREFETCH = 2  # pages run_once fetches ahead of the one it is extracting and ingesting
+# How long run_once's batch of decisions may hold the embedded store's write lock before it commits: long
+# enough to share one commit among many pages, short enough for another process's writes to wait on.
+_BATCH_SECONDS = 0.25
 
 
 def next_run_after(scheduled: datetime | None, interval: float, now: datetime) -> datetime:
@@ -552,28 +555,42 @@ class Service:
         The sources' states are read in one query and saved in one transaction after the last source (a
         run killed part-way fetches again, next time, what it had done: ingesting a page again adds
         nothing). The next pages are fetched in a thread while one is extracted and ingested, in turn
-        (one request at a time, as before)."""
+        (one request at a time, as before). On the embedded store the pages' decisions share a
+        transaction for up to ``_BATCH_SECONDS`` (see Ingestor.batched); when one cannot be committed,
+        its pages are reported failed and their states left as they were, so the next run fetches them."""
         states = self.store.all_source_states()
         sources = self.settings.sources
         known = {s.name: states.get(s.name) or SourceState(name=s.name) for s in sources}  # no row: new
         done: list[SourceState] = []
-        reports = []
+        reports: list[RunReport] = []
+        pending: list[int] = []  # reports whose pages' decisions the open batch holds uncommitted
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
         ahead: dict[str, Future[Page]] = {}
         try:
-            for i, source in enumerate(sources):
-                for later in sources[i : i + _PREFETCH + 1]:
-                    if later.name not in ahead:
-                        ahead[later.name] = pool.submit(self._fetch, later, known[later.name])
-                if progress is not None:
-                    progress.started(source.name)
-                report = self.run_source(
-                    source, force=True, state=known[source.name], save=done.append, page=ahead[source.name]
-                )
-                del ahead[source.name]
-                if progress is not None:
-                    progress.finished(report)
-                reports.append(report)
+            with self.ingestor.batched():  # embedded store: pages' decisions share transactions
+                for i, source in enumerate(sources):
+                    for later in sources[i : i + _PREFETCH + 1]:
+                        if later.name not in ahead:
+                            ahead[later.name] = pool.submit(self._fetch, later, known[later.name])
+                    if progress is not None:
+                        progress.started(source.name)
+                    report = self.run_source(
+                        source,
+                        force=True,
+                        state=known[source.name],
+                        save=done.append,
+                        page=ahead[source.name],
+                    )
+                    del ahead[source.name]
+                    if self.ingestor.batch_lost():
+                        self._not_stored(pending, reports, done, "a failure rolled back its batch")
+                    reports.append(report)
+                    if report.ok and not report.not_modified:
+                        pending.append(len(reports) - 1)
+                    if self.ingestor.batch_age() >= _BATCH_SECONDS or i == len(sources) - 1:
+                        self._commit_batch(pending, reports, done)
+                    if progress is not None:
+                        progress.finished(reports[-1])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         try:
@@ -583,6 +600,24 @@ class Service:
         self.publish_feeds()
         self.prune()
         return reports
+
+    def _commit_batch(self, pending: list[int], reports: list[RunReport], done: list[SourceState]) -> None:
+        try:
+            self.ingestor.commit_batch()
+        except FeedsvcError as exc:
+            log.error("event=batch_not_stored sources=%d error=%r", len(pending), str(exc))
+            self._not_stored(pending, reports, done, str(exc))
+        pending.clear()
+
+    @staticmethod
+    def _not_stored(pending: list[int], reports: list[RunReport], done: list[SourceState], why: str) -> None:
+        """The pages of ``pending`` were not stored after all: failed runs whose states are not saved (so
+        the next run fetches them whole again, as after a kill)."""
+        lost = {reports[i].source for i in pending}
+        for i in pending:
+            reports[i] = replace(reports[i], ok=False, error=f"not stored: {why}"[:500])
+        done[:] = [state for state in done if state.name not in lost]
+        pending.clear()
 
     def _fetch(self, source: Source, state: SourceState) -> Page:
         if self.stopping.is_set():
