@@ -16,7 +16,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,6 +155,7 @@ class Ingestor:
         self._restored = threading.Event()
         self._restoring = threading.Lock()
         self._restore_failed: Exception | None = None
+        self._batch: _Batch | None = None  # decisions sharing a transaction (see :meth:`batched`)
 
     def restore(self) -> int:
         """Rebuild the in-memory index from the store; returns the number of copies indexed. Done inside a
@@ -310,6 +312,51 @@ class Ingestor:
         self.cluster_of[key] = cluster_id
         self.members.setdefault(cluster_id, set()).add(key)
 
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Until the block ends, the pages this thread ingests share decision transactions on the embedded
+        store (elsewhere: one each, as always): one BEGIN, catch-up and commit for many pages, each page in
+        a savepoint of its own, so a page that fails takes back only its own writes. The transaction holds
+        the store's write lock until :meth:`commit_batch` or the end of the block, which commits it."""
+        if not self.store.embedded or self._batch is not None:
+            yield
+            return
+        batch = self._batch = _Batch(self.store)
+        try:
+            yield
+        except BaseException:
+            self._batch = None
+            if batch.conn is not None:  # what the block left open is not known to be whole: taken back
+                batch.close(failed=True)
+                self.restore()
+            raise
+        self._batch = None
+        batch.close()
+
+    def batch_age(self) -> float:
+        """Seconds the open batch has held the write lock (0 when none is open)."""
+        return self._batch.age() if self._batch is not None else 0.0
+
+    def batch_lost(self) -> bool:
+        """True once after a failure rolled back the whole open batch (the pages ingested in it since its
+        last commit are not stored); the next page begins a new one."""
+        lost = self._batch is not None and self._batch.lost
+        if lost:
+            assert self._batch is not None
+            self._batch.lost = False
+        return lost
+
+    def commit_batch(self) -> None:
+        """Commit the decisions of the open batch; StoreError when they could not be (none of them is
+        then stored, and the index is rebuilt from what is)."""
+        if self._batch is None:
+            return
+        try:
+            self._batch.commit()
+        except Exception:
+            self.restore()  # the index learnt decisions the store lost
+            raise
+
     def prepare(self, stories: Sequence[Story]) -> Prepared:
         """The part of ingesting that needs no lock (several workers do this in parallel): the page's keys,
         one read of what the store holds of them, fingerprints of the new stories and of the stored ones
@@ -337,6 +384,8 @@ class Ingestor:
         not grow with the page (one read to catch up, one of the clusters it changes, then the writes)."""
         self.ready()
         prepared = stories if isinstance(stories, Prepared) else self.prepare(stories)
+        if self._batch is not None and lease is None:
+            return self._ingest_batched(prepared, self._batch)
         locked: float | None = None
         ahead: dict[str, ClusterState] = {}
         try:
@@ -361,6 +410,31 @@ class Ingestor:
         except Exception:
             self.restore()  # the index may hold what the store refused or never got: rebuild it
             raise
+
+    def _ingest_batched(self, prepared: Prepared, batch: _Batch) -> IngestResult:
+        """:meth:`ingest` inside the open batch's transaction, in a savepoint: the index caught up when the
+        transaction began, and no other writer can change the store while it is open."""
+        fresh = batch.conn is None
+        conn = batch.open()
+        locked = time.perf_counter()
+        try:
+            with conn.begin_nested():
+                changed = self._catch_up(conn) if fresh else set()
+                if changed is None or self._stale(prepared):
+                    prepared = self.prepare(list(prepared.keyed.values()))  # looked up again, in the batch
+                result = self._ingest(prepared, conn, {})
+        except Exception:
+            # The savepoint is gone: the index may hold what it took back. Rebuilt from the batch's
+            # transaction (earlier pages of the batch included); if that fails too, the batch is lost.
+            try:
+                self._restore(conn)
+            except Exception:
+                batch.close(failed=True)
+                self.restore()
+                raise
+            raise
+        self.decision_seconds.append(time.perf_counter() - locked)
+        return result
 
     def _likely_clusters(self, prepared: Prepared) -> set[str]:
         """The stored clusters the page's decision will probably change (read before the lock): those of
@@ -581,3 +655,39 @@ class Ingestor:
             updated = max(now, old.updated + timedelta(seconds=1))
             writes.append(ClusterWrite(cid, old.created, updated, published, canonical.key, digest, False))
         return writes
+
+
+class _Batch:
+    """One decision transaction kept open across pages (:meth:`Ingestor.batched`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn: Decision | None = None
+        self._stack: ExitStack | None = None
+        self._opened = 0.0
+        self.lost = False  # a failure rolled the open transaction back whole (Ingestor.batch_lost)
+
+    def open(self) -> Decision:
+        if self.conn is None:
+            stack = ExitStack()
+            self.conn = stack.enter_context(self.store.decision())
+            self._stack, self._opened = stack, time.monotonic()
+        return self.conn
+
+    def age(self) -> float:
+        return time.monotonic() - self._opened if self.conn is not None else 0.0
+
+    def commit(self) -> None:
+        self.close()
+
+    def close(self, failed: bool = False) -> None:
+        """Commit (or with ``failed``, roll back) the open transaction, if any."""
+        stack, self._stack, self.conn = self._stack, None, None
+        if stack is None:
+            return
+        if failed:
+            self.lost = True
+            error = StoreError("batch abandoned")
+            stack.__exit__(type(error), error, None)
+        else:
+            stack.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import quote, urlsplit
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 
 from feedsvc import __version__
@@ -152,7 +156,7 @@ def entry_stamps(entries: Sequence[Cluster]) -> dict[str, datetime]:
     stamps: dict[str, datetime] = {}
     for cluster in sorted(entries, key=lambda c: c.id):
         base = max(cluster.updated, cluster.published).astimezone(UTC).replace(microsecond=0)
-        millis = int(hashlib.sha256(cluster.id.encode("utf-8")).hexdigest()[:8], 16) % 1000
+        millis = _millis(cluster.id)
         stamp = base + timedelta(milliseconds=millis)
         for step in range(1, 1000):
             if stamp not in taken:
@@ -161,6 +165,12 @@ def entry_stamps(entries: Sequence[Cluster]) -> dict[str, datetime]:
         taken.add(stamp)
         stamps[cluster.id] = stamp
     return stamps
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _millis(cluster_id: str) -> int:
+    """The millisecond an entry's `updated` takes within its second (see :func:`entry_stamps`)."""
+    return int(hashlib.sha256(cluster_id.encode("utf-8")).hexdigest()[:8], 16) % 1000
 
 
 def _rfc3339(dt: datetime) -> str:
@@ -178,19 +188,34 @@ def _local(tag: Any) -> str:
 
 class _Entry(FeedEntry):  # type: ignore[misc]
     """feedgen 1.0 drops rel/type of entry links in Atom (lkiesow/python-feedgen#135): put them back;
-    and its dates lose no precision but print "+00:00": write RFC 3339 "Z" times with milliseconds."""
+    and its dates lose no precision but print "+00:00": write RFC 3339 "Z" times with milliseconds.
+
+    An entry is complete when a feed takes it (see :func:`_entry`), so its element is built once per
+    format and every feed that carries it gets a copy (a feed's extensions add none to it: Dublin Core
+    and Media RSS are given to the entry when it is made, and Media RSS without a picture adds nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: dict[tuple[str, bool], Any] = {}
 
     def atom_entry(self, extensions: bool = True) -> Any:
-        entry = super().atom_entry(extensions)
-        elements = [child for child in entry if child.tag.endswith("link")]
-        for element, link in zip(elements, self.link() or [], strict=False):
-            for attr in ("rel", "type", "hreflang", "title", "length"):
-                if link.get(attr):
-                    element.attrib[attr] = str(link[attr])
-        for child in entry:
-            if _local(child.tag) in ("updated", "published") and child.text:
-                child.text = _rfc3339(datetime.fromisoformat(child.text))
-        return entry
+        if ("atom", extensions) not in self._built:
+            entry = super().atom_entry(extensions)
+            elements = [child for child in entry if child.tag.endswith("link")]
+            for element, link in zip(elements, self.link() or [], strict=False):
+                for attr in ("rel", "type", "hreflang", "title", "length"):
+                    if link.get(attr):
+                        element.attrib[attr] = str(link[attr])
+            for child in entry:
+                if _local(child.tag) in ("updated", "published") and child.text:
+                    child.text = _rfc3339(datetime.fromisoformat(child.text))
+            self._built["atom", extensions] = entry
+        return deepcopy(self._built["atom", extensions])
+
+    def rss_entry(self, extensions: bool = True) -> Any:
+        if ("rss", extensions) not in self._built:
+            self._built["rss", extensions] = super().rss_entry(extensions)
+        return deepcopy(self._built["rss", extensions])
 
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -229,8 +254,57 @@ class _Feed(FeedGenerator):  # type: ignore[misc]
         return feed, doc
 
 
+def _entry(cluster: Cluster, ctx: FeedContext, ext: str, stamp: datetime) -> _Entry:
+    """One feed entry of ``cluster`` (Atom or RSS), `updated` at ``stamp``; with the extensions a feed
+    would give it (Dublin Core in RSS, Media RSS when it has a picture), in the order feeds load them."""
+    canonical = cluster.canonical
+    fe = _Entry()
+    if ext == "rss":
+        fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    image = entry_image(cluster)
+    if image:
+        fe.register_extension("media", MediaEntryExtension, atom=True, rss=True)
+    fe.id(ctx.entry_id(cluster.id))
+    fe.guid(ctx.entry_id(cluster.id), permalink=False)
+    fe.title(_safe(canonical.title))
+    fe.published(cluster.published)
+    fe.updated(stamp)
+    outlets = outlet_names(cluster)
+    if ext == "rss":
+        # One element with every outlet: newsboat and others show only the last of several.
+        fe.dc.dc_creator(", ".join(outlets))
+    else:
+        fe.author([{"name": outlet} for outlet in outlets])
+    content = _safe(entry_html(cluster, ctx))
+    summary = _safe(excerpt(canonical.body))
+    fe.content(content, type="html")  # RSS: <content:encoded>
+    if ext == "rss":  # <description> holds HTML: the excerpt, escaped
+        fe.description(html.escape(summary or canonical.title, quote=False))
+    elif summary:
+        fe.summary(summary)
+    link = absolute_url(canonical.url) or ctx.story_url(cluster.id)
+    fe.link(href=link, rel="alternate", type="text/html")
+    related = {absolute_url(c.url) for c in cluster.copies if c.key != canonical.key} - {None, link}
+    for url in sorted(u for u in related if u):
+        fe.link(href=url, rel="related", type="text/html")
+    for category in cluster.categories:
+        fe.category(term=_safe(category))
+    if image:
+        # Media RSS in both formats: <media:thumbnail url> is what readers show as the entry's picture,
+        # and the W3C validator accepts it with no other attribute. An RSS <enclosure> (or Atom link
+        # rel=enclosure) would need the image's byte length, which feedsvc never fetches: a made-up
+        # or zero length is an error in the validator.
+        fe.media.thumbnail({"url": image}, group=None)
+    return fe
+
+
 def _generator(
-    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, ext: str, language: str | None
+    spec: FeedSpec,
+    entries: list[Cluster],
+    ctx: FeedContext,
+    ext: str,
+    language: str | None,
+    shared: Renderings | None,
 ) -> FeedGenerator:
     """One feedgen document; every date comes from the data, never from the clock."""
     stamps = entry_stamps(entries)
@@ -251,94 +325,53 @@ def _generator(
     fg.updated(updated)
     fg.lastBuildDate(updated)
     if ext == "rss":
-        fg.load_extension("dc", atom=False, rss=True)
+        fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     if any(entry_image(c) for c in entries):  # xmlns:media only where an entry uses it
-        fg.load_extension("media")
+        fg.register_extension("media", MediaExtension, MediaEntryExtension)
     for cluster in entries:
-        canonical = cluster.canonical
-        fe = fg.add_entry(_Entry(), order="append")
-        fe.id(ctx.entry_id(cluster.id))
-        fe.guid(ctx.entry_id(cluster.id), permalink=False)
-        fe.title(_safe(canonical.title))
-        fe.published(cluster.published)
-        fe.updated(stamps[cluster.id])
-        outlets = outlet_names(cluster)
-        if ext == "rss":
-            # One element with every outlet: newsboat and others show only the last of several.
-            fe.dc.dc_creator(", ".join(outlets))
-        else:
-            fe.author([{"name": outlet} for outlet in outlets])
-        content = _safe(entry_html(cluster, ctx))
-        summary = _safe(excerpt(canonical.body))
-        fe.content(content, type="html")  # RSS: <content:encoded>
-        if ext == "rss":  # <description> holds HTML: the excerpt, escaped
-            fe.description(html.escape(summary or canonical.title, quote=False))
-        elif summary:
-            fe.summary(summary)
-        link = absolute_url(canonical.url) or ctx.story_url(cluster.id)
-        fe.link(href=link, rel="alternate", type="text/html")
-        related = {absolute_url(c.url) for c in cluster.copies if c.key != canonical.key} - {None, link}
-        for url in sorted(u for u in related if u):
-            fe.link(href=url, rel="related", type="text/html")
-        for category in cluster.categories:
-            fe.category(term=_safe(category))
-        image = entry_image(cluster)
-        if image:
-            # Media RSS in both formats: <media:thumbnail url> is what readers show as the entry's picture,
-            # and the W3C validator accepts it with no other attribute. An RSS <enclosure> (or Atom link
-            # rel=enclosure) would need the image's byte length, which feedsvc never fetches: a made-up
-            # or zero length is an error in the validator.
-            fe.media.thumbnail({"url": image}, group=None)
+        stamp = stamps[cluster.id]
+        fe = shared.entry(cluster, ext, stamp) if shared else _entry(cluster, ctx, ext, stamp)
+        fg.add_entry(fe, order="append")
     return fg
 
 
 def render_atom(
-    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+    spec: FeedSpec,
+    entries: list[Cluster],
+    ctx: FeedContext,
+    language: str | None = None,
+    shared: Renderings | None = None,
 ) -> bytes:
     """Atom 1.0 for ``entries`` (newest first)."""
     try:
-        return bytes(_generator(spec, entries, ctx, "atom", language).atom_str(pretty=True))
+        return bytes(_generator(spec, entries, ctx, "atom", language, shared).atom_str(pretty=True))
     except ValueError as exc:  # feedgen refuses XML-illegal characters
         raise PublishError(f"feed {spec.name!r}: cannot build Atom: {exc}") from exc
 
 
 def render_rss(
-    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+    spec: FeedSpec,
+    entries: list[Cluster],
+    ctx: FeedContext,
+    language: str | None = None,
+    shared: Renderings | None = None,
 ) -> bytes:
     """RSS 2.0; guid is the entry's tag: URI with isPermaLink="false"."""
     try:
-        return bytes(_generator(spec, entries, ctx, "rss", language).rss_str(pretty=True))
+        return bytes(_generator(spec, entries, ctx, "rss", language, shared).rss_str(pretty=True))
     except ValueError as exc:
         raise PublishError(f"feed {spec.name!r}: cannot build RSS: {exc}") from exc
 
 
 def render_json(
-    spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+    spec: FeedSpec,
+    entries: list[Cluster],
+    ctx: FeedContext,
+    language: str | None = None,
+    shared: Renderings | None = None,
 ) -> bytes:
     """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
     stamps = entry_stamps(entries)
-    items = []
-    for cluster in entries:
-        canonical = cluster.canonical
-        item: dict[str, Any] = {
-            "id": ctx.entry_id(cluster.id),
-            "url": absolute_url(canonical.url) or ctx.story_url(cluster.id),
-            "title": canonical.title,
-            "content_html": entry_html(cluster, ctx),
-            "content_text": entry_text(cluster, ctx),
-            "date_published": _rfc3339(cluster.published),
-            "date_modified": _rfc3339(stamps[cluster.id]),
-            "authors": [{"name": o} for o in outlet_names(cluster)],
-        }
-        summary = excerpt(canonical.body)
-        if summary:
-            item["summary"] = summary
-        image = entry_image(cluster)
-        if image:
-            item["image"] = image
-        if cluster.categories:
-            item["tags"] = cluster.categories
-        items.append(item)
     doc: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": spec.title,
@@ -352,8 +385,60 @@ def render_json(
         doc["hubs"] = [{"type": "WebSub", "url": hub}]
     if language:
         doc["language"] = language
-    doc["items"] = items
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    head = json.dumps(doc, ensure_ascii=False, indent=2)
+    # As json.dumps(doc | {"items": items}, indent=2) writes it, each item rendered once for every feed
+    # (an item's text holds no raw line break, so indenting its lines nests it).
+    items = [
+        shared.json_item(c, stamps[c.id]) if shared else _json_item(c, ctx, stamps[c.id]) for c in entries
+    ]
+    tail = "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
+    return (f'{head[:-2]},\n  "items": {tail}\n}}\n').encode()
+
+
+def _json_item(cluster: Cluster, ctx: FeedContext, stamp: datetime) -> str:
+    """One JSON Feed item, as json.dumps writes it at the depth of the feed's items."""
+    canonical = cluster.canonical
+    item: dict[str, Any] = {
+        "id": ctx.entry_id(cluster.id),
+        "url": absolute_url(canonical.url) or ctx.story_url(cluster.id),
+        "title": canonical.title,
+        "content_html": entry_html(cluster, ctx),
+        "content_text": entry_text(cluster, ctx),
+        "date_published": _rfc3339(cluster.published),
+        "date_modified": _rfc3339(stamp),
+        "authors": [{"name": o} for o in outlet_names(cluster)],
+    }
+    summary = excerpt(canonical.body)
+    if summary:
+        item["summary"] = summary
+    image = entry_image(cluster)
+    if image:
+        item["image"] = image
+    if cluster.categories:
+        item["tags"] = cluster.categories
+    return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+
+
+class Renderings:
+    """The entries of one build, each rendered once per format and `updated` stamp, for every feed that
+    carries it (the feeds of one build share most entries: a source's feed, ``all``, filtered feeds)."""
+
+    def __init__(self, ctx: FeedContext) -> None:
+        self.ctx = ctx
+        self._done: dict[tuple[str, str, datetime], tuple[Cluster, object]] = {}
+
+    def entry(self, cluster: Cluster, ext: str, stamp: datetime) -> _Entry:
+        return cast(_Entry, self._get(cluster, ext, stamp, lambda: _entry(cluster, self.ctx, ext, stamp)))
+
+    def json_item(self, cluster: Cluster, stamp: datetime) -> str:
+        return cast(str, self._get(cluster, "json", stamp, lambda: _json_item(cluster, self.ctx, stamp)))
+
+    def _get(self, cluster: Cluster, ext: str, stamp: datetime, make: Callable[[], object]) -> object:
+        key = (cluster.id, ext, stamp)
+        done = self._done.get(key)
+        if done is None or done[0] is not cluster:  # another object under the same id: never mixed up
+            done = self._done[key] = (cluster, make())
+        return done[1]
 
 
 MEDIA_TYPES = {
@@ -365,7 +450,12 @@ MEDIA_TYPES = {
 
 class Renderer(Protocol):
     def __call__(
-        self, spec: FeedSpec, entries: list[Cluster], ctx: FeedContext, language: str | None = None
+        self,
+        spec: FeedSpec,
+        entries: list[Cluster],
+        ctx: FeedContext,
+        language: str | None = None,
+        shared: Renderings | None = None,
     ) -> bytes: ...
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -21,8 +22,8 @@ from feedsvc.fetch import Fetcher, Validators, backoff_delay
 from feedsvc.fulltext import FullText
 from feedsvc.ingest import Ingestor
 from feedsvc.metrics import Metrics
-from feedsvc.models import FeedSpec, RunReport, Source
-from feedsvc.publish import MEDIA_TYPES, RENDERERS, entries_digest, feed_hub
+from feedsvc.models import FeedSpec, Page, RunReport, Source
+from feedsvc.publish import MEDIA_TYPES, RENDERERS, Renderings, entries_digest, feed_hub
 from feedsvc.published import (
     FeedContext,
     Publisher,
@@ -39,6 +40,10 @@ log = logging.getLogger("feedsvc")
 # The rendering fingerprint and the store's change sequence every feed was last built at, whole.
 _PUBLISHED_AT = "feeds_built_at"
 ROLES = ("all", "worker", "web")
+_PREFETCH = 2  # pages run_once fetches ahead of the one it is extracting and ingesting
+# How long run_once's batch of decisions may hold the embedded store's write lock before it commits: long
+# enough to share one commit among many pages, short enough for another process's writes to wait on.
+_BATCH_SECONDS = 0.25
 
 
 def next_run_after(scheduled: datetime | None, interval: float, now: datetime) -> datetime:
@@ -264,13 +269,15 @@ class Service:
         claim: Claim | None = None,
         state: SourceState | None = None,
         save: Callable[[SourceState], object] | None = None,
+        page: Future[Page] | None = None,
     ) -> RunReport:
         """Fetch, extract and ingest one source. Expected failures are recorded, never raised.
 
         A source in backoff (after failures, or a Retry-After) is skipped unless ``force``. With a
         ``claim`` (a lease from the store's schedule) every write of the run is fenced by the lease.
         ``state``: the source's stored state when the caller read it already; ``save``: what takes the
-        source's new state instead of the store (a caller saving many at once)."""
+        source's new state instead of the store (a caller saving many at once); ``page``: the source's fetch,
+        started by the caller (with ``state``'s validators)."""
         lock = self._source_locks.setdefault(source.name, threading.Lock())
         if not lock.acquire(blocking=False):
             return RunReport(
@@ -278,7 +285,7 @@ class Service:
             )
         try:
             with limits.stop_scope(self.stopping):
-                return self._run_source(source, force, claim, state, save)
+                return self._run_source(source, force, claim, state, save, page)
         finally:
             lock.release()
 
@@ -289,6 +296,7 @@ class Service:
         claim: Claim | None = None,
         known: SourceState | None = None,
         save: Callable[[SourceState], object] | None = None,
+        fetched: Future[Page] | None = None,
     ) -> RunReport:
         started = time.monotonic()
         state = known or self.store.source_state(source.name)
@@ -300,9 +308,7 @@ class Service:
             )
         retry_after: float | None = None
         try:
-            if self.stopping.is_set():
-                raise Interrupted("not started: stopping")
-            page = self.fetcher.fetch(source, Validators(state.etag, state.last_modified))
+            page = self._fetch(source, state) if fetched is None else fetched.result()
             if page.not_modified:
                 report = RunReport(source=source.name, ok=True, not_modified=True)
             else:
@@ -427,9 +433,20 @@ class Service:
         # Filtered feeds pick from the newest clusters; retention (prune) bounds what the store holds.
         pool = self.store.recent_clusters(limit=max(limit * 20, 1000))
         built: list[tuple[str, str, bytes, str | None]] = []
+        shared = Renderings(self.context)  # each entry rendered once for every feed that carries it
         hubbed: dict[str, str] = {}  # feed file -> its public URL, for the WebSub hub when its bytes change
+        by_source: dict[str, list[int]] = {}  # source -> where its clusters stand in the pool
+        for i, cluster in enumerate(pool):
+            for name in cluster.sources:
+                by_source.setdefault(name, []).append(i)
         for spec in specs:
-            entries = [c for c in pool if spec.matches(c)][:limit]
+            # A feed of some sources only looks at their clusters (the rest cannot match), in pool order.
+            candidates = (
+                [pool[i] for i in sorted({i for name in spec.sources for i in by_source.get(name, ())})]
+                if spec.sources
+                else pool
+            )
+            entries = [c for c in candidates if spec.matches(c)][:limit]
             language = feed_language(spec, self.settings.sources)
             # what the bytes take from the entries, and from the spec (title, filters) and language
             inputs = _digest(f"{entries_digest(entries)}|{spec!r}|{language}")
@@ -445,7 +462,7 @@ class Service:
                         (
                             filename,
                             MEDIA_TYPES[ext],
-                            render(spec, entries, self.context, language=language),
+                            render(spec, entries, self.context, language=language, shared=shared),
                             inputs,
                         )
                     )
@@ -520,17 +537,45 @@ class Service:
         """Run every source once (``progress`` hears of each start and finish), then publish and prune.
         The sources' states are read in one query and saved in one transaction after the last source (a
         run killed part-way fetches again, next time, what it had done: ingesting a page again adds
-        nothing)."""
+        nothing). The next pages are fetched in a thread while one is extracted and ingested, in turn
+        (one request at a time, as before). On the embedded store the pages' decisions share a
+        transaction for up to ``_BATCH_SECONDS`` (see Ingestor.batched); when one cannot be committed,
+        its pages are reported failed and their states left as they were, so the next run fetches them."""
         states = self.store.all_source_states()
+        sources = self.settings.sources
+        known = {s.name: states.get(s.name) or SourceState(name=s.name) for s in sources}  # no row: new
         done: list[SourceState] = []
-        reports = []
-        for source in self.settings.sources:
-            if progress is not None:
-                progress.started(source.name)
-            report = self.run_source(source, force=True, state=states.get(source.name), save=done.append)
-            if progress is not None:
-                progress.finished(report)
-            reports.append(report)
+        reports: list[RunReport] = []
+        pending: list[int] = []  # reports whose pages' decisions the open batch holds uncommitted
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        ahead: dict[str, Future[Page]] = {}
+        try:
+            with self.ingestor.batched():  # embedded store: pages' decisions share transactions
+                for i, source in enumerate(sources):
+                    for later in sources[i : i + _PREFETCH + 1]:
+                        if later.name not in ahead:
+                            ahead[later.name] = pool.submit(self._fetch, later, known[later.name])
+                    if progress is not None:
+                        progress.started(source.name)
+                    report = self.run_source(
+                        source,
+                        force=True,
+                        state=known[source.name],
+                        save=done.append,
+                        page=ahead[source.name],
+                    )
+                    del ahead[source.name]
+                    if self.ingestor.batch_lost():
+                        self._not_stored(pending, reports, done, "a failure rolled back its batch")
+                    reports.append(report)
+                    if report.ok and not report.not_modified:
+                        pending.append(len(reports) - 1)
+                    if self.ingestor.batch_age() >= _BATCH_SECONDS or i == len(sources) - 1:
+                        self._commit_batch(pending, reports, done)
+                    if progress is not None:
+                        progress.finished(reports[-1])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         try:
             self.store.save_source_states(done)
         except FeedsvcError as exc:
@@ -538,6 +583,29 @@ class Service:
         self.publish_feeds()
         self.prune()
         return reports
+
+    def _commit_batch(self, pending: list[int], reports: list[RunReport], done: list[SourceState]) -> None:
+        try:
+            self.ingestor.commit_batch()
+        except FeedsvcError as exc:
+            log.error("event=batch_not_stored sources=%d error=%r", len(pending), str(exc))
+            self._not_stored(pending, reports, done, str(exc))
+        pending.clear()
+
+    @staticmethod
+    def _not_stored(pending: list[int], reports: list[RunReport], done: list[SourceState], why: str) -> None:
+        """The pages of ``pending`` were not stored after all: failed runs whose states are not saved (so
+        the next run fetches them whole again, as after a kill)."""
+        lost = {reports[i].source for i in pending}
+        for i in pending:
+            reports[i] = replace(reports[i], ok=False, error=f"not stored: {why}"[:500])
+        done[:] = [state for state in done if state.name not in lost]
+        pending.clear()
+
+    def _fetch(self, source: Source, state: SourceState) -> Page:
+        if self.stopping.is_set():
+            raise Interrupted("not started: stopping")
+        return self.fetcher.fetch(source, Validators(state.etag, state.last_modified))
 
     def prune(self) -> int:
         """Forget copies past the retention window, in the store and the dedup index together."""

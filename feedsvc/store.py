@@ -424,41 +424,40 @@ class Store:
             return []
         t = feeds_table.c
         out = []
+        rows: list[dict[str, Any]] = []  # new bytes: upserted in one statement
+        noted: list[dict[str, Any]] = []  # the same bytes under another fingerprint
         with self._write() as conn:
             names = sorted({feed.name for feed, _ in items})
-            rows = {
+            stored = {
                 row.name: row
                 for row in conn.execute(select(feeds_table).where(t.name.in_(names)).with_for_update())
             }
             for feed, fingerprint in items:
-                row = rows.get(feed.name)
+                row = stored.get(feed.name)
                 if row is not None and row.etag == feed.etag:
                     if row.fingerprint != fingerprint:
-                        conn.execute(
-                            update(feeds_table).where(t.name == feed.name).values(fingerprint=fingerprint)
-                        )
+                        noted.append({"b_name": feed.name, "b_fingerprint": fingerprint})
                     out.append(_feed(row))
                     continue
                 stamp = feed.last_modified
                 if row is not None and stamp <= utc(row.last_modified):
                     stamp = utc(row.last_modified) + timedelta(seconds=1)
-                stored = Feed(feed.name, feed.media_type, feed.content, feed.etag, stamp)
-                _upsert(
-                    conn,
-                    feeds_table,
-                    name=feed.name,
-                    media_type=feed.media_type,
-                    content=feed.content,
-                    etag=feed.etag,
-                    last_modified=stamp,
-                    fingerprint=fingerprint,
+                rows.append(
+                    {
+                        "name": feed.name,
+                        "media_type": feed.media_type,
+                        "content": feed.content,
+                        "etag": feed.etag,
+                        "last_modified": stamp,
+                        "fingerprint": fingerprint,
+                    }
                 )
-                if conn.dialect.name == "postgresql":
-                    conn.execute(
-                        text("SELECT pg_notify(:channel, :name)"),
-                        {"channel": FEEDS_CHANNEL, "name": feed.name},
-                    )
-                out.append(stored)
+                out.append(Feed(feed.name, feed.media_type, feed.content, feed.etag, stamp))
+            if noted:
+                conn.execute(_NOTE_FINGERPRINT, noted)
+            _insert_values(conn, feeds_table, rows, update=_FEED_COLUMNS)
+            if rows and conn.dialect.name == "postgresql":
+                conn.execute(_NOTIFY, {"channel": FEEDS_CHANNEL, "names": [row["name"] for row in rows]})
         return out
 
     def try_lead(self) -> bool:
@@ -1452,6 +1451,13 @@ _CLUSTER_STATES = (
     .where(clusters.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(clusters.c.id, copies.c.first_seen, copies.c.key)
 )
+_FEED_COLUMNS = ("media_type", "content", "etag", "last_modified", "fingerprint")
+_NOTE_FINGERPRINT = (
+    update(feeds_table)
+    .where(feeds_table.c.name == bindparam("b_name"))
+    .values(fingerprint=bindparam("b_fingerprint"))
+)
+_NOTIFY = text("SELECT pg_notify(:channel, name) FROM unnest(CAST(:names AS text[])) AS name")
 _SEEN = (
     update(copies)
     .where(copies.c.key.in_(bindparam("keys", expanding=True)))

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from feedsvc.models import Cluster, Copy, FeedSpec, Source
 from feedsvc.publish import (
     SUMMARY_MAX,
+    Renderings,
     absolute_url,
     entries_digest,
     entry_stamps,
@@ -117,6 +118,46 @@ def test_same_input_gives_identical_bytes() -> None:
     spec, entries = FeedSpec("all", "All"), [_cluster("abc", "Wire", "AP News")]
     assert render_atom(spec, entries, CTX) == render_atom(spec, entries, CTX)
     assert render_atom(spec, [], CTX) == render_atom(spec, [], CTX)
+
+
+def test_entries_rendered_once_for_a_build_give_the_bytes_of_feeds_rendered_alone() -> None:
+    """A build renders each entry once for every feed that carries it (Renderings): every feed's bytes
+    are those it has when rendered on its own, whatever the feeds rendered before it; and the JSON Feed
+    is exactly json.dumps of its document."""
+    base = _cluster("p1", "A picture", "AP News", "ABC News")
+    shown = tuple(replace(c, image="https://cdn.example/a b.jpg") for c in base.copies)
+    pictured = replace(base, copies=shown)
+    plain = [_cluster(f"c{i}", f"Story {i} & <more>", "AP News", "NBC News", "CNN") for i in range(4)]
+    twins = _same_second_clusters()  # equal seconds: stamps told apart by their milliseconds
+    # Two ids whose stamps fall on the same millisecond: together, the later one moves to the next.
+    first: dict[int, str] = {}
+    for n in range(10_000):
+        millis = entry_stamps([_cluster(f"x{n}", "X", "AP")])[f"x{n}"].microsecond
+        if millis in first:
+            clash = [_cluster(first[millis], "Clash", "AP"), _cluster(f"x{n}", "Clash too", "PBS")]
+            break
+        first[millis] = f"x{n}"
+    stamps = entry_stamps(clash)
+    assert stamps[clash[0].id] != stamps[clash[1].id] != entry_stamps(clash[1:])[clash[1].id]
+    ctx = replace(CTX, hub="https://hub.example/")
+    feeds = [
+        (FeedSpec("all", "All"), [pictured, *plain, *twins], "en"),
+        (FeedSpec("one", "One"), plain[:2], None),
+        (FeedSpec("pics", "Pictures", token="secret"), [plain[3], pictured], "de"),
+        (FeedSpec("empty", "Nothing"), [], None),
+        (FeedSpec("same", "Same second"), twins[2:], None),
+        (FeedSpec("clash", "Clash"), clash, None),
+        (FeedSpec("later", "Later"), clash[1:], None),
+    ]
+    for render in (render_atom, render_rss, render_json):
+        shared = Renderings(ctx)
+        for _ in range(2):  # again: every entry now comes from what the first round rendered
+            for spec, entries, language in feeds:
+                alone = render(spec, entries, ctx, language=language)
+                assert render(spec, entries, ctx, language=language, shared=shared) == alone, spec.name
+    for spec, entries, language in feeds:
+        text = render_json(spec, entries, ctx, language=language).decode("utf-8")
+        assert json.dumps(json.loads(text), ensure_ascii=False, indent=2) + "\n" == text
 
 
 def test_last_modified_strictly_increases_on_change_even_in_one_second(tmp_path: Path) -> None:

@@ -329,9 +329,9 @@ def test_a_run_renders_only_the_feeds_whose_entries_changed(
     rendered: list[str] = []
     for ext, render in list(publish_module.RENDERERS.items()):
 
-        def counted(spec, entries, ctx, language=None, render=render, ext=ext):  # type: ignore[no-untyped-def]
+        def counted(spec, entries, ctx, language=None, shared=None, render=render, ext=ext):  # type: ignore[no-untyped-def]
             rendered.append(f"{spec.name}.{ext}")
-            return render(spec, entries, ctx, language=language)
+            return render(spec, entries, ctx, language=language, shared=shared)
 
         monkeypatch.setitem(publish_module.RENDERERS, ext, counted)
 
@@ -389,5 +389,92 @@ def test_a_claimed_run_keeps_its_source_on_the_schedule_grid(demo_settings: Call
             assert service.store.source_state(claim.source).next_run == claim.scheduled + timedelta(
                 seconds=900
             )
+    finally:
+        service.close()
+
+
+def _stored_sources(service: Service) -> dict[str, int]:
+    """Copies stored per source."""
+    counts: dict[str, int] = {}
+    for cluster in service.store.recent_clusters(limit=1000):
+        for copy in cluster.copies:
+            counts[copy.source or ""] = counts.get(copy.source or "", 0) + 1
+    return counts
+
+
+def _embedded(tmp_path: Path) -> Settings:
+    """The demo on SQLite: where run_once batches its pages' decisions."""
+    from feedsvc.settings import load_settings
+    from tests.conftest import write_config
+
+    return load_settings(write_config(tmp_path), environ={})
+
+
+def test_a_page_that_fails_in_a_runs_batch_takes_back_only_its_own_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.service as service_module
+
+    monkeypatch.setattr(service_module, "_BATCH_SECONDS", 3600.0)  # the three pages in one transaction
+    service = Service(_embedded(tmp_path))
+    service.start()
+    service.ingestor.ready()  # the index restored (one decision) before the counting starts
+    real_apply = service.store.apply
+    transactions = []
+    real_begin = service.store.decision
+
+    def decision(*args: object, **kwargs: object) -> object:
+        transactions.append(1)
+        return real_begin(*args, **kwargs)  # type: ignore[arg-type]
+
+    def apply(**kwargs: object) -> int:
+        seq = real_apply(**kwargs)  # written, then the page fails: its savepoint takes the writes back
+        if any(c.copy.source == "ukraine-security-talks" for c in kwargs["new_copies"]):  # type: ignore[attr-defined]
+            raise RuntimeError("a bug met on this page")
+        return seq
+
+    monkeypatch.setattr(service.store, "apply", apply)
+    monkeypatch.setattr(service.store, "decision", decision)
+    try:
+        reports = {r.source: r for r in service.run_once()}
+        assert not reports["ukraine-security-talks"].ok
+        assert reports["putin-invites-trump"].ok and reports["habba-ruling-reaction"].ok
+        assert len(transactions) == 2  # one for the three pages' decisions, one for the prune
+        stored = _stored_sources(service)
+        assert set(stored) == {"putin-invites-trump", "habba-ruling-reaction"}  # before and after it
+        monkeypatch.setattr(service.store, "apply", real_apply)
+        assert all(r.ok for r in service.run_once())  # the failed page again, the others add nothing
+        assert _stored_sources(service) == stored | {"ukraine-security-talks": 4}
+        assert len(_entries(service)) == 9  # as a clean run (test_demo_pages_merge_syndicated_copies)
+    finally:
+        service.close()
+
+
+def test_a_batch_that_cannot_be_committed_leaves_its_pages_to_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.ingest as ingest_module
+    import feedsvc.service as service_module
+    from feedsvc.errors import StoreError
+
+    monkeypatch.setattr(service_module, "_BATCH_SECONDS", 3600.0)
+    real_commit = ingest_module._Batch.commit
+
+    def commit(self: ingest_module._Batch) -> None:  # as a commit the database refuses: nothing stored
+        self.close(failed=True)
+        raise StoreError("store write failed: disk I/O error")
+
+    monkeypatch.setattr(ingest_module._Batch, "commit", commit)
+    service = Service(_embedded(tmp_path))
+    service.start()
+    try:
+        reports = service.run_once()
+        assert [r.ok for r in reports] == [False, False, False]
+        assert all(r.error and "not stored" in r.error and "disk I/O" in r.error for r in reports)
+        assert _stored_sources(service) == {} and not service.ingestor.cluster_of  # index rebuilt
+        assert all(s.last_fetch is None for s in service.source_states().values())  # fetched again
+        monkeypatch.setattr(ingest_module._Batch, "commit", real_commit)
+        assert all(r.ok and r.stories for r in service.run_once())
+        assert len(_entries(service)) == 9
     finally:
         service.close()
