@@ -150,13 +150,24 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
     """Each headline's card: its widest ancestor that holds no other story's headline. A heading
     counts only other headings, so sub-links listed inside a card do not split it. Where several links of
     one story share a card (image, headline), a heading's wins over a linked caption."""
-    strong: dict[int, set[str]] = {}
-    every: dict[int, set[str]] = {}
+    # Per ancestor: the one story key it holds, or _SEVERAL.
+    strong: dict[int, object] = {}
+    every: dict[int, object] = {}
     for h in headlines:
+        key = h.key
         for parent in h.anchor.iterancestors():
-            every.setdefault(id(parent), set()).add(h.key)
+            pid = id(parent)
+            held = every.get(pid)
+            if held is None:
+                every[pid] = key
+            elif held != key:
+                every[pid] = _SEVERAL
             if h.strong:
-                strong.setdefault(id(parent), set()).add(h.key)
+                held = strong.get(pid)
+                if held is None:
+                    strong[pid] = key
+                elif held != key:
+                    strong[pid] = _SEVERAL
     chosen: dict[int, tuple[_Headline, Tag]] = {}
     for h in headlines:
         counts = strong if h.strong else every
@@ -164,13 +175,16 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
         while (
             (parent := box.getparent()) is not None
             and id(parent) not in stops
-            and len(counts[id(parent)]) == 1
+            and counts[id(parent)] is not _SEVERAL
         ):
             box = parent
         held = chosen.get(id(box))
         if held is None or (h.strong and not held[0].strong):
             chosen[id(box)] = (h, box)
     return list(chosen.values())
+
+
+_SEVERAL = object()  # an ancestor holding more than one story's headline
 
 
 def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:

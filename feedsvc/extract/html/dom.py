@@ -144,6 +144,8 @@ class _Tree:
     alive: list[Any] = field(default_factory=list)
     selections: dict[str, tuple[int, frozenset[int]]] = field(default_factory=dict)
     sponsor_above: dict[int, tuple[Any, bool]] = field(default_factory=dict)
+    # per element (held with its result, so that its id stays its own), what a card's readers ask again
+    memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
 
 
 _TREE: ContextVar[_Tree] = ContextVar("feedsvc_html_tree", default=_Tree())  # noqa: B039 (never mutated)
@@ -616,6 +618,23 @@ def _is_label(text: str) -> bool:
     return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
 
 
+def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:
+    """``compute(el)``, made once per element and tree shape in this extraction."""
+    state = _TREE.get()
+    key = (kind, id(el))
+    known = state.memo.get(key)
+    if known is not None and known[0] == state.edits:
+        return known[2]
+    value = compute(el)
+    state.memo[key] = (state.edits, el, value)
+    return value
+
+
+def _text_runs(root: Tag) -> Iterable[str]:
+    """The texts of :func:`_strings` as plain strings (without the element each belongs to)."""
+    return _PLAIN_TEXTS(root) if _TREE.get().ruby else root.itertext()  # type: ignore[no-any-return]
+
+
 def _sponsored(record: Tag) -> bool:
     """Paid placement: a sponsor class on the record (or a wrapper), a rel=sponsored link, or a label."""
     if _sponsor_words(record, False) or _sponsor_above(record.getparent()):
@@ -623,7 +642,7 @@ def _sponsored(record: Tag) -> bool:
     for a in _tags(record, "a"):
         if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
             return True
-    if any(len(node) <= 60 and _is_label(node) for node in _strings(record)):
+    if any(len(node) <= 60 and _is_label(node) for node in _text_runs(record)):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
     return any(_labelled_line(line) for line in _lines(record))
 
