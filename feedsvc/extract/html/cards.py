@@ -22,6 +22,7 @@ from feedsvc.extract.html.dom import (
     _tags,
     _text,
     _text_parent,
+    _text_runs,
     clean_line,
 )
 from feedsvc.extract.html.fields import (
@@ -92,9 +93,9 @@ def _inner_title(a: Tag) -> Tag:
     """The headline inside a link that is a whole card (image, outlet, headline and time in one <a>): the
     first text of headline length (five words) that is not a time or a label, else the longest such text;
     widened to the element that holds only it."""
+    if sum(1 for text in _text_runs(a) if text.strip()) < 2:
+        return a  # one text (the usual headline link): no text nodes to make
     nodes = [n for n in _strings(a) if n.strip()]
-    if len(nodes) < 2:
-        return a
     best: tuple[int, Text] | None = None
     for node in nodes:
         text = clean_line(str(node))

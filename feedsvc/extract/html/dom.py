@@ -98,7 +98,8 @@ _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _SCRIPT_SPLIT_RE = re.compile(r"(<script\b[^>]*>.*?</script\s*>)", re.IGNORECASE | re.DOTALL)
 # A block's start or end tag (custom elements such as <fluent-card> and <c-wiz> are blocks too), or a
-# <br>/<hr>; group 1 is the whole tag, group 2 the slash of an end tag. Attribute values may hold ">" inside quotes.
+# <br>/<hr>; group 1 is the whole tag, group 2 the slash of an end tag. Attribute values may hold ">" inside
+# quotes.
 _BLOCK_NAMES = "|".join(sorted(_BLOCKS, key=len, reverse=True))
 _BLOCK_TAG_SPLIT_RE = re.compile(
     rf"(<(/?)(?:{_BLOCK_NAMES}|br|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)",
@@ -307,11 +308,11 @@ def _next_tag(el: Tag) -> Tag | None:
 def _ancestor(el: Tag | Text, names: frozenset[str]) -> Tag | None:
     """The nearest ancestor of ``el`` (an element or a text node) named in ``names``."""
     if isinstance(el, HtmlElement):
-        return next(el.iterancestors(*names), None)  # type: ignore[no-any-return]
+        return next(el.iterancestors(*names), None)
     parent = _text_parent(el)
     if parent is None or parent.tag in names:
         return parent
-    return next(parent.iterancestors(*names), None)  # type: ignore[no-any-return]
+    return next(parent.iterancestors(*names), None)
 
 
 def _either(*els: Tag | None) -> Tag | None:
@@ -423,9 +424,9 @@ def _collapse_blank_texts(root: Tag, keeps_spaces: bool) -> None:
     for node in root.iter():
         if isinstance(node, HtmlElement):
             text = node.text
-            if text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES):
-                if not keeps_spaces or not _kept_spaces(node):
-                    node.text = "\n" if "\n" in text else " "
+            blank = text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
+            if blank and (not keeps_spaces or not _kept_spaces(node)):
+                node.text = "\n" if "\n" in text else " "
         tail = node.tail
         if tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES):
             parent = node.getparent()
@@ -470,7 +471,8 @@ def _broken(part: str) -> str:
     """``part`` with a newline before each block end tag and after each block start tag, <br> and <hr>."""
     # split() gives [text, tag, slash, text, tag, slash, ..., text]: no Python call per tag
     pieces = _BLOCK_TAG_SPLIT_RE.split(part)
-    pieces[1::3] = [f"\n{tag}" if slash else f"{tag}\n" for tag, slash in zip(pieces[1::3], pieces[2::3])]
+    tags = zip(pieces[1::3], pieces[2::3], strict=True)
+    pieces[1::3] = [f"\n{tag}" if slash else f"{tag}\n" for tag, slash in tags]
     pieces[2::3] = [""] * (len(pieces) // 3)
     return "".join(pieces)
 

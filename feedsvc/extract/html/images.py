@@ -208,7 +208,11 @@ def _furniture(img: Tag) -> bool:
     if not _words(img).isdisjoint(_FURNITURE):
         return True
     parent = img.getparent()
-    if parent is not None and parent.tag not in ("a", "picture", "source") and not _words(parent).isdisjoint(_FURNITURE):
+    if (
+        parent is not None
+        and parent.tag not in ("a", "picture", "source")
+        and not _words(parent).isdisjoint(_FURNITURE)
+    ):
         return True
     alt = (_attr(img, "alt") or "").strip()
     return bool(_LOGO_ALT_RE.search(alt))

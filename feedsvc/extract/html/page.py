@@ -61,26 +61,30 @@ class _Page:
     def _plain_url(self, href: str) -> str | None:
         """What url() gives for a plain absolute address or a root-relative path without dot segments,
         worked out without urljoin and urlsplit (a listing resolves two per card); None for any other."""
-        if not href.isascii():
+        readable, origin = self._origin
+        if not readable or not href.isascii():
             return None
         if _PLAIN_ABSOLUTE_RE.fullmatch(href):
             return href  # urljoin gives it back as it is, and its host is not empty
-        rooted = _PLAIN_ROOTED_RE.fullmatch(href) if self.base else None
-        if rooted is None or _DOT_SEGMENT_RE.search(rooted.group(1)) or self._origin is None:
+        rooted = _PLAIN_ROOTED_RE.fullmatch(href)
+        if rooted is None or origin is None or _DOT_SEGMENT_RE.search(rooted.group(1)):
             return None
-        return self._origin + href
+        return origin + href
 
     @cached_property
-    def _origin(self) -> str | None:
-        """"scheme://host" of the base, when urljoin would put a root-relative path after just that."""
+    def _origin(self) -> tuple[bool, str | None]:
+        """Whether urljoin can read the base (no base counts), and its "scheme://host" when urljoin puts a
+        root-relative path after just that."""
+        if not self.base:
+            return True, None
         try:
-            parts = urlsplit(self.base or "")
+            parts = urlsplit(self.base)
             host = parts.hostname
-        except ValueError:  # a broken IPv6 host
-            return None
+        except ValueError:  # a broken IPv6 host: urljoin fails on every address
+            return False, None
         if parts.scheme not in ("http", "https") or not host:
-            return None
-        return f"{parts.scheme}://{parts.netloc}"
+            return True, None
+        return True, f"{parts.scheme}://{parts.netloc}"
 
     def is_cut(self, *containers: Tag | None) -> bool:
         return self.cut is not None and any(c is not None and id(c) in self.cut for c in containers)
