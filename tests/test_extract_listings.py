@@ -13,7 +13,7 @@ import pytest
 
 from bench.extract_pages import LISTINGS, big_html
 from feedsvc.extract.html import parse_html_page
-from feedsvc.extract.html.dom import _parse
+from feedsvc.extract.html.dom import _ad_link, _parse
 from feedsvc.extract.html.page import _Page
 
 RECORDED = Path(__file__).parent / "data" / "listings"
@@ -97,6 +97,22 @@ BASES = [
 def test_page_urls_match_urljoin(base: str | None) -> None:
     page = _Page(None, {}, None, base, FETCHED, "DMY", None)  # type: ignore[arg-type]
     assert [page.url(href) for href in HREFS] == [_general(base, href) for href in HREFS]
+
+
+@pytest.mark.parametrize(
+    ("href", "ad"),
+    [
+        ("https://ad.doubleclick.net/x", True),
+        ("https://AD.DoubleClick.NET/x", True),
+        ("https://doubleclic\u212a.net/x", True),  # the Kelvin sign: "k" once the host is lower-cased
+        ("https://double\tclick.net/x", True),  # urlsplit drops the tab
+        ("https://www.taboola.com.example.org/x", False),
+        ("https://news.example.com/doubleclick.net", False),
+        ("https://[doubleclick.net/x", False),
+    ],
+)
+def test_ad_links(href: str, ad: bool) -> None:
+    assert _ad_link(href) is ad
 
 
 def test_blank_runs_collapse_outside_pre_only() -> None:

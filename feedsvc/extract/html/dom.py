@@ -78,11 +78,11 @@ _AD_HOST_RE = re.compile(
     r"|outbrain\.com|criteo\.(?:com|net)|adnxs\.com|beap\.gemini\.yahoo\.com|beap\.bc\.yahoo\.com"
     r"|zemanta\.com|revcontent\.com|mgid\.com|adclick\.g\.doubleclick\.net|amazon-adsystem\.com)$"
 )
-# Every name _AD_HOST_RE needs, and the characters urlsplit drops from a URL before it reads the host.
+# Every name _AD_HOST_RE needs (looked for in the lower-cased URL, as the host is lower-cased: the Kelvin
+# sign becomes "k"), and the characters urlsplit drops from a URL before it reads the host.
 _AD_NAME_RE = re.compile(
     r"doubleclick|googleadservices|googlesyndication|taboola|outbrain|criteo|adnxs|beap|zemanta|revcontent"
-    r"|mgid|amazon-adsystem",
-    re.IGNORECASE,
+    r"|mgid|amazon-adsystem"
 )
 _URL_DROPPED_RE = re.compile("[\t\r\n]")
 _SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
@@ -572,7 +572,7 @@ def _holds_content(el: Tag, page_chars: int, structural: bool) -> bool:
     if el.tag in ("html", "body", "main"):
         return True
     first_h1 = True
-    for inner in _CONTENT_MARKS(el):
+    for inner in _tags(el):
         if inner.tag == "main" or (inner.get("itemprop") is not None and _is_article_body(inner)):
             return True
         if inner.tag == "h1" and first_h1:
@@ -580,9 +580,6 @@ def _holds_content(el: Tag, page_chars: int, structural: bool) -> bool:
             if not structural or len(_get_text(inner).split()) >= 4:
                 return True  # a headline, not a logo
     return len(_get_text(el)) * 2 > page_chars > 500
-
-
-_CONTENT_MARKS = etree.XPath("descendant::*[self::main or self::h1 or @itemprop]")
 
 
 def _is_article_body(el: Tag) -> bool:
@@ -598,7 +595,7 @@ def _ad_link(href: str) -> bool:
     href = href.strip()
     if not href.startswith(("http:", "https:", "//")):
         return False
-    if not _AD_NAME_RE.search(href) and not _URL_DROPPED_RE.search(href):
+    if not _AD_NAME_RE.search(href.lower()) and not _URL_DROPPED_RE.search(href):
         return False  # no ad network's name in it: its host cannot be one (cheap test before urlsplit)
     try:
         host = urlsplit(href).hostname
