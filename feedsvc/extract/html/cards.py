@@ -22,6 +22,7 @@ from feedsvc.extract.html.dom import (
     _tags,
     _text,
     _text_parent,
+    _text_runs,
     clean_line,
 )
 from feedsvc.extract.html.fields import (
@@ -92,9 +93,9 @@ def _inner_title(a: Tag) -> Tag:
     """The headline inside a link that is a whole card (image, outlet, headline and time in one <a>): the
     first text of headline length (five words) that is not a time or a label, else the longest such text;
     widened to the element that holds only it."""
+    if sum(1 for text in _text_runs(a) if text.strip()) < 2:
+        return a  # one text (the usual headline link): no text nodes to make
     nodes = [n for n in _strings(a) if n.strip()]
-    if len(nodes) < 2:
-        return a
     best: tuple[int, Text] | None = None
     for node in nodes:
         text = clean_line(str(node))
@@ -150,13 +151,24 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
     """Each headline's card: its widest ancestor that holds no other story's headline. A heading
     counts only other headings, so sub-links listed inside a card do not split it. Where several links of
     one story share a card (image, headline), a heading's wins over a linked caption."""
-    strong: dict[int, set[str]] = {}
-    every: dict[int, set[str]] = {}
+    # Per ancestor: the one story key it holds, or _SEVERAL.
+    strong: dict[int, object] = {}
+    every: dict[int, object] = {}
     for h in headlines:
+        key = h.key
         for parent in h.anchor.iterancestors():
-            every.setdefault(id(parent), set()).add(h.key)
+            pid = id(parent)
+            held = every.get(pid)
+            if held is None:
+                every[pid] = key
+            elif held != key:
+                every[pid] = _SEVERAL
             if h.strong:
-                strong.setdefault(id(parent), set()).add(h.key)
+                held = strong.get(pid)
+                if held is None:
+                    strong[pid] = key
+                elif held != key:
+                    strong[pid] = _SEVERAL
     chosen: dict[int, tuple[_Headline, Tag]] = {}
     for h in headlines:
         counts = strong if h.strong else every
@@ -164,13 +176,16 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
         while (
             (parent := box.getparent()) is not None
             and id(parent) not in stops
-            and len(counts[id(parent)]) == 1
+            and counts[id(parent)] is not _SEVERAL
         ):
             box = parent
         held = chosen.get(id(box))
         if held is None or (h.strong and not held[0].strong):
             chosen[id(box)] = (h, box)
     return list(chosen.values())
+
+
+_SEVERAL = object()  # an ancestor holding more than one story's headline
 
 
 def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:

@@ -31,7 +31,6 @@ _NEVER_TEXT = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
     "button", "select", "input", "textarea", "figcaption",
 )  # fmt: skip
-_NEVER_TEXT_NAMES = frozenset(_NEVER_TEXT)
 _BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figure", "footer", "h1", "h2",
     "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "table", "td", "th",
@@ -79,6 +78,13 @@ _AD_HOST_RE = re.compile(
     r"|outbrain\.com|criteo\.(?:com|net)|adnxs\.com|beap\.gemini\.yahoo\.com|beap\.bc\.yahoo\.com"
     r"|zemanta\.com|revcontent\.com|mgid\.com|adclick\.g\.doubleclick\.net|amazon-adsystem\.com)$"
 )
+# Every name _AD_HOST_RE needs (looked for in the lower-cased URL, as the host is lower-cased: the Kelvin
+# sign becomes "k"), and the characters urlsplit drops from a URL before it reads the host.
+_AD_NAME_RE = re.compile(
+    r"doubleclick|googleadservices|googlesyndication|taboola|outbrain|criteo|adnxs|beap|zemanta|revcontent"
+    r"|mgid|amazon-adsystem"
+)
+_URL_DROPPED_RE = re.compile("[\t\r\n]")
 _SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT_RE = re.compile(r"[-_]+")
@@ -92,10 +98,11 @@ _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _SCRIPT_SPLIT_RE = re.compile(r"(<script\b[^>]*>.*?</script\s*>)", re.IGNORECASE | re.DOTALL)
 # A block's start or end tag (custom elements such as <fluent-card> and <c-wiz> are blocks too), or a
-# <br>/<hr>; group 1 is the slash of an end tag. Attribute values may hold ">" inside quotes.
+# <br>/<hr>; group 1 is the whole tag, group 2 the slash of an end tag. Attribute values may hold ">" inside
+# quotes.
 _BLOCK_NAMES = "|".join(sorted(_BLOCKS, key=len, reverse=True))
-_BLOCK_TAG_RE = re.compile(
-    rf"<(/?)(?:{_BLOCK_NAMES}|br|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
+_BLOCK_TAG_SPLIT_RE = re.compile(
+    rf"(<(/?)(?:{_BLOCK_NAMES}|br|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)",
     re.IGNORECASE,
 )
 _FIGURE = frozenset({"figure"})
@@ -137,6 +144,9 @@ class _Tree:
     edits: int = 0
     alive: list[Any] = field(default_factory=list)
     selections: dict[str, tuple[int, frozenset[int]]] = field(default_factory=dict)
+    sponsor_above: dict[int, tuple[Any, bool]] = field(default_factory=dict)
+    # per element (held with its result, so that its id stays its own), what a card's readers ask again
+    memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
 
 
 _TREE: ContextVar[_Tree] = ContextVar("feedsvc_html_tree", default=_Tree())  # noqa: B039 (never mutated)
@@ -145,7 +155,6 @@ _TEXTS = etree.XPath("descendant::text()")
 _PLAIN_TEXTS = etree.XPath("descendant::text()[not(ancestor::rt or ancestor::rp)]")
 _NODES = etree.XPath("descendant::*|descendant::text()")
 _PLAIN_NODES = etree.XPath("descendant::*|descendant::text()[not(ancestor::rt or ancestor::rp)]")
-_ALL_TEXTS = etree.XPath("//text()")
 _KEEPS_SPACES = frozenset({"pre", "textarea"})
 
 
@@ -219,7 +228,29 @@ def _word_parts(part: str) -> list[str]:
 
 
 def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
-    return bool(_words(el) & hints) or (el.get("itemprop") or "").lower() in hints
+    return not _words(el).isdisjoint(hints) or (el.get("itemprop") or "").lower() in hints
+
+
+@lru_cache(maxsize=8192)
+def _chrome_raw(raw: str) -> bool:
+    """Whether a class or id value holds a chrome word (the words of "a b" are those of "a" and "b")."""
+    return any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in _words_of(raw))
+
+
+def _sponsor_words(el: Tag, prefixes_only: bool) -> bool:
+    """Whether the element's class/id words mark paid placement (by a sponsor prefix only, for a wrapper)."""
+    classes = el.get("class")
+    ident = el.get("id")
+    if not classes and not ident:
+        return False
+    return _sponsor_raw(f"{classes or ''} {ident or ''}", prefixes_only)
+
+
+@lru_cache(maxsize=8192)
+def _sponsor_raw(raw: str, prefixes_only: bool) -> bool:
+    if prefixes_only:
+        return any(w.startswith(_SPONSOR_PREFIXES) for w in _words_of(raw))
+    return any(w in _SPONSOR_WORDS or w.startswith(_SPONSOR_PREFIXES) for w in _words_of(raw))
 
 
 def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> Iterator[Tag]:
@@ -276,12 +307,12 @@ def _next_tag(el: Tag) -> Tag | None:
 
 def _ancestor(el: Tag | Text, names: frozenset[str]) -> Tag | None:
     """The nearest ancestor of ``el`` (an element or a text node) named in ``names``."""
-    parent = el.getparent() if isinstance(el, HtmlElement) else _text_parent(el)
-    while parent is not None:
-        if parent.tag in names:
-            return parent
-        parent = parent.getparent()
-    return None
+    if isinstance(el, HtmlElement):
+        return next(el.iterancestors(*names), None)
+    parent = _text_parent(el)
+    if parent is None or parent.tag in names:
+        return parent
+    return next(parent.iterancestors(*names), None)
 
 
 def _either(*els: Tag | None) -> Tag | None:
@@ -375,7 +406,8 @@ def _parse(text: str) -> _Parsed | None:
     if root is None or not isinstance(root, HtmlElement):
         return None
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
-    _collapse_blank_texts(root, next(root.iter(*_KEEPS_SPACES), None) is not None)
+    keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
+    _collapse_blank_texts(root, keeps_spaces)
     state.alive = list(root.iter())
     return _Parsed(root, state, _trailing_runs(text))
 
@@ -387,18 +419,24 @@ _CLASSES = etree.ElementDefaultClassLookup(
 
 def _collapse_blank_texts(root: Tag, keeps_spaces: bool) -> None:
     """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
-    one space: the page's layout whitespace, not its text."""
-    for node in _ALL_TEXTS(root):
-        if node == " " or node == "\n" or node.strip(_ASCII_SPACES):
-            continue
-        if keeps_spaces and _ancestor(node, _KEEPS_SPACES) is not None:
-            continue
-        owner = node.getparent()
-        short = "\n" if "\n" in node else " "
-        if node.is_tail:
-            owner.tail = short
-        else:
-            owner.text = short
+    one space: the page's layout whitespace, not its text. Every run is an element's text or a node's tail
+    (the parser leaves none outside the root element), read without making an XPath text node of each."""
+    for node in root.iter():
+        if isinstance(node, HtmlElement):
+            text = node.text
+            blank = text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
+            if blank and (not keeps_spaces or not _kept_spaces(node)):
+                node.text = "\n" if "\n" in text else " "
+        tail = node.tail
+        if tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES):
+            parent = node.getparent()
+            if not keeps_spaces or parent is None or not _kept_spaces(parent):
+                node.tail = "\n" if "\n" in tail else " "
+
+
+def _kept_spaces(el: Tag) -> bool:
+    """Whether text directly in ``el`` keeps its spaces (inside <pre> or <textarea>)."""
+    return el.tag in _KEEPS_SPACES or next(el.iterancestors(*_KEEPS_SPACES), None) is not None
 
 
 _HTML_END_RE = re.compile(r"</html\s*>", re.IGNORECASE)
@@ -425,48 +463,53 @@ def _flatten(text: str) -> str:
     their text (their JSON is read as it is). One pass over the source instead of a tree edit per node."""
     parts = _SCRIPT_SPLIT_RE.split(text)
     for i in range(0, len(parts), 2):
-        part = parts[i].replace("\r", " ").replace("\n", " ")
-        parts[i] = _BLOCK_TAG_RE.sub(_break_at, part)
+        parts[i] = _broken(parts[i].replace("\r", " ").replace("\n", " "))
     return "".join(parts)
 
 
-def _break_at(match: re.Match[str]) -> str:
-    tag = match.group(0)
-    return f"\n{tag}" if match.group(1) else f"{tag}\n"
+def _broken(part: str) -> str:
+    """``part`` with a newline before each block end tag and after each block start tag, <br> and <hr>."""
+    # split() gives [text, tag, slash, text, tag, slash, ..., text]: no Python call per tag
+    pieces = _BLOCK_TAG_SPLIT_RE.split(part)
+    tags = zip(pieces[1::3], pieces[2::3], strict=True)
+    pieces[1::3] = [f"\n{tag}" if slash else f"{tag}\n" for tag, slash in tags]
+    pieces[2::3] = [""] * (len(pieces) // 3)
+    return "".join(pieces)
 
 
 def _drop_chrome(parsed: _Parsed, keep: set[int]) -> None:
-    """Remove page chrome in place; ``keep`` holds ids of elements a site profile selected. One walk from
-    the top, outer elements first; a removed element's subtree is not visited."""
+    """Remove page chrome in place; ``keep`` holds ids of elements a site profile selected. Outer elements
+    first; what lies inside a removed element is not looked at."""
     soup = parsed.root
-    _remove(soup, lambda el: el.tag in _NEVER_TEXT_NAMES)
+    _remove(soup, list(soup.iterdescendants(*_NEVER_TEXT)), lambda el: True)
     page_chars = len(_get_text(soup)) + parsed.trailing
 
     def chrome(el: Tag) -> bool:
-        if id(el) in keep or not _is_chrome_element(el):
+        if id(el) in keep:
             return False
         if _is_label(_get_text(el)):
             return False  # a "Sponsored" badge stays so that the card around it is recognised and dropped
         return not _holds_content(el, page_chars, structural=el.tag in ("nav", "header", "footer", "form"))
 
-    _remove(soup, chrome)
+    _remove(soup, _chrome_elements(soup), chrome)
 
 
-def _remove(root: Tag, drop: Callable[[Tag], bool]) -> None:
-    """Remove every element below ``root`` for which ``drop`` holds, outermost first. An empty comment takes
-    its place and its tail, so the text runs before and after it stay two runs."""
-    stack = [root]
-    removed = False
-    while stack:
-        node = stack.pop()
-        for child in node:
-            if not isinstance(child, HtmlElement):
-                continue
-            if drop(child):
-                _replace_with_mark(child)
-                removed = True
-            else:
-                stack.append(child)
+def _chrome_elements(root: Tag) -> list[Tag]:
+    """The elements below ``root`` that look like chrome (:func:`_is_chrome_element`), in page order."""
+    return [el for el in root.iterdescendants(etree.Element) if _is_chrome_element(el)]
+
+
+def _remove(root: Tag, candidates: list[Tag], drop: Callable[[Tag], bool]) -> None:
+    """Remove each of ``candidates`` (elements below ``root``, in page order) for which ``drop`` holds,
+    outermost first: one inside an element already removed is passed over. An empty comment takes its
+    place and its tail, so the text runs before and after it stay two runs."""
+    removed: set[int] = set()
+    for el in candidates:
+        if removed and any(id(parent) in removed for parent in el.iterancestors()):
+            continue
+        if drop(el):
+            _replace_with_mark(el)
+            removed.add(id(el))
     if removed:
         _edited()
 
@@ -498,22 +541,29 @@ def _attached(el: Tag, soup: Tag) -> bool:
 
 
 def _is_chrome_element(el: Tag) -> bool:
+    get = el.get
+    classes, ident = get("class"), get("id")
+    if (classes and _chrome_raw(classes)) or (ident and _chrome_raw(ident)):
+        return True  # words of the class and of the id, each split once per distinct value
     name = el.tag
     if name in ("nav", "form", "dialog"):
         return True
     if name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
-    if (_attr(el, "role") or "").lower() in _CHROME_ROLES:
+    role = get("role")
+    if role and role.lower() in _CHROME_ROLES:
         return True
-    if el.get("hidden") is not None or _HIDDEN_STYLE_RE.search(el.get("style") or ""):
+    if get("hidden") is not None:
         return True
-    if el.get("aria-hidden") == "true" and (name != "a" or _get_text(el).strip()):
+    style = get("style")
+    if style and _HIDDEN_STYLE_RE.search(style):
+        return True
+    if get("aria-hidden") == "true" and (name != "a" or _get_text(el).strip()):
         # Hidden from screen readers only: its text repeats what is shown. A link without text is a
         # card's thumbnail (Yahoo marks the picture's duplicate link so), shown to everyone: it stays.
         return True
-    if _is_label(_attr(el, "aria-label") or ""):
-        return True
-    return any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in _words(el))
+    label = get("aria-label")
+    return bool(label) and _is_label(label)
 
 
 def _holds_content(el: Tag, page_chars: int, structural: bool) -> bool:
@@ -545,6 +595,8 @@ def _ad_link(href: str) -> bool:
     href = href.strip()
     if not href.startswith(("http:", "https:", "//")):
         return False
+    if not _AD_NAME_RE.search(href.lower()) and not _URL_DROPPED_RE.search(href):
+        return False  # no ad network's name in it: its host cannot be one (cheap test before urlsplit)
     try:
         host = urlsplit(href).hostname
     except ValueError:
@@ -565,16 +617,61 @@ def _is_label(text: str) -> bool:
     return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
 
 
+def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:
+    """``compute(el)``, made once per element and tree shape in this extraction."""
+    state = _TREE.get()
+    key = (kind, id(el))
+    known = state.memo.get(key)
+    if known is not None and known[0] == state.edits:
+        return known[2]
+    value = compute(el)
+    state.memo[key] = (state.edits, el, value)
+    return value
+
+
+def _text_runs(root: Tag) -> Iterable[str]:
+    """The texts of :func:`_strings` as plain strings (without the element each belongs to)."""
+    return _PLAIN_TEXTS(root) if _TREE.get().ruby else root.itertext()  # type: ignore[no-any-return]
+
+
 def _sponsored(record: Tag) -> bool:
     """Paid placement: a sponsor class on the record (or a wrapper), a rel=sponsored link, or a label."""
-    if any(w in _SPONSOR_WORDS or w.startswith(_SPONSOR_PREFIXES) for w in _words(record)):
+    if _sponsor_words(record, False) or _sponsor_above(record.getparent()):
         return True
-    for parent in record.iterancestors():
-        if any(w.startswith(_SPONSOR_PREFIXES) for w in _words(parent)):
-            return True
     for a in _tags(record, "a"):
         if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
             return True
-    if any(len(node) <= 60 and _is_label(node) for node in _strings(record)):
+    if any(len(node) <= 60 and _is_label(node) for node in _text_runs(record)):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
-    return any(_is_label(part) for line in _lines(record) for part in _SEPARATOR_RE.split(line))
+    return any(_labelled_line(line) for line in _lines(record))
+
+
+def _sponsor_above(el: Tag | None) -> bool:
+    """Whether ``el`` or an element around it carries a sponsor prefix word; remembered per element for
+    the extraction (cards share their wrappers), with the element held so that its id stays its own."""
+    memo = _TREE.get().sponsor_above
+    chain: list[Tag] = []
+    found = False
+    while el is not None:
+        known = memo.get(id(el))
+        if known is not None:
+            found = known[1]
+            break
+        chain.append(el)
+        el = el.getparent()
+    for node in reversed(chain):
+        found = found or _sponsor_words(node, True)
+        memo[id(node)] = (node, found)
+    return found
+
+
+def _labelled_line(line: str) -> bool:
+    """A line of which a part (between separators) is a paid-placement label."""
+    if len(line) <= _CACHED_CHARS:
+        return _labelled_short(line)
+    return any(_is_label(part) for part in _SEPARATOR_RE.split(line))
+
+
+@lru_cache(maxsize=16384)
+def _labelled_short(line: str) -> bool:
+    return any(_is_label(part) for part in _SEPARATOR_RE.split(line))

@@ -27,6 +27,7 @@ from feedsvc.extract.html.dom import (
     _next_tag,
     _nodes,
     _previous_siblings,
+    _remembered,
     _strings,
     _tags,
     _text,
@@ -42,6 +43,7 @@ _SNIPPET_HINTS = frozenset({
     "summary", "snippet", "excerpt", "description", "desc", "dek", "teaser", "standfirst", "abstract",
     "blurb",
 })  # fmt: skip
+_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS | _SNIPPET_HINTS
 # Words that share a meta line with a time but are not outlets ("Updated • 2 hours ago").
 _NOT_OUTLETS = frozenset({
     "published", "updated", "posted", "last updated", "modified", "live", "breaking", "breaking news",
@@ -234,7 +236,18 @@ def _outlet_in_lines(
     lines: list[str], phrase: str | None, byline_is_author: bool, languages: str | None = None
 ) -> str | None:
     """The outlet among a meta line's parts: the name nearest before the time ("Reuters • 2 hours ago";
-    what follows a time is a section link more often than an outlet), or the first name without a time."""
+    what follows a time is a section link more often than an outlet), or the first name without a time.
+    A listing repeats its meta lines ("Reuters", "2 hours ago") on many cards: each is read once."""
+    key = tuple(map(str, lines))
+    if sum(map(len, key)) <= 512:
+        return _outlet_in_parts(key, phrase, byline_is_author, languages)
+    return _outlet_in_parts.__wrapped__(key, phrase, byline_is_author, languages)
+
+
+@lru_cache(maxsize=16384)
+def _outlet_in_parts(
+    lines: tuple[str, ...], phrase: str | None, byline_is_author: bool, languages: str | None
+) -> str | None:
     parts: list[str | None] = []
     for line in lines:
         for part in _SEPARATOR_RE.split(line):
@@ -278,7 +291,8 @@ def _name(text: str, byline_is_author: bool) -> str | None:
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
-    for node in (n for n in _strings(scope) if _is_credit(n)):
+    credits = _strings(scope) if _CREDIT_WORD_RE.search(_get_text(scope)) else []  # no credit word: none
+    for node in (n for n in credits if _is_credit(n)):
         el = _text_parent(node)
         for _ in range(3):
             if el is None or fence.covers(el):
@@ -343,9 +357,15 @@ def _beside_icon(el: Tag) -> bool:
 
 
 def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
-    for el in _tags(scope):
-        if not fence.covers(el) and _has_hint(el, hints) and _ancestor(el, _FIGURE) is None:
+    for el in _remembered("hinted", scope, _hint_bearers):
+        if not fence.covers(el) and _has_hint(el, hints):
             yield el
+
+
+def _hint_bearers(scope: Tag) -> list[Tag]:
+    """The elements in ``scope`` (outside figures) with an outlet, category or snippet hint: a card's
+    fields ask for them several times."""
+    return [el for el in _tags(scope) if _has_hint(el, _HINTS) and _ancestor(el, _FIGURE) is None]
 
 
 def _outlet_of(el: Tag) -> str | None:

@@ -205,10 +205,14 @@ def _furniture(img: Tag) -> bool:
         sides[0 if name.lower() == "width" else 1] = float(number)
     if any(side is not None and side < _MIN_SIDE for side in sides):
         return True
-    if _words(img) & _FURNITURE:
+    if not _words(img).isdisjoint(_FURNITURE):
         return True
     parent = img.getparent()
-    if parent is not None and parent.tag not in ("a", "picture", "source") and _words(parent) & _FURNITURE:
+    if (
+        parent is not None
+        and parent.tag not in ("a", "picture", "source")
+        and not _words(parent).isdisjoint(_FURNITURE)
+    ):
         return True
     alt = (_attr(img, "alt") or "").strip()
     return bool(_LOGO_ALT_RE.search(alt))

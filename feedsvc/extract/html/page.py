@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -17,6 +18,14 @@ from feedsvc.extract.jsonld import text as _ld_str
 from feedsvc.models import DateOrder, utc
 
 _CLOSED_RE = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+# Addresses that urljoin and urlsplit read back unchanged: no spaces or control characters (they strip or
+# drop them), no ";" in the path (path parameters), no empty "?" or "#" (dropped), no "[" (IPv6) or "@"
+# (user info) in the host; for a root-relative path, no "//" start (a host) and no "." or ".." segments.
+_PLAIN_ABSOLUTE_RE = re.compile(
+    r"https?://[A-Za-z0-9][^/?#\x00-\x20;\[\]@\\]*(?:/[^?#\x00-\x20;]*)?(?:\?[^#\x00-\x20]+)?(?:#[^\x00-\x20]+)?"
+)
+_PLAIN_ROOTED_RE = re.compile(r"(/(?!/)[^?#\x00-\x20;]*)(?:\?[^#\x00-\x20]+)?(?:#[^\x00-\x20]+)?")
+_DOT_SEGMENT_RE = re.compile(r"/\.\.?(?:/|$)")
 
 
 @dataclass
@@ -38,6 +47,9 @@ class _Page:
         href = (href or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             return None
+        fast = self._plain_url(href)
+        if fast is not None:
+            return fast
         url = _join(self.base, href) if self.base else href
         if not url or not url.startswith(("http://", "https://")):
             return None
@@ -45,6 +57,34 @@ class _Page:
             return url if urlsplit(url).hostname else None
         except ValueError:  # a broken IPv6 host
             return None
+
+    def _plain_url(self, href: str) -> str | None:
+        """What url() gives for a plain absolute address or a root-relative path without dot segments,
+        worked out without urljoin and urlsplit (a listing resolves two per card); None for any other."""
+        readable, origin = self._origin
+        if not readable or not href.isascii():
+            return None
+        if _PLAIN_ABSOLUTE_RE.fullmatch(href):
+            return href  # urljoin gives it back as it is, and its host is not empty
+        rooted = _PLAIN_ROOTED_RE.fullmatch(href)
+        if rooted is None or origin is None or _DOT_SEGMENT_RE.search(rooted.group(1)):
+            return None
+        return origin + href
+
+    @cached_property
+    def _origin(self) -> tuple[bool, str | None]:
+        """Whether urljoin can read the base (no base counts), and its "scheme://host" when urljoin puts a
+        root-relative path after just that."""
+        if not self.base:
+            return True, None
+        try:
+            parts = urlsplit(self.base)
+            host = parts.hostname
+        except ValueError:  # a broken IPv6 host: urljoin fails on every address
+            return False, None
+        if parts.scheme not in ("http", "https") or not host:
+            return True, None
+        return True, f"{parts.scheme}://{parts.netloc}"
 
     def is_cut(self, *containers: Tag | None) -> bool:
         return self.cut is not None and any(c is not None and id(c) in self.cut for c in containers)
