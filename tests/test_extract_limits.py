@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,6 +14,7 @@ from feedsvc.errors import ExtractError, Interrupted
 from feedsvc.extract import extract, limits
 from feedsvc.extract.limits import MAX_DEPTH, MAX_ELEMENTS, structure_problem
 from feedsvc.models import Page, Source
+from tests.conftest import ROOT
 
 SOURCE = Source(name="hostile", url="https://hostile.example/", interval=900)
 CARD = (
@@ -244,3 +247,29 @@ def test_an_abandon_in_a_finalizer_prints_no_traceback(monkeypatch: pytest.Monke
     limits._quiet_abandon(ours)
     limits._quiet_abandon(other)
     assert passed_on == [other]
+
+
+def test_the_html_parser_is_imported_before_the_first_html_pages_deadline_starts() -> None:
+    """Its first import (lxml, trafilatura: seconds on a loaded machine) is not the page's own time: it
+    made the first HTML page after a start-up miss its deadline under load."""
+    code = """
+import sys
+from datetime import UTC, datetime
+from feedsvc.extract import extract, limits
+from feedsvc.models import Page, Source
+seen = []
+real = limits.call_within
+def spy(*args, **kwargs):
+    seen.append("feedsvc.extract.html" in sys.modules)
+    return real(*args, **kwargs)
+limits.call_within = spy
+html = b"<html><body><h2><a href='/a'>A headline long enough to be a story</a></h2></body></html>"
+page = Page("s", "http://x.test/", html, datetime.now(UTC), "text/html")
+try:
+    extract(page, Source("s", "http://x.test/", 60.0))
+except Exception:
+    pass
+print(seen)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[True]", done.stderr

@@ -106,6 +106,8 @@ def extract_page(page: Page, source: Source, max_bytes: int | None = None) -> Ex
         raise ExtractError(source.name, f"page {page.url} is empty")
     if _looks_binary(data):
         raise ExtractError(source.name, f"page {page.url} is binary data, not a text or HTML page")
+    if b"<" in data[:65536]:  # likely HTML: the parser's first import is not this page's time
+        import feedsvc.extract.html  # noqa: F401
     try:  # a deadline, which a clean stop also cuts short (feedsvc.extract.limits)
         stories, title = limits.call_within(limits.MAX_EXTRACT_SECONDS, _stories, page, source)
     except limits.TimeLimit as exc:
