@@ -541,6 +541,7 @@ class Service:
         (one request at a time, as before). On the embedded store the pages' decisions share a
         transaction for up to ``_BATCH_SECONDS`` (see Ingestor.batched); when one cannot be committed,
         its pages are reported failed and their states left as they were, so the next run fetches them."""
+        self.ingestor.ready()  # the index first (a restore started in the background ends before the run)
         states = self.store.all_source_states()
         sources = self.settings.sources
         known = {s.name: states.get(s.name) or SourceState(name=s.name) for s in sources}  # no row: new
