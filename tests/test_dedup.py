@@ -38,6 +38,7 @@ from feedsvc.dedup import (
     tokens,
 )
 from feedsvc.dedup import index as dedup_index
+from feedsvc.dedup import runs as dedup_runs
 from feedsvc.settings import DedupSettings
 
 SETTINGS = DedupSettings()
@@ -308,8 +309,7 @@ def test_frozen_index_answers_as_the_dict_does(
     plain = Deduper(SETTINGS)
     stream(docs[:-10], plain)
     monkeypatch.setattr(dedup_index, "MIN_MERGE", 7)
-    monkeypatch.setattr(dedup_index, "MERGE_SHARE", 2)
-    monkeypatch.setattr(dedup_index, "WINDOW", 1)
+    monkeypatch.setattr(dedup_runs, "WINDOW", 1)
     merged = Deduper(SETTINGS)
     stream(docs[:-10], merged)
     loaded = Deduper(SETTINGS, BoilerplateCounter(data=plain.boilerplate.to_bytes()))
