@@ -18,9 +18,8 @@ import numpy.typing as npt
 
 from feedsvc.dedup.shingles import U32, U64
 
-WINDOW = 16  # keys compared per look-up in each run (a longer group of keys: a slower exact path)
-
 _EMPTY_IDS: U32 = np.empty(0, dtype=np.uint32)
+_EDGES = np.array([0, 1], dtype=np.intp)  # a directory slot and the next: where its group starts and ends
 
 
 class _Buffer:
@@ -48,7 +47,6 @@ class _Run:
     size: int
     dir_lo: int  # first slot of its directory in the directory buffer
     bits: int  # directory slots: 1 << bits (+ 1 for the end)
-    longest: int  # most keys in one directory slot
 
 
 class Runs:
@@ -70,31 +68,25 @@ class Runs:
         self.shifts = np.array([60 - r.bits for r in runs], dtype=np.uint64)[:, None]
         self.dir_lo = np.array([r.dir_lo for r in runs], dtype=np.intp)[:, None]
         self.run_lo = np.array([r.lo for r in runs], dtype=np.intp)[:, None]
-        self.longest = max((r.longest for r in runs), default=0)
-        self.steps = np.arange(min(WINDOW, max(self.longest, 1)), dtype=np.intp)
 
     def lookup(self, probe: U64) -> U32:
         """Story numbers filed under any of the band keys ``probe``, in any run (a number may repeat)."""
         if not self.runs or not probe.size:
             return _EMPTY_IDS
-        keys = self.keys.data
         slot = (probe >> self.shifts).astype(np.intp)  # (runs, probes)
         slot += self.dir_lo
-        first = self.dirs.data[slot] + self.run_lo
-        at = first[..., None] + self.steps
-        # Past a run's end the window reads the next run's keys (or the last key): equal keys there are
-        # real entries too, found again by that run's own window, so reading on is harmless.
-        np.minimum(at, self.keys.size - 1, out=at)
-        ids: U32 = self.ids.data[at[keys[at] == probe[:, None]]]
-        if self.longest <= self.steps.size:
-            return ids
-        ends = self.dirs.data[slot + 1] + self.run_lo
-        extra = [ids]
-        long_rows, long_cols = np.nonzero(ends - first > self.steps.size)  # groups longer than the window
-        for r, p in zip(long_rows.tolist(), long_cols.tolist(), strict=True):
-            lo, hi = int(first[r, p]) + self.steps.size, int(ends[r, p])
-            extra.append(self.ids.data[lo:hi][keys[lo:hi] == probe[p]])
-        return np.concatenate(extra)
+        bounds = self.dirs.data[slot[..., None] + _EDGES].astype(np.intp)  # each probe's group, each run
+        counts = (bounds[..., 1] - bounds[..., 0]).ravel()
+        total = int(counts.sum())
+        if not total:
+            return _EMPTY_IDS
+        # Every key of those groups, group after group: position = its group's first + its rank there.
+        first = (bounds[..., 0] + self.run_lo).ravel()
+        at = np.arange(total, dtype=np.intp)
+        at -= np.repeat(np.cumsum(counts) - counts - first, counts)
+        wanted = np.repeat(np.broadcast_to(probe, slot.shape).ravel(), counts)
+        ids: U32 = self.ids.data[at[self.keys.data[at] == wanted]]
+        return ids
 
     def add(self, keys: U64, ids: U32, alive: npt.NDArray[np.bool_] | None = None) -> None:
         """File a batch of entries as a new run, then merge the tail while it breaks the size rule. Entries
@@ -143,7 +135,7 @@ class Runs:
             counts = np.bincount((keys >> np.uint64(60 - bits)).astype(np.intp), minlength=1 << bits)
             directory = np.zeros((1 << bits) + 1, dtype=np.uint32)
             np.cumsum(counts, out=directory[1:])
-            self.runs.append(_Run(lo, int(keys.size), dir_lo, bits, int(counts.max())))
+            self.runs.append(_Run(lo, int(keys.size), dir_lo, bits))
             self.dirs.put(dir_lo, [directory])
         else:
             self.dirs.put(dir_lo, [])
