@@ -20,17 +20,17 @@ EMPTY = np.empty(0, dtype=np.uint32)
 
 def check_shape(runs: Runs) -> None:
     """Each run at least twice the size of the next (so at most log2 of the entries of them), together
-    covering the buffers; each sorted, with a directory that points at its keys."""
+    covering the buffers; each grouped by directory slot, with a directory that points at its groups."""
     sizes = [run.size for run in runs.runs]
     assert all(a >= 2 * b for a, b in pairwise(sizes))
     assert len(sizes) <= math.log2(max(len(runs), 1)) + 1
     assert sum(sizes) == len(runs) == runs.ids.size
     for run in runs.runs:
         keys = runs.keys.data[run.lo : run.lo + run.size]
-        assert np.all(keys[1:] >= keys[:-1])
         directory = runs.dirs.data[run.dir_lo : run.dir_lo + (1 << run.bits) + 1]
         assert directory[-1] == run.size
         slots = (keys >> np.uint64(60 - run.bits)).astype(np.intp)
+        assert np.all(slots[1:] >= slots[:-1])
         assert np.all(directory[slots] <= np.arange(run.size))
         assert np.all(directory[slots + 1] > np.arange(run.size))
 

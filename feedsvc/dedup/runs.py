@@ -1,8 +1,9 @@
-"""The frozen tier of the LSH index: sorted runs of band keys in one buffer, merged logarithmically.
+"""The frozen tier of the LSH index: runs of band keys in one buffer, merged logarithmically.
 
-Each run is a sorted stretch of (band key, story number) entries with its own directory of where each
-group of keys sharing their top bits starts. Runs lie oldest (largest) first in one keys buffer and one
-numbers buffer, so a look-up reads every run's window in a single pass of numpy calls. A new run goes
+Each run is a stretch of (band key, story number) entries grouped by the keys' top bits, with its own
+directory of where each group starts (4-8 keys a group). Runs lie oldest (largest) first in one keys
+buffer and one numbers buffer, so a look-up reads each probe's group in every run in one pass of numpy
+calls. A run holds under 2**32 entries (about 100M stories). A new run goes
 at the end; runs merge while the one before is less than twice the size of what comes after it (a
 binary counter), so only the tail of the buffers is ever rewritten, each entry is copied about
 log2(entries / first run) times in all, and at most that many runs exist."""
@@ -50,7 +51,7 @@ class _Run:
 
 
 class Runs:
-    """Sorted runs of (60-bit band key, story number), looked up together."""
+    """Runs of (60-bit band key, story number), looked up together."""
 
     def __init__(self) -> None:
         self.keys = _Buffer(np.uint64)
@@ -99,21 +100,17 @@ class Runs:
         while cut and runs[cut - 1].size < 2 * total:
             cut -= 1
             total += runs[cut].size
-        if cut == len(runs):  # nothing to merge with
-            order = np.argsort(keys, kind="stable")
-            self._write(cut, keys[order], ids[order])
-            return
-        lo = runs[cut].lo
-        old_keys = self.keys.data[lo : self.keys.size]
-        old_ids = self.ids.data[lo : self.ids.size]
-        if alive is not None:
-            live = alive[old_ids]
-            old_keys, old_ids = old_keys[live], old_ids[live]
-        all_keys = np.concatenate((old_keys, keys))
-        all_ids = np.concatenate((old_ids, ids))
-        del old_keys, old_ids
-        order = np.argsort(all_keys, kind="stable")  # timsort: sorted runs merge in linear passes
-        self._write(cut, all_keys[order], all_ids[order])
+        if cut < len(runs):
+            lo = runs[cut].lo
+            old_keys = self.keys.data[lo : self.keys.size]
+            old_ids = self.ids.data[lo : self.ids.size]
+            if alive is not None:
+                live = alive[old_ids]
+                old_keys, old_ids = old_keys[live], old_ids[live]
+            keys = np.concatenate((old_keys, keys))
+            ids = np.concatenate((old_ids, ids))
+            del old_keys, old_ids
+        self._write(cut, keys, ids)
 
     def renumber(self, alive: npt.NDArray[np.bool_], number: U32) -> None:
         """Drop the entries of dead stories and give the others their new numbers (``number[old]``),
@@ -121,18 +118,25 @@ class Runs:
         keys = self.keys.data[: self.keys.size]
         ids = self.ids.data[: self.ids.size]
         live = alive[ids]
-        keys, ids = keys[live], number[ids[live]]
-        order = np.argsort(keys, kind="stable")
-        self._write(0, keys[order], ids[order])
+        self._write(0, keys[live], number[ids[live]])
 
     def _write(self, cut: int, keys: U64, ids: U32) -> None:
-        """Replace runs ``cut`` onwards with one run of sorted ``keys`` and their ``ids``."""
+        """Replace runs ``cut`` onwards with one run of ``keys`` and their ``ids`` (fresh arrays), grouped
+        by directory slot: a group is read whole, so its keys need no order, and grouping is one sort of
+        (slot, position) pairs packed into 64 bits (numpy sorts plain integers much faster than it
+        argsorts)."""
         del self.runs[cut:]
         lo = self.runs[-1].lo + self.runs[-1].size if self.runs else 0
         dir_lo = self.runs[-1].dir_lo + (1 << self.runs[-1].bits) + 1 if self.runs else 0
         if keys.size:
             bits = max(1, int(keys.size // 8).bit_length())  # about 4-8 keys per directory slot
-            counts = np.bincount((keys >> np.uint64(60 - bits)).astype(np.intp), minlength=1 << bits)
+            slots = keys >> np.uint64(60 - bits)
+            counts = np.bincount(slots.astype(np.intp), minlength=1 << bits)
+            slots <<= np.uint64(32)
+            slots |= np.arange(keys.size, dtype=np.uint64)
+            slots.sort()
+            order = (slots & np.uint64(0xFFFFFFFF)).astype(np.intp)
+            keys, ids = keys[order], ids[order]
             directory = np.zeros((1 << bits) + 1, dtype=np.uint32)
             np.cumsum(counts, out=directory[1:])
             self.runs.append(_Run(lo, int(keys.size), dir_lo, bits))
