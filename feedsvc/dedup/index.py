@@ -17,6 +17,7 @@ LEAD_THRESHOLD = 0.3  # Jaccard threshold of the lead bands (the leads of a brie
 MIN_MERGE = 4096  # recent stories kept in the dict before they are filed as a frozen run
 
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
+_FEW = 1024  # signature values up to which band keys are summed in one call
 
 
 @lru_cache(maxsize=64)
@@ -77,9 +78,14 @@ class _MemoryIndex:
         """Band keys of signatures (rows of ``sigs``): a salted random linear combination of each band's
         rows, remixed to 60 bits. ``salts`` broadcasts against the ``(rows of sigs, bands)`` result."""
         bands, rows = shape
-        keys: U64 = (sigs[..., : bands * rows].reshape(*sigs.shape[:-1], bands, rows) * self.mult[:rows]).sum(
-            axis=-1, dtype=np.uint64
-        )
+        banded = sigs[..., : bands * rows].reshape(*sigs.shape[:-1], bands, rows)
+        keys: U64
+        if sigs.size <= _FEW:  # one story: fewest numpy calls
+            keys = (banded * self.mult[:rows]).sum(axis=-1, dtype=np.uint64)
+        else:  # many (a restore): one pass per row, as numpy sums a short last axis slowly
+            keys = banded[..., 0] * self.mult[0]
+            for row in range(1, rows):
+                keys += banded[..., row] * self.mult[row]
         keys ^= salts
         keys *= _MIX
         keys >>= np.uint64(4)
