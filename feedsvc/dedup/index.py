@@ -96,7 +96,7 @@ class _MemoryIndex:
             return content.bands
         body, lead = content.body_sig, content.lead_sig
         if body is not None and lead is not None and self.both is not None and self.shapes[0][0]:
-            keys = self._keys(np.stack((body, lead)), self.shapes[0], self.both).ravel()
+            keys = self._keys(np.concatenate((body, lead)).reshape(2, -1), self.shapes[0], self.both).ravel()
         else:
             parts = [
                 self._keys(sig, shape, salts)
@@ -158,12 +158,12 @@ class _MemoryIndex:
             self.merge()
 
     def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Index many stories at once, straight into the frozen arrays: (key, body signature, lead
+        """Index many stories at once, straight into a frozen run: (key, body signature, lead
         signature) with each signature as stored (``uint32`` bytes; empty: nothing to index)."""
         first = len(self.names)
-        for i, (key, _, _) in enumerate(items):
-            self.number[key] = first + i
-        self.names += [key for key, _, _ in items]
+        names = [key for key, _, _ in items]
+        self.number.update(zip(names, range(first, first + len(names)), strict=True))
+        self.names += names
         self.alive += b"\x01" * len(items)
         parts: list[tuple[U64, U32]] = []
         for column, shape, salts in zip((1, 2), self.shapes, self.salts, strict=True):
@@ -181,7 +181,7 @@ class _MemoryIndex:
             self._freeze(keys, ids)
 
     def merge(self) -> None:
-        """Move the recent stories' band keys into the frozen arrays."""
+        """File the recent stories' band keys as a frozen run."""
         recent = self.keys
         if not recent:
             return
