@@ -115,10 +115,10 @@ class Runs:
     def renumber(self, alive: npt.NDArray[np.bool_], number: U32) -> None:
         """Drop the entries of dead stories and give the others their new numbers (``number[old]``),
         as one run."""
-        keys = self.keys.data[: self.keys.size]
         ids = self.ids.data[: self.ids.size]
         live = alive[ids]
-        self._write(0, keys[live], number[ids[live]])
+        keys, ids = self.keys.data[: self.keys.size][live], number[ids[live]]  # copies, not views
+        self._write(0, keys, ids)
 
     def _write(self, cut: int, keys: U64, ids: U32) -> None:
         """Replace runs ``cut`` onwards with one run of ``keys`` and their ``ids`` (fresh arrays), grouped
