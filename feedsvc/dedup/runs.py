@@ -78,14 +78,16 @@ class Runs:
         slot += self.dir_lo
         bounds = self.dirs.data[slot[..., None] + _EDGES].astype(np.intp)  # each probe's group, each run
         counts = (bounds[..., 1] - bounds[..., 0]).ravel()
-        total = int(counts.sum())
+        ends = np.cumsum(counts)
+        total = int(ends[-1])
         if not total:
             return _EMPTY_IDS
         # Every key of those groups, group after group: position = its group's first + its rank there.
-        first = (bounds[..., 0] + self.run_lo).ravel()
+        ends -= counts
+        ends -= (bounds[..., 0] + self.run_lo).ravel()
         at = np.arange(total, dtype=np.intp)
-        at -= np.repeat(np.cumsum(counts) - counts - first, counts)
-        wanted = np.repeat(np.broadcast_to(probe, slot.shape).ravel(), counts)
+        at -= np.repeat(ends, counts)
+        wanted = np.repeat(probe[None, :].repeat(len(self.runs), axis=0).ravel(), counts)
         ids: U32 = self.ids.data[at[self.keys.data[at] == wanted]]
         return ids
 
