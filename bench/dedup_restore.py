@@ -66,18 +66,18 @@ def main(argv: list[str] | None = None) -> None:
         fill(store, n, settings)
         filled = time.perf_counter() - t0
         since = datetime(2000, 1, 1, tzinfo=UTC)
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: on a shared machine, wall time measures the other programs
         rows = sum(1 for _ in store.index_rows(since=since))  # the rows restore() reads, read alone
-        read_only = time.perf_counter() - t0
+        read_only = time.process_time() - t0
         before = _rss_mb()
         ingestor = Ingestor(store, settings, retention_days=36500)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         indexed = ingestor.restore()
-        restore = time.perf_counter() - t0
+        restore = time.process_time() - t0
         after = _rss_mb()
         store.close()
     print(f"stories in store: {rows:,} ({WORDS} words each; store filled in {filled:.1f} s)")
-    print(f"{'step':<44} {'seconds':>8}")
+    print(f"{'step':<44} {'CPU s':>8}")
     print(f"{'baseline: read every index row':<44} {read_only:>8.2f}")
     print(f"{'Ingestor.restore(): read + rebuild index':<44} {restore:>8.2f}")
     print(f"indexed {indexed:,} copies; peak RSS grew {after - before:,.0f} MB during restore")

@@ -302,14 +302,12 @@ def test_empty_and_tiny_texts() -> None:
 def test_frozen_index_answers_as_the_dict_does(
     small_corpus: list[Doc], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Merging into the frozen arrays (often, with tiny windows so that the long-run path runs too),
+    """Merging into the frozen runs (often),
     removing and re-adding stories, and bulk loading all give the matches of the dict-only index."""
     docs = small_corpus
     plain = Deduper(SETTINGS)
     stream(docs[:-10], plain)
     monkeypatch.setattr(dedup_index, "MIN_MERGE", 7)
-    monkeypatch.setattr(dedup_index, "MERGE_SHARE", 2)
-    monkeypatch.setattr(dedup_index, "WINDOW", 1)
     merged = Deduper(SETTINGS)
     stream(docs[:-10], merged)
     loaded = Deduper(SETTINGS, BoilerplateCounter(data=plain.boilerplate.to_bytes()))

@@ -30,7 +30,10 @@ How it is decided
    the lead go into one banded LSH index: the body bands find copies with cuts, footers, edits and new
    top paragraphs; the lead bands find briefs, whose resemblance to the full story is far too low for
    any body threshold. Bands are hashed to 60-bit keys, in memory: recent stories in one dict, older
-   ones merged into sorted numpy arrays (12 bytes a band key; a restart loads straight into them). Several
+   ones filed every few thousand stories as numpy runs (12 bytes a band key) merged like a binary
+   counter, so a merge rewrites only the newest runs and a story's keys are copied about log2(index /
+   first run) times in all; one pass of numpy calls looks a story's keys up in every run, and a restart
+   builds its run straight from the stored signatures. Several
    workers each keep their own index and catch it up from the store before every decision
    (``feedsvc.ingest``); a shared LSH store (datasketch's Redis storage) was removed: it inserted about
    60x slower, and two processes still verified only against their own fingerprints.
@@ -77,14 +80,15 @@ The whole ingest path (fingerprint, signatures, query, verification, insert, boi
 400-word story costs about 40 numpy calls over a few hundred values each; ``python -m bench dedup_speed``
 prints its rate against datasketch and rensa on the same stories, its growth to 1M indexed stories and
 the memory per story: about 2 KB of fingerprint plus 0.5 KB of index (42 band keys of 12 bytes in the
-frozen arrays) once merged.
+frozen runs, and their directories) once filed.
 
 Modules
 -------
 ``shingles`` (tokens and shingle hashes), ``signature`` (MinHash signing), ``boilerplate`` (shingle
 counts), ``fingerprint`` (what is kept of a story), ``index`` (LSH bands and the in-memory index),
-``datasketch_lsh`` (the only module that imports datasketch: its MinHash permutations), ``verify`` (the
-matching rules), ``deduper`` (the ``Deduper``) and ``batch`` (``cluster_texts``).
+``runs`` (the index's frozen runs), ``datasketch_lsh`` (the only module that imports datasketch: its
+MinHash permutations), ``verify`` (the matching rules), ``deduper`` (the ``Deduper``) and ``batch``
+(``cluster_texts``).
 """
 
 from feedsvc.dedup.batch import UnionFind, cluster_stream, cluster_texts, prime_boilerplate

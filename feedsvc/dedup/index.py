@@ -8,17 +8,16 @@ from itertools import chain
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from feedsvc.dedup.fingerprint import _Content
+from feedsvc.dedup.runs import Runs
 from feedsvc.dedup.shingles import U32, U64
 
 LEAD_THRESHOLD = 0.3  # Jaccard threshold of the lead bands (the leads of a brief and its story: often 0.5)
-MIN_MERGE = 16_384  # recent stories kept in the dict before the first merge into the frozen arrays
-MERGE_SHARE = 16  # later merges: when the recent stories reach 1/MERGE_SHARE of the frozen ones
-WINDOW = 16  # band keys compared per look-up in the frozen arrays (longer runs: a slower exact path)
+MIN_MERGE = 4096  # recent stories kept in the dict before they are filed as a frozen run
 
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
+_FEW = 1024  # signature values up to which band keys are summed in one call
 
 
 @lru_cache(maxsize=64)
@@ -51,66 +50,13 @@ class _Index(Protocol):
     def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None: ...
 
 
-class _Frozen:
-    """Band keys in one sorted uint64 array with the story number of each (12 bytes an entry), and a
-    directory of where each run of keys sharing their top bits starts: a look-up reads a short window."""
-
-    def __init__(self, keys: U64, ids: U32) -> None:
-        self.keys, self.ids = keys, ids
-        bits = max(1, int(keys.size // 8).bit_length())  # about 4-8 keys per directory slot
-        self.shift = np.uint64(60 - bits)
-        counts = np.bincount((keys >> self.shift).astype(np.intp), minlength=1 << bits)
-        self.starts: npt.NDArray[np.int64] = np.zeros(  # uint32 while it can: half the memory
-            (1 << bits) + 1, dtype=np.uint32 if keys.size < 1 << 32 else np.int64
-        )
-        np.cumsum(counts, out=self.starts[1:])
-        self.longest = int(counts.max()) if counts.size else 0
-        self.steps = np.arange(min(WINDOW, max(self.longest, 1)), dtype=np.int64)
-
-    def __len__(self) -> int:
-        return int(self.keys.size)
-
-    def lookup(self, probe: U64) -> npt.NDArray[np.uint32]:
-        """Story numbers filed under any of the band keys ``probe``."""
-        slot = (probe >> self.shift).astype(np.intp)
-        first = self.starts[slot]
-        at = first[:, None] + self.steps
-        np.minimum(at, self.keys.size - 1, out=at)  # past the end: the last key, equal only if it matches
-        ids: npt.NDArray[np.uint32] = self.ids[at[self.keys[at] == probe[:, None]]]
-        if self.longest <= self.steps.size:
-            return ids
-        ends = self.starts[slot + 1]
-        extra = [ids]
-        for i in np.flatnonzero(ends - first > self.steps.size).tolist():  # runs longer than the window
-            lo, hi = int(first[i]) + self.steps.size, int(ends[i])
-            extra.append(self.ids[lo:hi][self.keys[lo:hi] == probe[i]])
-        return np.concatenate(extra)
-
-    def merged(self, keys: U64, ids: U32, keep: npt.NDArray[np.bool_] | None) -> _Frozen:
-        """These arrays plus ``keys``/``ids``, without the entries ``keep`` (by story number) drops."""
-        order = np.argsort(keys)
-        keys, ids = keys[order], ids[order]
-        old_keys, old_ids = self.keys, self.ids
-        if keep is not None:
-            live = keep[old_ids]
-            old_keys, old_ids = old_keys[live], old_ids[live]
-        if not old_keys.size:
-            return _Frozen(keys, ids)
-        at = np.searchsorted(old_keys, keys)
-        return _Frozen(np.insert(old_keys, at, keys), np.insert(old_ids, at, ids))
-
-
-_EMPTY_FROZEN = _Frozen(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32))
-
-
 class _MemoryIndex:
     """Banded LSH of body and lead signatures: 60-bit band key -> stories.
 
     Recent stories sit in one dict (band key -> key or list of keys; cheap to insert and remove);
-    every so often they are merged into the frozen arrays (``_Frozen``: 12 bytes per band key instead of
-    about 90 in the dict), where removal leaves a tombstone until the next merge. A merge costs time in
-    proportion to the index, and happens when the recent stories reach a fixed share of it, so its
-    cost per story stays flat however large the index grows."""
+    every ``MIN_MERGE`` of them are filed as a frozen run (``runs.Runs``: 12 bytes per band key instead
+    of about 90 in the dict, runs merged logarithmically, all looked up in one pass), where removal
+    leaves a tombstone (a dead story number) until its run is next merged."""
 
     def __init__(self, body: tuple[int, int], lead: tuple[int, int]) -> None:
         self.shapes = (body, lead)
@@ -123,17 +69,23 @@ class _MemoryIndex:
         self.keys: dict[str, list[int]] = {}  # band keys of each recent story
         self.number: dict[str, int] = {}  # every indexed story's number (position in ``names``)
         self.names: list[str | None] = []  # by number; None once removed
+        self.alive = bytearray()  # by number: 1 while the story is indexed (``names`` as bytes, for numpy)
         self.removed = 0  # numbers in ``names`` that are None
-        self.frozen = _EMPTY_FROZEN
+        self.frozen = Runs()
         self.epoch = 0  # changes with every insert and remove: a query's look-ups stay valid until then
 
     def _keys(self, sigs: U32, shape: tuple[int, int], salts: U64) -> U64:
         """Band keys of signatures (rows of ``sigs``): a salted random linear combination of each band's
         rows, remixed to 60 bits. ``salts`` broadcasts against the ``(rows of sigs, bands)`` result."""
         bands, rows = shape
-        keys: U64 = (sigs[..., : bands * rows].reshape(*sigs.shape[:-1], bands, rows) * self.mult[:rows]).sum(
-            axis=-1, dtype=np.uint64
-        )
+        banded = sigs[..., : bands * rows].reshape(*sigs.shape[:-1], bands, rows)
+        keys: U64
+        if sigs.size <= _FEW:  # one story: fewest numpy calls
+            keys = (banded * self.mult[:rows]).sum(axis=-1, dtype=np.uint64)
+        else:  # many (a restore): one pass per row, as numpy sums a short last axis slowly
+            keys = banded[..., 0] * self.mult[0]
+            for row in range(1, rows):
+                keys += banded[..., row] * self.mult[row]
         keys ^= salts
         keys *= _MIX
         keys >>= np.uint64(4)
@@ -144,7 +96,7 @@ class _MemoryIndex:
             return content.bands
         body, lead = content.body_sig, content.lead_sig
         if body is not None and lead is not None and self.both is not None and self.shapes[0][0]:
-            keys = self._keys(np.stack((body, lead)), self.shapes[0], self.both).ravel()
+            keys = self._keys(np.concatenate((body, lead)).reshape(2, -1), self.shapes[0], self.both).ravel()
         else:
             parts = [
                 self._keys(sig, shape, salts)
@@ -181,6 +133,7 @@ class _MemoryIndex:
         bands = content.band_list or []
         self.number[key] = len(self.names)
         self.names.append(key)
+        self.alive.append(1)
         self.keys[key] = bands
         table = self.table
         probed = content.probed
@@ -201,16 +154,17 @@ class _MemoryIndex:
             elif key not in hit:
                 hit.append(key)
         self.epoch += 1
-        if len(self.keys) >= max(MIN_MERGE, (len(self.number) - len(self.keys)) // MERGE_SHARE):
+        if len(self.keys) >= MIN_MERGE:
             self.merge()
 
     def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Index many stories at once, straight into the frozen arrays: (key, body signature, lead
+        """Index many stories at once, straight into a frozen run: (key, body signature, lead
         signature) with each signature as stored (``uint32`` bytes; empty: nothing to index)."""
         first = len(self.names)
-        for i, (key, _, _) in enumerate(items):
-            self.number[key] = first + i
-        self.names += [key for key, _, _ in items]
+        names = [key for key, _, _ in items]
+        self.number.update(zip(names, range(first, first + len(names)), strict=True))
+        self.names += names
+        self.alive += b"\x01" * len(items)
         parts: list[tuple[U64, U32]] = []
         for column, shape, salts in zip((1, 2), self.shapes, self.salts, strict=True):
             have = [i for i, item in enumerate(items) if item[column]]
@@ -227,7 +181,7 @@ class _MemoryIndex:
             self._freeze(keys, ids)
 
     def merge(self) -> None:
-        """Move the recent stories' band keys into the frozen arrays."""
+        """File the recent stories' band keys as a frozen run."""
         recent = self.keys
         if not recent:
             return
@@ -238,19 +192,17 @@ class _MemoryIndex:
         self._freeze(keys, np.repeat(numbers, lengths))
 
     def _freeze(self, keys: U64, ids: U32) -> None:
-        keep = None
-        if self.removed:
-            names = self.names
-            keep = np.fromiter((name is not None for name in names), dtype=np.bool_, count=len(names))
-        self.frozen = self.frozen.merged(keys, ids, keep)
+        alive = np.frombuffer(self.alive, dtype=np.bool_) if self.removed else None
+        self.frozen.add(keys, ids, alive)
         if self.removed * 4 > len(self.names):  # renumber: drop the removed stories' numbers
-            assert keep is not None
-            live = np.flatnonzero(keep)
+            assert alive is not None
+            live = np.flatnonzero(alive)
             renumber = np.zeros(len(self.names), dtype=np.uint32)
             renumber[live] = np.arange(live.size, dtype=np.uint32)
-            self.frozen = _Frozen(self.frozen.keys, renumber[self.frozen.ids])
+            self.frozen.renumber(alive, renumber)
             self.names = [self.names[i] for i in live.tolist()]
             self.number = {name: i for i, name in enumerate(self.names) if name is not None}
+            self.alive = bytearray(b"\x01" * len(self.names))
             self.removed = 0
 
     def remove(self, key: str) -> None:
@@ -259,6 +211,7 @@ class _MemoryIndex:
             return
         self.epoch += 1
         self.names[number] = None
+        self.alive[number] = 0
         self.removed += 1
         for band in self.keys.pop(key, ()):
             hit = self.table.get(band)
