@@ -291,6 +291,8 @@ def test_three_workers_and_two_web_servers_on_one_postgresql(
                         rows = conn.execute(
                             sa.text(
                                 "SELECT c.title, c.source, c.cluster_id, c.seq, c.changed, c.new_cluster,"
+                                " octet_length(c.body_sig), octet_length(c.lead_sig),"
+                                " octet_length(c.shingles),"
                                 " k.merged_into, k.created FROM copies c"
                                 " JOIN clusters k ON k.id = c.cluster_id"
                                 " WHERE c.title = ANY(:t) ORDER BY c.title, c.seq"
