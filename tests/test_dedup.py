@@ -330,3 +330,33 @@ def test_frozen_index_answers_as_the_dict_does(
             assert deduper._index.query(deduper._prepare(fp)) == plain._index.query(plain._prepare(fp))
             assert deduper.matches(fp) == plain.matches(fp)
     assert any(merged._index.query(merged._prepare(merged.fingerprint(d.title, d.body))) for d in docs)
+
+
+def test_token_hashes_are_right_when_threads_grow_the_shared_power_tables_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker fingerprints several pages at once. The first of them grew the shared tables of P**i while
+    others read them: a thread could pair the grown table with the one-element old one, which numpy
+    broadcasts without a word, and hash a whole story wrongly (its copies then never matched it)."""
+    import threading
+
+    from feedsvc.dedup import shingles
+
+    texts = [" ".join(f"word{i % 97} {j}" for i in range(40 * (k + 1))) for j, k in enumerate(range(24))]
+    expected = [shingles.token_hashes(t) for t in texts]
+    for _ in range(20):
+        monkeypatch.setattr(shingles, "_POWERS", shingles._Powers())  # fresh: every thread grows it
+        results: dict[int, np.ndarray] = {}
+        start = threading.Barrier(len(texts))
+
+        def run(k: int, start: threading.Barrier = start, results: dict[int, np.ndarray] = results) -> None:
+            start.wait()
+            results[k] = shingles.token_hashes(texts[k])
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(len(texts))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for k, want in enumerate(expected):
+            assert np.array_equal(results[k], want), f"text {k} hashed wrongly"

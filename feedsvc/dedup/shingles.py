@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -29,22 +30,30 @@ def _word_chars() -> npt.NDArray[np.bool_]:
 
 
 class _Powers:
-    """P**i and P**-i (mod 2**64) for i < n, grown on demand."""
+    """P**i and P**-i (mod 2**64) for i < n, grown on demand. Shared by every thread (pages are
+    fingerprinted in parallel): the two tables are published together as one tuple, so a reader never
+    pairs a grown table with a short one (numpy broadcasts a one-element table silently: wrong hashes)."""
 
     def __init__(self) -> None:
-        self.fwd = np.ones(1, dtype=np.uint64)
-        self.inv = np.ones(1, dtype=np.uint64)
+        self.tables: tuple[U64, U64] = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
+        self._lock = threading.Lock()
 
-    def ensure(self, n: int) -> None:
-        if n <= self.fwd.size:
-            return
-        size = max(n, 2 * self.fwd.size, 4096)
-        with np.errstate(over="ignore"):
-            fwd = np.full(size, _P, dtype=np.uint64)
-            inv = np.full(size, _P_INV, dtype=np.uint64)
-            fwd[0] = inv[0] = 1
-            self.fwd = np.multiply.accumulate(fwd)
-            self.inv = np.multiply.accumulate(inv)
+    def at_least(self, n: int) -> tuple[U64, U64]:
+        """(P**i, P**-i) tables of at least ``n`` entries."""
+        tables = self.tables
+        if n <= tables[0].size:
+            return tables
+        with self._lock:
+            tables = self.tables
+            if n <= tables[0].size:  # another thread grew them meanwhile
+                return tables
+            size = max(n, 2 * tables[0].size, 4096)
+            with np.errstate(over="ignore"):
+                fwd = np.full(size, _P, dtype=np.uint64)
+                inv = np.full(size, _P_INV, dtype=np.uint64)
+                fwd[0] = inv[0] = 1
+                self.tables = (np.multiply.accumulate(fwd), np.multiply.accumulate(inv))
+            return self.tables
 
 
 _POWERS = _Powers()
@@ -77,12 +86,12 @@ def token_hashes(text: str) -> U64:
     if edges.size == 0:
         return np.empty(0, dtype=np.uint64)
     # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens.
-    _POWERS.ensure(n + 1)
+    fwd, inv = _POWERS.at_least(n + 1)
     scaled = np.empty(n + 1, dtype=np.uint64)
-    np.multiply(points, _POWERS.inv[:n], out=scaled[:n])
+    np.multiply(points, inv[:n], out=scaled[:n])
     scaled[n] = 0
     sums = np.add.reduceat(scaled, edges)[::2]
-    result: U64 = sums * _POWERS.fwd[edges[1::2] - 1]
+    result: U64 = sums * fwd[edges[1::2] - 1]
     return result
 
 
