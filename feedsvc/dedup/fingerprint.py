@@ -11,7 +11,10 @@ import numpy.typing as npt
 from feedsvc.dedup.shingles import U32, U64, shingle_sequence, sorted_unique, token_hashes
 from feedsvc.settings import DedupSettings
 
-FINGERPRINT_VERSION = 2  # bump when shingle hashing or the lead's layout changes: stored prints then differ
+# Bump when shingle hashing or the lead's layout changes: stored prints then differ, and the next start
+# re-fingerprints every stored copy from its text. 3: stores written before the power tables were made
+# thread-safe may hold copies hashed wrongly (several pages fingerprinted at once): re-fingerprinted once.
+FINGERPRINT_VERSION = 3
 MIN_SHINGLES = 8  # fewer content shingles than this: merge only when identical
 
 
