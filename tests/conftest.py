@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,19 @@ def write_config(
     path = tmp / "feedsvc.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def asgi_scope(path: str, headers: dict[str, str] | None = None, method: str = "GET") -> dict[str, Any]:
+    """The ASGI scope of one HTTP request to ``path`` (its query string after ``?``)."""
+    path, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    }
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

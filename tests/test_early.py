@@ -28,7 +28,7 @@ from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 from feedsvc.snapshot import Snapshot, read_snapshot, sqlite_file
 from feedsvc.store import Store
-from tests.conftest import DATA, ROOT, write_config
+from tests.conftest import DATA, ROOT, asgi_scope, write_config
 
 TOKEN = "s3cret-feed-token"
 PRIVATE = (
@@ -52,18 +52,6 @@ def config(tmp_path: Path) -> Path:
 
 def _settings(config: Path, **environ: str) -> Settings:
     return load_settings(config, environ=environ)
-
-
-def _scope(path: str, headers: dict[str, str] | None = None, method: str = "GET") -> dict[str, Any]:
-    path, _, query = path.partition("?")
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-    }
 
 
 async def _acall(app: Any, scope: dict[str, Any]) -> Answer:
@@ -106,11 +94,11 @@ def _feed_requests(settings: Settings, etag_of: Callable[[str], str]) -> list[di
         for ext in ("atom", "rss", "json"):
             path = f"/feeds/{spec.name}.{ext}{query}"
             scopes += [
-                _scope(path),
-                _scope(path, method="HEAD"),
-                _scope(path, {"Accept-Encoding": "gzip, deflate"}),
-                _scope(path, {"If-None-Match": etag_of(f"{spec.name}.{ext}")}),
-                _scope(path, {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}),
+                asgi_scope(path),
+                asgi_scope(path, method="HEAD"),
+                asgi_scope(path, {"Accept-Encoding": "gzip, deflate"}),
+                asgi_scope(path, {"If-None-Match": etag_of(f"{spec.name}.{ext}")}),
+                asgi_scope(path, {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}),
             ]
     return scopes
 
@@ -148,16 +136,16 @@ def test_early_leaves_to_the_service_what_it_cannot_be_sure_of(config: Path, bui
         "/feeds.opml": 200,
     }
     for path, status in waits.items():
-        assert early.answer_now(_scope(path)) is None, path
-        assert _call(built, _scope(path))[0] == status, path
-    assert early.answer_now(_scope("/feeds/all.atom", method="POST")) is None
+        assert early.answer_now(asgi_scope(path)) is None, path
+        assert _call(built, asgi_scope(path))[0] == status, path
+    assert early.answer_now(asgi_scope("/feeds/all.atom", method="POST")) is None
     auth = "Basic " + base64.b64encode(f"me:{TOKEN}".encode()).decode()
-    opened = early.answer_now(_scope("/feeds/kyiv.atom", {"Authorization": auth}))
+    opened = early.answer_now(asgi_scope("/feeds/kyiv.atom", {"Authorization": auth}))
     assert opened is not None and (b"cache-control", b"private, max-age=900") in opened.headers
-    assert opened.body == _call(built, _scope("/feeds/kyiv.atom", {"Authorization": auth}))[2]
-    alive = early.answer_now(_scope("/healthz"))
+    assert opened.body == _call(built, asgi_scope("/feeds/kyiv.atom", {"Authorization": auth}))[2]
+    alive = early.answer_now(asgi_scope("/healthz"))
     assert alive is not None and alive.status == 200 and alive.body == b"ok\n"
-    ready = early.answer_now(_scope("/readyz"))
+    ready = early.answer_now(asgi_scope("/readyz"))
     assert ready is not None and ready.status == 503 and b"starting" in ready.body
 
 
@@ -202,8 +190,8 @@ def test_the_service_takes_over_with_its_lifespan_metrics_and_reloads(config: Pa
         return app
 
     early = _early(config, build)
-    before = early.answer_now(_scope("/feeds/all.atom"))
-    starting = early.answer_now(_scope("/readyz"))
+    before = early.answer_now(asgi_scope("/feeds/all.atom"))
+    starting = early.answer_now(asgi_scope("/readyz"))
     assert before is not None and before.status == 200 and starting is not None and starting.status == 503
     early.request()  # a SIGHUP while the service is built
 
@@ -219,9 +207,9 @@ def test_the_service_takes_over_with_its_lifespan_metrics_and_reloads(config: Pa
         life = asyncio.create_task(early({"type": "lifespan"}, events.get, send))
         await events.put({"type": "lifespan.startup"})
         await started.wait()  # as uvicorn does before it accepts connections
-        waited = await _acall(early, _scope("/status"))  # waits for the service, then gets its page
+        waited = await _acall(early, asgi_scope("/status"))  # waits for the service, then gets its page
         assert early.app is not None and sent == [{"type": "lifespan.startup.complete"}]
-        after = await _acall(early, _scope("/feeds/all.atom"))
+        after = await _acall(early, asgi_scope("/feeds/all.atom"))
         await events.put({"type": "lifespan.shutdown"})
         await life
         assert sent[-1] == {"type": "lifespan.shutdown.complete"}

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
@@ -23,7 +22,7 @@ from feedsvc.publish import MEDIA_TYPES
 from feedsvc.server import GuardedHttpToolsProtocol, server_config
 from feedsvc.settings import load_settings
 from feedsvc.web import WebApp
-from tests.conftest import write_config
+from tests.conftest import asgi_scope, write_config
 
 FEED_TOKEN = "fEEd-t0ken-2c1b"
 PRIVATE_FEED = (
@@ -43,18 +42,6 @@ def app(tmp_path: Path) -> Iterator[WebApp]:
     assert isinstance(app, WebApp)
     yield app
     app.state.service.close()
-
-
-def _scope(method: str, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    path, _, query = path.partition("?")
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-    }
 
 
 def _requests(app: WebApp) -> list[tuple[str, str, dict[str, str]]]:
@@ -107,9 +94,9 @@ def test_the_fast_path_answers_exactly_as_the_routes(app: WebApp) -> None:
             return found
 
         fast = answers()
-        answered = [app.answer_now(_scope(m, p, h)) is not None for m, p, h in requests]
+        answered = [app.answer_now(asgi_scope(p, h, m)) is not None for m, p, h in requests]
         app.fast_path(None, metrics)
-        assert all(app.answer_now(_scope(m, p, h)) is None for m, p, h in requests)
+        assert all(app.answer_now(asgi_scope(p, h, m)) is None for m, p, h in requests)
         routed = answers()
     assert len(fast) == len(routed)
     for request, a, b in zip(requests, fast, routed, strict=True):
@@ -122,8 +109,8 @@ def test_the_fast_path_answers_exactly_as_the_routes(app: WebApp) -> None:
 
 
 def test_the_first_gzip_answer_is_made_by_the_route_off_the_event_loop(app: WebApp) -> None:
-    gzip_get = _scope("GET", "/feeds/all.atom", {"Accept-Encoding": "gzip"})
-    assert app.answer_now(_scope("GET", "/feeds/all.atom")) is not None
+    gzip_get = asgi_scope("/feeds/all.atom", {"Accept-Encoding": "gzip"})
+    assert app.answer_now(asgi_scope("/feeds/all.atom")) is not None
     assert app.answer_now(gzip_get) is None  # not compressed yet: the route compresses in a thread
     with TestClient(app) as client:
         r = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
@@ -135,15 +122,15 @@ def test_the_first_gzip_answer_is_made_by_the_route_off_the_event_loop(app: WebA
 
 def test_a_new_feed_version_is_answered_at_once(app: WebApp) -> None:
     publisher = app.state.service.publisher
-    first = app.answer_now(_scope("GET", "/feeds/all.atom"))
+    first = app.answer_now(asgi_scope("/feeds/all.atom"))
     assert first is not None and first.body == publisher.get("all.atom").content
     changed = first.body.replace(b"</feed>", b"<!-- --></feed>")
     newer = publisher.publish("all.atom", MEDIA_TYPES["atom"], changed)
-    second = app.answer_now(_scope("GET", "/feeds/all.atom"))
+    second = app.answer_now(asgi_scope("/feeds/all.atom"))
     assert second is not None and second.body == newer.content != first.body
     assert (b"etag", newer.etag.encode()) in second.headers
     old_etag = dict(first.headers)[b"etag"].decode()
-    stale = app.answer_now(_scope("GET", "/feeds/all.atom", {"If-None-Match": old_etag}))
+    stale = app.answer_now(asgi_scope("/feeds/all.atom", {"If-None-Match": old_etag}))
     assert stale is not None and stale.status == 200
 
 
