@@ -119,6 +119,12 @@ class FeedStore(Protocol):
     def put_feeds(self, items: Sequence[tuple[Feed, str | None]]) -> list[Feed]: ...
 
 
+def stored_is_newer(mine: Feed | None, etag: str, modified: datetime) -> bool:
+    """Whether the store's version of a feed (``etag``, ``modified``) replaces ``mine``: another process
+    published it after the bytes held here (or none are held)."""
+    return mine is None or (mine.etag != etag and modified > mine.last_modified)
+
+
 class Publisher:
     """Holds the current bytes of every feed in memory, in the store (``store``: what every web server
     serves) and, on the embedded path (``files``), on disk (``data_dir/feeds``).
@@ -197,8 +203,7 @@ class Publisher:
         stale = [
             name
             for name, (etag, modified) in versions.items()
-            if (mine := self._feeds.get(name)) is None
-            or (mine.etag != etag and modified > mine.last_modified)
+            if stored_is_newer(self._feeds.get(name), etag, modified)
         ]
         for feed, fingerprint in self.store.feeds(stale):
             with self._lock:

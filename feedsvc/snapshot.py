@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from feedsvc.migrations import HEAD
 from feedsvc.models import Feed, utc
-from feedsvc.published import Publisher, feed_context, specs_fingerprint, titled_specs
+from feedsvc.published import Publisher, feed_context, specs_fingerprint, stored_is_newer, titled_specs
 from feedsvc.settings import Settings
 
 _SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///([^?%]+)")  # no query, nothing percent-encoded
@@ -122,7 +122,7 @@ def read_snapshot(settings: Settings, role: str) -> Snapshot | None:
             newer = [
                 name
                 for name, (etag, modified, _) in stored.versions.items()
-                if (mine := feeds.get(name)) is None or (mine.etag != etag and modified > mine.last_modified)
+                if stored_is_newer(feeds.get(name), etag, modified)
             ]
             feeds.update(_stored_feeds(conn, newer))
     except (sqlite3.Error, ValueError):  # locked past the timeout, another layout: the service will tell
