@@ -206,6 +206,53 @@ def test_metadata_failure_leaves_the_body(monkeypatch: pytest.MonkeyPatch) -> No
     assert got is not None and got.body == tuple(PARAS) and got.published is None
 
 
+def _counting_extractions(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each body extraction the reader asks trafilatura for is its fast pass."""
+    calls: list[bool] = []
+    real = article_module.trafilatura.bare_extraction
+
+    def counting(tree: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["options"].fast)
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(article_module.trafilatura, "bare_extraction", counting)
+    return calls
+
+
+def test_a_plain_article_is_read_by_the_fast_pass_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_extractions(monkeypatch)
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    got = read_article(_html(f"<article><h1>Ferry timetable extended</h1>{body}</article>"), None)
+    assert got is not None and got.body == tuple(PARAS)
+    assert calls == [True]
+
+
+def test_a_doubtful_fast_result_goes_through_the_whole_cascade(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_extractions(monkeypatch)
+    short = read_article(_html(f"<article><p>{PARAS[0]}</p></article>"), None)
+    assert short is not None and PARAS[0] in short.body
+    assert calls == [True, False]  # under the cascade's minimum size: readability and justext compared
+    # A page whose fast pass reads the header's teaser (a twentieth of the article): the cascade finds it.
+    case = next(c for c in CORPUS if c.name == "spiegel-bahn-bahnhoefe")
+    calls.clear()
+    got = read_article(case.html, case.truth["url"])
+    assert got is not None and body_scores(got.body_text, case.truth["body"])[0] > 0.9
+    assert calls == [True, False]
+
+
+def test_no_extraction_when_the_article_body_outweighs_the_whole_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_extractions(monkeypatch)
+    ld = {"@type": "NewsArticle", "headline": "Ferry timetable extended", "articleBody": "\n\n".join(PARAS)}
+    teaser = read_article(_html(f"<p>{PARAS[0][:40]}…</p>", _ld(ld)), None)
+    assert teaser is not None and teaser.body == tuple(PARAS)
+    assert calls == []
+    shown = read_article(_html("".join(f"<p>{p}</p>" for p in PARAS), _ld(ld)), None)
+    assert shown is not None and shown.body == tuple(PARAS)
+    assert calls == [True]  # the page shows as much: its extraction is made and compared
+
+
 @pytest.mark.parametrize(
     "html",
     ["", "   ", "not html at all", "<html></html>", "\x00\x01\x02" * 100, "<p>" * 10_000, "<<<>>>&&&;;"],
