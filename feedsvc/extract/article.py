@@ -182,11 +182,11 @@ def _tree_copy(root: HtmlElement) -> Any:
     children) or an empty one."""
     if _dubious(root) and len(root) < 2:
         return None
-    tree = copy.deepcopy(root)
-    text = "".join(tree.itertext())
+    text = tostring(root, method="text", encoding="unicode", with_tail=False)  # its texts, joined in C
     if len(text) > MAX_HTML_CHARS:
         # A page past the reader's size cap: read the cut text, as from a page given as text.
-        return _load(tostring(tree, encoding="unicode"))
+        return _load(tostring(root, encoding="unicode"))
+    tree = copy.deepcopy(root)
     if _INVALID_XML_RE.search(text):
         for el in tree.iter():
             if el.text and isinstance(el.tag, str):
@@ -257,6 +257,7 @@ _PROSE_XPATH = etree.XPath(
     " or ancestor::template or ancestor::button or ancestor::select or ancestor::option)]",
     smart_strings=False,
 )
+_BODY_TEXT_LENGTH = etree.XPath("string-length(//body)")
 # Every text of the page but its scripts and styles: more than any extraction of it can hold.
 _PAGE_TEXT_XPATH = etree.XPath("//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
 
@@ -273,6 +274,8 @@ def _doubtful(doc: Any, tree: Any) -> bool:
     paragraphs = len(doc.body.findall(".//p")) if doc.body is not None else 0
     if not paragraphs or len(doc.body.findall(".//table")) > paragraphs:
         return True
+    if _BODY_TEXT_LENGTH(tree) <= 2 * len(text):
+        return False  # not even all the text in the page's body (scripts included) is twice as long
     return sum(map(len, map(str.strip, _PROSE_XPATH(tree)))) > 2 * len(text)
 
 
