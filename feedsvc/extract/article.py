@@ -4,9 +4,11 @@ misses.
 The only module that imports trafilatura. ``read_article`` never raises: a page the libraries cannot read
 gives None (or an Article without a body), and every input is bounded (size cap, lxml's depth limit).
 Body: trafilatura's main-content extraction (it drops navigation, "most read" lists, related-link boxes
-and comments); when the page's own ``articleBody`` (JSON-LD, microdata ``<meta itemprop>``, live-blog
-updates) holds clearly more text, that wins, since the visible DOM of an app shell or a paywalled page
-shows only a skeleton or a teaser. Facts: structured data first (JSON-LD, meta tags), then what the page
+and comments): its fast pass, and its whole cascade (readability and justext compared) only where the
+fast result is one the cascade could replace. When the page's own ``articleBody`` (JSON-LD, microdata
+``<meta itemprop>``, live-blog updates) holds clearly more text, that wins, since the visible DOM of an
+app shell or a paywalled page shows only a skeleton or a teaser (no extraction is made when it holds
+more than the whole page shows). Facts: structured data first (JSON-LD, meta tags), then what the page
 shows (a ``<time datetime>``, a "Published 19 August 2025, 14:30 BST" line), then trafilatura's guesses.
 """
 
