@@ -6,6 +6,7 @@ with trafilatura and readability beside it.
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,6 +252,29 @@ def test_no_extraction_when_the_article_body_outweighs_the_whole_page(
     shown = read_article(_html("".join(f"<p>{p}</p>" for p in PARAS), _ld(ld)), None)
     assert shown is not None and shown.body == tuple(PARAS)
     assert calls == [True]  # the page shows as much: its extraction is made and compared
+
+
+PAGES = [c.html for c in CORPUS] + [
+    p.read_text(encoding="utf-8", errors="replace") for p in sorted((DATA / "pages").glob("*.html"))
+]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_extraction_reads_nothing_in_head_but_json_ld(fast: bool) -> None:
+    """The reader empties <head> (JSON-LD aside) before trafilatura's body extraction, to spare its passes
+    the walk: every fixture page gives the same text with and without it, fast pass and whole cascade."""
+    options = article_module._options(True, fast)
+    for html in PAGES:
+        tree = article_module._load(html)
+        if tree is None:
+            continue
+        trimmed = copy.deepcopy(tree)
+        article_module._drop_head(trimmed)
+        assert trimmed.find("head") is None or all(
+            el.get("type") == "application/ld+json" for el in trimmed.find("head")
+        )
+        whole, without = (article_module._bare_extraction(t, options) for t in (tree, trimmed))
+        assert (whole.text if whole else None) == (without.text if without else None)
 
 
 @pytest.mark.parametrize(
