@@ -177,6 +177,7 @@ _INVALID_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _WORD_LISTS = {"*": ("class", "accesskey", "dropzone"), "a": ("rel", "rev"), "link": ("rel", "rev"),
                "td": ("headers",), "th": ("headers",), "form": ("accept-charset",), "object": ("archive",),
                "area": ("rel",), "icon": ("sizes",), "iframe": ("sandbox",), "output": ("for",)}  # fmt: skip
+_WORD_LIST_NAMES = frozenset(name for names in _WORD_LISTS.values() for name in names)
 
 
 def _tree_copy(root: HtmlElement) -> Any:
@@ -200,9 +201,12 @@ def _tree_copy(root: HtmlElement) -> Any:
     for comment in list(tree.iter(etree.Comment)):
         comment.drop_tree()
     for el in tree.iter(etree.Element):
-        for name in (*_WORD_LISTS["*"], *_WORD_LISTS.get(el.tag, ())):
-            value = el.get(name)
-            if value is not None and value != (spaced := " ".join(value.split())):
+        for name, value in el.items():  # the attributes it has, rather than a look-up of each list's
+            if (
+                name in _WORD_LIST_NAMES
+                and value != (spaced := " ".join(value.split()))
+                and (name in _WORD_LISTS["*"] or name in _WORD_LISTS.get(el.tag, ()))
+            ):
                 el.set(name, _INVALID_XML_RE.sub("", spaced))
     return tree
 
