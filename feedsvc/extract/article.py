@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cache
+from itertools import chain
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -504,17 +505,20 @@ class _Facts:
 
     def published(self, language: str | None) -> datetime | None:
         zone = _zone(language, self._region)
-        machine = [_ld_str(self.ld.get("datePublished")) if self.ld else None]
-        machine += [self.meta.get(key) for key in _META_TIMES]
-        for el in self.tree.xpath("//time[@datetime]|//*[@data-timestamp]|//*[@data-date]"):
-            machine.append(el.get("datetime") or el.get("data-timestamp") or el.get("data-date"))
-        for value in machine:
+        declared = [_ld_str(self.ld.get("datePublished")) if self.ld else None]
+        declared += [self.meta.get(key) for key in _META_TIMES]
+        for value in chain(declared, self._marked_times()):
             if value and (when := _machine_time(value, zone)) is not None:
                 return when
         for text in self._texts("//body//*[not(self::script or self::style)][not(*) or self::time]"):
             if len(text) <= 120 and (when := _visible_time(text, zone)) is not None:
                 return when
         return None
+
+    def _marked_times(self) -> Iterator[str | None]:
+        """Machine times in the page's elements, looked for only when its declared ones give none."""
+        for el in self.tree.xpath("//time[@datetime]|//*[@data-timestamp]|//*[@data-date]"):
+            yield el.get("datetime") or el.get("data-timestamp") or el.get("data-date")
 
 
 _SOURCE_RE = re.compile(r"^(?:来源|來源|출처|source)\s*[:：]\s*(\S[^|]{0,40}?)\s*$", re.IGNORECASE)
