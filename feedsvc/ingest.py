@@ -139,7 +139,9 @@ class Ingestor:
         self.settings = settings
         self.retention_days = retention_days
         self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
-        self.deduper = Deduper(settings)
+        # Made at its first use, after the restore (signing imports datasketch, about a second): a run whose
+        # pages are all unchanged never needs one.
+        self._deduper: Deduper | None = None
         self.cluster_of: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
         self._boilerplate_dirty = False
@@ -156,6 +158,17 @@ class Ingestor:
         self._restoring = threading.Lock()
         self._restore_failed: Exception | None = None
         self._batch: _Batch | None = None  # decisions sharing a transaction (see :meth:`batched`)
+
+    @property
+    def deduper(self) -> Deduper:
+        """The dedup index (used once restored: see :meth:`ready`)."""
+        if self._deduper is None:
+            self._deduper = Deduper(self.settings)
+        return self._deduper
+
+    @deduper.setter
+    def deduper(self, deduper: Deduper) -> None:
+        self._deduper = deduper
 
     def restore(self) -> int:
         """Rebuild the in-memory index from the store; returns the number of copies indexed. Done inside a
@@ -288,8 +301,13 @@ class Ingestor:
 
     def prune(self, before: datetime) -> int:
         """Drop copies past retention from the store and from the index together (between decisions:
-        no worker joins a cluster while it is being removed)."""
-        self.ready()
+        no worker joins a cluster while it is being removed). An index not loaded yet is not loaded for
+        it: there is nothing in it to forget, and a restore reads the store as pruned."""
+        if not self._restored.is_set():
+            with self._restoring:  # a restore under way ends first
+                if not self._restored.is_set():
+                    with self.store.decision():
+                        return len(self.store.prune(before))
         with self.store.decision() as conn:
             gone = self.store.prune(before)
             pruned = self.store.counters(conn).prune_seq
