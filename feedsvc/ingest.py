@@ -8,6 +8,7 @@ An entry's ``updated`` moves only when what a reader sees changes: the canonical
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -226,7 +227,11 @@ class Ingestor:
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
         self.cluster_of, self.members = {}, {}
         since = retention_cutoff(self.clock(), self.retention_days)
-        rows = list(self.store.index_rows(since=since))
+        with _gc_paused():  # a few objects per stored copy, all kept: the cyclic GC would rescan them
+            return self._load(stored, params, list(self.store.index_rows(since=since)))
+
+    def _load(self, stored: str, params: str, rows: list[IndexRow]) -> int:
+        """Index ``rows`` (every stored copy in the retention window): :meth:`_restore`'s second half."""
         # The stored counts include decisions up to bp_seq: replay the clusters started after it, in order.
         self._replay_boilerplate(rows)
         if stored != params:
@@ -247,8 +252,16 @@ class Ingestor:
                 else (row.key, fingerprint_from_bytes(row.shingles, row.lead))
                 for row in rows
             ]
+        # Every copy in its cluster (what _assign does, without its checks: the index is empty).
+        cluster_of, members = self.cluster_of, self.members
         for row in rows:
-            self._assign(row.key, row.cluster_id)
+            cluster_of[row.key] = row.cluster_id
+            group = members.get(row.cluster_id)
+            if group is None:
+                members[row.cluster_id] = {row.key}
+            else:
+                group.add(row.key)
+        rows.clear()  # freed now, not scanned by the index's load (it collects once, then freezes the rest)
         return self.deduper.load(items)
 
     def _replay_boilerplate(self, rows: Sequence[IndexRow]) -> None:
@@ -673,6 +686,17 @@ class Ingestor:
             updated = max(now, old.updated + timedelta(seconds=1))
             writes.append(ClusterWrite(cid, old.created, updated, published, canonical.key, digest, False))
         return writes
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Batch:
