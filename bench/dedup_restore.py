@@ -2,7 +2,9 @@
 
 Fills a SQLite store with N distinct 400-word stories (fingerprints as the service writes them), then
 times Ingestor.restore() (read every fingerprint and stored signature + rebuild the LSH index) against
-a baseline in the same run: only reading the same rows. Run: python -m bench.dedup_restore [N]
+a baseline in the same run: only reading the same rows (``Store.index_rows``, what restore() reads; and,
+shown beside it, the bare fetch of the same columns through SQLAlchemy with no object made per row).
+Run: python -m bench.dedup_restore [N]
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from feedsvc.dedup import Deduper, fingerprint_to_bytes
 from feedsvc.ingest import Ingestor, mint_cluster_id
 from feedsvc.models import Copy
 from feedsvc.settings import DedupSettings
-from feedsvc.store import ClusterWrite, Store, StoredCopy
+from feedsvc.store import _INDEX_COLUMNS, ClusterWrite, Store, StoredCopy, copies
 
 WORDS = 400
 BATCH = 2000
@@ -66,9 +70,20 @@ def main(argv: list[str] | None = None) -> None:
         fill(store, n, settings)
         filled = time.perf_counter() - t0
         since = datetime(2000, 1, 1, tzinfo=UTC)
+        query = select(*_INDEX_COLUMNS).where(copies.c.last_seen >= since)
+
+        def fetch() -> int:  # the same columns fetched, nothing made of them
+            with store.engine.connect() as conn:
+                return sum(1 for _ in conn.execute(query).yield_per(5000))
+
+        fetch()  # not timed: the first read of the file pays for bringing it into memory
         t0 = time.process_time()  # CPU time: on a shared machine, wall time measures the other programs
         rows = sum(1 for _ in store.index_rows(since=since))  # the rows restore() reads, read alone
         read_only = time.process_time() - t0
+        t0 = time.process_time()
+        fetched = fetch()
+        bare_read = time.process_time() - t0
+        assert fetched == rows
         before = _rss_mb()
         ingestor = Ingestor(store, settings, retention_days=36500)
         t0 = time.process_time()
@@ -79,10 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"stories in store: {rows:,} ({WORDS} words each; store filled in {filled:.1f} s)")
     print(f"{'step':<44} {'CPU s':>8}")
     print(f"{'baseline: read every index row':<44} {read_only:>8.2f}")
+    print(f"{'  (bare fetch of the same columns)':<44} {bare_read:>8.2f}")
     print(f"{'Ingestor.restore(): read + rebuild index':<44} {restore:>8.2f}")
     print(f"indexed {indexed:,} copies; peak RSS grew {after - before:,.0f} MB during restore")
     ratio = restore / read_only
-    print(f"target restore <= 2x the row read: x{ratio:.2f} -> {'PASS' if ratio <= 2 else 'MISS'}")
+    print(f"target restore <= 2x the row read: x{ratio:.2f} -> {'PASS' if ratio <= 2 else 'MISS'}"
+          f" (x{restore / bare_read:.2f} the bare fetch)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -190,7 +190,7 @@ def _run_once(args: argparse.Namespace) -> int:
     width = max((len(n) for n in names), default=6)
     service = Service(settings)
     try:
-        service.start()
+        service.start(restore=False)  # the first changed page restores the dedup index
         with source_progress(names, lambda r: _report_line(r, width)) as progress:
             reports = service.run_once(progress)
         unwritten = dict(service.publish_errors)

@@ -8,6 +8,7 @@ An entry's ``updated`` moves only when what a reader sees changes: the canonical
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -139,7 +140,9 @@ class Ingestor:
         self.settings = settings
         self.retention_days = retention_days
         self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
-        self.deduper = Deduper(settings)
+        # Made at its first use, after the restore (signing imports datasketch, about a second): a run whose
+        # pages are all unchanged never needs one.
+        self._deduper: Deduper | None = None
         self.cluster_of: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
         self._boilerplate_dirty = False
@@ -156,6 +159,17 @@ class Ingestor:
         self._restoring = threading.Lock()
         self._restore_failed: Exception | None = None
         self._batch: _Batch | None = None  # decisions sharing a transaction (see :meth:`batched`)
+
+    @property
+    def deduper(self) -> Deduper:
+        """The dedup index (used once restored: see :meth:`ready`)."""
+        if self._deduper is None:
+            self._deduper = Deduper(self.settings)
+        return self._deduper
+
+    @deduper.setter
+    def deduper(self, deduper: Deduper) -> None:
+        self._deduper = deduper
 
     def restore(self) -> int:
         """Rebuild the in-memory index from the store; returns the number of copies indexed. Done inside a
@@ -213,7 +227,11 @@ class Ingestor:
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
         self.cluster_of, self.members = {}, {}
         since = retention_cutoff(self.clock(), self.retention_days)
-        rows = list(self.store.index_rows(since=since))
+        with _gc_paused():  # a few objects per stored copy, all kept: the cyclic GC would rescan them
+            return self._load(stored, params, list(self.store.index_rows(since=since)))
+
+    def _load(self, stored: str, params: str, rows: list[IndexRow]) -> int:
+        """Index ``rows`` (every stored copy in the retention window): :meth:`_restore`'s second half."""
         # The stored counts include decisions up to bp_seq: replay the clusters started after it, in order.
         self._replay_boilerplate(rows)
         if stored != params:
@@ -234,8 +252,16 @@ class Ingestor:
                 else (row.key, fingerprint_from_bytes(row.shingles, row.lead))
                 for row in rows
             ]
+        # Every copy in its cluster (what _assign does, without its checks: the index is empty).
+        cluster_of, members = self.cluster_of, self.members
         for row in rows:
-            self._assign(row.key, row.cluster_id)
+            cluster_of[row.key] = row.cluster_id
+            group = members.get(row.cluster_id)
+            if group is None:
+                members[row.cluster_id] = {row.key}
+            else:
+                group.add(row.key)
+        rows.clear()  # freed now, not scanned by the index's load (it collects once, then freezes the rest)
         return self.deduper.load(items)
 
     def _replay_boilerplate(self, rows: Sequence[IndexRow]) -> None:
@@ -288,8 +314,13 @@ class Ingestor:
 
     def prune(self, before: datetime) -> int:
         """Drop copies past retention from the store and from the index together (between decisions:
-        no worker joins a cluster while it is being removed)."""
-        self.ready()
+        no worker joins a cluster while it is being removed). An index not loaded yet is not loaded for
+        it: there is nothing in it to forget, and a restore reads the store as pruned."""
+        if not self._restored.is_set():
+            with self._restoring:  # a restore under way ends first
+                if not self._restored.is_set():
+                    with self.store.decision():
+                        return len(self.store.prune(before))
         with self.store.decision() as conn:
             gone = self.store.prune(before)
             pruned = self.store.counters(conn).prune_seq
@@ -655,6 +686,17 @@ class Ingestor:
             updated = max(now, old.updated + timedelta(seconds=1))
             writes.append(ClusterWrite(cid, old.created, updated, published, canonical.key, digest, False))
         return writes
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Batch:

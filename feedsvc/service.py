@@ -133,11 +133,13 @@ class Service:
         s = self.settings
         return feed_context(s.public_url, s.hub, s.token, authority, epoch)
 
-    def start(self) -> None:
-        """Restore the dedup index and the last published feeds (cheap; no fetching)."""
+    def start(self, *, restore: bool = True) -> None:
+        """Load the last published feeds and start restoring the dedup index (cheap; no fetching).
+        ``restore=False``: the index is restored at its first use instead (`run-once`: a run whose pages
+        are all unchanged never loads it)."""
         started = time.monotonic()
         loaded = self.publisher.load(self._fingerprint())
-        if self.role != "web":
+        if self.role != "web" and restore:
             # The index loads in the background: the stored feeds are served meanwhile, and every use of
             # the index (a fetched page's dedup, prune) waits for it.
             self._restore_thread = self.ingestor.restore_in_background(
@@ -418,6 +420,11 @@ class Service:
         change of rendering context), storing them in one transaction; a feed that fails to build keeps
         its last good bytes. Returns the number of feeds whose bytes changed."""
         specs = self.feed_specs() if specs is None else specs
+        # Noted with every feed built: the specs' titles come from the pages, so they may have changed since
+        # start-up (the first fetch of a source names it), and a fingerprint of the specs at start-up would
+        # make the next start rebuild every feed with the same bytes.
+        s = self.settings
+        self.publisher.fingerprint = specs_fingerprint(self.context, specs, s.sources, s.feed_entries)
         # The stored stories and the feeds' specs (titles from pages, a reload) have not changed since
         # every feed was last built here, whole: nothing to do. (Read before building: a change made
         # meanwhile is built by the next call.)
@@ -540,8 +547,8 @@ class Service:
         nothing). The next pages are fetched in a thread while one is extracted and ingested, in turn
         (one request at a time, as before). On the embedded store the pages' decisions share a
         transaction for up to ``_BATCH_SECONDS`` (see Ingestor.batched); when one cannot be committed,
-        its pages are reported failed and their states left as they were, so the next run fetches them."""
-        self.ingestor.ready()  # the index first (a restore started in the background ends before the run)
+        its pages are reported failed and their states left as they were, so the next run fetches them.
+        The dedup index is restored by the first page that changed (if it is not already)."""
         states = self.store.all_source_states()
         sources = self.settings.sources
         known = {s.name: states.get(s.name) or SourceState(name=s.name) for s in sources}  # no row: new

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -234,9 +234,9 @@ class StoredCopy:
     lead_sig: bytes = b""
 
 
-@dataclass(frozen=True)
-class IndexRow:
-    """A copy as the dedup index needs it (restore and catch-up)."""
+class IndexRow(NamedTuple):
+    """A copy as the dedup index needs it (restore and catch-up): a tuple, made for every stored copy at a
+    restore (a frozen dataclass cost more than reading the row)."""
 
     key: str
     cluster_id: str
@@ -639,9 +639,7 @@ class Store:
         """Copies for the dedup index: those seen since ``since`` (restore), or those a decision changed
         after sequence number ``changed_after`` (catch-up), in decision order."""
         c = copies.c
-        query = select(
-            c.key, c.cluster_id, c.shingles, c.lead, c.body_sig, c.lead_sig, c.seq, c.changed, c.new_cluster
-        )
+        query = select(*_INDEX_COLUMNS)
         if since is not None:
             query = query.where(c.last_seen >= since)
         if changed_after is not None:
@@ -1381,16 +1379,19 @@ def _catch_up_statement(dialect: str) -> Any:
 
 
 def _index_row(row: Any) -> IndexRow:
+    """The IndexRow of a row that ends with the columns of _INDEX_COLUMNS (by position: a restore makes one
+    per stored copy, and a lookup by name costs more than the rest)."""
+    key, cluster_id, shingles, lead, body_sig, lead_sig, seq, changed, new_cluster = row[-9:]
     return IndexRow(
-        key=row.key,
-        cluster_id=row.cluster_id,
-        shingles=bytes(row.shingles),
-        lead=bytes(row.lead),
-        body_sig=bytes(row.body_sig or b""),
-        lead_sig=bytes(row.lead_sig or b""),
-        seq=int(row.seq or 0),
-        changed=int(row.changed or 0),
-        new_cluster=bool(row.new_cluster),
+        key,
+        cluster_id,
+        bytes(shingles),
+        bytes(lead),
+        bytes(body_sig or b""),
+        bytes(lead_sig or b""),
+        int(seq or 0),
+        int(changed or 0),
+        bool(new_cluster),
     )
 
 

@@ -291,6 +291,28 @@ def test_a_prune_by_another_worker_is_learnt_before_the_next_decision(database_u
         store.close()
 
 
+def test_a_prune_before_the_index_is_loaded_leaves_it_unloaded_and_the_next_load_agrees(
+    database_url: str,
+) -> None:
+    """An index nothing has used yet (a run whose pages were all unchanged) is not loaded for a prune: the
+    store is pruned alone, no dedup index is made, and the index loaded later holds what is left."""
+    (title, body), (other, other_body) = _stories(2, seed=5)
+    store = Store(database_url)
+    try:
+        _ingestor(store).ingest([_copy(title, body, "Wire", "a")])
+        later = Ingestor(store, DedupSettings(), retention_days=3650, clock=lambda: NOW + timedelta(days=2))
+        later.ingest([_copy(other, other_body, "Paper", "b")])
+        idle = Ingestor(store, DedupSettings(), retention_days=3650, clock=lambda: NOW)
+        assert idle.prune(NOW + timedelta(days=1)) == 1  # the wire copy, past its last sighting
+        assert not idle.restored and idle._deduper is None
+        assert store.counts() == {"copies": 1, "clusters": 1}
+        copy = idle.ingest([_copy(title, body, "City Paper", "c")])  # loads the index: the wire copy is gone
+        assert idle.restored and len(idle.deduper) == 2
+        assert (copy.new_clusters, copy.joined) == (1, 0)
+    finally:
+        store.close()
+
+
 def test_a_copy_stored_after_the_page_was_looked_up_is_seen_not_stored_twice(database_url: str) -> None:
     """Two runs of one source without leases (their lookups both find nothing): the later decision sees
     the copy the earlier one stored and leaves no empty cluster behind."""

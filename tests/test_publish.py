@@ -29,7 +29,7 @@ from feedsvc.publish import (
     render_json,
     render_rss,
 )
-from feedsvc.published import FeedContext, Publisher, feed_language, render_fingerprint
+from feedsvc.published import FeedContext, Publisher, feed_language
 from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 
@@ -538,13 +538,13 @@ def test_feeds_built_for_another_public_url_are_rebuilt_at_start(
     demo_config: Path, demo_settings: Callable[[], Settings]
 ) -> None:
     first = Service(demo_settings())
-    first.publisher.load(render_fingerprint(first.context, first.feed_specs(), first.settings.feed_entries))
+    first.publisher.load(first._fingerprint())  # what Service.start loads with
     first.run_once()
     first.close()
     moved = load_settings(demo_config, environ={"FEEDSVC_PUBLIC_URL": "https://feeds.example.org"})
     service = Service(moved)
     try:
-        fingerprint = render_fingerprint(service.context, service.feed_specs(), moved.feed_entries)
+        fingerprint = service._fingerprint()  # what Service.start loads with
         assert service.publisher.load(fingerprint) > 0
         outdated = service.publisher.outdated()
         assert "all.atom" in outdated and len(outdated) == len(service.feed_specs()) * 3

@@ -299,6 +299,59 @@ def test_a_new_public_url_reaches_the_served_feeds_at_start_up(demo_settings: Ca
         second.close()
 
 
+def test_the_start_after_a_run_that_named_its_sources_rebuilds_nothing(tmp_path: Path) -> None:
+    """A page's title names its source's feed; the feeds built with it are noted under the fingerprint of
+    what they were built with, so the next start finds none of them outdated (it rebuilt every one)."""
+    import shutil
+
+    from feedsvc.settings import load_settings
+    from tests.conftest import DATA, write_config
+
+    extra = '[[sources]]\nname = "fr"\nurl = "pages/fr.html"\ndate_order = "DMY"\n'
+    config = write_config(tmp_path, extra, pages=("daily8-putin-invites-trump.txt",))
+    shutil.copy(DATA / "pages" / "html-fr-aggregator.html", tmp_path / "pages" / "fr.html")
+    first = _run(load_settings(config, environ={}))
+    first.close()
+    assert "fr" in first.store.source_titles()  # the page named its source (the feed's title changed)
+    second = Service(load_settings(config, environ={}))
+    try:
+        assert second.publisher.load(second._fingerprint()) == 9  # what Service.start loads
+        assert second._outdated() == []
+    finally:
+        second.close()
+
+
+def test_a_run_whose_pages_are_all_unchanged_never_loads_the_dedup_index(
+    demo_settings: Callable[[], Settings],
+) -> None:
+    """`run-once` starts without restoring the index: a run of 304s needs none (loading it and making the
+    signer cost more than the run), and the first changed page loads it."""
+    from datetime import UTC, datetime
+
+    from feedsvc.fetch import Fetcher, Validators
+
+    class Unchanged(Fetcher):
+        def fetch(self, source: Source, validators: Validators | None = None) -> Page:
+            now = datetime.now(UTC)
+            return Page(source=source.name, url=source.url, content=b"", fetched_at=now, not_modified=True)
+
+    _run(demo_settings()).close()
+    service = Service(demo_settings(), fetcher=Unchanged())
+    service.start(restore=False)
+    try:
+        reports = service.run_once()
+        assert reports and all(r.ok and r.not_modified for r in reports)
+        assert not service.ingestor.restored and service.ingestor._deduper is None
+        source = service.settings.sources[0]
+        service.fetcher.close()
+        service.fetcher = Fetcher()
+        assert service.run_source(source, force=True).stories  # a changed page: the index is loaded
+        assert service.ingestor.restored and len(service.ingestor.deduper) == 13
+        assert service.store.counts() == {"copies": 13, "clusters": 9}
+    finally:
+        service.close()
+
+
 def test_ready_only_once_the_publisher_built_what_the_first_fetches_found(
     demo_settings: Callable[[], Settings],
 ) -> None:
