@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction
 
-from feedsvc.extract import clean
+from feedsvc.extract import clean, limits
 
 _log = logging.getLogger(__package__)  # the package's logger, "feedsvc.extract.html"
 
@@ -386,20 +386,16 @@ class _Parsed:
     root: Tag
     tree: _Tree
     trailing: int  # whitespace runs after </html> (text of the document outside the root element)
+    elements: int = 0  # how many elements the tree holds
+    depth: int = 0  # and how deep it nests (the root element is level 1)
 
 
 def _parse(text: str) -> _Parsed | None:
-    # lxml rejects NULs and lone surrogates; they carry no text anyway.
-    text = _flatten(_UNPARSEABLE_RE.sub("", text))
+    text = _flatten(_parseable(text))
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        parser = HTMLParser(recover=True)
-        # One element class for every tag, chosen in C: lxml.html's default lookup calls into Python for
-        # every element proxy made (its form and input classes are not used here).
-        parser.set_element_class_lookup(_CLASSES)
-        parser.feed(text)
-        root = parser.close()
+        root = _parse_tree(text)
     except (etree.LxmlError, ValueError, UnicodeError, RecursionError) as exc:
         _log.warning("unparseable HTML page: %s", exc)
         return None
@@ -407,9 +403,43 @@ def _parse(text: str) -> _Parsed | None:
         return None
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
-    _collapse_blank_texts(root, keeps_spaces)
     state.alive = list(root.iter())
-    return _Parsed(root, state, _trailing_runs(text))
+    elements, depth = _collapse_blank_texts(state.alive, keeps_spaces)
+    return _Parsed(root, state, _trailing_runs(text), elements, depth)
+
+
+def _parse_tree(text: str) -> Tag | None:
+    parser = HTMLParser(recover=True)
+    # One element class for every tag, chosen in C: lxml.html's default lookup calls into Python for
+    # every element proxy made (its form and input classes are not used here).
+    parser.set_element_class_lookup(_CLASSES)
+    parser.feed(text)
+    return parser.close()
+
+
+def _parseable(text: str) -> str:
+    """``text`` without what lxml rejects (NULs, lone surrogates), which carries no text anyway. Most pages
+    hold neither: the checks for that run in C (a pure-ASCII text is known as such without a look)."""
+    if "\x00" not in text:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:  # a lone surrogate
+            pass
+    return _UNPARSEABLE_RE.sub("", text)
+
+
+@lru_cache(maxsize=1)
+def parser_caps_depth() -> bool:
+    """Whether the HTML parser stops nesting at ``limits.MAX_DEPTH`` levels itself (libxml2 2.14 drops what
+    lies deeper than 256), so that a deeply nested page costs it no more than a flat one and its bounds can
+    be checked on the tree; an older parser took minutes over 50,000 nested <div>s."""
+    root = _parse_tree("<div>" * (limits.MAX_DEPTH + 64))
+    if root is None:
+        return False
+    return all(sum(1 for _ in el.iterancestors()) < limits.MAX_DEPTH for el in root.iter())
 
 
 _CLASSES = etree.ElementDefaultClassLookup(
@@ -417,21 +447,31 @@ _CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
-def _collapse_blank_texts(root: Tag, keeps_spaces: bool) -> None:
+def _collapse_blank_texts(nodes: list[Any], keeps_spaces: bool) -> tuple[int, int]:
     """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
     one space: the page's layout whitespace, not its text. Every run is an element's text or a node's tail
-    (the parser leaves none outside the root element), read without making an XPath text node of each."""
-    for node in root.iter():
+    (the parser leaves none outside the root element), read without making an XPath text node of each.
+    ``nodes`` is the whole tree in document order (root first, every proxy held, so ids are stable); the
+    same walk counts its elements and measures its depth (the root is level 1), for :mod:`limits`."""
+    levels: dict[int, int] = {}
+    elements = deepest = 0
+    for node in nodes:
+        parent = node.getparent()
         if isinstance(node, HtmlElement):
+            level = levels[id(parent)] + 1 if parent is not None else 1
+            levels[id(node)] = level
+            elements += 1
+            if level > deepest:
+                deepest = level
             text = node.text
             blank = text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
             if blank and (not keeps_spaces or not _kept_spaces(node)):
                 node.text = "\n" if "\n" in text else " "
         tail = node.tail
-        if tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES):
-            parent = node.getparent()
-            if not keeps_spaces or parent is None or not _kept_spaces(parent):
-                node.tail = "\n" if "\n" in tail else " "
+        blank = tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
+        if blank and (not keeps_spaces or parent is None or not _kept_spaces(parent)):
+            node.tail = "\n" if "\n" in tail else " "
+    return elements, deepest
 
 
 def _kept_spaces(el: Tag) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from feedsvc.extract import limits
 from feedsvc.extract.html.cards import _card_fields, _containers, _headlines, _is_story
 from feedsvc.extract.html.dom import (
     _TREE,
@@ -29,6 +30,7 @@ from feedsvc.models import DateOrder, SiteProfile, Story
 class ParsedPage:
     stories: list[Story]
     title: str | None = None  # the page's name for people (see feedsvc.extract.html.title)
+    refused: str | None = None  # why the parsed tree is beyond the bounds of feedsvc.extract.limits
 
 
 def parse_html(
@@ -57,6 +59,9 @@ def parse_html_page(
     parsed = _parse(text)
     if parsed is None:
         return ParsedPage([])
+    problem = limits.tree_problem(parsed.elements, parsed.depth)
+    if problem is not None:
+        return ParsedPage([], refused=problem)
     token = _TREE.set(parsed.tree)
     try:
         return _parse_page(parsed, text, page_url, fetched_at, date_order, profile)
