@@ -615,3 +615,39 @@ def test_a_long_listing_of_snippet_cards_is_never_read_as_one_article() -> None:
     single = parse_html(page, page_url=url, fetched_at=FETCHED, date_order="DMY", profile=None)
     assert len(stories) == 6 * len(single)
     assert all(s.title.endswith(")") for s in stories)  # every one a card of a copy, none the page itself
+
+
+_FIXTURES = sorted(
+    [*PAGES.glob("*.htm*"), *(Path(__file__).parent / "data" / "articles").rglob("*.htm*")], key=str
+)
+
+
+@pytest.mark.parametrize("path", _FIXTURES, ids=lambda p: p.name)
+def test_the_text_index_gives_what_walking_the_tree_gives(path: Path) -> None:
+    # Every element's text and text nodes (with the element each sits in), read from the one-walk index,
+    # are what itertext() and the XPath text nodes give, on every fixture page with its chrome dropped.
+    from feedsvc.extract.html import dom
+
+    parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
+    assert parsed is not None
+    token = dom._TREE.set(parsed.tree)
+    try:
+        dom._drop_chrome(parsed, set())
+        dom._index_texts(parsed.root)
+        assert parsed.tree.ruby or parsed.tree.texts is not None
+        for el in parsed.root.iter(dom.etree.Element):
+            expected = [(str(n), dom._text_parent(n)) for n in dom._strings(el)]
+            assert dom._placed_strings(el) == expected
+            assert dom._get_text(el) == "".join(el.itertext())
+        dom._edited()  # after an edit the index is not used: the tree is walked again
+        assert dom._indexed(parsed.root) is None
+    finally:
+        dom._TREE.reset(token)
+
+
+def test_credit_words_are_found_as_the_case_insensitive_search_finds_them() -> None:
+    from feedsvc.extract.html.fields import _CREDIT_WORD_RE, _has_credit_word
+
+    texts = ("Provided by Reuters", "SOURCE: dpa", "ſource: x", "PROVİDED", "提供：共同通信", "Quelle", "")
+    for text in texts:
+        assert _has_credit_word(text) == bool(_CREDIT_WORD_RE.search(text)), text

@@ -147,6 +147,20 @@ class _Tree:
     sponsor_above: dict[int, tuple[Any, bool]] = field(default_factory=dict)
     # per element (held with its result, so that its id stays its own), what a card's readers ask again
     memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
+    texts: _TextIndex | None = None  # every text run of the tree as it stood at one edit count
+
+
+@dataclass
+class _TextIndex:
+    """The page's text runs in document order, as one walk found them, and per element the slice of them
+    that is its text (what ``itertext()`` gives): a card's readers ask for the same texts many times, and
+    joining a slice costs a fraction of walking the subtree again. Valid while the tree is not edited."""
+
+    edits: int
+    runs: list[str]
+    owners: list[Any]  # per run, the element it sits in (a tail's is its node's parent)
+    spans: dict[int, tuple[int, int]]  # id(element) -> (first run, end run)
+    held: list[Any]  # every element indexed, held so that its id stays its own
 
 
 _TREE: ContextVar[_Tree] = ContextVar("feedsvc_html_tree", default=_Tree())  # noqa: B039 (never mutated)
@@ -173,10 +187,67 @@ def _is_tag(node: Any) -> bool:
     return isinstance(node, HtmlElement)
 
 
+def _index_texts(root: Tag) -> None:
+    """Index the tree's text runs (:class:`_TextIndex`) unless an index of the tree as it stands exists.
+    A page with ruby annotations is not indexed (their text is no text, which the slices do not know)."""
+    state = _TREE.get()
+    if state.ruby or (state.texts is not None and state.texts.edits == state.edits):
+        return
+    runs: list[str] = []
+    owners: list[Any] = []
+    spans: dict[int, tuple[int, int]] = {}
+    held: list[Any] = []
+    open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
+    for node in [*root.iter(), None]:  # None: the end, where every element but the root closes
+        parent = node.getparent() if node is not None else root
+        while open_ and open_[-1][0] is not parent:
+            el, first = open_.pop()
+            spans[id(el)] = (first, len(runs))
+            if el.tail:  # el is never the root, which stays open to the end: its parent is open
+                runs.append(el.tail)
+                owners.append(open_[-1][0])
+        if node is None:
+            break
+        if isinstance(node, HtmlElement):
+            held.append(node)
+            open_.append((node, len(runs)))
+            if node.text:
+                runs.append(node.text)
+                owners.append(node)
+        elif node.tail:  # a comment or processing instruction: no text of its own, but a tail
+            runs.append(node.tail)
+            owners.append(parent)
+    spans[id(root)] = (0, len(runs))
+    state.texts = _TextIndex(state.edits, runs, owners, spans, held)
+
+
+def _indexed(el: Tag) -> list[str] | None:
+    """The text runs of ``el`` from a current index, None when there is none (or ``el`` is not in it)."""
+    state = _TREE.get()
+    texts = state.texts
+    if texts is None or texts.edits != state.edits:
+        return None
+    span = texts.spans.get(id(el))
+    return None if span is None else texts.runs[span[0] : span[1]]
+
+
+def _placed_strings(root: Tag) -> list[tuple[str, Tag]]:
+    """The text nodes of :func:`_strings` as (text, the element it sits in) pairs: from the index when
+    there is a current one, else by XPath."""
+    state = _TREE.get()
+    texts = state.texts
+    span = texts.spans.get(id(root)) if texts is not None and texts.edits == state.edits else None
+    if texts is None or span is None:
+        return [(str(node), _text_parent(node)) for node in _strings(root)]
+    first, end = span
+    return list(zip(texts.runs[first:end], texts.owners[first:end], strict=True))
+
+
 def _get_text(el: Tag) -> str:
     """The element's text: every text node under it, ruby annotations left out."""
     if not _TREE.get().ruby or el.tag in _RUBY_NAMES:
-        return "".join(el.itertext())
+        runs = _indexed(el)
+        return "".join(el.itertext() if runs is None else runs)
     if any(a.tag in _RUBY_NAMES for a in el.iterancestors()):
         return ""
     return "".join(_PLAIN_TEXTS(el))
@@ -671,7 +742,10 @@ def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:
 
 def _text_runs(root: Tag) -> Iterable[str]:
     """The texts of :func:`_strings` as plain strings (without the element each belongs to)."""
-    return _PLAIN_TEXTS(root) if _TREE.get().ruby else root.itertext()  # type: ignore[no-any-return]
+    if _TREE.get().ruby:
+        return _PLAIN_TEXTS(root)  # type: ignore[no-any-return]
+    runs = _indexed(root)
+    return root.itertext() if runs is None else runs
 
 
 def _sponsored(record: Tag) -> bool:
