@@ -651,3 +651,17 @@ def test_credit_words_are_found_as_the_case_insensitive_search_finds_them() -> N
     texts = ("Provided by Reuters", "SOURCE: dpa", "ſource: x", "PROVİDED", "提供：共同通信", "Quelle", "")
     for text in texts:
         assert _has_credit_word(text) == bool(_CREDIT_WORD_RE.search(text)), text
+
+
+@pytest.mark.parametrize(("attribute", "named"), [("ITEMPROP", True), ("itemprop", True), ("data-x", False)])
+def test_itemprops_are_looked_for_only_on_pages_that_name_them(attribute: str, named: bool) -> None:
+    from feedsvc.extract.html import dom
+
+    parsed = dom._parse(f'<html><body><div {attribute}="articleBody"><p>x</p></div></body></html>')
+    assert parsed is not None and parsed.tree.itemprops is named
+    token = dom._TREE.set(parsed.tree)
+    try:
+        body = dom._article_body(parsed.root)
+        assert (body is not None and body.tag == "div") is named
+    finally:
+        dom._TREE.reset(token)

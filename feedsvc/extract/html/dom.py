@@ -148,6 +148,7 @@ class _Tree:
     # per element (held with its result, so that its id stays its own), what a card's readers ask again
     memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
     texts: _TextIndex | None = None  # every text run of the tree as it stood at one edit count
+    itemprops: bool = True  # whether an element of the page may have an itemprop (False: none has)
 
 
 @dataclass
@@ -339,6 +340,19 @@ def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> It
     return root.iterdescendants(*names)  # type: ignore[no-any-return]
 
 
+def _tags_or_itemprops(root: Tag, name: str) -> Iterator[Tag]:
+    """The elements under ``root`` (as :func:`_tags`) named ``name`` or carrying an itemprop, with maybe
+    others: on a page where no element has an itemprop (most listings), only those named ``name``, found
+    in C instead of looking at every element."""
+    return _tags(root) if _has_itemprops() else _tags(root, name)
+
+
+def _has_itemprops() -> bool:
+    """Whether an element of the page may have an itemprop: False only when its source never names one
+    (see :func:`_parse`); True outside an extraction."""
+    return _TREE.get().itemprops
+
+
 def _strings(root: Tag) -> list[Text]:
     """The text nodes under ``root`` (no comments, no ruby annotations), in document order."""
     return _PLAIN_TEXTS(root) if _TREE.get().ruby else _TEXTS(root)  # type: ignore[no-any-return]
@@ -473,6 +487,9 @@ def _parse(text: str) -> _Parsed | None:
     if root is None or not isinstance(root, HtmlElement):
         return None
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
+    # Attribute names are the source's, ASCII lower-cased: a source that never names an itemprop has none
+    # (looked for in C, where a walk over the elements would ask each for it).
+    state.itemprops = "itemprop" in text or "itemprop" in text.lower()
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
     state.alive = list(root.iter())
     elements, depth = _collapse_blank_texts(state.alive, keeps_spaces)
@@ -699,6 +716,8 @@ def _is_article_body(el: Tag) -> bool:
 
 
 def _article_body(root: Tag) -> Tag | None:
+    if not _has_itemprops():
+        return None
     return next((el for el in _tags(root) if el.get("itemprop") is not None and _is_article_body(el)), None)
 
 

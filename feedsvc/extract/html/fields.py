@@ -31,6 +31,7 @@ from feedsvc.extract.html.dom import (
     _remembered,
     _strings,
     _tags,
+    _tags_or_itemprops,
     _text,
     _text_parent,
     clean_line,
@@ -97,7 +98,7 @@ class _Fields:
 def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When | None:
     """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase.
     Headings are never searched: "now" in a headline is a word of it, not its time."""
-    for el in _tags(scope):
+    for el in _tags_or_itemprops(scope, "time"):
         if el.tag != "time" and (el.get("itemprop") or "").lower() != "datepublished":
             continue
         if not fence.covers(el) and _ancestor(el, _HEADING_NAMES) is None:
