@@ -624,21 +624,32 @@ _FIXTURES = sorted(
 
 @pytest.mark.parametrize("path", _FIXTURES, ids=lambda p: p.name)
 def test_the_text_index_gives_what_walking_the_tree_gives(path: Path) -> None:
-    # Every element's text and text nodes (with the element each sits in), read from the one-walk index,
-    # are what itertext() and the XPath text nodes give, on every fixture page with its chrome dropped.
-    from feedsvc.extract.html import dom
+    # Every element's text, text nodes (with the element each sits in) and meta-line pieces, read from the
+    # one-walk index, are what walking the tree gives, on every fixture page with its chrome dropped.
+    from feedsvc.extract.html import dom, fields
 
     parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
     assert parsed is not None
     token = dom._TREE.set(parsed.tree)
     try:
         dom._drop_chrome(parsed, set())
+        elements = list(parsed.root.iter(dom.etree.Element))
+
+        def read(el: dom.Tag) -> tuple[object, ...]:
+            time_el = next(el.iter("time"), None)
+            return (
+                [(str(n), dom._text_parent(n)) for n in dom._strings(el)]
+                if dom._current_texts() is None
+                else dom._placed_strings(el),
+                dom._get_text(el),
+                fields._pieces(el, None),
+                fields._pieces(el, time_el),
+            )
+
+        walked = [read(el) for el in elements]  # no index yet: the tree is walked
         dom._index_texts(parsed.root)
-        assert parsed.tree.ruby or parsed.tree.texts is not None
-        for el in parsed.root.iter(dom.etree.Element):
-            expected = [(str(n), dom._text_parent(n)) for n in dom._strings(el)]
-            assert dom._placed_strings(el) == expected
-            assert dom._get_text(el) == "".join(el.itertext())
+        assert parsed.tree.ruby or dom._current_texts() is not None
+        assert [read(el) for el in elements] == walked
         dom._edited()  # after an edit the index is not used: the tree is walked again
         assert dom._indexed(parsed.root) is None
     finally:

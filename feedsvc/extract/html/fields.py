@@ -16,6 +16,7 @@ from feedsvc.extract.html.dom import (
     Text,
     _ancestor,
     _attr,
+    _current_texts,
     _Fence,
     _find,
     _first,
@@ -34,6 +35,7 @@ from feedsvc.extract.html.dom import (
     _tags_or_itemprops,
     _text,
     _text_parent,
+    _TextIndex,
     clean_line,
 )
 
@@ -213,6 +215,10 @@ def _name_beside(line: Tag, fence: _Fence) -> str | None:
 def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
     """The texts of a meta line, one per text node; a <time> element's whole text is one piece, and a
     source logo's alt text stands for the name it shows."""
+    texts = _current_texts()
+    span = texts.spans.get(id(line)) if texts is not None else None
+    if texts is not None and span is not None and (time_el is None or id(time_el) in texts.spans):
+        return _indexed_pieces(texts, span, line, time_el)
     out: list[str] = []
     time_done = False
     for node in _nodes(line):
@@ -226,6 +232,30 @@ def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
             time_done = True
         elif text := clean_line(str(node)):
             out.append(text)
+    return out
+
+
+def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el: Tag | None) -> list[str]:
+    """:func:`_pieces` read from the text index: a run is inside the <time> when it lies in its span, and
+    a logo comes before the run its span starts at (its tail)."""
+    out: list[str] = []
+    inside = texts.spans.get(id(time_el)) if time_el is not None else None
+    logos = [(texts.spans[id(img)][0], img) for img in line.iterdescendants("img")]
+    logos.reverse()
+    time_done = False
+    for i in range(*span):
+        while logos and logos[-1][0] <= i:
+            if alt := _logo_name(logos.pop()[1].get("alt")):
+                out.append(alt)
+        if inside is not None and inside[0] <= i < inside[1]:
+            if not time_done and time_el is not None and (text := _text(time_el)):
+                out.append(text)
+            time_done = True
+        elif text := clean_line(texts.runs[i]):
+            out.append(text)
+    for _, img in reversed(logos):
+        if alt := _logo_name(img.get("alt")):
+            out.append(alt)
     return out
 
 
