@@ -676,3 +676,17 @@ def test_itemprops_are_looked_for_only_on_pages_that_name_them(attribute: str, n
         assert (body is not None and body.tag == "div") is named
     finally:
         dom._TREE.reset(token)
+
+
+@pytest.mark.parametrize("path", _FIXTURES, ids=lambda p: p.name)
+def test_text_length_is_counted_as_the_text_is_long(path: Path) -> None:
+    from feedsvc.extract.html import dom
+
+    parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
+    assert parsed is not None
+    token = dom._TREE.set(parsed.tree)
+    try:
+        for el in [parsed.root, *parsed.root.iter("body", "div", "article", "ul")][:200]:
+            assert dom._text_length(el) == len(dom._get_text(el))
+    finally:
+        dom._TREE.reset(token)

@@ -617,7 +617,7 @@ def _drop_chrome(parsed: _Parsed, keep: set[int]) -> None:
     first; what lies inside a removed element is not looked at."""
     soup = parsed.root
     _remove(soup, list(soup.iterdescendants(*_NEVER_TEXT)), lambda el: True)
-    page_chars = len(_get_text(soup)) + parsed.trailing
+    page_chars = _text_length(soup) + parsed.trailing
 
     def chrome(el: Tag) -> bool:
         if id(el) in keep:
@@ -627,6 +627,17 @@ def _drop_chrome(parsed: _Parsed, keep: set[int]) -> None:
         return not _holds_content(el, page_chars, structural=el.tag in ("nav", "header", "footer", "form"))
 
     _remove(soup, _chrome_elements(soup), chrome)
+
+
+def _text_length(el: Tag) -> int:
+    """``len(_get_text(el))``, counted in C without making the text (where ruby annotations need no
+    leaving out)."""
+    if _TREE.get().ruby:
+        return len(_get_text(el))
+    return int(_TEXT_LENGTH(el))
+
+
+_TEXT_LENGTH = etree.XPath("string-length(string(.))")
 
 
 def _chrome_elements(root: Tag) -> list[Tag]:
@@ -685,6 +696,8 @@ def _is_chrome_element(el: Tag) -> bool:
         return True
     if name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
+    if len(el.attrib) <= (classes is not None) + (ident is not None):
+        return False  # no attribute but its class and id: the marks below are all attributes
     role = get("role")
     if role and role.lower() in _CHROME_ROLES:
         return True
