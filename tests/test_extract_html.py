@@ -615,3 +615,78 @@ def test_a_long_listing_of_snippet_cards_is_never_read_as_one_article() -> None:
     single = parse_html(page, page_url=url, fetched_at=FETCHED, date_order="DMY", profile=None)
     assert len(stories) == 6 * len(single)
     assert all(s.title.endswith(")") for s in stories)  # every one a card of a copy, none the page itself
+
+
+_FIXTURES = sorted(
+    [*PAGES.glob("*.htm*"), *(Path(__file__).parent / "data" / "articles").rglob("*.htm*")], key=str
+)
+
+
+@pytest.mark.parametrize("path", _FIXTURES, ids=lambda p: p.name)
+def test_the_text_index_gives_what_walking_the_tree_gives(path: Path) -> None:
+    # Every element's text, text nodes (with the element each sits in) and meta-line pieces, read from the
+    # one-walk index, are what walking the tree gives, on every fixture page with its chrome dropped.
+    from feedsvc.extract.html import dom, fields
+
+    parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
+    assert parsed is not None
+    token = dom._TREE.set(parsed.tree)
+    try:
+        dom._drop_chrome(parsed, set())
+        elements = list(parsed.root.iter(dom.etree.Element))
+
+        def read(el: dom.Tag) -> tuple[object, ...]:
+            time_el = next(el.iter("time"), None)
+            return (
+                [(str(n), dom._text_parent(n)) for n in dom._strings(el)]
+                if dom._current_texts() is None
+                else dom._placed_strings(el),
+                dom._get_text(el),
+                fields._pieces(el, None),
+                fields._pieces(el, time_el),
+            )
+
+        walked = [read(el) for el in elements]  # no index yet: the tree is walked
+        dom._index_texts(parsed.root)
+        assert parsed.tree.ruby or dom._current_texts() is not None
+        assert [read(el) for el in elements] == walked
+        dom._edited()  # after an edit the index is not used: the tree is walked again
+        assert dom._indexed(parsed.root) is None
+    finally:
+        dom._TREE.reset(token)
+
+
+def test_credit_words_are_found_as_the_case_insensitive_search_finds_them() -> None:
+    from feedsvc.extract.html.fields import _CREDIT_WORD_RE, _has_credit_word
+
+    texts = ("Provided by Reuters", "SOURCE: dpa", "ſource: x", "PROVİDED", "提供：共同通信", "Quelle", "")
+    for text in texts:
+        assert _has_credit_word(text) == bool(_CREDIT_WORD_RE.search(text)), text
+
+
+@pytest.mark.parametrize(("attribute", "named"), [("ITEMPROP", True), ("itemprop", True), ("data-x", False)])
+def test_itemprops_are_looked_for_only_on_pages_that_name_them(attribute: str, named: bool) -> None:
+    from feedsvc.extract.html import dom
+
+    parsed = dom._parse(f'<html><body><div {attribute}="articleBody"><p>x</p></div></body></html>')
+    assert parsed is not None and parsed.tree.itemprops is named
+    token = dom._TREE.set(parsed.tree)
+    try:
+        body = dom._article_body(parsed.root)
+        assert (body is not None and body.tag == "div") is named
+    finally:
+        dom._TREE.reset(token)
+
+
+@pytest.mark.parametrize("path", _FIXTURES, ids=lambda p: p.name)
+def test_text_length_is_counted_as_the_text_is_long(path: Path) -> None:
+    from feedsvc.extract.html import dom
+
+    parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
+    assert parsed is not None
+    token = dom._TREE.set(parsed.tree)
+    try:
+        for el in [parsed.root, *parsed.root.iter("body", "div", "article", "ul")][:200]:
+            assert dom._text_length(el) == len(dom._get_text(el))
+    finally:
+        dom._TREE.reset(token)

@@ -42,9 +42,42 @@ def test_deeply_nested_page_is_refused_unparsed(depth: int) -> None:
     assert caught.value.source == "hostile" and f"more than {MAX_DEPTH} deep" in str(caught.value)
 
 
+def test_deep_nesting_is_found_on_the_parsed_tree_without_a_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parser bundled with lxml stops nesting at 256 levels: the bounds are checked in the tree walk.
+    from feedsvc.extract.html import parser_caps_depth
+
+    assert parser_caps_depth()
+
+    def no_scan(html: str) -> str | None:
+        raise AssertionError("a page with few '<' is not scanned before it is parsed")
+
+    monkeypatch.setattr(limits, "structure_problem", no_scan)
+    deep = "<html><body>" + "<div>" * 300 + CARD + "</div>" * 300 + "</body></html>"
+    with pytest.raises(ExtractError) as caught:
+        extract(_page(deep), SOURCE)
+    assert f"more than {MAX_DEPTH} deep" in str(caught.value) and "refused" in str(caught.value)
+    # 40 wrappers deep is a real page: read, not refused
+    [story] = extract(_page("<html><body>" + "<div>" * 40 + CARD + "</div>" * 40 + "</body></html>"), SOURCE)
+    assert story.title == "Council approves new harbour wall after storm damage"
+
+
+def test_tree_bounds_and_when_a_page_is_scanned_first() -> None:
+    assert limits.tree_problem(MAX_ELEMENTS, MAX_DEPTH - 1) is None
+    assert limits.tree_problem(MAX_ELEMENTS + 1, 10) == f"page has more than {MAX_ELEMENTS:,} elements"
+    assert limits.tree_problem(100, MAX_DEPTH) == f"page nests elements more than {MAX_DEPTH} deep"
+    page = "<p>x" * 1000
+    assert not limits.needs_scan(page, parser_caps_depth=True)
+    assert limits.needs_scan(page, parser_caps_depth=False)  # a parser without its own cap: scan first
+    assert limits.needs_scan("<i>" * (MAX_ELEMENTS + 1), parser_caps_depth=True)  # could flood the tree
+
+
 def test_element_flood_is_refused() -> None:
     html = "<html><body>" + "<i></i>" * (MAX_ELEMENTS + 1) + "</body></html>"
     assert structure_problem(html) == f"page has more than {MAX_ELEMENTS:,} elements"
+    with pytest.raises(ExtractError) as caught:  # scanned before it is parsed: too many "<" to parse first
+        extract(_page(html), SOURCE)
+    message = str(caught.value)
+    assert f"more than {MAX_ELEMENTS:,} elements" in message and "refused unparsed" in message
 
 
 def test_real_nesting_is_within_bounds() -> None:

@@ -122,9 +122,9 @@ def _stories(page: Page, source: Source) -> tuple[list[Story], str | None]:
     if is_html(text, page.content_type):
         # Imported at the first HTML page: lxml, trafilatura and their friends are a good part of start-up,
         # and a web server, `check-config` or a text-only install never need them.
-        from feedsvc.extract.html import parse_html_page
+        from feedsvc.extract.html import parse_html_page, parser_caps_depth
 
-        problem = limits.structure_problem(text)
+        problem = limits.structure_problem(text) if limits.needs_scan(text, parser_caps_depth()) else None
         if problem:
             raise ExtractError(source.name, f"{problem} in {page.url}: refused unparsed")
         parsed = parse_html_page(
@@ -134,6 +134,8 @@ def _stories(page: Page, source: Source) -> tuple[list[Story], str | None]:
             date_order=source.date_order,
             profile=source.profile,
         )
+        if parsed.refused:
+            raise ExtractError(source.name, f"{parsed.refused} in {page.url}: refused")
         stories, title = parsed.stories, parsed.title
     else:
         stories = parse_text(text, page.fetched_at, source.date_order, source_languages(source))

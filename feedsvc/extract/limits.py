@@ -2,9 +2,15 @@
 
 Extraction walks ancestors, so its cost grows with depth; a hostile page of 50,000 nested <div>s would take
 hours. Real pages nest a few dozen elements deep (browsers stop nesting at 512), so a page deeper than
-``MAX_DEPTH`` or with more than ``MAX_ELEMENTS`` elements is refused before it is parsed, with an error that
-says which bound it broke. The scan is one linear pass over the tags, not a parse: every search in it stops
-at the next ``<`` or at a literal end marker, so no page can make it backtrack over the rest of the text.
+``MAX_DEPTH`` or with more than ``MAX_ELEMENTS`` elements is refused, with an error that says which bound it
+broke. Where the parser bounds nesting itself (libxml2 2.14 stops at 256 levels and drops what lies deeper,
+so a deep page parses as fast as a flat one), the bounds are checked on the parsed tree, in the walk the
+extractor makes anyway (:func:`tree_problem`): a tree that reaches ``MAX_DEPTH`` levels came from a page
+that nests at least that deep. A page is scanned before it is parsed (:func:`structure_problem`) only when
+the parser does not bound nesting, or when it holds more ``<`` than ``MAX_ELEMENTS`` (:func:`needs_scan`):
+every element but the few the parser implies opens with one, so no other page can flood the tree. The
+scan is one linear pass over the tags, not a parse: every search in it stops at the next ``<`` or at a
+literal end marker, so no page can make it backtrack over the rest of the text.
 
 A page inside those bounds can still be slow to extract (a few megabytes of 250-deep wrappers takes tens of
 seconds), so extraction also runs under a deadline, :func:`call_within`: past ``MAX_EXTRACT_SECONDS`` it is
@@ -53,6 +59,22 @@ _TOKEN_RE = re.compile(r"<!--|<(/?)([a-zA-Z][a-zA-Z0-9-]{0,30})\b[^<>]*?(/?)>")
 _RAW_END = {
     name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style", "template", "textarea")
 }
+
+
+def needs_scan(html: str, parser_caps_depth: bool) -> bool:
+    """Whether ``html`` must pass :func:`structure_problem` before it is parsed (see the module's text)."""
+    return not parser_caps_depth or html.count("<") > MAX_ELEMENTS
+
+
+def tree_problem(elements: int, depth: int) -> str | None:
+    """Why a parsed tree of ``elements`` elements nesting ``depth`` levels deep (the root element is level
+    1) is beyond the bounds, or None. A parser that bounds nesting stops at ``MAX_DEPTH`` levels, so a tree
+    that reaches them is taken for a deeper page (what lay deeper was dropped)."""
+    if elements > MAX_ELEMENTS:
+        return f"page has more than {MAX_ELEMENTS:,} elements"
+    if depth >= MAX_DEPTH:
+        return f"page nests elements more than {MAX_DEPTH} deep"
+    return None
 
 
 def structure_problem(html: str) -> str | None:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction
 
-from feedsvc.extract import clean
+from feedsvc.extract import clean, limits
 
 _log = logging.getLogger(__package__)  # the package's logger, "feedsvc.extract.html"
 
@@ -79,12 +79,13 @@ _AD_HOST_RE = re.compile(
     r"|zemanta\.com|revcontent\.com|mgid\.com|adclick\.g\.doubleclick\.net|amazon-adsystem\.com)$"
 )
 # Every name _AD_HOST_RE needs (looked for in the lower-cased URL, as the host is lower-cased: the Kelvin
-# sign becomes "k"), and the characters urlsplit drops from a URL before it reads the host.
-_AD_NAME_RE = re.compile(
-    r"doubleclick|googleadservices|googlesyndication|taboola|outbrain|criteo|adnxs|beap|zemanta|revcontent"
-    r"|mgid|amazon-adsystem"
-)
-_URL_DROPPED_RE = re.compile("[\t\r\n]")
+# sign becomes "k"), each a substring search in C, and the characters urlsplit drops from a URL before it
+# reads the host.
+_AD_NAMES = (
+    "doubleclick", "googleadservices", "googlesyndication", "taboola", "outbrain", "criteo", "adnxs", "beap",
+    "zemanta", "revcontent", "mgid", "amazon-adsystem",
+)  # fmt: skip
+_URL_DROPPED = ("\t", "\r", "\n")
 _SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT_RE = re.compile(r"[-_]+")
@@ -147,6 +148,21 @@ class _Tree:
     sponsor_above: dict[int, tuple[Any, bool]] = field(default_factory=dict)
     # per element (held with its result, so that its id stays its own), what a card's readers ask again
     memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
+    texts: _TextIndex | None = None  # every text run of the tree as it stood at one edit count
+    itemprops: bool = True  # whether an element of the page may have an itemprop (False: none has)
+
+
+@dataclass
+class _TextIndex:
+    """The page's text runs in document order, as one walk found them, and per element the slice of them
+    that is its text (what ``itertext()`` gives): a card's readers ask for the same texts many times, and
+    joining a slice costs a fraction of walking the subtree again. Valid while the tree is not edited."""
+
+    edits: int
+    runs: list[str]
+    owners: list[Any]  # per run, the element it sits in (a tail's is its node's parent)
+    spans: dict[int, tuple[int, int]]  # id(element) -> (first run, end run)
+    held: list[Any]  # every element indexed, held so that its id stays its own
 
 
 _TREE: ContextVar[_Tree] = ContextVar("feedsvc_html_tree", default=_Tree())  # noqa: B039 (never mutated)
@@ -173,10 +189,73 @@ def _is_tag(node: Any) -> bool:
     return isinstance(node, HtmlElement)
 
 
+def _index_texts(root: Tag) -> None:
+    """Index the tree's text runs (:class:`_TextIndex`) unless an index of the tree as it stands exists.
+    A page with ruby annotations is not indexed (their text is no text, which the slices do not know)."""
+    state = _TREE.get()
+    if state.ruby or (state.texts is not None and state.texts.edits == state.edits):
+        return
+    runs: list[str] = []
+    owners: list[Any] = []
+    spans: dict[int, tuple[int, int]] = {}
+    held: list[Any] = []
+    open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
+    for node in [*root.iter(), None]:  # None: the end, where every element but the root closes
+        parent = node.getparent() if node is not None else root
+        while open_ and open_[-1][0] is not parent:
+            el, first = open_.pop()
+            spans[id(el)] = (first, len(runs))
+            if el.tail:  # el is never the root, which stays open to the end: its parent is open
+                runs.append(el.tail)
+                owners.append(open_[-1][0])
+        if node is None:
+            break
+        if isinstance(node, HtmlElement):
+            held.append(node)
+            open_.append((node, len(runs)))
+            if node.text:
+                runs.append(node.text)
+                owners.append(node)
+        elif node.tail:  # a comment or processing instruction: no text of its own, but a tail
+            runs.append(node.tail)
+            owners.append(parent)
+    spans[id(root)] = (0, len(runs))
+    state.texts = _TextIndex(state.edits, runs, owners, spans, held)
+
+
+def _current_texts() -> _TextIndex | None:
+    """The text index of the tree as it stands, None when there is none."""
+    state = _TREE.get()
+    texts = state.texts
+    return texts if texts is not None and texts.edits == state.edits else None
+
+
+def _indexed(el: Tag) -> list[str] | None:
+    """The text runs of ``el`` from a current index, None when there is none (or ``el`` is not in it)."""
+    texts = _current_texts()
+    if texts is None:
+        return None
+    span = texts.spans.get(id(el))
+    return None if span is None else texts.runs[span[0] : span[1]]
+
+
+def _placed_strings(root: Tag) -> list[tuple[str, Tag]]:
+    """The text nodes of :func:`_strings` as (text, the element it sits in) pairs: from the index when
+    there is a current one, else by XPath."""
+    state = _TREE.get()
+    texts = state.texts
+    span = texts.spans.get(id(root)) if texts is not None and texts.edits == state.edits else None
+    if texts is None or span is None:
+        return [(str(node), _text_parent(node)) for node in _strings(root)]
+    first, end = span
+    return list(zip(texts.runs[first:end], texts.owners[first:end], strict=True))
+
+
 def _get_text(el: Tag) -> str:
     """The element's text: every text node under it, ruby annotations left out."""
     if not _TREE.get().ruby or el.tag in _RUBY_NAMES:
-        return "".join(el.itertext())
+        runs = _indexed(el)
+        return "".join(el.itertext() if runs is None else runs)
     if any(a.tag in _RUBY_NAMES for a in el.iterancestors()):
         return ""
     return "".join(_PLAIN_TEXTS(el))
@@ -266,6 +345,19 @@ def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> It
     if root.getparent() is None:
         return root.iter(*names)  # type: ignore[no-any-return]
     return root.iterdescendants(*names)  # type: ignore[no-any-return]
+
+
+def _tags_or_itemprops(root: Tag, name: str) -> Iterator[Tag]:
+    """The elements under ``root`` (as :func:`_tags`) named ``name`` or carrying an itemprop, with maybe
+    others: on a page where no element has an itemprop (most listings), only those named ``name``, found
+    in C instead of looking at every element."""
+    return _tags(root) if _has_itemprops() else _tags(root, name)
+
+
+def _has_itemprops() -> bool:
+    """Whether an element of the page may have an itemprop: False only when its source never names one
+    (see :func:`_parse`); True outside an extraction."""
+    return _TREE.get().itemprops
 
 
 def _strings(root: Tag) -> list[Text]:
@@ -386,30 +478,63 @@ class _Parsed:
     root: Tag
     tree: _Tree
     trailing: int  # whitespace runs after </html> (text of the document outside the root element)
+    elements: int = 0  # how many elements the tree holds
+    depth: int = 0  # and how deep it nests (the root element is level 1)
 
 
 def _parse(text: str) -> _Parsed | None:
-    # lxml rejects NULs and lone surrogates; they carry no text anyway.
-    text = _flatten(_UNPARSEABLE_RE.sub("", text))
+    text = _flatten(_parseable(text))
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        parser = HTMLParser(recover=True)
-        # One element class for every tag, chosen in C: lxml.html's default lookup calls into Python for
-        # every element proxy made (its form and input classes are not used here).
-        parser.set_element_class_lookup(_CLASSES)
-        parser.feed(text)
-        root = parser.close()
+        root = _parse_tree(text)
     except (etree.LxmlError, ValueError, UnicodeError, RecursionError) as exc:
         _log.warning("unparseable HTML page: %s", exc)
         return None
     if root is None or not isinstance(root, HtmlElement):
         return None
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
+    # Attribute names are the source's, ASCII lower-cased: a source that never names an itemprop has none
+    # (looked for in C, where a walk over the elements would ask each for it).
+    state.itemprops = "itemprop" in text or "itemprop" in text.lower()
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
-    _collapse_blank_texts(root, keeps_spaces)
     state.alive = list(root.iter())
-    return _Parsed(root, state, _trailing_runs(text))
+    elements, depth = _collapse_blank_texts(state.alive, keeps_spaces)
+    return _Parsed(root, state, _trailing_runs(text), elements, depth)
+
+
+def _parse_tree(text: str) -> Tag | None:
+    parser = HTMLParser(recover=True)
+    # One element class for every tag, chosen in C: lxml.html's default lookup calls into Python for
+    # every element proxy made (its form and input classes are not used here).
+    parser.set_element_class_lookup(_CLASSES)
+    parser.feed(text)
+    return parser.close()
+
+
+def _parseable(text: str) -> str:
+    """``text`` without what lxml rejects (NULs, lone surrogates), which carries no text anyway. Most pages
+    hold neither: the checks for that run in C (a pure-ASCII text is known as such without a look)."""
+    if "\x00" not in text:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:  # a lone surrogate
+            pass
+    return _UNPARSEABLE_RE.sub("", text)
+
+
+@lru_cache(maxsize=1)
+def parser_caps_depth() -> bool:
+    """Whether the HTML parser stops nesting at ``limits.MAX_DEPTH`` levels itself (libxml2 2.14 drops what
+    lies deeper than 256), so that a deeply nested page costs it no more than a flat one and its bounds can
+    be checked on the tree; an older parser took minutes over 50,000 nested <div>s."""
+    root = _parse_tree("<div>" * (limits.MAX_DEPTH + 64))
+    if root is None:
+        return False
+    return all(sum(1 for _ in el.iterancestors()) < limits.MAX_DEPTH for el in root.iter())
 
 
 _CLASSES = etree.ElementDefaultClassLookup(
@@ -417,21 +542,31 @@ _CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
-def _collapse_blank_texts(root: Tag, keeps_spaces: bool) -> None:
+def _collapse_blank_texts(nodes: list[Any], keeps_spaces: bool) -> tuple[int, int]:
     """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
     one space: the page's layout whitespace, not its text. Every run is an element's text or a node's tail
-    (the parser leaves none outside the root element), read without making an XPath text node of each."""
-    for node in root.iter():
+    (the parser leaves none outside the root element), read without making an XPath text node of each.
+    ``nodes`` is the whole tree in document order (root first, every proxy held, so ids are stable); the
+    same walk counts its elements and measures its depth (the root is level 1), for :mod:`limits`."""
+    levels: dict[int, int] = {}
+    elements = deepest = 0
+    for node in nodes:
+        parent = node.getparent()
         if isinstance(node, HtmlElement):
+            level = levels[id(parent)] + 1 if parent is not None else 1
+            levels[id(node)] = level
+            elements += 1
+            if level > deepest:
+                deepest = level
             text = node.text
             blank = text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
             if blank and (not keeps_spaces or not _kept_spaces(node)):
                 node.text = "\n" if "\n" in text else " "
         tail = node.tail
-        if tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES):
-            parent = node.getparent()
-            if not keeps_spaces or parent is None or not _kept_spaces(parent):
-                node.tail = "\n" if "\n" in tail else " "
+        blank = tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
+        if blank and (not keeps_spaces or parent is None or not _kept_spaces(parent)):
+            node.tail = "\n" if "\n" in tail else " "
+    return elements, deepest
 
 
 def _kept_spaces(el: Tag) -> bool:
@@ -482,7 +617,7 @@ def _drop_chrome(parsed: _Parsed, keep: set[int]) -> None:
     first; what lies inside a removed element is not looked at."""
     soup = parsed.root
     _remove(soup, list(soup.iterdescendants(*_NEVER_TEXT)), lambda el: True)
-    page_chars = len(_get_text(soup)) + parsed.trailing
+    page_chars = _text_length(soup) + parsed.trailing
 
     def chrome(el: Tag) -> bool:
         if id(el) in keep:
@@ -492,6 +627,17 @@ def _drop_chrome(parsed: _Parsed, keep: set[int]) -> None:
         return not _holds_content(el, page_chars, structural=el.tag in ("nav", "header", "footer", "form"))
 
     _remove(soup, _chrome_elements(soup), chrome)
+
+
+def _text_length(el: Tag) -> int:
+    """``len(_get_text(el))``, counted in C without making the text (where ruby annotations need no
+    leaving out)."""
+    if _TREE.get().ruby:
+        return len(_get_text(el))
+    return int(_TEXT_LENGTH(el))
+
+
+_TEXT_LENGTH = etree.XPath("string-length(string(.))")
 
 
 def _chrome_elements(root: Tag) -> list[Tag]:
@@ -550,6 +696,8 @@ def _is_chrome_element(el: Tag) -> bool:
         return True
     if name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
+    if len(el.attrib) <= (classes is not None) + (ident is not None):
+        return False  # no attribute but its class and id: the marks below are all attributes
     role = get("role")
     if role and role.lower() in _CHROME_ROLES:
         return True
@@ -588,6 +736,8 @@ def _is_article_body(el: Tag) -> bool:
 
 
 def _article_body(root: Tag) -> Tag | None:
+    if not _has_itemprops():
+        return None
     return next((el for el in _tags(root) if el.get("itemprop") is not None and _is_article_body(el)), None)
 
 
@@ -595,7 +745,8 @@ def _ad_link(href: str) -> bool:
     href = href.strip()
     if not href.startswith(("http:", "https:", "//")):
         return False
-    if not _AD_NAME_RE.search(href.lower()) and not _URL_DROPPED_RE.search(href):
+    low = href.lower()
+    if not any(name in low for name in _AD_NAMES) and not any(c in href for c in _URL_DROPPED):
         return False  # no ad network's name in it: its host cannot be one (cheap test before urlsplit)
     try:
         host = urlsplit(href).hostname
@@ -631,7 +782,10 @@ def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:
 
 def _text_runs(root: Tag) -> Iterable[str]:
     """The texts of :func:`_strings` as plain strings (without the element each belongs to)."""
-    return _PLAIN_TEXTS(root) if _TREE.get().ruby else root.itertext()  # type: ignore[no-any-return]
+    if _TREE.get().ruby:
+        return _PLAIN_TEXTS(root)  # type: ignore[no-any-return]
+    runs = _indexed(root)
+    return root.itertext() if runs is None else runs
 
 
 def _sponsored(record: Tag) -> bool:

@@ -16,6 +16,7 @@ from feedsvc.extract.html.dom import (
     Text,
     _ancestor,
     _attr,
+    _current_texts,
     _Fence,
     _find,
     _first,
@@ -26,12 +27,15 @@ from feedsvc.extract.html.dom import (
     _lines,
     _next_tag,
     _nodes,
+    _placed_strings,
     _previous_siblings,
     _remembered,
     _strings,
     _tags,
+    _tags_or_itemprops,
     _text,
     _text_parent,
+    _TextIndex,
     clean_line,
 )
 
@@ -96,7 +100,7 @@ class _Fields:
 def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When | None:
     """The first time in ``scope``: a <time> or datePublished element, else a recognisable time phrase.
     Headings are never searched: "now" in a headline is a word of it, not its time."""
-    for el in _tags(scope):
+    for el in _tags_or_itemprops(scope, "time"):
         if el.tag != "time" and (el.get("itemprop") or "").lower() != "datepublished":
             continue
         if not fence.covers(el) and _ancestor(el, _HEADING_NAMES) is None:
@@ -105,12 +109,11 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             text = times.strip_icon(shown, languages) or shown or None
             if text or machine:
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
-    for node in _strings(scope):
-        parent = _text_parent(node)
+    for text, parent in _placed_strings(scope):
         if parent is None or fence.covers(parent):
             continue
-        phrase = _phrase_in(str(node), languages)
-        if phrase and not _in_prose(node, phrase):
+        phrase = _phrase_in(text, languages)
+        if phrase and not _in_prose(parent, phrase):
             return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return None
 
@@ -122,15 +125,16 @@ _IMG = frozenset({"img"})
 _FIGURE = frozenset({"figure"})
 
 
-def _in_prose(node: Text, phrase: str) -> bool:
+def _in_prose(parent: Tag, phrase: str) -> bool:
     """A bare time word ("now", "today") inside a heading or running text is a word of that text, not a
     time stamp: it counts only as a part of its line of its own ("Reuters • now") or ending a short line
-    ("Updated now"). A phrase with digits ("2 hours ago") stands on its own."""
-    if _ancestor(node, _HEADING_NAMES) is not None:
+    ("Updated now"). A phrase with digits ("2 hours ago") stands on its own. ``parent`` is the element
+    the text sits in."""
+    if parent.tag in _HEADING_NAMES or _ancestor(parent, _HEADING_NAMES) is not None:
         return True
     if _DIGIT_RE.search(phrase):
         return False
-    line = _text_parent(node)
+    line = parent
     while line is not None and line.tag not in _LINE_NAMES:
         line = line.getparent()
     text = clean_line(_get_text(line)) if line is not None else phrase
@@ -211,6 +215,10 @@ def _name_beside(line: Tag, fence: _Fence) -> str | None:
 def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
     """The texts of a meta line, one per text node; a <time> element's whole text is one piece, and a
     source logo's alt text stands for the name it shows."""
+    texts = _current_texts()
+    span = texts.spans.get(id(line)) if texts is not None else None
+    if texts is not None and span is not None and (time_el is None or id(time_el) in texts.spans):
+        return _indexed_pieces(texts, span, line, time_el)
     out: list[str] = []
     time_done = False
     for node in _nodes(line):
@@ -224,6 +232,30 @@ def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
             time_done = True
         elif text := clean_line(str(node)):
             out.append(text)
+    return out
+
+
+def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el: Tag | None) -> list[str]:
+    """:func:`_pieces` read from the text index: a run is inside the <time> when it lies in its span, and
+    a logo comes before the run its span starts at (its tail)."""
+    out: list[str] = []
+    inside = texts.spans.get(id(time_el)) if time_el is not None else None
+    logos = [(texts.spans[id(img)][0], img) for img in line.iterdescendants("img")]
+    logos.reverse()
+    time_done = False
+    for i in range(*span):
+        while logos and logos[-1][0] <= i:
+            if alt := _logo_name(logos.pop()[1].get("alt")):
+                out.append(alt)
+        if inside is not None and inside[0] <= i < inside[1]:
+            if not time_done and time_el is not None and (text := _text(time_el)):
+                out.append(text)
+            time_done = True
+        elif text := clean_line(texts.runs[i]):
+            out.append(text)
+    for _, img in reversed(logos):
+        if alt := _logo_name(img.get("alt")):
+            out.append(alt)
     return out
 
 
@@ -291,7 +323,7 @@ def _name(text: str, byline_is_author: bool) -> str | None:
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
-    credits = _strings(scope) if _CREDIT_WORD_RE.search(_get_text(scope)) else []  # no credit word: none
+    credits = _strings(scope) if _has_credit_word(_get_text(scope)) else []  # no credit word: none
     for node in (n for n in credits if _is_credit(n)):
         el = _text_parent(node)
         for _ in range(3):
@@ -314,8 +346,21 @@ _CREDIT_WORD_RE = re.compile(
 )
 
 
+_CREDIT_WORD_LOWER_RE = re.compile(_CREDIT_WORD_RE.pattern)
+# Characters the case-insensitive search equates with "i" or "s" that lower() does not turn into them.
+_ODD_CASES = ("\u0130", "\u0131", "\u017f")
+
+
+def _has_credit_word(text: str) -> bool:
+    """``_CREDIT_WORD_RE.search(text)``, 5-8x faster on a card: lower-cased first, the search needs no
+    case folding and skips ahead by the words' first letters (what IGNORECASE prevents)."""
+    if any(odd in text for odd in _ODD_CASES):
+        return _CREDIT_WORD_RE.search(text) is not None
+    return _CREDIT_WORD_LOWER_RE.search(text.lower()) is not None
+
+
 def _is_credit(text: str | None) -> bool:
-    if not text or not _CREDIT_WORD_RE.search(text):
+    if not text or not _has_credit_word(text):
         return False
     line = clean_line(text)
     # the label after a name or a time is short: a long line ending in "配信" is a headline ("…を配信")

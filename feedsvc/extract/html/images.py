@@ -107,8 +107,8 @@ def image_url(page: _Page, raw: str | None) -> str | None:
 
 
 def _names_furniture(path: str) -> bool:
-    words = _URL_WORD_RE.findall(path)
-    if any(w in _FURNITURE_PATH_WORDS or _LOGO_IN_WORD_RE.search(w) for w in words):
+    # The glued names are letters only, so one found in the path lies within one of its words.
+    if _LOGO_IN_WORD_RE.search(path) or not _FURNITURE_PATH_WORDS.isdisjoint(_URL_WORD_RE.findall(path)):
         return True
     stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
     return stem in _FURNITURE_FILES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cached_property
@@ -42,6 +42,9 @@ class _Page:
     # The page's language ("ja", "de-DE") from <html lang> or og:locale, for reading its times.
     language: str | None = None
     parsed: _Parsed | None = None
+    # The instant each visible time text names (times.resolve, with this page's clock, order and
+    # language): a listing shows "2 hours ago" on card after card.
+    resolved: dict[str, datetime | None] = field(default_factory=dict)
 
     def url(self, href: str | None) -> str | None:
         href = (href or "").strip()
@@ -198,7 +201,13 @@ def _stamp(page: _Page, machines: list[str | None], text: str | None) -> tuple[d
             published = None  # after the fetch: a wrong clock or a scheduled embargo time, not a fact
         if published is not None:
             return min(published, page.fetched_at), text or (machine or "").strip()
-    published = times.resolve(text, page.fetched_at, page.date_order, languages=page.language)
+    if text is None:
+        published = None
+    elif text in page.resolved:
+        published = page.resolved[text]
+    else:
+        published = times.resolve(text, page.fetched_at, page.date_order, languages=page.language)
+        page.resolved[text] = published
     return published, text or next((m.strip() for m in machines if m and m.strip()), None)
 
 

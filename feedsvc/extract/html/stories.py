@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from feedsvc.extract import limits
 from feedsvc.extract.html.cards import _card_fields, _containers, _headlines, _is_story
 from feedsvc.extract.html.dom import (
     _TREE,
@@ -12,6 +13,7 @@ from feedsvc.extract.html.dom import (
     _attached,
     _drop_chrome,
     _Fence,
+    _index_texts,
     _parse,
     _Parsed,
     _sponsored,
@@ -29,6 +31,7 @@ from feedsvc.models import DateOrder, SiteProfile, Story
 class ParsedPage:
     stories: list[Story]
     title: str | None = None  # the page's name for people (see feedsvc.extract.html.title)
+    refused: str | None = None  # why the parsed tree is beyond the bounds of feedsvc.extract.limits
 
 
 def parse_html(
@@ -57,6 +60,9 @@ def parse_html_page(
     parsed = _parse(text)
     if parsed is None:
         return ParsedPage([])
+    problem = limits.tree_problem(parsed.elements, parsed.depth)
+    if problem is not None:
+        return ParsedPage([], refused=problem)
     token = _TREE.set(parsed.tree)
     try:
         return _parse_page(parsed, text, page_url, fetched_at, date_order, profile)
@@ -78,6 +84,7 @@ def _parse_page(
     title = page_title(page, is_article)
     records, keep = _protected(soup, profile)
     _drop_chrome(parsed, keep)  # the text is line-structured already (dom._flatten)
+    _index_texts(soup)
     found: list[tuple[_Fields, Tag | None]]
     if profile is not None and profile.record:
         found = []
@@ -100,7 +107,9 @@ def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Field
             stops.update({id(anchor), *(id(p) for p in anchor.iterancestors())})
     cards: list[tuple[_Fields, Tag]] = []
     taken: set[int] = set()
-    for h, box in _containers(_headlines(soup, fence), stops):
+    boxes = _containers(_headlines(soup, fence), stops)
+    _index_texts(soup)  # again if a headline was given an element of its own (cards._wrap)
+    for h, box in boxes:
         # A sub-link inside a card already taken is part of that card, not a story of its own.
         if any(id(parent) in taken for parent in box.iterancestors()) or _sponsored(box):
             continue
