@@ -269,6 +269,75 @@ def test_a_decision_runs_the_same_few_statements_however_many_stories_a_page_has
         store.close()
 
 
+def _stored_seqs(store: Store) -> dict[str, tuple[int, datetime]]:
+    """Each stored copy's (sequence number, last sighting), by key."""
+    from sqlalchemy import select
+
+    from feedsvc.store import copies
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(copies.c.key, copies.c.seq, copies.c.last_seen)).all()
+    return {row.key: (row.seq, row.last_seen.replace(tzinfo=UTC)) for row in rows}
+
+
+def test_a_batch_writes_the_sequence_and_last_sightings_once_and_a_failed_page_leaves_them_right(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decisions sharing a transaction (the embedded store's run) write the copy sequence number and the
+    last sightings once, before the commit, not once per page; a page that fails in between takes back
+    its own, and the pages after it number their copies on from where the store stands."""
+    store = Store(f"sqlite:///{tmp_path}/feedsvc.db")
+    clock = [NOW]
+    ingestor = Ingestor(store, DedupSettings(), retention_days=3650, clock=lambda: clock[0])
+    ingestor.restore()
+    stories = _stories(10, seed=11)
+    page = {
+        name: [_copy(t, b, f"Outlet {name}", name) for t, b in stories[i : i + 2]]
+        for name, i in (("a", 0), ("b", 2), ("c", 4), ("d", 6), ("e", 8))
+    }
+    sql: list[str] = []  # each statement with its parameters
+    event.listen(store.engine, "before_cursor_execute", lambda *args: sql.append(f"{args[2]} {args[3]}"))
+    try:
+        with ingestor.batched():
+            for name in "ab":
+                ingestor.ingest(page[name])
+            clock[0] = NOW + timedelta(hours=1)
+            ingestor.ingest(page["a"])  # seen again, nothing new
+        meta = [s for s in sql if s.startswith("INSERT INTO meta") and "copy_seq" in s]
+        seen = [s for s in sql if s.startswith("UPDATE copies SET last_seen")]
+        assert len(meta) == 1 and len(seen) == 1, sql
+        assert store.change_seq() == 4
+        stored = _stored_seqs(store)
+        assert sorted(seq for seq, _ in stored.values()) == [1, 2, 3, 4]
+        later = {k for k, (_, when) in stored.items() if when == NOW + timedelta(hours=1)}
+        assert later == {k for k, (seq, _) in stored.items() if seq in (1, 2)}  # page a's, seen again
+
+        real_apply = store.apply
+
+        def failing(**kwargs: object) -> int:
+            real_apply(**kwargs)  # written, then the page fails: its savepoint takes them back
+            raise RuntimeError("a bug met on this page")
+
+        clock[0] = NOW + timedelta(hours=2)
+        with ingestor.batched():
+            ingestor.ingest(page["b"])  # seen again
+            ingestor.ingest(page["c"])  # copies 5 and 6: deferred, written before the failed page's restore
+            monkeypatch.setattr(store, "apply", failing)
+            with pytest.raises(RuntimeError):
+                ingestor.ingest([*page["a"], *page["d"]])
+            monkeypatch.setattr(store, "apply", real_apply)
+            assert ingestor.seq == 6  # rebuilt from the batch's transaction: the failed page is not in it
+            ingestor.ingest(page["e"])
+        stored = _stored_seqs(store)
+        assert store.change_seq() == 8 and sorted(seq for seq, _ in stored.values()) == list(range(1, 9))
+        assert {k for k, (_, when) in stored.items() if when == NOW + timedelta(hours=2)} == {
+            k for k, (seq, _) in stored.items() if seq > 2
+        }  # pages b, c and e; page a's copies were seen only by the page that failed
+        assert Ingestor(store, DedupSettings(), retention_days=3650).restore() == 8
+    finally:
+        store.close()
+
+
 def test_a_prune_by_another_worker_is_learnt_before_the_next_decision(database_url: str) -> None:
     """A worker whose index still holds copies another worker pruned starts a new cluster for a copy of
     them (it never joins a cluster that is gone), and re-reads a page it looked up before the prune."""
