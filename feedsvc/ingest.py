@@ -147,7 +147,9 @@ class Ingestor:
         self.cluster_of: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
         self._boilerplate_dirty = False
-        self._boilerplate_saved = float("-inf")  # the first change is saved at once
+        # The first save is due a few minutes after start, not at the first decision: a run-once saves at
+        # its clean stop, and what a crash loses a restore replays from the stored copies (new_cluster).
+        self._boilerplate_saved = time.monotonic()
         self.seq = 0  # the last copy sequence number this index has caught up with
         self.bp_seq = 0  # the last sequence number the boilerplate counts include
         self.prune_seq = 0  # the prunes this index has forgotten the copies of
