@@ -185,11 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             per = [sum(r[run][p] for p in PHASES) / r[run]["stories"] * 1e6 for r in rs]
             share = {p: statistics.median(r[run][p] / r[run]["stories"] * 1e6 for r in rs) for p in PHASES}
             parts = ", ".join(f"{p} {v:.0f}" for p, v in share.items())
-            r0 = rs[0][run]
+            statements = statistics.median(r[run]["statements"] / r[run]["pages"] for r in rs)
             low, high = min(per), max(per)
             print(f"{run:>5} {name:>8}: {statistics.median(per):6.0f} us/story ({low:.0f}-{high:.0f})"
-                  f" [{parts}]; {r0['statements'] / r0['pages']:.1f} statements/page;"
-                  f" {r0['new']} new copies; {rs[0]['counts']}")  # fmt: skip
+                  f" [{parts}]; {statements:.1f} statements/page;"
+                  f" {rs[0][run]['new']} new copies; {rs[0]['counts']}")  # fmt: skip
         if baseline:
             ratios = [
                 sum(b[run][p] for p in PHASES) / sum(c[run][p] for p in PHASES)
