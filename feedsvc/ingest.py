@@ -39,6 +39,7 @@ from feedsvc.store import (
     ClusterState,
     ClusterWrite,
     Decision,
+    Deferred,
     IndexRow,
     LeaseLost,
     PageLookup,
@@ -146,7 +147,9 @@ class Ingestor:
         self.cluster_of: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
         self._boilerplate_dirty = False
-        self._boilerplate_saved = float("-inf")  # the first change is saved at once
+        # The first save is due a few minutes after start, not at the first decision: a run-once saves at
+        # its clean stop, and what a crash loses a restore replays from the stored copies (new_cluster).
+        self._boilerplate_saved = time.monotonic()
         self.seq = 0  # the last copy sequence number this index has caught up with
         self.bp_seq = 0  # the last sequence number the boilerplate counts include
         self.prune_seq = 0  # the prunes this index has forgotten the copies of
@@ -448,16 +451,20 @@ class Ingestor:
         fresh = batch.conn is None
         conn = batch.open()
         locked = time.perf_counter()
+        before = batch.deferred.copy()
         try:
-            with conn.begin_nested():
+            with self.store.savepoint(conn):
                 changed = self._catch_up(conn) if fresh else set()
                 if changed is None or self._stale(prepared):
                     prepared = self.prepare(list(prepared.keyed.values()))  # looked up again, in the batch
-                result = self._ingest(prepared, conn, {})
+                result = self._ingest(prepared, conn, {}, batch.deferred)
         except Exception:
             # The savepoint is gone: the index may hold what it took back. Rebuilt from the batch's
-            # transaction (earlier pages of the batch included); if that fails too, the batch is lost.
+            # transaction (earlier pages of the batch included, their deferred writes written first); if
+            # that fails too, the batch is lost.
+            batch.deferred = before
             try:
+                self.store.write_deferred(conn, batch.deferred)
                 self._restore(conn)
             except Exception:
                 batch.close(failed=True)
@@ -488,7 +495,13 @@ class Ingestor:
             return True
         return any(k in self.cluster_of for k in prepared.keyed if k not in lookup.clusters)
 
-    def _ingest(self, prepared: Prepared, conn: Decision, ahead: dict[str, ClusterState]) -> IngestResult:
+    def _ingest(
+        self,
+        prepared: Prepared,
+        conn: Decision,
+        ahead: dict[str, ClusterState],
+        deferred: Deferred | None = None,
+    ) -> IngestResult:
         keyed = prepared.keyed
         now = self.clock()
         result = IngestResult(stories=len(keyed))
@@ -557,6 +570,7 @@ class Ingestor:
             pictured=[(copy.key, copy.image) for _, copy in pictured if copy.image],
             conn=conn,
             copy_seq=self.seq,  # caught up under the lock: the store's own
+            deferred=deferred,  # a batch writes the sequence number and last sightings once, at its commit
         )
         self.seq = self.bp_seq = seq  # this index made the decision: it is caught up
         result.grown = len(grown)
@@ -708,6 +722,7 @@ class _Batch:
         self._stack: ExitStack | None = None
         self._opened = 0.0
         self.lost = False  # a failure rolled the open transaction back whole (Ingestor.batch_lost)
+        self.deferred = Deferred()  # what the open transaction's decisions write before it commits
 
     def open(self) -> Decision:
         if self.conn is None:
@@ -724,9 +739,16 @@ class _Batch:
 
     def close(self, failed: bool = False) -> None:
         """Commit (or with ``failed``, roll back) the open transaction, if any."""
-        stack, self._stack, self.conn = self._stack, None, None
-        if stack is None:
+        stack, conn, self._stack, self.conn = self._stack, self.conn, None, None
+        deferred, self.deferred = self.deferred, Deferred()
+        if stack is None or conn is None:
             return
+        if not failed:
+            try:
+                Store.write_deferred(conn, deferred)
+            except Exception as exc:  # rolled back whole, raised as the StoreError of a failed commit
+                stack.__exit__(type(exc), exc, exc.__traceback__)
+                raise
         if failed:
             self.lost = True
             error = StoreError("batch abandoned")

@@ -17,7 +17,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -274,6 +274,20 @@ class ClusterState:
 
     row: ClusterWrite | None
     copies: list[Copy]
+
+
+@dataclass
+class Deferred:
+    """Writes that decisions sharing one transaction make once, before it commits (Ingestor.batched),
+    not once per page: the last copy sequence number handed out, and the stored copies each page showed
+    again, by the time it saw them. Until written, the transaction's own reads of the counters and of
+    last sightings are behind: :meth:`Store.write_deferred` comes first."""
+
+    copy_seq: int | None = None
+    seen: dict[datetime, list[str]] = field(default_factory=dict)
+
+    def copy(self) -> Deferred:
+        return Deferred(self.copy_seq, {when: list(keys) for when, keys in self.seen.items()})
 
 
 @dataclass
@@ -702,6 +716,32 @@ class Store:
         return _counters_of(conn.execute(select(_counters(conn.dialect.name))).one())
 
     @staticmethod
+    def write_deferred(conn: Connection, deferred: Deferred) -> None:
+        """Write what decisions of ``conn``'s transaction deferred (one statement each), and forget it."""
+        for seen_at, keys in deferred.seen.items():
+            for i in range(0, len(keys), _SEEN_CHUNK):
+                conn.execute(_SEEN, {"keys": keys[i : i + _SEEN_CHUNK], "seen": seen_at})
+        if deferred.copy_seq is not None:
+            _insert_values(
+                conn, meta_table, [{"key": "copy_seq", "value": str(deferred.copy_seq)}], ("value",)
+            )
+        deferred.copy_seq, deferred.seen = None, {}
+
+    @staticmethod
+    @contextmanager
+    def savepoint(conn: Connection) -> Iterator[None]:
+        """A savepoint in ``conn``'s transaction: what the block wrote is taken back when it raises. Plain
+        SQL: Connection.begin_nested compiles its statements anew each time (5x the cost of these)."""
+        conn.exec_driver_sql("SAVEPOINT page")
+        try:
+            yield
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT page")
+            conn.exec_driver_sql("RELEASE SAVEPOINT page")
+            raise
+        conn.exec_driver_sql("RELEASE SAVEPOINT page")
+
+    @staticmethod
     def save_boilerplate(conn: Connection, data: bytes, seq: int) -> None:
         """Store boilerplate counts that include every decision up to ``seq`` (inside a decision, so the
         counts written are the newest there are)."""
@@ -742,7 +782,7 @@ class Store:
             return out
         with self._read() as conn:
             rows = conn.execute(
-                select(copies)
+                select(*_COPY_COLUMNS)
                 .where(copies.c.cluster_id.in_(list(cluster_ids)))
                 .order_by(copies.c.first_seen, copies.c.key)
             ).all()
@@ -766,6 +806,7 @@ class Store:
         boilerplate_seq: int | None = None,
         pictured: Sequence[tuple[str, str]] = (),
         copy_seq: int | None = None,
+        deferred: Deferred | None = None,
     ) -> int:
         """Write one page's effect in one transaction: new clusters first, then copies, then merges.
         ``grown_copies``: stored copies the page now shows in full (their text and prints are replaced).
@@ -774,7 +815,9 @@ class Store:
         transaction with the source's row locked. ``conn``: the transaction of a :meth:`decision` (else one
         of its own). Every copy written or changed gets the next sequence numbers; returns the last one
         (``boilerplate`` counts include everything up to ``boilerplate_seq``, or up to it if None).
-        ``copy_seq``: the last sequence number, when the decision has read it already (else read here)."""
+        ``copy_seq``: the last sequence number, when the decision has read it already (else read here).
+        ``deferred``: the new sequence number and the last sightings are left there, for the caller to
+        write before its transaction commits (:meth:`write_deferred`), instead of written now."""
         with self.decision() if conn is None else contextlib.nullcontext(conn) as decided:
             return self._apply(
                 decided,
@@ -790,6 +833,7 @@ class Store:
                 boilerplate_seq,
                 pictured,
                 copy_seq,
+                deferred,
             )
 
     def _apply(
@@ -807,6 +851,7 @@ class Store:
         boilerplate_seq: int | None,
         pictured: Sequence[tuple[str, str]] = (),
         copy_seq: int | None = None,
+        deferred: Deferred | None = None,
     ) -> int:
         if lease is not None:
             _check_lease(conn, lease)
@@ -843,7 +888,7 @@ class Store:
                     url=c.url,
                     published=c.published,
                     category=c.category,
-                    body=json.dumps(list(c.body), ensure_ascii=False),
+                    body=_body_json(c.body),
                     image=_image(c.image),
                     first_seen=c.first_seen,
                     last_seen=seen_at,
@@ -864,7 +909,7 @@ class Store:
                 {
                     "b_key": stored.copy.key,
                     "b_changed": seq,
-                    "b_body": json.dumps(list(stored.copy.body), ensure_ascii=False),
+                    "b_body": _body_json(stored.copy.body),
                     "b_image": _image(stored.copy.image),
                     "b_shingles": stored.shingles,
                     "b_lead": stored.lead,
@@ -873,13 +918,7 @@ class Store:
                 }
             )
         if grown:  # one statement, run for every row
-            names = ("changed", "body", "image", "shingles", "lead", "body_sig", "lead_sig")
-            conn.execute(
-                update(copies)
-                .where(copies.c.key == bindparam("b_key"))
-                .values({name: bindparam(f"b_{name}") for name in names}),
-                grown,
-            )
+            conn.execute(_GROWN, grown)
         shown = []
         for key, image in pictured:
             if _image(image) is None:
@@ -887,21 +926,19 @@ class Store:
             seq += 1
             shown.append({"b_key": key, "b_image": image, "b_changed": seq})
         if shown:
-            conn.execute(
-                update(copies)
-                .where(copies.c.key == bindparam("b_key"), copies.c.image.is_(None))
-                .values(image=bindparam("b_image"), changed=bindparam("b_changed")),
-                shown,
-            )
+            conn.execute(_PICTURED, shown)
         for old, new in moved.items():
             seq += 1
-            conn.execute(update(copies).where(copies.c.cluster_id == old).values(cluster_id=new, changed=seq))
-            conn.execute(update(clusters).where(clusters.c.id == old).values(merged_into=new))
-            conn.execute(update(clusters).where(clusters.c.merged_into == old).values(merged_into=new))
+            conn.execute(_MOVE_COPIES, {"b_old": old, "b_new": new, "b_changed": seq})
+            conn.execute(_FOLD_CLUSTER, {"b_old": old, "b_new": new})
+            conn.execute(_REFOLD_CLUSTERS, {"b_old": old, "b_new": new})
+        later = Deferred() if deferred is None else deferred
         if seen_keys:
-            conn.execute(_SEEN, {"keys": list(seen_keys), "seen": seen_at})
+            later.seen.setdefault(seen_at, []).extend(seen_keys)
         if seq != first:
-            _insert_values(conn, meta_table, [{"key": "copy_seq", "value": str(seq)}], update=("value",))
+            later.copy_seq = seq
+        if deferred is None:
+            self.write_deferred(conn, later)
         if boilerplate is not None:
             self.save_boilerplate(conn, boilerplate, seq if boilerplate_seq is None else boilerplate_seq)
         return seq
@@ -1176,11 +1213,14 @@ def _check_lease(conn: Connection, lease: Claim) -> None:
 
 def bounded(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with every string longer than its column's length cut to fit: a 300-character category
-    would fail the whole page's transaction on PostgreSQL (SQLite does not check lengths)."""
-    out = dict(row)
+    would fail the whole page's transaction on PostgreSQL (SQLite does not check lengths). ``row`` itself
+    when every value fits (a copy only when one is cut)."""
+    out = row
     for name, length in _lengths(table):
         value = row.get(name)
         if isinstance(value, str) and len(value) > length:
+            if out is row:
+                out = dict(row)
             out[name] = value[:length]
     return out
 
@@ -1315,6 +1355,14 @@ def _copy(row: Any) -> Copy:
     )
 
 
+_BODY_ENCODER = json.JSONEncoder(ensure_ascii=False)  # made once (json.dumps with options makes one a call)
+
+
+def _body_json(body: Sequence[str]) -> str:
+    """A copy's paragraphs as stored: a JSON list (what json.dumps(list(body), ensure_ascii=False) gives)."""
+    return _BODY_ENCODER.encode(list(body))
+
+
 def _image(url: str | None) -> str | None:
     """An image address as stored: one that does not fit is left out, never cut (a cut URL is broken)."""
     return url if url and len(url) <= IMAGE_URL_MAX else None
@@ -1435,7 +1483,25 @@ _INSERTS = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}
 
 # The statements of a decision, built once (SQLAlchemy then reuses their compiled form as is).
 _COUNTERS = _counters()
-_LOOKUP = select(_COUNTERS.c.prune_seq, copies).select_from(
+# What a Copy is made of (_copy): a read of copies never fetches their fingerprints and signatures (blobs
+# of kilobytes) nor the dates it does not use (each a string parsed on SQLite).
+_COPY_COLUMNS = tuple(
+    copies.c[name]
+    for name in (
+        "key",
+        "cluster_id",
+        "title",
+        "outlet",
+        "url",
+        "published",
+        "body",
+        "category",
+        "source",
+        "first_seen",
+        "image",
+    )
+)
+_LOOKUP = select(_COUNTERS.c.prune_seq, *_COPY_COLUMNS).select_from(
     _COUNTERS.outerjoin(copies, copies.c.key.in_(bindparam("keys", expanding=True)))
 )
 _CLUSTER_STATES = (
@@ -1446,7 +1512,7 @@ _CLUSTER_STATES = (
         clusters.c.published.label("cluster_published"),
         clusters.c.canonical_key.label("cluster_canonical"),
         clusters.c.content_hash.label("cluster_hash"),
-        copies,
+        *_COPY_COLUMNS,
     )
     .select_from(clusters.outerjoin(copies, copies.c.cluster_id == clusters.c.id))
     .where(clusters.c.id.in_(bindparam("ids", expanding=True)))
@@ -1459,8 +1525,37 @@ _NOTE_FINGERPRINT = (
     .values(fingerprint=bindparam("b_fingerprint"))
 )
 _NOTIFY = text("SELECT pg_notify(:channel, name) FROM unnest(CAST(:names AS text[])) AS name")
+_SEEN_CHUNK = 500  # keys per UPDATE of last sightings (old SQLite takes at most 999 parameters)
 _SEEN = (
     update(copies)
     .where(copies.c.key.in_(bindparam("keys", expanding=True)))
     .values(last_seen=bindparam("seen"))
+)
+_GROWN = (
+    update(copies)
+    .where(copies.c.key == bindparam("b_key"))
+    .values(
+        {
+            name: bindparam(f"b_{name}")
+            for name in ("changed", "body", "image", "shingles", "lead", "body_sig", "lead_sig")
+        }
+    )
+)
+_PICTURED = (
+    update(copies)
+    .where(copies.c.key == bindparam("b_key"), copies.c.image.is_(None))
+    .values(image=bindparam("b_image"), changed=bindparam("b_changed"))
+)
+_MOVE_COPIES = (
+    update(copies)
+    .where(copies.c.cluster_id == bindparam("b_old"))
+    .values(cluster_id=bindparam("b_new"), changed=bindparam("b_changed"))
+)
+_FOLD_CLUSTER = (
+    update(clusters).where(clusters.c.id == bindparam("b_old")).values(merged_into=bindparam("b_new"))
+)
+_REFOLD_CLUSTERS = (
+    update(clusters)
+    .where(clusters.c.merged_into == bindparam("b_old"))
+    .values(merged_into=bindparam("b_new"))
 )
