@@ -56,6 +56,9 @@ def _timed(name: str, count: int, run: Callable[[], object]) -> Rate:
     return Rate(name, count, cpu_seconds() - started)
 
 
+PAGE = 12  # stories a listing page gives (10-15): what ingest prepares together
+
+
 def throughput(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> list[Rate]:
     """feedsvc's per-story path on ``stories`` (into a fresh index), step by step."""
     rates = []
@@ -74,6 +77,15 @@ def throughput(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> l
             found = deduper.matches(fp)
             deduper.add(str(i), fp, count_boilerplate=not found)
 
+    def pages() -> None:  # the same, a page at a time, as ingest decides: prepared together, decided in turn
+        deduper = Deduper(settings)
+        for start in range(0, len(stories), PAGE):
+            prints = deduper.fingerprints(stories[start : start + PAGE])
+            deduper.warm(prints)
+            for i, fp in enumerate(prints, start):
+                found = deduper.matches(fp)
+                deduper.add(str(i), fp, count_boilerplate=not found)
+
     deduper = Deduper(settings)
     prints = [deduper.fingerprint(t, b) for t, b in stories[:200]]  # warm caches and tables
     rates.append(
@@ -81,6 +93,7 @@ def throughput(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> l
     )
     rates.append(_timed("shingling+signature+LSH query+insert", len(stories), pipeline))
     rates.append(_timed("  + verification + boilerplate (ingest path)", len(stories), service))
+    rates.append(_timed(f"ingest path, pages of {PAGE} stories prepared together", len(stories), pages))
     del prints
     return rates
 
