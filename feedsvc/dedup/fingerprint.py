@@ -14,6 +14,7 @@ from feedsvc.dedup.shingles import (
     U64,
     shingle_sequence,
     sorted_unique,
+    split,
     token_hashes,
     token_hashes_many,
 )
@@ -89,13 +90,13 @@ def fingerprints(items: Sequence[tuple[str, str]], settings: DedupSettings) -> l
         keep[0] = True
         np.not_equal(keyed[1:], keyed[:-1], out=keep[1:])
         keyed = keyed[keep]
-        cuts = np.searchsorted(keyed, np.arange(1, picked.size, dtype=np.uint64) << np.uint64(32)).tolist()
-        sets = np.split(keyed.astype(np.uint32), cuts)
+        owners = (keyed >> np.uint64(32)).astype(np.intp)
+        sets = split(keyed.astype(np.uint32), np.bincount(owners, minlength=picked.size))
         lead_numbers = np.maximum(np.minimum(counts[picked], settings.lead_words) - (size - 1), 1)
         lead_ends = np.cumsum(lead_numbers)
         lead_at = np.arange(int(lead_ends[-1]), dtype=np.intp)
         lead_at += np.repeat(ends - numbers - (lead_ends - lead_numbers), lead_numbers)
-        leads = np.split(mine[lead_at], lead_ends[:-1].tolist())
+        leads = split(mine[lead_at], lead_numbers)
         for i, shingles, lead in zip(picked.tolist(), sets, leads, strict=True):
             out[i] = Fingerprint(shingles=shingles, lead=lead)
     return out  # type: ignore[return-value]

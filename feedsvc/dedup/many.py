@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from feedsvc.dedup.boilerplate import ShingleCounts
 from feedsvc.dedup.fingerprint import Fingerprint, _Content
-from feedsvc.dedup.shingles import U32
+from feedsvc.dedup.shingles import U32, split
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES
 
@@ -66,14 +66,13 @@ def contents(
         if led.size:
             lead_sigs = np.minimum.reduceat(permuted[:, lead_at], _starts(lead_content_sizes)[led], axis=1)
             lead_of = dict(zip(led.tolist(), lead_sigs.T.copy(), strict=True))
-    splits = np.cumsum(sizes)[:-1].tolist()
     out = []
     for i, (shingle_set, set_df, head, full_df) in enumerate(
         zip(
-            np.split(content, np.cumsum(content_sizes)[:-1].tolist()),
-            np.split(content_df, np.cumsum(content_sizes)[:-1].tolist()),
-            np.split(lead_content, np.cumsum(lead_content_sizes)[:-1].tolist()),
-            np.split(df, splits),
+            split(content, content_sizes),
+            split(content_df, content_sizes),
+            split(lead_content, lead_content_sizes),
+            split(df, sizes),
             strict=True,
         )
     ):

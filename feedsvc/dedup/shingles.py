@@ -6,6 +6,8 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -87,18 +89,21 @@ def _hash_points(points: npt.NDArray[np.uint8] | U32) -> tuple[U64, npt.NDArray[
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
     padded = np.zeros(n + 2, dtype=np.bool_)
-    padded[1:-1] = _word_chars()[points]
+    padded[1:-1] = _word_chars().take(points)  # take: no conversion of the indices to intp first
     edges = np.flatnonzero(padded[1:] != padded[:-1])  # start, end, start, end, ...
     if edges.size == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
-    # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens.
+    # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens,
+    # each token's sum a difference of prefix sums (wrapping mod 2**64 like the rest: exact).
     fwd, inv = _POWERS.at_least(n + 1)
-    scaled = np.empty(n + 1, dtype=np.uint64)
-    np.multiply(points, inv[:n], out=scaled[:n])
-    scaled[n] = 0
-    sums = np.add.reduceat(scaled, edges)[::2]
-    result: U64 = sums * fwd[edges[1::2] - 1]
-    return result, edges[::2]
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.multiply(points, inv[:n], out=prefix[1:])
+    np.cumsum(prefix, out=prefix)
+    starts, ends = edges[::2], edges[1::2]
+    result: U64 = prefix[ends] - prefix[starts]
+    result *= fwd[ends - 1]
+    return result, starts
 
 
 def token_hashes(text: str) -> U64:
@@ -122,6 +127,12 @@ def tokens(text: str) -> list[str]:
     import re
 
     return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
+def split(values: npt.NDArray[Any], sizes: Sequence[int] | npt.NDArray[np.intp]) -> list[npt.NDArray[Any]]:
+    """``values`` cut into consecutive pieces of ``sizes`` (views; np.split costs more per piece)."""
+    bounds = [0, *np.cumsum(sizes).tolist()]
+    return [values[lo:hi] for lo, hi in pairwise(bounds)]
 
 
 def shingle_sequence(hashes: U64, size: int) -> U32:
