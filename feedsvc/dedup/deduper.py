@@ -58,17 +58,17 @@ class Deduper:
         then reuse them as long as they still hold: the same decisions as without, cheaper (a story
         whose shingles' counts moved since, as an earlier story of the page counted its text, is
         prepared again)."""
-        todo = [fp for fp in prints if fp.shingles.size]
-        self._warm = {}
+        earlier = self._warm  # what an earlier warm() of the same prints made is brought up to date as used
+        kept = {id(fp): earlier[id(fp)] for fp in prints if id(fp) in earlier and earlier[id(fp)][0] is fp}
+        self._warm = kept
+        todo = [fp for fp in prints if fp.shingles.size and id(fp) not in kept]
         if not todo:
             return
         made = contents(todo, self.boilerplate, self.boilerplate_df, self.signer)
         self._index.warm([content for content, _ in made])
         version = self.boilerplate.version
-        self._warm = {
-            id(fp): (fp, version, content, df < self.boilerplate_df)
-            for fp, (content, df) in zip(todo, made, strict=True)
-        }
+        for fp, (content, df) in zip(todo, made, strict=True):
+            self._warm[id(fp)] = (fp, version, content, df < self.boilerplate_df)
 
     def _warmed(self, fp: Fingerprint) -> _Content | None:
         """What ``warm`` prepared for ``fp``, brought up to date with the boilerplate counts: the counts of

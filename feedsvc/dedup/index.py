@@ -113,11 +113,14 @@ class _MemoryIndex:
     def warm(self, contents: Sequence[_Content]) -> None:
         """Band keys of many contents (signed) at once, and their look-ups in the frozen runs in one pass:
         ``query`` uses them while the runs are unchanged."""
-        both = [c for c in contents if c.body_sig is not None and c.lead_sig is not None and c.bands is None]
+        both: list[tuple[_Content, U32, U32]] = []
+        for c in contents:
+            if c.bands is None and c.body_sig is not None and c.lead_sig is not None:
+                both.append((c, c.body_sig, c.lead_sig))
         if both and self.both is not None and self.shapes[0][0]:
-            sigs = np.stack([np.stack((c.body_sig, c.lead_sig)) for c in both])  # type: ignore[arg-type]
+            sigs = np.array([(body, lead) for _, body, lead in both], dtype=np.uint32)
             keys = self._keys(sigs, self.shapes[0], self.both).reshape(len(both), -1)
-            for content, row, listed in zip(both, keys, keys.tolist(), strict=True):
+            for (content, _, _), row, listed in zip(both, keys, keys.tolist(), strict=True):
                 content.bands, content.band_list = row, listed
         signed = [c for c in contents if c.body_sig is not None]
         bands = [self._band_keys(content) for content in signed]
