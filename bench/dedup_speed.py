@@ -56,6 +56,23 @@ def _timed(name: str, count: int, run: Callable[[], object]) -> Rate:
     return Rate(name, count, cpu_seconds() - started)
 
 
+PAGE = 12  # stories a listing page gives (10-15): what ingest prepares together
+
+
+def ingest_pages(
+    deduper: Deduper, stories: Sequence[tuple[str, str]], prefix: str, first: int, count: bool = True
+) -> None:
+    """What ``feedsvc.ingest`` does with pages of ``PAGE`` stories: fingerprint and prepare each page
+    together, then decide its stories in turn (match, then add; a story that matched nothing counts its
+    text for boilerplate unless ``count`` is False)."""
+    for start in range(0, len(stories), PAGE):
+        prints = deduper.fingerprints(stories[start : start + PAGE])
+        deduper.warm(prints)
+        for i, fp in enumerate(prints, first + start):
+            found = deduper.matches(fp)
+            deduper.add(f"{prefix}{i}", fp, count_boilerplate=count and not found)
+
+
 def throughput(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> list[Rate]:
     """feedsvc's per-story path on ``stories`` (into a fresh index), step by step."""
     rates = []
@@ -74,6 +91,9 @@ def throughput(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> l
             found = deduper.matches(fp)
             deduper.add(str(i), fp, count_boilerplate=not found)
 
+    def pages() -> None:  # the same, a page at a time, as ingest decides: prepared together, decided in turn
+        ingest_pages(Deduper(settings), stories, "", 0)
+
     deduper = Deduper(settings)
     prints = [deduper.fingerprint(t, b) for t, b in stories[:200]]  # warm caches and tables
     rates.append(
@@ -81,6 +101,7 @@ def throughput(stories: Sequence[tuple[str, str]], settings: DedupSettings) -> l
     )
     rates.append(_timed("shingling+signature+LSH query+insert", len(stories), pipeline))
     rates.append(_timed("  + verification + boilerplate (ingest path)", len(stories), service))
+    rates.append(_timed(f"ingest path, pages of {PAGE} stories prepared together", len(stories), pages))
     del prints
     return rates
 
@@ -155,20 +176,14 @@ def scaling(
         while indexed < target:
             texts = filler.texts(min(chunk, target - indexed), words)
             started = cpu_seconds()
-            for text in texts:
-                fp = deduper.fingerprint("", text)
-                found = deduper.matches(fp)
-                deduper.add(f"f{indexed}", fp, count_boilerplate=not found)
-                indexed += 1
+            ingest_pages(deduper, [("", text) for text in texts], "f", indexed)
+            indexed += len(texts)
             fill_time += cpu_seconds() - started
         window = max(1, indexed - start_count)
         candidates = 0
         gc.collect()
         started = cpu_seconds()
-        for i, (title, body) in enumerate(probes):
-            fp = deduper.fingerprint(title, body)
-            deduper.matches(fp)
-            deduper.add(f"p{i}", fp, count_boilerplate=False)
+        ingest_pages(deduper, probes, "p", 0, count=False)
         probe_time = cpu_seconds() - started
         for title, body in probes:  # untimed: count candidates, then take the probes out
             candidates += len(deduper.candidates(deduper.fingerprint(title, body))) - 1
@@ -246,9 +261,12 @@ def main(argv: list[str]) -> int:
     for rate in rates + refs:
         print(f"  {rate.name:<58} {rate.per_second:8.0f} stories/s  {rate.micros:7.1f} us/story")
     ingest = rates[-1]
-    print(f"  target >= 10,000 stories/s: {ingest.per_second:,.0f} -> {verdict(ingest.per_second >= 10_000)}")
+    print(
+        f"  target >= 10,000 stories/s (pages of {PAGE}): {ingest.per_second:,.0f}",
+        f"-> {verdict(ingest.per_second >= 10_000)}",
+    )
     checkpoints = (10_000, 30_000, 100_000) if quick else (10_000, 100_000, 300_000, 1_000_000)
-    print(f"\n## Scaling to {checkpoints[-1]:,} indexed stories (fill: as the service ingests)")
+    print(f"\n## Scaling to {checkpoints[-1]:,} indexed stories (as ingest does: pages of {PAGE})")
     print(
         f"{'stories':>11} {'fill us':>9} {'probe us':>9} {'candidates':>11} {'RSS MB':>9} {'bytes/story':>12}"
     )

@@ -399,11 +399,9 @@ class Ingestor:
         generation = self.generation  # before the lookup: a rebuild after it makes the page stale
         keyed = {copy_key(s): s for s in stories}
         lookup = self.store.lookup(list(keyed))
-        prints = {
-            k: self.deduper.fingerprint(s.title, s.body_text)
-            for k, s in keyed.items()
-            if k not in lookup.clusters
-        }
+        new = [k for k in keyed if k not in lookup.clusters]
+        found = self.deduper.fingerprints([(keyed[k].title, keyed[k].body_text) for k in new])
+        prints = dict(zip(new, found, strict=True))
         grown = {
             key: self.deduper.fingerprint(old.title, keyed[key].body_text)
             for key, old in lookup.copies.items()
@@ -482,6 +480,7 @@ class Ingestor:
         for key, old in prepared.lookup.copies.items():
             if key in prepared.grown or (old.image is None and prepared.keyed[key].image):
                 out.add(self.cluster_of.get(key, prepared.lookup.clusters[key]))
+        self.deduper.warm(list(prepared.prints.values()))
         for fp in prepared.prints.values():
             out.update(self.cluster_of[k] for k in self.deduper.candidates(fp) if k in self.cluster_of)
         return out
@@ -519,6 +518,7 @@ class Ingestor:
         touched.update(c.cluster_id for c in grown)
         pictured = self._pictured(keyed, known, stored, {c.copy.key for c in grown})
         touched.update(cluster_id for cluster_id, _ in pictured)
+        self.deduper.warm(list(prepared.prints.values()))  # the page's new stories prepared at once
         for key, story in keyed.items():
             if key in known:
                 continue

@@ -360,3 +360,59 @@ def test_token_hashes_are_right_when_threads_grow_the_shared_power_tables_at_onc
             thread.join()
         for k, want in enumerate(expected):
             assert np.array_equal(results[k], want), f"text {k} hashed wrongly"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A page at a time: fingerprints(), warm()
+
+
+def test_fingerprints_of_a_page_equal_each_story_fingerprinted_alone(small_corpus: list[Doc]) -> None:
+    deduper = Deduper(SETTINGS)
+    items = [(doc.title, doc.body) for doc in small_corpus[:40]]
+    items += [("Title only here", "short"), ("", ""), ("Ünïcödé ﬁ", "Straße ＡＢＣ ǅ " * 9), ("", "\n\n")]
+    items += [("Σ", "ΟΔΥΣΣΕΥΣ όλα καλά " * 12), ("x", "word " * 13)]
+    random.Random(3).shuffle(items)
+    for size in (1, 5, 13, len(items)):
+        for start in range(0, len(items), size):
+            page = items[start : start + size]
+            for (title, body), got in zip(page, deduper.fingerprints(page), strict=True):
+                alone = deduper.fingerprint(title, body)
+                assert got.shingles.dtype == np.uint32 and got.lead.dtype == np.uint32
+                assert np.array_equal(got.shingles, alone.shingles), (title, body[:40])
+                assert np.array_equal(got.lead, alone.lead), (title, body[:40])
+
+
+Decision = tuple[list[tuple[str, float]], tuple[bytes, bytes]]
+
+
+def _decide(docs: list[Doc], page: int, warm: bool, half_life: int) -> list[Decision]:
+    """Each story's matches and stored signatures, pages decided as ingest does, optionally warmed."""
+    deduper = Deduper(SETTINGS, BoilerplateCounter(half_life=half_life))
+    out: list[Decision] = []
+    for start in range(0, len(docs), page):
+        items = [(doc.title, doc.body) for doc in docs[start : start + page]]
+        prints = deduper.fingerprints(items) if warm else [deduper.fingerprint(*item) for item in items]
+        if warm:
+            deduper.warm(prints)
+        for number, fp in enumerate(prints, start):
+            found = deduper.matches(fp)
+            signed = deduper.add(str(number), fp, count_boilerplate=not found)
+            out.append(([(m.key, m.resemblance + m.containment) for m in found], signed))
+            if number % 23 == 7:  # removals leave tombstones in the frozen runs
+                deduper.remove(str(number - 5))
+    return out
+
+
+@pytest.mark.parametrize(("page", "half_life"), [(12, 4096), (40, 30), (7, 9)])
+def test_warmed_pages_decide_exactly_as_one_story_at_a_time(
+    page: int, half_life: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """warm() prepares a page under the counts before it; a story whose content an earlier story of the
+    page changed (its text counted as boilerplate, the counts halved) is prepared again. Small frozen
+    runs, so look-ups made by warm() go stale when a merge files the recent stories mid-page."""
+    monkeypatch.setattr(dedup_index, "MIN_MERGE", 50)
+    docs = make_corpus(seed=11, stories=60).docs
+    random.Random(page).shuffle(docs)
+    alone, warmed = _decide(docs, page, False, half_life), _decide(docs, page, True, half_life)
+    assert sum(1 for found, _ in alone if found) > len(docs) // 3  # the pages have copies to find
+    assert warmed == alone

@@ -147,3 +147,25 @@ def test_index_finds_the_brute_force_candidates(seed: int, monkeypatch: pytest.M
             assert index.query(probe) == brute_force(stories, probe)
         for key, sigs in stories.items():
             assert key in index.query(content(*sigs))
+
+
+def test_lookup_by_says_which_probe_found_each_number() -> None:
+    rng = np.random.default_rng(5)
+    runs = Runs()
+    reference: dict[int, set[int]] = {}
+    pool = rng.integers(0, 1 << 60, size=300, dtype=np.uint64)
+    for step in range(12):
+        keys = pool[rng.integers(0, pool.size, 200)]
+        ids = rng.integers(0, 5000, keys.size).astype(np.uint32)
+        for key, number in zip(keys.tolist(), ids.tolist(), strict=True):
+            reference.setdefault(key, set()).add(number)
+        runs.add(keys, ids)
+        probe = np.concatenate(
+            (pool[rng.integers(0, pool.size, 40)], rng.integers(0, 1 << 60, 5, dtype=np.uint64))
+        )
+        numbers, by = runs.lookup_by(probe)
+        found: dict[int, set[int]] = {}
+        for number, at in zip(numbers.tolist(), by.tolist(), strict=True):
+            found.setdefault(at, set()).add(number)
+        assert found == {i: reference[k] for i, k in enumerate(probe.tolist()) if k in reference}, step
+        assert np.array_equal(np.sort(numbers), np.sort(runs.lookup(probe)))

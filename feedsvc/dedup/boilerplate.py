@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from feedsvc.dedup.shingles import U32
 
+Cells = npt.NDArray[np.intp]
 HALF_LIFE = 4096  # new clusters after which the boilerplate counts halve
 
 
@@ -53,14 +54,16 @@ class BoilerplateCounter:
             np.uint32((0x9E3779B1 + 0x7F4A7C16 * i) & 0xFFFFFFFF | 1) for i in range(1, self.depth)
         ]
         self.version = 0
-        self._memo: tuple[U32, int, list[U32], list[npt.NDArray[np.uint8]]] | None = None
+        self._memo: tuple[U32, int, list[Cells], list[npt.NDArray[np.uint8]]] | None = None
 
-    def _cells(self, shingles: U32) -> list[U32]:
+    def _cells(self, shingles: U32) -> list[Cells]:
         # Shingle hashes are already uniform: the first row takes their low bits, the others the high
-        # bits of a multiplicative rehash (cheap, and independent enough for a count-min sketch).
-        return [shingles & self._mask] + [(shingles * m) >> self._shift for m in self._mults]
+        # bits of a multiplicative rehash (cheap, and independent enough for a count-min sketch). As
+        # intp: numpy indexes with it directly (other integer types are converted on every use).
+        cells = [shingles & self._mask] + [(shingles * m) >> self._shift for m in self._mults]
+        return [c.astype(np.intp) for c in cells]
 
-    def _rows(self, shingles: U32) -> tuple[list[U32], list[npt.NDArray[np.uint8]]]:
+    def _rows(self, shingles: U32) -> tuple[list[Cells], list[npt.NDArray[np.uint8]]]:
         """Each row's cells for ``shingles`` and their counts; ``add`` right after ``frequency`` of the same
         array (the service's path: match, then add) reuses what ``frequency`` read."""
         memo = self._memo

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
+import numpy.typing as npt
 
 from feedsvc.dedup.boilerplate import BoilerplateCounter, ShingleCounts
-from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint
+from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint, fingerprints
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
+from feedsvc.dedup.many import contents
 from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
@@ -34,6 +36,7 @@ class Deduper:
         self._index: _Index = _MemoryIndex(body, lead)
         self._prints: dict[str, Fingerprint] = {}
         self._last: tuple[Fingerprint, int, _Content] | None = None  # what matches() computed last
+        self._warm: dict[int, tuple[Fingerprint, int, _Content, Mask]] = {}  # id(fp) -> warm()'s
 
     def __len__(self) -> int:
         return len(self._prints)
@@ -43,6 +46,47 @@ class Deduper:
 
     def fingerprint(self, title: str, body: str) -> Fingerprint:
         return fingerprint(title, body, self.settings)
+
+    def fingerprints(self, items: Sequence[tuple[str, str]]) -> list[Fingerprint]:
+        """``fingerprint(title, body)`` of each item, computed together (a page's stories)."""
+        return fingerprints(items, self.settings)
+
+    def warm(self, prints: Sequence[Fingerprint]) -> None:
+        """Prepare many fingerprints at once (a page's new stories, before deciding them one by one):
+        their content under today's boilerplate counts, signatures and band keys in one pass of numpy
+        calls, and their look-ups in the index's frozen runs in another. ``matches`` and ``add`` of each
+        then reuse them as long as they still hold: the same decisions as without, cheaper (a story
+        whose shingles' counts moved since, as an earlier story of the page counted its text, is
+        prepared again)."""
+        earlier = self._warm  # what an earlier warm() of the same prints made is brought up to date as used
+        kept = {id(fp): earlier[id(fp)] for fp in prints if id(fp) in earlier and earlier[id(fp)][0] is fp}
+        self._warm = kept
+        todo = [fp for fp in prints if fp.shingles.size and id(fp) not in kept]
+        if not todo:
+            return
+        made = contents(todo, self.boilerplate, self.boilerplate_df, self.signer)
+        self._index.warm([content for content, _ in made])
+        version = self.boilerplate.version
+        for fp, (content, df) in zip(todo, made, strict=True):
+            self._warm[id(fp)] = (fp, version, content, df < self.boilerplate_df)
+
+    def _warmed(self, fp: Fingerprint) -> _Content | None:
+        """What ``warm`` prepared for ``fp``, brought up to date with the boilerplate counts: the counts of
+        its content shingles as they are now, and ``None`` once some shingle crossed ``boilerplate_df``
+        (as an earlier story of the page counted its text): the content and its signatures changed."""
+        warm = self._warm.get(id(fp))
+        if warm is None or warm[0] is not fp:
+            return None
+        fp, version, content, mine = warm
+        if version != self.boilerplate.version:
+            df = self.boilerplate.frequency(fp.shingles)
+            now = df < self.boilerplate_df
+            if not np.array_equal(now, mine):
+                del self._warm[id(fp)]
+                return None
+            content.df = df[now]  # weights may have moved; the set, so its signatures, did not
+            self._warm[id(fp)] = (fp, self.boilerplate.version, content, mine)
+        return content
 
     def _content(self, shingles: U32) -> U32:
         """Shingles minus known boilerplate (order kept)."""
@@ -54,6 +98,11 @@ class Deduper:
         last = self._last
         if last is not None and last[0] is fp and last[1] == self.boilerplate.version:
             return last[2]
+        if sign and self._warm:
+            warmed = self._warmed(fp)
+            if warmed is not None:
+                self._last = (fp, self.boilerplate.version, warmed)
+                return warmed
         df = self.boilerplate.frequency(fp.shingles)
         mine = df < self.boilerplate_df
         shingles = fp.shingles[mine]
@@ -98,6 +147,7 @@ class Deduper:
         if key in self._prints:
             return b"", b""
         content = self._insert(key, fp)
+        self._warm.pop(id(fp), None)
         if count_boilerplate:
             self.boilerplate.add(fp.shingles)
         return _to_bytes(content.body_sig), _to_bytes(content.lead_sig)
@@ -149,6 +199,7 @@ class Deduper:
             self._index.remove(key)
 
 
+Mask = npt.NDArray[np.bool_]  # of a fingerprint's shingles: which were content
 Signatures = tuple[bytes, bytes]  # (body, lead) as stored; b"" where there was nothing to sign
 _EMPTY = np.empty(0, dtype=np.uint32)
 

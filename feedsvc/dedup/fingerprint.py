@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from feedsvc.dedup.shingles import U32, U64, shingle_sequence, sorted_unique, token_hashes
+from feedsvc.dedup.shingles import (
+    U32,
+    U64,
+    shingle_sequence,
+    sorted_unique,
+    split,
+    token_hashes,
+    token_hashes_many,
+)
 from feedsvc.settings import DedupSettings
 
 # Bump when shingle hashing or the lead's layout changes: stored prints then differ, and the next start
@@ -41,6 +50,7 @@ class _Content:
     bands: U64 | None = None  # the memory index's band keys, computed once for query and insert
     band_list: list[int] | None = None  # the same, as Python ints (dict keys)
     probed: tuple[int, list[str | list[str] | None]] | None = None  # (index epoch, what query found)
+    frozen: tuple[int, list[int]] | None = None  # (frozen runs' generation, story numbers found there)
 
 
 def fingerprint(title: str, body: str, settings: DedupSettings) -> Fingerprint:
@@ -52,6 +62,44 @@ def fingerprint(title: str, body: str, settings: DedupSettings) -> Fingerprint:
     sequence = shingle_sequence(hashes, size)
     lead_count = max(1, min(hashes.size, settings.lead_words) - size + 1)
     return Fingerprint(shingles=sorted_unique(sequence), lead=sequence[:lead_count].copy())
+
+
+def fingerprints(items: Sequence[tuple[str, str]], settings: DedupSettings) -> list[Fingerprint]:
+    """``fingerprint(title, body)`` of every item, in one pass of numpy calls for all of them (a page's
+    stories): shingles of the concatenated token hashes, each story's sorted apart by one sort of
+    (story, shingle) pairs. A story short enough to need its title is fingerprinted alone."""
+    size = settings.shingle_size
+    hashes, starts = token_hashes_many([body for _, body in items])
+    counts = np.diff(starts)
+    whole = counts >= size + MIN_SHINGLES
+    out: list[Fingerprint | None] = [None] * len(items)
+    for i in np.flatnonzero(~whole).tolist():
+        out[i] = fingerprint(*items[i], settings)
+    picked = np.flatnonzero(whole)
+    if picked.size:
+        sequence = shingle_sequence(hashes, size)  # some shingles span two stories: not taken
+        numbers = counts[picked] - (size - 1)  # each story's shingles
+        ends = np.cumsum(numbers)
+        at = np.arange(int(ends[-1]), dtype=np.intp)
+        at += np.repeat(starts[picked] - (ends - numbers), numbers)
+        mine = sequence[at]
+        owner = np.repeat(np.arange(picked.size, dtype=np.uint64), numbers)
+        keyed = (owner << np.uint64(32)) | mine
+        keyed.sort()
+        keep = np.empty(keyed.size, dtype=np.bool_)
+        keep[0] = True
+        np.not_equal(keyed[1:], keyed[:-1], out=keep[1:])
+        keyed = keyed[keep]
+        owners = (keyed >> np.uint64(32)).astype(np.intp)
+        sets = split(keyed.astype(np.uint32), np.bincount(owners, minlength=picked.size))
+        lead_numbers = np.maximum(np.minimum(counts[picked], settings.lead_words) - (size - 1), 1)
+        lead_ends = np.cumsum(lead_numbers)
+        lead_at = np.arange(int(lead_ends[-1]), dtype=np.intp)
+        lead_at += np.repeat(ends - numbers - (lead_ends - lead_numbers), lead_numbers)
+        leads = split(mine[lead_at], lead_numbers)
+        for i, shingles, lead in zip(picked.tolist(), sets, leads, strict=True):
+            out[i] = Fingerprint(shingles=shingles, lead=lead)
+    return out  # type: ignore[return-value]
 
 
 def fingerprint_to_bytes(fp: Fingerprint) -> tuple[bytes, bytes]:

@@ -45,6 +45,8 @@ class _Index(Protocol):
 
     def insert(self, key: str, content: _Content) -> None: ...
 
+    def warm(self, contents: Sequence[_Content]) -> None: ...
+
     def remove(self, key: str) -> None: ...
 
     def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None: ...
@@ -108,6 +110,32 @@ class _MemoryIndex:
         content.band_list = keys.tolist()
         return keys
 
+    def warm(self, contents: Sequence[_Content]) -> None:
+        """Band keys of many contents (signed) at once, and their look-ups in the frozen runs in one pass:
+        ``query`` uses them while the runs are unchanged."""
+        both: list[tuple[_Content, U32, U32]] = []
+        for c in contents:
+            if c.bands is None and c.body_sig is not None and c.lead_sig is not None:
+                both.append((c, c.body_sig, c.lead_sig))
+        if both and self.both is not None and self.shapes[0][0]:
+            sigs = np.array([(body, lead) for _, body, lead in both], dtype=np.uint32)
+            keys = self._keys(sigs, self.shapes[0], self.both).reshape(len(both), -1)
+            for (content, _, _), row, listed in zip(both, keys, keys.tolist(), strict=True):
+                content.bands, content.band_list = row, listed
+        signed = [c for c in contents if c.body_sig is not None]
+        bands = [self._band_keys(content) for content in signed]
+        if not len(self.frozen) or not signed:
+            return
+        numbers, by = self.frozen.lookup_by(np.concatenate(bands))
+        sizes = [keys.size for keys in bands]
+        owner = np.searchsorted(np.cumsum(sizes), by, side="right").tolist()
+        found: list[list[int]] = [[] for _ in signed]
+        for story, number in zip(owner, numbers.tolist(), strict=True):
+            found[story].append(number)
+        generation = self.frozen.generation
+        for content, numbers_found in zip(signed, found, strict=True):
+            content.frozen = (generation, numbers_found)
+
     def query(self, content: _Content) -> set[str]:
         keys = self._band_keys(content)
         hits = list(map(self.table.get, content.band_list or ()))
@@ -122,7 +150,12 @@ class _MemoryIndex:
                 found.update(hit)
         if len(self.frozen) and keys.size:
             names = self.names
-            for number in set(self.frozen.lookup(keys).tolist()):
+            frozen = content.frozen
+            if frozen is not None and frozen[0] == self.frozen.generation:
+                numbers = frozen[1]
+            else:
+                numbers = self.frozen.lookup(keys).tolist()
+            for number in set(numbers):
                 name = names[number]
                 if name is not None:
                     found.add(name)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from feedsvc.dedup.shingles import U32, U64
 
 _EMPTY_IDS: U32 = np.empty(0, dtype=np.uint32)
+_EMPTY_AT = np.empty(0, dtype=np.intp)
 _EDGES = np.array([0, 1], dtype=np.intp)  # a directory slot and the next: where its group starts and ends
 
 
@@ -58,6 +59,7 @@ class Runs:
         self.ids = _Buffer(np.uint32)
         self.dirs = _Buffer(np.uint32)  # each run's directory: offsets into the run
         self.runs: list[_Run] = []
+        self.generation = 0  # changes whenever the runs do: a look-up's answer holds until then
         self._layout()
 
     def __len__(self) -> int:
@@ -72,8 +74,12 @@ class Runs:
 
     def lookup(self, probe: U64) -> U32:
         """Story numbers filed under any of the band keys ``probe``, in any run (a number may repeat)."""
+        return self.lookup_by(probe)[0]
+
+    def lookup_by(self, probe: U64) -> tuple[U32, npt.NDArray[np.intp]]:
+        """``lookup``, and for each number found, the position in ``probe`` of the key it was found by."""
         if not self.runs or not probe.size:
-            return _EMPTY_IDS
+            return _EMPTY_IDS, _EMPTY_AT
         slot = (probe >> self.shifts).astype(np.intp)  # (runs, probes)
         slot += self.dir_lo
         bounds = self.dirs.data[slot[..., None] + _EDGES].astype(np.intp)  # each probe's group, each run
@@ -81,15 +87,17 @@ class Runs:
         ends = np.cumsum(counts)
         total = int(ends[-1])
         if not total:
-            return _EMPTY_IDS
+            return _EMPTY_IDS, _EMPTY_AT
         # Every key of those groups, group after group: position = its group's first + its rank there.
         ends -= counts
         ends -= (bounds[..., 0] + self.run_lo).ravel()
         at = np.arange(total, dtype=np.intp)
         at -= np.repeat(ends, counts)
         wanted = np.repeat(probe[None, :].repeat(len(self.runs), axis=0).ravel(), counts)
-        ids: U32 = self.ids.data[at[self.keys.data[at] == wanted]]
-        return ids
+        hit = self.keys.data[at] == wanted
+        ids: U32 = self.ids.data[at[hit]]
+        by = np.repeat(np.tile(np.arange(probe.size, dtype=np.intp), len(self.runs)), counts)[hit]
+        return ids, by
 
     def add(self, keys: U64, ids: U32, alive: npt.NDArray[np.bool_] | None = None) -> None:
         """File a batch of entries as a new run, then merge the tail while it breaks the size rule. Entries
@@ -128,6 +136,7 @@ class Runs:
         (slot, position) pairs packed into 64 bits (numpy sorts plain integers much faster than it
         argsorts)."""
         del self.runs[cut:]
+        self.generation += 1
         lo = self.runs[-1].lo + self.runs[-1].size if self.runs else 0
         dir_lo = self.runs[-1].dir_lo + (1 << self.runs[-1].bits) + 1 if self.runs else 0
         if keys.size:

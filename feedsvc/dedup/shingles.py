@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -69,30 +72,54 @@ def _fmix64(h: U64) -> U64:
     return h
 
 
-def token_hashes(text: str) -> U64:
-    """64-bit polynomial hashes of the text's word tokens (NFKC, case-folded, ``\\w+``), in order."""
-    points: npt.NDArray[np.uint8] | U32
-    if text.isascii():  # the common case, 4x less data: ASCII needs no NFKC and lower() is casefold()
-        points = np.frombuffer(text.lower().encode("ascii"), dtype=np.uint8)
-    else:
-        folded = unicodedata.normalize("NFKC", text).casefold()
-        points = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+def _fold(text: str) -> str:
+    """NFKC, case-folded (ASCII needs no NFKC, and its lower() is casefold())."""
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+
+
+def _points(folded: str) -> npt.NDArray[np.uint8] | U32:
+    if folded.isascii():  # the common case, 4x less data
+        return np.frombuffer(folded.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _hash_points(points: npt.NDArray[np.uint8] | U32) -> tuple[U64, npt.NDArray[np.intp]]:
+    """Polynomial hashes of the ``\\w+`` runs of code points ``points``, and where each run starts."""
     n = points.size
     if n == 0:
-        return np.empty(0, dtype=np.uint64)
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
     padded = np.zeros(n + 2, dtype=np.bool_)
-    padded[1:-1] = _word_chars()[points]
+    padded[1:-1] = _word_chars().take(points)  # take: no conversion of the indices to intp first
     edges = np.flatnonzero(padded[1:] != padded[:-1])  # start, end, start, end, ...
     if edges.size == 0:
-        return np.empty(0, dtype=np.uint64)
-    # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens.
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
+    # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens,
+    # each token's sum a difference of prefix sums (wrapping mod 2**64 like the rest: exact).
     fwd, inv = _POWERS.at_least(n + 1)
-    scaled = np.empty(n + 1, dtype=np.uint64)
-    np.multiply(points, inv[:n], out=scaled[:n])
-    scaled[n] = 0
-    sums = np.add.reduceat(scaled, edges)[::2]
-    result: U64 = sums * fwd[edges[1::2] - 1]
-    return result
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.multiply(points, inv[:n], out=prefix[1:])
+    np.cumsum(prefix, out=prefix)
+    starts, ends = edges[::2], edges[1::2]
+    result: U64 = prefix[ends] - prefix[starts]
+    result *= fwd[ends - 1]
+    return result, starts
+
+
+def token_hashes(text: str) -> U64:
+    """64-bit polynomial hashes of the text's word tokens (NFKC, case-folded, ``\\w+``), in order."""
+    return _hash_points(_points(_fold(text)))[0]
+
+
+def token_hashes_many(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
+    """``token_hashes`` of every text, concatenated, and where each text's tokens start (one more entry:
+    the end). One pass of numpy calls for all: the texts are folded one by one (NFKC of a whole would
+    be the same, but not the lengths) and joined with a newline, which no token spans."""
+    folded = [_fold(text) for text in texts]
+    hashes, starts = _hash_points(_points("\n".join(folded)))
+    bounds = np.zeros(len(folded) + 1, dtype=np.intp)
+    np.cumsum([len(f) + 1 for f in folded], out=bounds[1:])
+    return hashes, np.searchsorted(starts, bounds)
 
 
 def tokens(text: str) -> list[str]:
@@ -100,6 +127,12 @@ def tokens(text: str) -> list[str]:
     import re
 
     return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
+def split(values: npt.NDArray[Any], sizes: Sequence[int] | npt.NDArray[np.intp]) -> list[npt.NDArray[Any]]:
+    """``values`` cut into consecutive pieces of ``sizes`` (views; np.split costs more per piece)."""
+    bounds = [0, *np.cumsum(sizes).tolist()]
+    return [values[lo:hi] for lo, hi in pairwise(bounds)]
 
 
 def shingle_sequence(hashes: U64, size: int) -> U32:

@@ -29,6 +29,12 @@ class Signer:
         self.seed = seed
         self.empty = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
 
+    def permuted(self, hashes: U32) -> U32:
+        """Every hash under every permutation: one row per permutation, one column per hash."""
+        permuted = self.a * _fmix32(hashes)
+        permuted += self.b
+        return permuted
+
     def sign(self, hashes: U32) -> U32:
         if hashes.size == 0:
             return self.empty.copy()

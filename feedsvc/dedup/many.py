@@ -1,0 +1,81 @@
+"""A page's fingerprints under the boilerplate counts in one pass of numpy calls: content, signatures.
+
+What ``Deduper._prepare`` does for one fingerprint, done for many at once: the fingerprints' shingles
+are concatenated and keyed by (story, shingle), so one look-up of the counts, one permutation of every
+content shingle and one ``minimum.reduceat`` give every story's content and signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from feedsvc.dedup.boilerplate import ShingleCounts
+from feedsvc.dedup.fingerprint import Fingerprint, _Content
+from feedsvc.dedup.shingles import U32, split
+from feedsvc.dedup.signature import Signer
+from feedsvc.dedup.verify import START_SHINGLES
+
+Df = npt.NDArray[Any]
+
+
+def _keyed(arrays: Sequence[U32], sizes: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:
+    """The arrays concatenated, each value keyed by its array's number in the high 32 bits."""
+    owner = np.repeat(np.arange(len(arrays), dtype=np.uint64) << np.uint64(32), sizes)
+    owner |= np.concatenate(arrays)
+    return owner
+
+
+def _starts(sizes: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    starts = np.zeros(sizes.size, dtype=np.intp)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    return starts
+
+
+def contents(
+    prints: Sequence[Fingerprint], counts: ShingleCounts, boilerplate_df: int, signer: Signer
+) -> list[tuple[_Content, Df]]:
+    """(content, df of every shingle) of each fingerprint, each equal to what ``Deduper._prepare`` gives
+    under the same counts. Every fingerprint must have shingles (and so a lead)."""
+    sizes = np.fromiter((fp.shingles.size for fp in prints), dtype=np.intp, count=len(prints))
+    lead_sizes = np.fromiter((fp.lead.size for fp in prints), dtype=np.intp, count=len(prints))
+    every = _keyed([fp.shingles for fp in prints], sizes)  # sorted: each set is, and numbered in order
+    shingles = every.astype(np.uint32)
+    df = counts.frequency(shingles)
+    mine = df < boilerplate_df
+    content = shingles[mine]
+    content_df = df[mine]
+    content_sizes = np.add.reduceat(mine, _starts(sizes), dtype=np.intp)
+    # Each lead shingle's place among all shingles, whether it is content, and then its place there.
+    at = np.searchsorted(every, _keyed([fp.lead for fp in prints], lead_sizes))
+    lead_mine = mine[at]
+    lead_at = (np.cumsum(mine) - 1)[at[lead_mine]]
+    lead_content_sizes = np.add.reduceat(lead_mine, _starts(lead_sizes), dtype=np.intp)
+    lead_content = content[lead_at]
+    # Signatures: every content shingle permuted once, each story's columns reduced.
+    body_of: dict[int, U32] = {}
+    lead_of: dict[int, U32] = {}
+    signed = np.flatnonzero(content_sizes)
+    if signed.size:
+        permuted = signer.permuted(content)
+        body_sigs = np.minimum.reduceat(permuted, _starts(content_sizes)[signed], axis=1).T.copy()
+        body_of = dict(zip(signed.tolist(), body_sigs, strict=True))
+        led = np.flatnonzero(lead_content_sizes)  # a story has content in its lead only if it has any
+        if led.size:
+            lead_sigs = np.minimum.reduceat(permuted[:, lead_at], _starts(lead_content_sizes)[led], axis=1)
+            lead_of = dict(zip(led.tolist(), lead_sigs.T.copy(), strict=True))
+    out = []
+    for i, (shingle_set, set_df, head, full_df) in enumerate(
+        zip(
+            split(content, content_sizes),
+            split(content_df, content_sizes),
+            split(lead_content, lead_content_sizes),
+            split(df, sizes),
+            strict=True,
+        )
+    ):
+        item = _Content(shingle_set, set_df, head[:START_SHINGLES], body_of.get(i), lead_of.get(i))
+        out.append((item, full_df))
+    return out
