@@ -141,7 +141,7 @@ class Ingestor:
         self.settings = settings
         self.retention_days = retention_days
         self.clock = clock or (lambda: datetime.now(UTC).replace(microsecond=0))
-        # Made at its first use, after the restore (signing imports datasketch, about a second): a run whose
+        # Made at its first use, after the restore (the fingerprints of every stored copy): a run whose
         # pages are all unchanged never needs one.
         self._deduper: Deduper | None = None
         self.cluster_of: dict[str, str] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections.abc import Iterable
 
 import numpy as np
@@ -38,6 +40,7 @@ from feedsvc.dedup import (
     tokens,
 )
 from feedsvc.dedup import index as dedup_index
+from feedsvc.dedup.signature import permutations
 from feedsvc.settings import DedupSettings
 
 SETTINGS = DedupSettings()
@@ -80,6 +83,26 @@ def test_numpy_signer_equals_datasketch_update_batch(hashes: list[int], num_perm
     signed = Signer(num_perm, seed).sign(np.array(hashes, dtype=np.uint32))
     assert signed.dtype == np.uint32
     assert np.array_equal(signed, reference.hashvalues)
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(16, 0), (64, 1), (128, 1), (256, 7), (128, 2**31 - 1)])
+def test_permutations_are_datasketchs_affine32(num_perm: int, seed: int) -> None:
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours_a, ours_b = permutations(num_perm, seed)
+    assert ours_a.dtype == ours_b.dtype == np.uint32
+    assert np.array_equal(ours_a, a) and np.array_equal(ours_b, b)
+
+
+def test_signing_imports_neither_datasketch_nor_scipy() -> None:
+    """datasketch brings scipy, about a second of CPU: a process that signs never pays for it."""
+    code = (
+        "import sys; from feedsvc.dedup import Deduper; from feedsvc.settings import DedupSettings; "
+        "d = Deduper(DedupSettings()); fp = d.fingerprint('t', 'some words of a story ' * 20); "
+        "d.add('a', fp, count_boilerplate=True); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('datasketch', 'scipy')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 @settings(max_examples=30, deadline=None)

@@ -90,14 +90,12 @@ Modules
 -------
 ``shingles`` (tokens and shingle hashes), ``signature`` (MinHash signing), ``boilerplate`` (shingle
 counts), ``fingerprint`` (what is kept of a story), ``index`` (LSH bands and the in-memory index),
-``runs`` (the index's frozen runs), ``many`` (a page's fingerprints prepared at once),
-``datasketch_lsh`` (the only module that imports datasketch: its MinHash permutations), ``verify`` (the
+``runs`` (the index's frozen runs), ``many`` (a page's fingerprints prepared at once), ``verify`` (the
 matching rules), ``deduper`` (the ``Deduper``) and ``batch`` (``cluster_texts``).
 """
 
 from feedsvc.dedup.batch import UnionFind, cluster_stream, cluster_texts, prime_boilerplate
 from feedsvc.dedup.boilerplate import HALF_LIFE, BoilerplateCounter, ExactCounts, ShingleCounts
-from feedsvc.dedup.datasketch_lsh import SCHEME
 from feedsvc.dedup.deduper import Deduper, Signatures
 from feedsvc.dedup.fingerprint import (
     FINGERPRINT_VERSION,
@@ -117,7 +115,7 @@ from feedsvc.dedup.shingles import (
     token_hashes,
     tokens,
 )
-from feedsvc.dedup.signature import Signer
+from feedsvc.dedup.signature import SCHEME, Signer
 from feedsvc.dedup.verify import START_AGREE, START_SHINGLES, Match
 
 __all__ = [

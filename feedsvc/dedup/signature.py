@@ -1,11 +1,27 @@
-"""MinHash signatures of shingle arrays, computed in bulk with numpy (equal to datasketch's)."""
+"""MinHash signatures of shingle arrays, computed in bulk with numpy, equal to datasketch's.
+
+feedsvc signs with datasketch's ``affine32`` scheme (``MinHash(num_perm, seed, scheme="affine32")``; the
+tests compare signatures with datasketch itself), but does not import datasketch to do it: that brings
+scipy, about a second of CPU in every process that signs anything, for two parameter arrays that take
+microseconds to draw the way datasketch 2.x draws them (``MinHash._init_permutations``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from feedsvc.dedup.datasketch_lsh import permutations
 from feedsvc.dedup.shingles import U32
+
+SCHEME = "affine32"
+_WIDTH = 32  # affine32: h -> a * h + b mod 2**32
+
+
+def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
+    """The (a, b) parameters of datasketch's ``affine32`` permutations for ``num_perm`` and ``seed``: odd
+    multipliers (bijections of 32-bit values) and offsets, from numpy's legacy ``RandomState(seed)``."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << (_WIDTH - 1), num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << _WIDTH, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def _fmix32(h: U32) -> U32:
