@@ -713,3 +713,12 @@ def test_the_factored_block_tag_pattern_splits_as_the_list_of_names_does(path: P
     text = path.read_text(encoding="utf-8", errors="replace") if path else "".join(_TAG_SOUP)
     for cut in (len(text), len(text) // 2, len(text) // 3):  # cut inside a tag or a quoted value too
         assert dom._BLOCK_TAG_SPLIT_RE.split(text[:cut]) == flat.split(text[:cut])
+
+
+@pytest.mark.parametrize(
+    "text", ["<p ITEMPROP=x>", "<p ItemProp=x>", "<p itemprop=x>", "<p data-x>é", "İTEMPROP é", "itemproP ☃"]
+)
+def test_itemprop_is_named_in_any_ascii_case(text: str) -> None:
+    from feedsvc.extract.html import dom
+
+    assert dom._names_itemprop(text) == ("itemprop" in text.lower())
