@@ -452,7 +452,11 @@ def _find_parent(el: Tag, name: str, attr: str | None = None) -> Tag | None:
 
 
 def _lines(el: Tag) -> list[str]:
-    return [line for raw in _get_text(el).split("\n") if (line := clean_line(raw))]
+    """The element's text lines, cleaned, empty ones left out."""
+    raws = _get_text(el).split("\n")
+    if max(map(len, raws)) <= _CACHED_CHARS:  # a card's lines: each cleaned in C when seen before
+        return list(filter(None, map(_clean_short, raws)))
+    return [line for raw in raws if (line := clean_line(raw))]
 
 
 def _text(el: Tag) -> str:
@@ -823,9 +827,12 @@ def _sponsored(record: Tag) -> bool:
     for a in _tags(record, "a"):
         if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
             return True
-    if any(len(node) <= 60 and _is_label(node) for node in _text_runs(record)):
+    if any(map(_label, [str(node) for node in _text_runs(record) if len(node) <= 60])):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
-    return any(_labelled_line(line) for line in _lines(record))
+    lines = _lines(record)
+    if max(map(len, lines), default=0) <= _CACHED_CHARS:  # each line read once per page, in C after that
+        return any(map(_labelled_short, lines))
+    return any(_labelled_line(line) for line in lines)
 
 
 def _sponsor_above(el: Tag | None) -> bool:
