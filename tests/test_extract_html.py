@@ -690,3 +690,35 @@ def test_text_length_is_counted_as_the_text_is_long(path: Path) -> None:
             assert dom._text_length(el) == len(dom._get_text(el))
     finally:
         dom._TREE.reset(token)
+
+
+_TAG_SOUP = (
+    "<div><p>a</p><pre>b</pre><p-x>c</p-x><pr>d</pr><h1x>e</h1x><br/><hr><BlockQuote q='>'>f</blockquote>",
+    '<li title="a > b" x=\'<br>\'>g</li><div a="never closed>h</div><section',
+    "<ul><c-wiz>i</c-wiz></ul>",
+    "<dd><dt><dl><td><th><tr><table><tbody><figure><footer><header><main><ol><address><aside><article>",
+)
+
+
+@pytest.mark.parametrize("path", [*_FIXTURES, None], ids=lambda p: p.name if p else "tag soup")
+def test_the_factored_block_tag_pattern_splits_as_the_list_of_names_does(path: Path | None) -> None:
+    import re
+
+    from feedsvc.extract.html import dom
+
+    names = "|".join(sorted(dom._BLOCKS | {"br"}, key=len, reverse=True))
+    flat = re.compile(
+        rf"(<(/?)(?:{names}|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)", re.IGNORECASE
+    )
+    text = path.read_text(encoding="utf-8", errors="replace") if path else "".join(_TAG_SOUP)
+    for cut in (len(text), len(text) // 2, len(text) // 3):  # cut inside a tag or a quoted value too
+        assert dom._BLOCK_TAG_SPLIT_RE.split(text[:cut]) == flat.split(text[:cut])
+
+
+@pytest.mark.parametrize(
+    "text", ["<p ITEMPROP=x>", "<p ItemProp=x>", "<p itemprop=x>", "<p data-x>é", "İTEMPROP é", "itemproP ☃"]
+)
+def test_itemprop_is_named_in_any_ascii_case(text: str) -> None:
+    from feedsvc.extract.html import dom
+
+    assert dom._names_itemprop(text) == ("itemprop" in text.lower())

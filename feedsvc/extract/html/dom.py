@@ -98,12 +98,32 @@ _ALPHA_RE = re.compile(r"^[A-Za-z]+$")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _SCRIPT_SPLIT_RE = re.compile(r"(<script\b[^>]*>.*?</script\s*>)", re.IGNORECASE | re.DOTALL)
+
+
+def _trie(names: Iterable[str]) -> str:
+    """A regex alternation matching exactly ``names``, factored by shared prefixes ("d(?:d|iv|l|t)"): the
+    engine tries alternatives one by one, and a flat list of 30 names costs 30 tries at every tag."""
+    heads: dict[str, list[str]] = {}
+    for name in sorted(names):
+        heads.setdefault(name[0], []).append(name[1:])
+    out = []
+    for head, rests in heads.items():
+        longer = [rest for rest in rests if rest]
+        if not longer:
+            out.append(re.escape(head))
+        else:
+            optional = "?" if len(longer) < len(rests) else ""
+            out.append(f"{re.escape(head)}(?:{_trie(longer)}){optional}")
+    return "|".join(out)
+
+
 # A block's start or end tag (custom elements such as <fluent-card> and <c-wiz> are blocks too), or a
 # <br>/<hr>; group 1 is the whole tag, group 2 the slash of an end tag. Attribute values may hold ">" inside
-# quotes.
-_BLOCK_NAMES = "|".join(sorted(_BLOCKS, key=len, reverse=True))
+# quotes. A name is followed by a word boundary, so the order of the alternatives does not matter; the
+# attribute loop is possessive (each step can match one way only, so giving back never helps): no
+# backtracking on a tag left open.
 _BLOCK_TAG_SPLIT_RE = re.compile(
-    rf"(<(/?)(?:{_BLOCK_NAMES}|br|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)",
+    rf"(<(/?)(?:{_trie(_BLOCKS | {'br'})}|[a-z][a-z0-9]*-[a-z0-9-]*)\b(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>)",
     re.IGNORECASE,
 )
 _FIGURE = frozenset({"figure"})
@@ -432,7 +452,11 @@ def _find_parent(el: Tag, name: str, attr: str | None = None) -> Tag | None:
 
 
 def _lines(el: Tag) -> list[str]:
-    return [line for raw in _get_text(el).split("\n") if (line := clean_line(raw))]
+    """The element's text lines, cleaned, empty ones left out."""
+    raws = _get_text(el).split("\n")
+    if max(map(len, raws)) <= _CACHED_CHARS:  # a card's lines: each cleaned in C when seen before
+        return list(filter(None, map(_clean_short, raws)))
+    return [line for raw in raws if (line := clean_line(raw))]
 
 
 def _text(el: Tag) -> str:
@@ -496,11 +520,19 @@ def _parse(text: str) -> _Parsed | None:
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
     # Attribute names are the source's, ASCII lower-cased: a source that never names an itemprop has none
     # (looked for in C, where a walk over the elements would ask each for it).
-    state.itemprops = "itemprop" in text or "itemprop" in text.lower()
+    state.itemprops = _names_itemprop(text)
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
     state.alive = list(root.iter())
     elements, depth = _collapse_blank_texts(state.alive, keeps_spaces)
     return _Parsed(root, state, _trailing_runs(text), elements, depth)
+
+
+def _names_itemprop(text: str) -> bool:
+    """Whether ``text`` holds "itemprop" in any ASCII case. Lower-casing a page's UTF-8 bytes (ASCII
+    letters only, as the parser lower-cases attribute names) costs a third of lower-casing its str; no
+    other character lower-cases into a letter of "itemprop" (the Kelvin sign's "k" is none of them, "İ"
+    becomes two characters). ``text`` has no lone surrogate (:func:`_parseable`)."""
+    return "itemprop" in text or b"itemprop" in text.encode("utf-8").lower()
 
 
 def _parse_tree(text: str) -> Tag | None:
@@ -795,9 +827,12 @@ def _sponsored(record: Tag) -> bool:
     for a in _tags(record, "a"):
         if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
             return True
-    if any(len(node) <= 60 and _is_label(node) for node in _text_runs(record)):
+    if any(map(_label, [str(node) for node in _text_runs(record) if len(node) <= 60])):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
-    return any(_labelled_line(line) for line in _lines(record))
+    lines = _lines(record)
+    if max(map(len, lines), default=0) <= _CACHED_CHARS:  # each line read once per page, in C after that
+        return any(map(_labelled_short, lines))
+    return any(_labelled_line(line) for line in lines)
 
 
 def _sponsor_above(el: Tag | None) -> bool:

@@ -21,7 +21,6 @@ from feedsvc.extract.html.dom import (
     _find,
     _first,
     _get_text,
-    _has_hint,
     _is_label,
     _is_tag,
     _lines,
@@ -36,6 +35,7 @@ from feedsvc.extract.html.dom import (
     _text,
     _text_parent,
     _TextIndex,
+    _words,
     clean_line,
 )
 
@@ -402,15 +402,26 @@ def _beside_icon(el: Tag) -> bool:
 
 
 def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
-    for el in _remembered("hinted", scope, _hint_bearers):
-        if not fence.covers(el) and _has_hint(el, hints):
+    """The elements in ``scope`` (outside figures and ``fence``) with one of ``hints`` (as
+    :func:`_has_hint` reads them)."""
+    for el, marks in _remembered("hinted", scope, _hint_bearers):
+        if not marks.isdisjoint(hints) and not fence.covers(el):
             yield el
 
 
-def _hint_bearers(scope: Tag) -> list[Tag]:
-    """The elements in ``scope`` (outside figures) with an outlet, category or snippet hint: a card's
-    fields ask for them several times."""
-    return [el for el in _tags(scope) if _has_hint(el, _HINTS) and _ancestor(el, _FIGURE) is None]
+def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
+    """The elements in ``scope`` (outside figures) with an outlet, category or snippet hint, each with its
+    marks (its class and id words, and its lower-cased itemprop): a card's fields ask for them several
+    times, each time for other hints."""
+    found: list[tuple[Tag, frozenset[str]]] = []
+    for el in _tags(scope):
+        marks = _words(el)
+        itemprop = el.get("itemprop")
+        if itemprop:
+            marks = marks | {itemprop.lower()}
+        if not marks.isdisjoint(_HINTS) and _ancestor(el, _FIGURE) is None:
+            found.append((el, marks))
+    return found
 
 
 def _outlet_of(el: Tag) -> str | None:
