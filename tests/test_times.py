@@ -396,3 +396,76 @@ def test_the_clean_text_fast_path_admits_only_safe_characters() -> None:
         clean.clean_text("caf\u00e9 \u2014 \u201cquoted\u201d  twice\u2026 ")
         == "caf\u00e9 \u2014 \u201cquoted\u201d twice\u2026"
     )
+
+
+SHIFT_PHRASES = [
+    *sorted({(text, lang) for text, lang, _, _ in CASES if text.strip()}, key=str),
+    ("5 weeks ago", None),
+    ("3 months ago", None),
+    ("a year ago", None),
+    ("Aug 19, 2025, 9:47 pm", None),
+    ("19 Aug 2025, 14:30", None),
+    ("2025/08/19 14:30", None),
+    ("vor 2 Tagen", "de"),
+    ("il y a 3 jours", "fr"),
+    ("hace 2 semanas", "es"),
+    ("3 時間前", "ja"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    phrase=st.sampled_from(SHIFT_PHRASES),
+    fetched=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 12, 31)).map(
+        lambda d: d.replace(tzinfo=UTC, microsecond=0)
+    ),
+)
+def test_a_phrase_read_once_as_a_shift_resolves_as_dateparser_reads_it_against_each_fetch(
+    phrase: tuple[str, str | None], fetched: datetime
+) -> None:
+    """A phrase dateparser reads the same distance back from every base is resolved from that distance
+    (dateparser once per process, not once per fetch); the answer is always what dateparser gives
+    against this very fetch time: relative phrases, months and years back, weekdays, clock times, dates."""
+    text, lang = phrase
+    languages = (lang,) if lang else None
+    shifted = resolve(text, fetched, languages=languages)
+    original = times._shift
+    try:
+        times._shift = lambda *_: None  # type: ignore[assignment]
+        direct = resolve(text, fetched, languages=languages)
+    finally:
+        times._shift = original
+    assert shifted == direct
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "fixed"),
+    [
+        ("2 hours ago", None, True),
+        ("yesterday", None, True),
+        ("3h", None, True),
+        ("vor 2 Tagen", "de", True),
+        ("3 months ago", None, False),
+        ("17 August 2025", None, False),
+        ("11-06-2025", None, False),
+    ],
+)
+def test_which_phrases_are_read_as_a_fixed_shift(text: str, lang: str | None, fixed: bool) -> None:
+    read: list[str] = []
+    original = times._dateparser
+
+    def counting(phrase: str, *args: object) -> datetime | None:
+        read.append(phrase)
+        return original(phrase, *args)  # type: ignore[arg-type]
+
+    times._shift.cache_clear()
+    times._dateparser = counting  # type: ignore[assignment]
+    try:
+        bases = [datetime(2025, 8, 21, 12, tzinfo=UTC), datetime(2026, 2, 3, 7, 30, tzinfo=UTC)]
+        for base in bases:
+            resolve(text, base, languages=(lang,) if lang else None)
+        first = len(read)
+        resolve(text, datetime(2027, 5, 9, 18, 5, tzinfo=UTC), languages=(lang,) if lang else None)
+    finally:
+        times._dateparser = original  # type: ignore[assignment]
+    assert (len(read) == first) is fixed

@@ -277,8 +277,50 @@ def _looks_like_outlet(text: str) -> bool:
     return 0 < len(words_) <= 6 and len(text) <= 60 and text[-1] not in ",;:!?" and text[0] != "•"
 
 
-@lru_cache(maxsize=4096)
+# Bases a phrase is first read against to learn whether its reading moves with the base: different
+# weekdays, month lengths (a leap February among them), days of the month, years and times of day.
+_REFERENCES = (
+    datetime(2024, 3, 15, 9, 41, 7),
+    datetime(2025, 8, 14, 17, 3, 52),
+    datetime(2023, 12, 31, 23, 58, 11),
+)
+_SHIFT_LIMIT = timedelta(days=28)  # a month or a year back varies with the calendar: never a fixed shift
+
+
 def _parse(
+    text: str, base: datetime, date_order: DateOrder, languages: tuple[str, ...] = ("en",), zone: int = 0
+) -> datetime | None:
+    """One phrase read against ``base`` (naive wall-clock time at UTC+``zone`` h), the result naive UTC:
+    ``base`` less a fixed shift for a phrase that always lands the same distance back ("2 hours ago",
+    "yesterday", "3h"), so each such phrase costs dateparser once per process, not once per fetch;
+    dateparser against ``base`` for every other phrase."""
+    shift = _shift(text, date_order, languages, zone)
+    if shift is not None:
+        try:
+            return base - shift
+        except OverflowError:  # a base at the edge of datetime's range: as dateparser reads it
+            pass
+    return _dateparser(text, base, date_order, languages, zone)
+
+
+@lru_cache(maxsize=4096)
+def _shift(text: str, date_order: DateOrder, languages: tuple[str, ...], zone: int) -> timedelta | None:
+    """How far before its base dateparser reads ``text``, when that does not depend on the base: the same
+    distance back from each of ``_REFERENCES``, and under four weeks (a weekday, a clock time or a calendar
+    date read differently from bases of other weekdays, times or dates; a month back from bases of other
+    month lengths). None: the phrase is read against each base."""
+    shifts = set()
+    for reference in _REFERENCES:
+        parsed = _dateparser(text, reference, date_order, languages, zone)
+        if parsed is None:
+            return None
+        shifts.add(reference - parsed)
+    shift = shifts.pop()
+    return shift if not shifts and timedelta(0) <= shift - timedelta(hours=zone) < _SHIFT_LIMIT else None
+
+
+@lru_cache(maxsize=4096)
+def _dateparser(
     text: str, base: datetime, date_order: DateOrder, languages: tuple[str, ...] = ("en",), zone: int = 0
 ) -> datetime | None:
     """dateparser on one phrase; ``base`` is naive wall-clock time at UTC+``zone`` h, the result naive UTC."""
@@ -345,6 +387,7 @@ def clear_line_caches() -> None:
     _strip_icon.cache_clear()
     _glued_candidates.cache_clear()
     _matching_forms.cache_clear()
+    _shift.cache_clear()
 
 
 def _language(form: Form, declared: tuple[str, ...] | None) -> str | None:
