@@ -136,10 +136,9 @@ def test_index_finds_the_brute_force_candidates(seed: int, monkeypatch: pytest.M
     assert len(live.frozen.runs) > 1
     restored = _MemoryIndex(shape, shape)
     restored.load(
-        [
-            (key, b"" if body is None else body.tobytes(), b"" if lead is None else lead.tobytes())
-            for key, (body, lead) in stories.items()
-        ]
+        list(stories),
+        [b"" if body is None else body.tobytes() for body, _ in stories.values()],
+        [b"" if lead is None else lead.tobytes() for _, lead in stories.values()],
     )
     for index in (live, restored):
         for _ in range(60):

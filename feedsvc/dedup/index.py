@@ -49,7 +49,7 @@ class _Index(Protocol):
 
     def remove(self, key: str) -> None: ...
 
-    def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None: ...
+    def load(self, keys: Sequence[str], body: Sequence[bytes], lead: Sequence[bytes]) -> None: ...
 
 
 class _MemoryIndex:
@@ -190,28 +190,31 @@ class _MemoryIndex:
         if len(self.keys) >= MIN_MERGE:
             self.merge()
 
-    def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Index many stories at once, straight into a frozen run: (key, body signature, lead
-        signature) with each signature as stored (``uint32`` bytes; empty: nothing to index)."""
+    def load(self, keys: Sequence[str], body: Sequence[bytes], lead: Sequence[bytes]) -> None:
+        """Index many stories at once, straight into a frozen run: their (distinct) keys and their body
+        and lead signatures as stored (``uint32`` bytes; empty: nothing to index), each column's
+        signatures turned into band keys from one buffer."""
         first = len(self.names)
-        names = [key for key, _, _ in items]
-        self.number.update(zip(names, range(first, first + len(names)), strict=True))
-        self.names += names
-        self.alive += b"\x01" * len(items)
+        self.number.update(zip(keys, range(first, first + len(keys)), strict=True))
+        self.names += keys
+        self.alive += b"\x01" * len(keys)
         parts: list[tuple[U64, U32]] = []
-        for column, shape, salts in zip((1, 2), self.shapes, self.salts, strict=True):
-            have = [i for i, item in enumerate(items) if item[column]]
-            if not have or not shape[0]:
+        for column, shape, salts in zip((body, lead), self.shapes, self.salts, strict=True):
+            if not shape[0]:
                 continue
-            raw = b"".join([items[i][column] for i in have])  # type: ignore[misc]
-            keys = self._keys(np.frombuffer(raw, dtype=np.uint32).reshape(len(have), -1), shape, salts)
-            ids = np.repeat(np.array(have, dtype=np.uint32) + np.uint32(first), shape[0])
-            parts.append((keys.ravel(), ids))
+            if all(column):  # the usual case: every story signed
+                raw, numbers = b"".join(column), np.arange(first, first + len(column), dtype=np.uint32)
+            else:
+                have = [i for i, sig in enumerate(column) if sig]
+                raw = b"".join([column[i] for i in have])
+                numbers = np.array(have, dtype=np.uint32) + np.uint32(first)
+            if not numbers.size:
+                continue
+            sigs = np.frombuffer(raw, dtype=np.uint32).reshape(numbers.size, -1)
+            parts.append((self._keys(sigs, shape, salts).ravel(), np.repeat(numbers, shape[0])))
         self.epoch += 1
         if parts:
-            keys = np.concatenate([k for k, _ in parts])
-            ids = np.concatenate([i for _, i in parts])
-            self._freeze(keys, ids)
+            self._freeze(np.concatenate([k for k, _ in parts]), np.concatenate([i for _, i in parts]))
 
     def merge(self) -> None:
         """File the recent stories' band keys as a frozen run."""
