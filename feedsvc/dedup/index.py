@@ -76,18 +76,20 @@ class _MemoryIndex:
         self.frozen = Runs()
         self.epoch = 0  # changes with every insert and remove: a query's look-ups stay valid until then
 
-    def _keys(self, sigs: U32, shape: tuple[int, int], salts: U64) -> U64:
+    def _keys(self, sigs: U32, shape: tuple[int, int], salts: U64, out: U64 | None = None) -> U64:
         """Band keys of signatures (rows of ``sigs``): a salted random linear combination of each band's
-        rows, remixed to 60 bits. ``salts`` broadcasts against the ``(rows of sigs, bands)`` result."""
+        rows, remixed to 60 bits. ``salts`` broadcasts against the ``(rows of sigs, bands)`` result,
+        which is written to ``out`` when given (of that shape)."""
         bands, rows = shape
         banded = sigs[..., : bands * rows].reshape(*sigs.shape[:-1], bands, rows)
         keys: U64
         if sigs.size <= _FEW:  # one story: fewest numpy calls
-            keys = (banded * self.mult[:rows]).sum(axis=-1, dtype=np.uint64)
+            keys = np.sum(banded * self.mult[:rows], axis=-1, dtype=np.uint64, out=out)
         else:  # many (a restore): one pass per row, as numpy sums a short last axis slowly
-            keys = banded[..., 0] * self.mult[0]
+            keys = np.multiply(banded[..., 0], self.mult[0], out=out)
+            term = np.empty_like(keys)
             for row in range(1, rows):
-                keys += banded[..., row] * self.mult[row]
+                keys += np.multiply(banded[..., row], self.mult[row], out=term)
         keys ^= salts
         keys *= _MIX
         keys >>= np.uint64(4)
@@ -193,12 +195,13 @@ class _MemoryIndex:
     def load(self, keys: Sequence[str], body: Sequence[bytes], lead: Sequence[bytes]) -> None:
         """Index many stories at once, straight into a frozen run: their (distinct) keys and their body
         and lead signatures as stored (``uint32`` bytes; empty: nothing to index), each column's
-        signatures turned into band keys from one buffer."""
+        signatures read from one buffer, their band keys written into one array."""
         first = len(self.names)
         self.number.update(zip(keys, range(first, first + len(keys)), strict=True))
         self.names += keys
         self.alive += b"\x01" * len(keys)
-        parts: list[tuple[U64, U32]] = []
+        self.epoch += 1
+        signed: list[tuple[bytes, U32, tuple[int, int], U64]] = []
         for column, shape, salts in zip((body, lead), self.shapes, self.salts, strict=True):
             if not shape[0]:
                 continue
@@ -208,13 +211,20 @@ class _MemoryIndex:
                 have = [i for i, sig in enumerate(column) if sig]
                 raw = b"".join([column[i] for i in have])
                 numbers = np.array(have, dtype=np.uint32) + np.uint32(first)
-            if not numbers.size:
-                continue
+            if numbers.size:
+                signed.append((raw, numbers, shape, salts))
+        if not signed:
+            return
+        total = sum(numbers.size * shape[0] for _, numbers, shape, _ in signed)
+        band_keys, ids = np.empty(total, dtype=np.uint64), np.empty(total, dtype=np.uint32)
+        at = 0
+        for raw, numbers, shape, salts in signed:
+            end = at + numbers.size * shape[0]
             sigs = np.frombuffer(raw, dtype=np.uint32).reshape(numbers.size, -1)
-            parts.append((self._keys(sigs, shape, salts).ravel(), np.repeat(numbers, shape[0])))
-        self.epoch += 1
-        if parts:
-            self._freeze(np.concatenate([k for k, _ in parts]), np.concatenate([i for _, i in parts]))
+            self._keys(sigs, shape, salts, out=band_keys[at:end].reshape(numbers.size, shape[0]))
+            ids[at:end].reshape(numbers.size, shape[0])[...] = numbers[:, None]  # a story's, band by band
+            at = end
+        self._freeze(band_keys, ids)
 
     def merge(self) -> None:
         """File the recent stories' band keys as a frozen run."""

@@ -34,13 +34,23 @@ class _Buffer:
 
     def put(self, at: int, parts: Sequence[npt.NDArray[Any]]) -> None:
         """Overwrite from ``at`` on with ``parts`` (fresh arrays, not views of ``data``) and end there."""
-        need = at + sum(int(p.size) for p in parts)
-        if need > self.data.size:
-            self.data.resize(max(need, self.data.size + self.data.size // 4, 4096), refcheck=False)
+        self._grow(at + sum(int(p.size) for p in parts))
         for part in parts:
             self.data[at : at + part.size] = part
             at += part.size
         self.size = at
+
+    def take(self, at: int, source: npt.NDArray[Any], order: npt.NDArray[np.intp]) -> None:
+        """Overwrite from ``at`` on with ``source[order]`` (``source`` not a view of ``data``; every
+        position in ``order`` within it) and end there: gathered in place, no array in between."""
+        need = at + int(order.size)
+        self._grow(need)
+        np.take(source, order, out=self.data[at:need], mode="clip")  # "raise" would copy via a buffer
+        self.size = need
+
+    def _grow(self, need: int) -> None:
+        if need > self.data.size:
+            self.data.resize(max(need, self.data.size + self.data.size // 4, 4096), refcheck=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,18 +152,20 @@ class Runs:
         if keys.size:
             bits = max(1, int(keys.size // 8).bit_length())  # about 4-8 keys per directory slot
             slots = keys >> np.uint64(60 - bits)
-            counts = np.bincount(slots.astype(np.intp), minlength=1 << bits)
+            counts = np.bincount(slots.view(np.intp), minlength=1 << bits)  # under 2**63: same numbers
             slots <<= np.uint64(32)
             slots |= np.arange(keys.size, dtype=np.uint64)
             slots.sort()
-            order = (slots & np.uint64(0xFFFFFFFF)).astype(np.intp)
-            keys, ids = keys[order], ids[order]
+            slots &= np.uint64(0xFFFFFFFF)
+            order = slots.view(np.intp)  # the positions, in slot order
             directory = np.zeros((1 << bits) + 1, dtype=np.uint32)
             np.cumsum(counts, out=directory[1:])
             self.runs.append(_Run(lo, int(keys.size), dir_lo, bits))
             self.dirs.put(dir_lo, [directory])
+            self.keys.take(lo, keys, order)
+            self.ids.take(lo, ids, order)
         else:
             self.dirs.put(dir_lo, [])
-        self.keys.put(lo, [keys])
-        self.ids.put(lo, [ids])
+            self.keys.put(lo, [])
+            self.ids.put(lo, [])
         self._layout()
