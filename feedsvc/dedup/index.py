@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from feedsvc.dedup.fingerprint import _Content
-from feedsvc.dedup.runs import Runs
+from feedsvc.dedup.runs import Runs, Stories
 from feedsvc.dedup.shingles import U32, U64
 
 LEAD_THRESHOLD = 0.3  # Jaccard threshold of the lead bands (the leads of a brief and its story: often 0.5)
@@ -216,14 +216,18 @@ class _MemoryIndex:
         if not signed:
             return
         total = sum(numbers.size * shape[0] for _, numbers, shape, _ in signed)
-        band_keys, ids = np.empty(total, dtype=np.uint64), np.empty(total, dtype=np.uint32)
+        band_keys = np.empty(total, dtype=np.uint64)
         at = 0
         for raw, numbers, shape, salts in signed:
             end = at + numbers.size * shape[0]
             sigs = np.frombuffer(raw, dtype=np.uint32).reshape(numbers.size, -1)
             self._keys(sigs, shape, salts, out=band_keys[at:end].reshape(numbers.size, shape[0]))
-            ids[at:end].reshape(numbers.size, shape[0])[...] = numbers[:, None]  # a story's, band by band
             at = end
+        bands = {shape[0] for _, _, shape, _ in signed}
+        if len(bands) == 1:  # story by story, as many bands each (body and lead alike by default)
+            ids: U32 | Stories = Stories(np.concatenate([n for _, n, _, _ in signed]), bands.pop())
+        else:
+            ids = np.concatenate([np.repeat(n, shape[0]) for _, n, shape, _ in signed])
         self._freeze(band_keys, ids)
 
     def merge(self) -> None:
@@ -237,7 +241,7 @@ class _MemoryIndex:
         self.table, self.keys = {}, {}
         self._freeze(keys, np.repeat(numbers, lengths))
 
-    def _freeze(self, keys: U64, ids: U32) -> None:
+    def _freeze(self, keys: U64, ids: U32 | Stories) -> None:
         alive = np.frombuffer(self.alive, dtype=np.bool_) if self.removed else None
         self.frozen.add(keys, ids, alive)
         if self.removed * 4 > len(self.names):  # renumber: drop the removed stories' numbers

@@ -54,6 +54,21 @@ class _Buffer:
 
 
 @dataclass(frozen=True, slots=True)
+class Stories:
+    """The story numbers of entries laid out story by story, ``bands`` entries each: entry ``e`` is
+    story ``numbers[e // bands]`` (a bulk load's; computed for a run's order, not gathered)."""
+
+    numbers: U32
+    bands: int
+
+    def of(self, at: npt.NDArray[np.intp]) -> U32:
+        """The story numbers of entries ``at`` (``at`` is overwritten)."""
+        at //= self.bands
+        out: U32 = self.numbers[at]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class _Run:
     lo: int  # first entry in the keys and numbers buffers
     size: int
@@ -109,7 +124,7 @@ class Runs:
         by = np.repeat(np.tile(np.arange(probe.size, dtype=np.intp), len(self.runs)), counts)[hit]
         return ids, by
 
-    def add(self, keys: U64, ids: U32, alive: npt.NDArray[np.bool_] | None = None) -> None:
+    def add(self, keys: U64, ids: U32 | Stories, alive: npt.NDArray[np.bool_] | None = None) -> None:
         """File a batch of entries as a new run, then merge the tail while it breaks the size rule. Entries
         of the merged runs whose story number ``alive`` marks False are dropped on the way."""
         if not keys.size:
@@ -127,6 +142,8 @@ class Runs:
             if alive is not None:
                 live = alive[old_ids]
                 old_keys, old_ids = old_keys[live], old_ids[live]
+            if isinstance(ids, Stories):
+                ids = np.repeat(ids.numbers, ids.bands)
             keys = np.concatenate((old_keys, keys))
             ids = np.concatenate((old_ids, ids))
             del old_keys, old_ids
@@ -140,7 +157,7 @@ class Runs:
         keys, ids = self.keys.data[: self.keys.size][live], number[ids[live]]  # copies, not views
         self._write(0, keys, ids)
 
-    def _write(self, cut: int, keys: U64, ids: U32) -> None:
+    def _write(self, cut: int, keys: U64, ids: U32 | Stories) -> None:
         """Replace runs ``cut`` onwards with one run of ``keys`` and their ``ids`` (fresh arrays), grouped
         by directory slot: a group is read whole, so its keys need no order, and grouping is one sort of
         (slot, position) pairs packed into 64 bits (numpy sorts plain integers much faster than it
@@ -163,7 +180,10 @@ class Runs:
             self.runs.append(_Run(lo, int(keys.size), dir_lo, bits))
             self.dirs.put(dir_lo, [directory])
             self.keys.take(lo, keys, order)
-            self.ids.take(lo, ids, order)
+            if isinstance(ids, Stories):  # a load's: arithmetic on the order, no gather over the entries
+                self.ids.put(lo, [ids.of(order)])
+            else:
+                self.ids.take(lo, ids, order)
         else:
             self.dirs.put(dir_lo, [])
             self.keys.put(lo, [])
