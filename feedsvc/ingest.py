@@ -234,38 +234,39 @@ class Ingestor:
             return self._load(stored, params, list(self.store.index_rows(since=since)))
 
     def _load(self, stored: str, params: str, rows: list[IndexRow]) -> int:
-        """Index ``rows`` (every stored copy in the retention window): :meth:`_restore`'s second half."""
+        """Index ``rows`` (every stored copy in the retention window): :meth:`_restore`'s second half,
+        column by column (nothing is made per copy beyond its entries in the index and its cluster)."""
         # The stored counts include decisions up to bp_seq: replay the clusters started after it, in order.
         self._replay_boilerplate(rows)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(IndexRow._fields)
+        rows.clear()  # freed now: the columns hold what is kept
+        keys, cluster_ids, shingles, leads, body_sigs, lead_sigs = columns[:6]
+        # Every copy in its cluster (what _assign does, without its checks: the index is empty).
+        self.cluster_of = dict(zip(keys, cluster_ids, strict=True))
+        members = self.members
+        for key, cluster_id in zip(keys, cluster_ids, strict=True):
+            group = members.get(cluster_id)
+            if group is None:
+                members[cluster_id] = {key}
+            else:
+                group.add(key)
         if stored != params:
             # Signatures made with other parameters never compare: re-fingerprint from stored text.
             log.warning(
                 "dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params
             )
-            prints = self._refingerprint([row.cluster_id for row in rows])
-            items: list[Any] = [(key, fp, self.deduper.signatures(fp)) for key, fp in prints.items()]
+            prints = self._refingerprint(list(cluster_ids))
+            stored_prints = [fingerprint_to_bytes(fp) for fp in prints.values()]
+            signed = [self.deduper.signatures(fp) for fp in prints.values()]
+            keys = tuple(prints)
+            shingles, leads = (tuple(c) for c in zip(*stored_prints, strict=True)) if keys else ((), ())
+            body_sigs, lead_sigs = (tuple(c) for c in zip(*signed, strict=True)) if keys else ((), ())
             self.store.update_fingerprints(
-                [(key, *fingerprint_to_bytes(fp), *sigs) for key, fp, sigs in items]
+                [(key, *blobs, *sigs) for key, blobs, sigs in zip(keys, stored_prints, signed, strict=True)]
             )
             self.store.set_meta("dedup_params", params)  # after the new prints are safely stored
-        else:  # the index exactly as it was: under the signatures each copy was added with
-            items = [
-                (row.key, fingerprint_from_bytes(row.shingles, row.lead), (row.body_sig, row.lead_sig))
-                if row.body_sig or row.lead_sig
-                else (row.key, fingerprint_from_bytes(row.shingles, row.lead))
-                for row in rows
-            ]
-        # Every copy in its cluster (what _assign does, without its checks: the index is empty).
-        cluster_of, members = self.cluster_of, self.members
-        for row in rows:
-            cluster_of[row.key] = row.cluster_id
-            group = members.get(row.cluster_id)
-            if group is None:
-                members[row.cluster_id] = {row.key}
-            else:
-                group.add(row.key)
-        rows.clear()  # freed now, not scanned by the index's load (it collects once, then freezes the rest)
-        return self.deduper.load(items)
+        # The index exactly as it was: under the signatures each copy was added with.
+        return self.deduper.load(keys, shingles, leads, body_sigs, lead_sigs)
 
     def _replay_boilerplate(self, rows: Sequence[IndexRow]) -> None:
         """Count the clusters started after the counts' sequence number, in decision order: every worker

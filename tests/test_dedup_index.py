@@ -96,6 +96,10 @@ def brute_force(stories: dict[str, tuple[np.ndarray | None, np.ndarray | None]],
     return found
 
 
+def as_stored(sig: np.ndarray | None) -> bytes:
+    return b"" if sig is None else sig.tobytes()
+
+
 def content(body: np.ndarray | None, lead: np.ndarray | None) -> _Content:
     return _Content(EMPTY, EMPTY, EMPTY, body, lead)
 
@@ -135,12 +139,11 @@ def test_index_finds_the_brute_force_candidates(seed: int, monkeypatch: pytest.M
     assert len(live.names) < inserted  # renumbered: the removed stories' numbers dropped
     assert len(live.frozen.runs) > 1
     restored = _MemoryIndex(shape, shape)
-    restored.load(
-        [
-            (key, b"" if body is None else body.tobytes(), b"" if lead is None else lead.tobytes())
-            for key, (body, lead) in stories.items()
-        ]
-    )
+    keys = list(stories)
+    for part in (keys[: len(keys) // 2], keys[len(keys) // 2 :]):  # the second merges with the first's run
+        sigs = [stories[key] for key in part]
+        restored.load(part, [as_stored(body) for body, _ in sigs], [as_stored(lead) for _, lead in sigs])
+    assert len(restored.frozen.runs) == 1
     for index in (live, restored):
         for _ in range(60):
             probe = content(*random_story())

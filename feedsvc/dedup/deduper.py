@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 import numpy.typing as npt
 
 from feedsvc.dedup.boilerplate import BoilerplateCounter, ShingleCounts
-from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint, fingerprints
+from feedsvc.dedup.fingerprint import (
+    Fingerprint,
+    _Content,
+    fingerprint,
+    fingerprint_from_bytes,
+    fingerprints,
+)
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
 from feedsvc.dedup.many import contents
 from feedsvc.dedup.shingles import U32
@@ -34,7 +40,9 @@ class Deduper:
         body = band_params(settings.lsh_threshold, settings.num_perm)
         lead = band_params(LEAD_THRESHOLD, settings.num_perm)
         self._index: _Index = _MemoryIndex(body, lead)
-        self._prints: dict[str, Fingerprint] = {}
+        # A restored story's fingerprint stays as stored (shingles, lead bytes), decoded at each use
+        # (:meth:`_print`): a restore makes no object per story, and the bytes are its smallest form.
+        self._prints: dict[str, Fingerprint | tuple[bytes, bytes]] = {}
         self._last: tuple[Fingerprint, int, _Content] | None = None  # what matches() computed last
         self._warm: dict[int, tuple[Fingerprint, int, _Content, Mask]] = {}  # id(fp) -> warm()'s
 
@@ -131,7 +139,7 @@ class Deduper:
         found.discard(exclude or "")
         out = []
         for key in found:
-            other = self._prints.get(key)
+            other = self._print(key)
             if other is None:
                 continue
             match = _verify(mine, self._prepare(other, sign=False), self.settings)
@@ -166,26 +174,42 @@ class Deduper:
         self._index.insert(key, content)
         return content
 
-    def load(self, items: Iterable[tuple[str, Fingerprint] | tuple[str, Fingerprint, Signatures]]) -> int:
-        """Bulk-restore the index (after a restart); boilerplate counts come with the counter. Items may
-        carry the signatures ``add`` returned; those without are signed now."""
-        count = 0
-        bulk: list[tuple[str, bytes, bytes]] = []
-        with _gc_frozen():
-            for item in items:
-                key, fp = item[0], item[1]
-                if key in self._prints:
-                    continue
-                self._prints[key] = fp
-                if len(item) == 3:
-                    bulk.append((key, *item[2]))
-                else:
-                    content = self._prepare(fp)
-                    bulk.append((key, _to_bytes(content.body_sig), _to_bytes(content.lead_sig)))
-                count += 1
-            self._index.load(bulk)
+    def load(
+        self,
+        keys: Sequence[str],
+        shingles: Sequence[bytes],
+        leads: Sequence[bytes],
+        body_sigs: Sequence[bytes],
+        lead_sigs: Sequence[bytes],
+    ) -> int:
+        """Bulk-restore the index (after a restart) from stored columns, one item per key: each
+        fingerprint as ``fingerprint_to_bytes`` made it and the signatures ``add`` returned (a story with
+        neither signature is signed now); boilerplate counts come with the counter. Keys already indexed
+        are skipped. The band keys go straight into one frozen run, and nothing is made per story
+        beyond the index's entries: fingerprints are decoded when a match needs them."""
+        if self._prints:  # not a fresh index: only the keys it lacks
+            new = [i for i, key in enumerate(keys) if key not in self._prints]
+            if len(new) < len(keys):
+                keys = [keys[i] for i in new]
+                shingles, leads = [shingles[i] for i in new], [leads[i] for i in new]
+                body_sigs, lead_sigs = [body_sigs[i] for i in new], [lead_sigs[i] for i in new]
+        if not all(body_sigs):  # stored without signatures (or with nothing to sign): sign them now
+            body_sigs, lead_sigs = list(body_sigs), list(lead_sigs)
+            for i, (body, lead) in enumerate(zip(body_sigs, lead_sigs, strict=True)):
+                if not body and not lead:
+                    content = self._prepare(fingerprint_from_bytes(shingles[i], leads[i]))
+                    body_sigs[i], lead_sigs[i] = _to_bytes(content.body_sig), _to_bytes(content.lead_sig)
+        before = len(self._prints)
+        with _gc_kept():
+            self._prints.update(zip(keys, zip(shingles, leads, strict=True), strict=True))
+            self._index.load(keys, body_sigs, lead_sigs)
         self._last = None
-        return count
+        return len(self._prints) - before
+
+    def _print(self, key: str) -> Fingerprint | None:
+        """The fingerprint indexed under ``key`` (a restored one decoded from its stored bytes)."""
+        fp = self._prints.get(key)
+        return fingerprint_from_bytes(*fp) if isinstance(fp, tuple) else fp
 
     def put(self, key: str, fp: Fingerprint, signed: Signatures) -> None:
         """Index ``fp`` under ``key`` with the signatures it was stored with (by this process or another),
@@ -210,6 +234,22 @@ def _to_bytes(sig: U32 | None) -> bytes:
 
 def _from_bytes(raw: bytes) -> U32 | None:
     return np.frombuffer(raw, dtype=np.uint32) if raw else None
+
+
+@contextmanager
+def _gc_kept() -> Iterator[None]:
+    """A bulk load creates many long-lived objects: the cyclic GC is off meanwhile, and what exists then
+    is frozen (kept out of later collections: the index lives as long as the process). Nothing is
+    collected first: a full collection would scan every object of the process (the columns being
+    loaded among them) to find little; cyclic garbage of the moment is frozen with the rest."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 @contextmanager

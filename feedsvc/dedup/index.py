@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from feedsvc.dedup.fingerprint import _Content
-from feedsvc.dedup.runs import Runs
+from feedsvc.dedup.runs import Runs, Stories
 from feedsvc.dedup.shingles import U32, U64
 
 LEAD_THRESHOLD = 0.3  # Jaccard threshold of the lead bands (the leads of a brief and its story: often 0.5)
@@ -49,7 +49,7 @@ class _Index(Protocol):
 
     def remove(self, key: str) -> None: ...
 
-    def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None: ...
+    def load(self, keys: Sequence[str], body: Sequence[bytes], lead: Sequence[bytes]) -> None: ...
 
 
 class _MemoryIndex:
@@ -76,18 +76,20 @@ class _MemoryIndex:
         self.frozen = Runs()
         self.epoch = 0  # changes with every insert and remove: a query's look-ups stay valid until then
 
-    def _keys(self, sigs: U32, shape: tuple[int, int], salts: U64) -> U64:
+    def _keys(self, sigs: U32, shape: tuple[int, int], salts: U64, out: U64 | None = None) -> U64:
         """Band keys of signatures (rows of ``sigs``): a salted random linear combination of each band's
-        rows, remixed to 60 bits. ``salts`` broadcasts against the ``(rows of sigs, bands)`` result."""
+        rows, remixed to 60 bits. ``salts`` broadcasts against the ``(rows of sigs, bands)`` result,
+        which is written to ``out`` when given (of that shape)."""
         bands, rows = shape
         banded = sigs[..., : bands * rows].reshape(*sigs.shape[:-1], bands, rows)
         keys: U64
         if sigs.size <= _FEW:  # one story: fewest numpy calls
-            keys = (banded * self.mult[:rows]).sum(axis=-1, dtype=np.uint64)
+            keys = np.sum(banded * self.mult[:rows], axis=-1, dtype=np.uint64, out=out)
         else:  # many (a restore): one pass per row, as numpy sums a short last axis slowly
-            keys = banded[..., 0] * self.mult[0]
+            keys = np.multiply(banded[..., 0], self.mult[0], out=out)
+            term = np.empty_like(keys)
             for row in range(1, rows):
-                keys += banded[..., row] * self.mult[row]
+                keys += np.multiply(banded[..., row], self.mult[row], out=term)
         keys ^= salts
         keys *= _MIX
         keys >>= np.uint64(4)
@@ -190,28 +192,43 @@ class _MemoryIndex:
         if len(self.keys) >= MIN_MERGE:
             self.merge()
 
-    def load(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Index many stories at once, straight into a frozen run: (key, body signature, lead
-        signature) with each signature as stored (``uint32`` bytes; empty: nothing to index)."""
+    def load(self, keys: Sequence[str], body: Sequence[bytes], lead: Sequence[bytes]) -> None:
+        """Index many stories at once, straight into a frozen run: their (distinct) keys and their body
+        and lead signatures as stored (``uint32`` bytes; empty: nothing to index), each column's
+        signatures read from one buffer, their band keys written into one array."""
         first = len(self.names)
-        names = [key for key, _, _ in items]
-        self.number.update(zip(names, range(first, first + len(names)), strict=True))
-        self.names += names
-        self.alive += b"\x01" * len(items)
-        parts: list[tuple[U64, U32]] = []
-        for column, shape, salts in zip((1, 2), self.shapes, self.salts, strict=True):
-            have = [i for i, item in enumerate(items) if item[column]]
-            if not have or not shape[0]:
-                continue
-            raw = b"".join([items[i][column] for i in have])  # type: ignore[misc]
-            keys = self._keys(np.frombuffer(raw, dtype=np.uint32).reshape(len(have), -1), shape, salts)
-            ids = np.repeat(np.array(have, dtype=np.uint32) + np.uint32(first), shape[0])
-            parts.append((keys.ravel(), ids))
+        self.number.update(zip(keys, range(first, first + len(keys)), strict=True))
+        self.names += keys
+        self.alive += b"\x01" * len(keys)
         self.epoch += 1
-        if parts:
-            keys = np.concatenate([k for k, _ in parts])
-            ids = np.concatenate([i for _, i in parts])
-            self._freeze(keys, ids)
+        signed: list[tuple[bytes, U32, tuple[int, int], U64]] = []
+        for column, shape, salts in zip((body, lead), self.shapes, self.salts, strict=True):
+            if not shape[0]:
+                continue
+            if all(column):  # the usual case: every story signed
+                raw, numbers = b"".join(column), np.arange(first, first + len(column), dtype=np.uint32)
+            else:
+                have = [i for i, sig in enumerate(column) if sig]
+                raw = b"".join([column[i] for i in have])
+                numbers = np.array(have, dtype=np.uint32) + np.uint32(first)
+            if numbers.size:
+                signed.append((raw, numbers, shape, salts))
+        if not signed:
+            return
+        total = sum(numbers.size * shape[0] for _, numbers, shape, _ in signed)
+        band_keys = np.empty(total, dtype=np.uint64)
+        at = 0
+        for raw, numbers, shape, salts in signed:
+            end = at + numbers.size * shape[0]
+            sigs = np.frombuffer(raw, dtype=np.uint32).reshape(numbers.size, -1)
+            self._keys(sigs, shape, salts, out=band_keys[at:end].reshape(numbers.size, shape[0]))
+            at = end
+        bands = {shape[0] for _, _, shape, _ in signed}
+        if len(bands) == 1:  # story by story, as many bands each (body and lead alike by default)
+            ids: U32 | Stories = Stories(np.concatenate([n for _, n, _, _ in signed]), bands.pop())
+        else:
+            ids = np.concatenate([np.repeat(n, shape[0]) for _, n, shape, _ in signed])
+        self._freeze(band_keys, ids)
 
     def merge(self) -> None:
         """File the recent stories' band keys as a frozen run."""
@@ -224,7 +241,7 @@ class _MemoryIndex:
         self.table, self.keys = {}, {}
         self._freeze(keys, np.repeat(numbers, lengths))
 
-    def _freeze(self, keys: U64, ids: U32) -> None:
+    def _freeze(self, keys: U64, ids: U32 | Stories) -> None:
         alive = np.frombuffer(self.alive, dtype=np.bool_) if self.removed else None
         self.frozen.add(keys, ids, alive)
         if self.removed * 4 > len(self.names):  # renumber: drop the removed stories' numbers

@@ -34,13 +34,38 @@ class _Buffer:
 
     def put(self, at: int, parts: Sequence[npt.NDArray[Any]]) -> None:
         """Overwrite from ``at`` on with ``parts`` (fresh arrays, not views of ``data``) and end there."""
-        need = at + sum(int(p.size) for p in parts)
-        if need > self.data.size:
-            self.data.resize(max(need, self.data.size + self.data.size // 4, 4096), refcheck=False)
+        self._grow(at + sum(int(p.size) for p in parts))
         for part in parts:
             self.data[at : at + part.size] = part
             at += part.size
         self.size = at
+
+    def take(self, at: int, source: npt.NDArray[Any], order: npt.NDArray[np.intp]) -> None:
+        """Overwrite from ``at`` on with ``source[order]`` (``source`` not a view of ``data``; every
+        position in ``order`` within it) and end there: gathered in place, no array in between."""
+        need = at + int(order.size)
+        self._grow(need)
+        np.take(source, order, out=self.data[at:need], mode="clip")  # "raise" would copy via a buffer
+        self.size = need
+
+    def _grow(self, need: int) -> None:
+        if need > self.data.size:
+            self.data.resize(max(need, self.data.size + self.data.size // 4, 4096), refcheck=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Stories:
+    """The story numbers of entries laid out story by story, ``bands`` entries each: entry ``e`` is
+    story ``numbers[e // bands]`` (a bulk load's; computed for a run's order, not gathered)."""
+
+    numbers: U32
+    bands: int
+
+    def of(self, at: npt.NDArray[np.intp]) -> U32:
+        """The story numbers of entries ``at`` (``at`` is overwritten)."""
+        at //= self.bands
+        out: U32 = self.numbers[at]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +124,7 @@ class Runs:
         by = np.repeat(np.tile(np.arange(probe.size, dtype=np.intp), len(self.runs)), counts)[hit]
         return ids, by
 
-    def add(self, keys: U64, ids: U32, alive: npt.NDArray[np.bool_] | None = None) -> None:
+    def add(self, keys: U64, ids: U32 | Stories, alive: npt.NDArray[np.bool_] | None = None) -> None:
         """File a batch of entries as a new run, then merge the tail while it breaks the size rule. Entries
         of the merged runs whose story number ``alive`` marks False are dropped on the way."""
         if not keys.size:
@@ -117,6 +142,8 @@ class Runs:
             if alive is not None:
                 live = alive[old_ids]
                 old_keys, old_ids = old_keys[live], old_ids[live]
+            if isinstance(ids, Stories):
+                ids = np.repeat(ids.numbers, ids.bands)
             keys = np.concatenate((old_keys, keys))
             ids = np.concatenate((old_ids, ids))
             del old_keys, old_ids
@@ -130,7 +157,7 @@ class Runs:
         keys, ids = self.keys.data[: self.keys.size][live], number[ids[live]]  # copies, not views
         self._write(0, keys, ids)
 
-    def _write(self, cut: int, keys: U64, ids: U32) -> None:
+    def _write(self, cut: int, keys: U64, ids: U32 | Stories) -> None:
         """Replace runs ``cut`` onwards with one run of ``keys`` and their ``ids`` (fresh arrays), grouped
         by directory slot: a group is read whole, so its keys need no order, and grouping is one sort of
         (slot, position) pairs packed into 64 bits (numpy sorts plain integers much faster than it
@@ -142,18 +169,23 @@ class Runs:
         if keys.size:
             bits = max(1, int(keys.size // 8).bit_length())  # about 4-8 keys per directory slot
             slots = keys >> np.uint64(60 - bits)
-            counts = np.bincount(slots.astype(np.intp), minlength=1 << bits)
+            counts = np.bincount(slots.view(np.intp), minlength=1 << bits)  # under 2**63: same numbers
             slots <<= np.uint64(32)
             slots |= np.arange(keys.size, dtype=np.uint64)
             slots.sort()
-            order = (slots & np.uint64(0xFFFFFFFF)).astype(np.intp)
-            keys, ids = keys[order], ids[order]
+            slots &= np.uint64(0xFFFFFFFF)
+            order = slots.view(np.intp)  # the positions, in slot order
             directory = np.zeros((1 << bits) + 1, dtype=np.uint32)
             np.cumsum(counts, out=directory[1:])
             self.runs.append(_Run(lo, int(keys.size), dir_lo, bits))
             self.dirs.put(dir_lo, [directory])
+            self.keys.take(lo, keys, order)
+            if isinstance(ids, Stories):  # a load's: arithmetic on the order, no gather over the entries
+                self.ids.put(lo, [ids.of(order)])
+            else:
+                self.ids.take(lo, ids, order)
         else:
             self.dirs.put(dir_lo, [])
-        self.keys.put(lo, [keys])
-        self.ids.put(lo, [ids])
+            self.keys.put(lo, [])
+            self.ids.put(lo, [])
         self._layout()
