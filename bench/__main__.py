@@ -28,11 +28,25 @@ def benchmarks() -> dict[str, ModuleType]:
     return found
 
 
+def split_arguments(argv: list[str], known: set[str]) -> tuple[list[str], list[str]]:
+    """(benchmark names, options): an argument starting with ``-`` is an option, and so is the argument
+    after an option written without ``=`` (``--rounds 3``), unless it names a benchmark."""
+    names: list[str] = []
+    options: list[str] = []
+    previous = ""
+    for arg in argv:
+        if arg.startswith("-") or (previous.startswith("-") and "=" not in previous and arg not in known):
+            options.append(arg)
+        else:
+            names.append(arg)
+        previous = arg
+    return names, options
+
+
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")]
-    options = [a for a in argv if a.startswith("-")]
     known = benchmarks()
     aliases = {module.__name__.removeprefix("bench."): name for name, module in known.items()}
+    names, options = split_arguments(argv, set(known) | set(aliases))
     unknown = [n for n in names if n not in known and n not in aliases]
     if options and not names:
         print("options go to named benchmarks: python -m bench NAME [--option ...]", file=sys.stderr)
