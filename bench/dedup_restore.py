@@ -13,6 +13,7 @@ Run: python -m bench dedup_restore [--stories=N] [--trials=N] [--store=PATH]
 
 from __future__ import annotations
 
+import argparse
 import random
 import resource
 import statistics
@@ -66,17 +67,16 @@ def _rss_mb() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    n, trials, keep = 100_000, 3, None
-    for arg in args:
-        if arg.startswith("--stories="):
-            n = int(arg.split("=", 1)[1])
-        elif arg.startswith("--trials="):
-            trials = int(arg.split("=", 1)[1])
-        elif arg.startswith("--store="):
-            keep = Path(arg.split("=", 1)[1])
-        elif arg.isdigit():
-            n = int(arg)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench dedup_restore", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--stories", type=int, default=100_000, help="stories in the store")
+    parser.add_argument("--trials", type=int, default=3, help="row reads and restores, alternated")
+    parser.add_argument(
+        "--store", type=Path, help="SQLite file to fill once and reuse (the fill takes minutes)"
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    n, trials, keep = args.stories, args.trials, args.store
     settings = DedupSettings()
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "bench.db"

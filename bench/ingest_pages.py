@@ -21,6 +21,7 @@ Run: python -m bench ingest_pages [--trials=N] [--sources=N] [--db=sqlite|postgr
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pickle
@@ -145,19 +146,24 @@ def _databases(kind: str, tmp: Path, n: int) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(argv or [])
-    trials, sources, db, commit_every, baseline, profile = 5, 100, "sqlite", 5, None, "--profile" in args
-    for arg in args:
-        if arg.startswith("--trials="):
-            trials = int(arg.split("=", 1)[1])
-        elif arg.startswith("--sources="):
-            sources = int(arg.split("=", 1)[1])
-        elif arg.startswith("--db="):
-            db = arg.split("=", 1)[1]
-        elif arg.startswith("--commit-every="):
-            commit_every = int(arg.split("=", 1)[1])
-        elif arg.startswith("--baseline="):
-            baseline = str(Path(arg.split("=", 1)[1]).resolve())
+    parser = argparse.ArgumentParser(prog="python -m bench ingest_pages", description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--sources", type=int, default=100)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--commit-every", type=int, default=5)
+    parser.add_argument(
+        "--baseline", type=lambda value: str(Path(value).resolve()), help="another feedsvc checkout"
+    )
+    parser.add_argument("--profile", action="store_true", help="a CPU-time profile of ingest")
+    args = parser.parse_args(list(argv or []))
+    trials, sources, db, commit_every, baseline, profile = (
+        args.trials,
+        args.sources,
+        args.db,
+        args.commit_every,
+        args.baseline,
+        args.profile,
+    )
     codes = [("current", str(ROOT))] + ([("baseline", baseline)] if baseline else [])
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in codes}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp_name:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -617,6 +619,20 @@ def test_a_long_listing_of_snippet_cards_is_never_read_as_one_article() -> None:
     assert all(s.title.endswith(")") for s in stories)  # every one a card of a copy, none the page itself
 
 
+@contextmanager
+def _page_tree(text: str) -> Iterator[Any]:
+    """``text`` parsed as the extractor parses a page, with its tree the current one (as in an extraction)."""
+    from feedsvc.extract.html import dom
+
+    parsed = dom._parse(text)
+    assert parsed is not None
+    token = dom._TREE.set(parsed.tree)
+    try:
+        yield parsed
+    finally:
+        dom._TREE.reset(token)
+
+
 _FIXTURES = sorted(
     [*PAGES.glob("*.htm*"), *(Path(__file__).parent / "data" / "articles").rglob("*.htm*")], key=str
 )
@@ -628,10 +644,7 @@ def test_the_text_index_gives_what_walking_the_tree_gives(path: Path) -> None:
     # one-walk index, are what walking the tree gives, on every fixture page with its chrome dropped.
     from feedsvc.extract.html import dom, fields
 
-    parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
-    assert parsed is not None
-    token = dom._TREE.set(parsed.tree)
-    try:
+    with _page_tree(path.read_text(encoding="utf-8", errors="replace")) as parsed:
         dom._drop_chrome(parsed, set())
         elements = list(parsed.root.iter(dom.etree.Element))
 
@@ -652,8 +665,6 @@ def test_the_text_index_gives_what_walking_the_tree_gives(path: Path) -> None:
         assert [read(el) for el in elements] == walked
         dom._edited()  # after an edit the index is not used: the tree is walked again
         assert dom._indexed(parsed.root) is None
-    finally:
-        dom._TREE.reset(token)
 
 
 def test_credit_words_are_found_as_the_case_insensitive_search_finds_them() -> None:
@@ -668,28 +679,19 @@ def test_credit_words_are_found_as_the_case_insensitive_search_finds_them() -> N
 def test_itemprops_are_looked_for_only_on_pages_that_name_them(attribute: str, named: bool) -> None:
     from feedsvc.extract.html import dom
 
-    parsed = dom._parse(f'<html><body><div {attribute}="articleBody"><p>x</p></div></body></html>')
-    assert parsed is not None and parsed.tree.itemprops is named
-    token = dom._TREE.set(parsed.tree)
-    try:
+    with _page_tree(f'<html><body><div {attribute}="articleBody"><p>x</p></div></body></html>') as parsed:
+        assert parsed.tree.itemprops is named
         body = dom._article_body(parsed.root)
         assert (body is not None and body.tag == "div") is named
-    finally:
-        dom._TREE.reset(token)
 
 
 @pytest.mark.parametrize("path", _FIXTURES, ids=lambda p: p.name)
 def test_text_length_is_counted_as_the_text_is_long(path: Path) -> None:
     from feedsvc.extract.html import dom
 
-    parsed = dom._parse(path.read_text(encoding="utf-8", errors="replace"))
-    assert parsed is not None
-    token = dom._TREE.set(parsed.tree)
-    try:
+    with _page_tree(path.read_text(encoding="utf-8", errors="replace")) as parsed:
         for el in [parsed.root, *parsed.root.iter("body", "div", "article", "ul")][:200]:
             assert dom._text_length(el) == len(dom._get_text(el))
-    finally:
-        dom._TREE.reset(token)
 
 
 _TAG_SOUP = (
