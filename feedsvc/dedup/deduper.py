@@ -197,8 +197,8 @@ class Deduper:
             body_sigs, lead_sigs = list(body_sigs), list(lead_sigs)
             for i, (body, lead) in enumerate(zip(body_sigs, lead_sigs, strict=True)):
                 if not body and not lead:
-                    content = self._prepare(fingerprint_from_bytes(shingles[i], leads[i]))
-                    body_sigs[i], lead_sigs[i] = _to_bytes(content.body_sig), _to_bytes(content.lead_sig)
+                    restored = fingerprint_from_bytes(shingles[i], leads[i])
+                    body_sigs[i], lead_sigs[i] = self.signatures(restored)
         before = len(self._prints)
         with _gc_kept():
             self._prints.update(zip(keys, zip(shingles, leads, strict=True), strict=True))

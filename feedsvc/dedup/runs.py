@@ -118,11 +118,10 @@ class Runs:
         ends -= (bounds[..., 0] + self.run_lo).ravel()
         at = np.arange(total, dtype=np.intp)
         at -= np.repeat(ends, counts)
-        wanted = np.repeat(probe[None, :].repeat(len(self.runs), axis=0).ravel(), counts)
-        hit = self.keys.data[at] == wanted
+        by = np.repeat(np.tile(np.arange(probe.size, dtype=np.intp), len(self.runs)), counts)
+        hit = self.keys.data[at] == probe[by]
         ids: U32 = self.ids.data[at[hit]]
-        by = np.repeat(np.tile(np.arange(probe.size, dtype=np.intp), len(self.runs)), counts)[hit]
-        return ids, by
+        return ids, by[hit]
 
     def add(self, keys: U64, ids: U32 | Stories, alive: npt.NDArray[np.bool_] | None = None) -> None:
         """File a batch of entries as a new run, then merge the tail while it breaks the size rule. Entries

@@ -54,9 +54,7 @@ class Signer:
     def sign(self, hashes: U32) -> U32:
         if hashes.size == 0:
             return self.empty.copy()
-        permuted = self.a * _fmix32(hashes)
-        permuted += self.b
-        result: U32 = permuted.min(axis=1)
+        result: U32 = self.permuted(hashes).min(axis=1)
         return result
 
     def sign_with_part(self, hashes: U32, part: U32) -> tuple[U32, U32]:
@@ -64,8 +62,7 @@ class Signer:
         order, repeats allowed), permuting each hash once."""
         if hashes.size == 0:
             return self.empty.copy(), self.empty.copy()
-        permuted = self.a * _fmix32(hashes)
-        permuted += self.b
+        permuted = self.permuted(hashes)
         whole: U32 = permuted.min(axis=1)
         if part.size == 0:
             return whole, self.empty.copy()
