@@ -150,9 +150,10 @@ class Service:
             self.publish_feeds()
         log.info("event=started feeds=%d seconds=%.2f", loaded, time.monotonic() - started)
 
-    def _fingerprint(self) -> str:
+    def _fingerprint(self, specs: tuple[FeedSpec, ...] | None = None) -> str:
         s = self.settings
-        return specs_fingerprint(self.context, self.feed_specs(), s.sources, s.feed_entries)
+        specs = self.feed_specs() if specs is None else specs
+        return specs_fingerprint(self.context, specs, s.sources, s.feed_entries)
 
     def reconfigure(self, settings: Settings) -> None:
         """Switch to ``settings`` (a reload, see feedsvc.reload): sources and feeds added, removed or
@@ -423,8 +424,7 @@ class Service:
         # Noted with every feed built: the specs' titles come from the pages, so they may have changed since
         # start-up (the first fetch of a source names it), and a fingerprint of the specs at start-up would
         # make the next start rebuild every feed with the same bytes.
-        s = self.settings
-        self.publisher.fingerprint = specs_fingerprint(self.context, specs, s.sources, s.feed_entries)
+        self.publisher.fingerprint = self._fingerprint(specs)
         # The stored stories and the feeds' specs (titles from pages, a reload) have not changed since
         # every feed was last built here, whole: nothing to do. (Read before building: a change made
         # meanwhile is built by the next call.)

@@ -1022,7 +1022,7 @@ class Store:
         with self._write() as conn:
             for record in records:
                 row = asdict(record)
-                row["body"] = json.dumps(list(record.body), ensure_ascii=False) if record.body else None
+                row["body"] = _body_json(record.body) if record.body else None
                 _upsert(conn, articles, **row)
 
     # -- sources ----------------------------------------------------------------------------------
