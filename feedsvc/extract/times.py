@@ -311,7 +311,7 @@ def _shift(text: str, date_order: DateOrder, languages: tuple[str, ...], zone: i
     month lengths). None: the phrase is read against each base."""
     shifts = set()
     for reference in _REFERENCES:
-        parsed = _dateparser(text, reference, date_order, languages, zone)
+        parsed = _read_phrase(text, reference, date_order, languages, zone)  # kept as the shift: uncached
         if parsed is None:
             return None
         shifts.add(reference - parsed)
@@ -322,6 +322,13 @@ def _shift(text: str, date_order: DateOrder, languages: tuple[str, ...], zone: i
 @lru_cache(maxsize=4096)
 def _dateparser(
     text: str, base: datetime, date_order: DateOrder, languages: tuple[str, ...] = ("en",), zone: int = 0
+) -> datetime | None:
+    """:func:`_read_phrase`, remembered per phrase and base."""
+    return _read_phrase(text, base, date_order, languages, zone)
+
+
+def _read_phrase(
+    text: str, base: datetime, date_order: DateOrder, languages: tuple[str, ...], zone: int
 ) -> datetime | None:
     """dateparser on one phrase; ``base`` is naive wall-clock time at UTC+``zone`` h, the result naive UTC."""
     import dateparser  # local: its import builds large regex tables; only time parsing needs it
