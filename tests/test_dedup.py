@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -149,6 +150,17 @@ def test_ascii_and_unicode_paths_hash_alike() -> None:
 @given(st.text(max_size=200))
 def test_token_hashes_agree_with_the_regex_tokenizer_on_any_text(text: str) -> None:
     assert token_hashes(text).size == len(tokens(text))
+
+
+def test_word_character_table_is_the_regex_word_class_for_every_code_point() -> None:
+    from feedsvc.dedup.shingles import _word_chars
+
+    everything = "".join(map(chr, range(0x110000)))
+    expected = np.zeros(0x110000, dtype=np.bool_)
+    for run in re.finditer(r"\w+", everything):
+        expected[run.start() : run.end()] = True
+    assert expected.sum() > 100_000  # letters of every script, not only ASCII
+    assert np.array_equal(_word_chars(), expected)
 
 
 def test_short_bodies_use_the_title() -> None:
