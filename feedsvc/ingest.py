@@ -450,7 +450,7 @@ class Ingestor:
         fresh = batch.conn is None
         conn = batch.open()
         locked = time.perf_counter()
-        before = batch.deferred.copy()
+        before = batch.deferred.mark()
         try:
             with self.store.savepoint(conn):
                 changed = self._catch_up(conn) if fresh else set()
@@ -461,7 +461,7 @@ class Ingestor:
             # The savepoint is gone: the index may hold what it took back. Rebuilt from the batch's
             # transaction (earlier pages of the batch included, their deferred writes written first); if
             # that fails too, the batch is lost.
-            batch.deferred = before
+            batch.deferred.rewind(before)
             try:
                 self.store.write_deferred(conn, batch.deferred)
                 self._restore(conn)

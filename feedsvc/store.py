@@ -286,8 +286,13 @@ class Deferred:
     copy_seq: int | None = None
     seen: dict[datetime, list[str]] = field(default_factory=dict)
 
-    def copy(self) -> Deferred:
-        return Deferred(self.copy_seq, {when: list(keys) for when, keys in self.seen.items()})
+    def mark(self) -> tuple[int | None, dict[datetime, int]]:
+        """Where the deferred writes stand now: :meth:`rewind` drops what was added since."""
+        return self.copy_seq, {when: len(keys) for when, keys in self.seen.items()}
+
+    def rewind(self, mark: tuple[int | None, dict[datetime, int]]) -> None:
+        self.copy_seq, lengths = mark
+        self.seen = {when: keys[: lengths[when]] for when, keys in self.seen.items() if when in lengths}
 
 
 @dataclass
