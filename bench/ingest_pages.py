@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,20 +131,15 @@ def _run_child(code: str, stories: Path, db: str, commit_every: int, profile_to:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _databases(kind: str, tmp: Path, n: int) -> Any:
-    """A context yielding a fresh database URL."""
-    from contextlib import contextmanager
+@contextmanager
+def _database(kind: str, tmp: Path, n: int) -> Iterator[str]:
+    """A fresh database URL: an SQLite file of its own, or a PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp}/ingest-{n}.db"
+        return
+    from tests import pg
 
-    @contextmanager
-    def fresh() -> Any:
-        if kind == "sqlite":
-            yield f"sqlite:///{tmp}/ingest-{n}.db"
-            return
-        from tests import pg
-
-        yield from pg.fresh_database()
-
-    return fresh()
+    yield from pg.fresh_database()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, code in order:
                 n += 1
                 prof = str(tmp / "profile") if profile and name == "current" and t == trials - 1 else ""
-                with _databases(db, tmp, n) as url:
+                with _database(db, tmp, n) as url:
                     rows[name].append(_run_child(code, stories, url, commit_every, prof))
         if profile:
             import pstats
