@@ -8,7 +8,6 @@ An entry's ``updated`` moves only when what a reader sees changes: the canonical
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -32,6 +31,7 @@ from feedsvc.dedup import (
     fingerprint_to_bytes,
 )
 from feedsvc.errors import StoreError
+from feedsvc.gcpause import gc_paused
 from feedsvc.models import Copy, Story, cluster_image
 from feedsvc.settings import DedupSettings
 from feedsvc.store import (
@@ -230,7 +230,7 @@ class Ingestor:
         self.deduper = Deduper(self.settings, BoilerplateCounter(data=blob) if blob else None)
         self.cluster_of, self.members = {}, {}
         since = retention_cutoff(self.clock(), self.retention_days)
-        with _gc_paused():  # a few objects per stored copy, all kept: the cyclic GC would rescan them
+        with gc_paused():  # a few objects per stored copy, all kept: the cyclic GC would rescan them
             return self._load(stored, params, list(self.store.index_rows(since=since)))
 
     def _load(self, stored: str, params: str, rows: list[IndexRow]) -> int:
@@ -701,17 +701,6 @@ class Ingestor:
             updated = max(now, old.updated + timedelta(seconds=1))
             writes.append(ClusterWrite(cid, old.created, updated, published, canonical.key, digest, False))
         return writes
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Batch:

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from feedsvc.dedup.boilerplate import ExactCounts, ShingleCounts
-from feedsvc.dedup.deduper import Deduper, _gc_frozen
+from feedsvc.dedup.deduper import Deduper
 from feedsvc.dedup.fingerprint import Fingerprint, _Content, fingerprint
 from feedsvc.dedup.index import LEAD_THRESHOLD, _MemoryIndex, band_params
 from feedsvc.dedup.shingles import U32, sorted_unique
 from feedsvc.dedup.signature import Signer
+from feedsvc.gcpause import gc_paused
 from feedsvc.settings import DedupSettings
 
 
@@ -54,7 +55,7 @@ def cluster_texts(items: Iterable[tuple[str, str, str]], settings: DedupSettings
     rows = list(items)
     keys = [key for key, _, _ in rows]
     prints = [fingerprint(title, body, settings) for _, title, body in rows]
-    with _gc_frozen():
+    with gc_paused(keep=True, collect_first=True):
         return _cluster(keys, prints, settings, prime_boilerplate(settings, prints, keys))
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +20,7 @@ from feedsvc.dedup.many import contents
 from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
+from feedsvc.gcpause import gc_paused
 from feedsvc.settings import DedupSettings
 
 
@@ -200,7 +199,7 @@ class Deduper:
                     restored = fingerprint_from_bytes(shingles[i], leads[i])
                     body_sigs[i], lead_sigs[i] = self.signatures(restored)
         before = len(self._prints)
-        with _gc_kept():
+        with gc_paused(keep=True):
             self._prints.update(zip(keys, zip(shingles, leads, strict=True), strict=True))
             self._index.load(keys, body_sigs, lead_sigs)
         self._last = None
@@ -234,33 +233,3 @@ def _to_bytes(sig: U32 | None) -> bytes:
 
 def _from_bytes(raw: bytes) -> U32 | None:
     return np.frombuffer(raw, dtype=np.uint32) if raw else None
-
-
-@contextmanager
-def _gc_kept() -> Iterator[None]:
-    """A bulk load creates many long-lived objects: the cyclic GC is off meanwhile, and what exists then
-    is frozen (kept out of later collections: the index lives as long as the process). Nothing is
-    collected first: a full collection would scan every object of the process (the columns being
-    loaded among them) to find little; cyclic garbage of the moment is frozen with the rest."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-@contextmanager
-def _gc_frozen() -> Iterator[None]:
-    """Bulk inserts create many long-lived objects; the cyclic GC rescanning them dominates. The loaded
-    index stays frozen afterwards (it lives as long as the process), so later full collections skip it."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.freeze()
