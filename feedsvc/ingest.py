@@ -256,13 +256,12 @@ class Ingestor:
                 "dedup parameters changed (%s -> %s): re-fingerprinting stored copies", stored, params
             )
             prints = self._refingerprint(list(cluster_ids))
-            stored_prints = [fingerprint_to_bytes(fp) for fp in prints.values()]
-            signed = [self.deduper.signatures(fp) for fp in prints.values()]
-            keys = tuple(prints)
-            shingles, leads = (tuple(c) for c in zip(*stored_prints, strict=True)) if keys else ((), ())
-            body_sigs, lead_sigs = (tuple(c) for c in zip(*signed, strict=True)) if keys else ((), ())
-            self.store.update_fingerprints(
-                [(key, *blobs, *sigs) for key, blobs, sigs in zip(keys, stored_prints, signed, strict=True)]
+            updated = [
+                (key, *fingerprint_to_bytes(fp), *self.deduper.signatures(fp)) for key, fp in prints.items()
+            ]
+            self.store.update_fingerprints(updated)
+            keys, shingles, leads, body_sigs, lead_sigs = (
+                tuple(zip(*updated, strict=True)) if updated else ((), (), (), (), ())
             )
             self.store.set_meta("dedup_params", params)  # after the new prints are safely stored
         # The index exactly as it was: under the signatures each copy was added with.
