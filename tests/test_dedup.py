@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import re
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
@@ -36,6 +39,7 @@ from feedsvc.dedup import (
     fingerprint_from_bytes,
     fingerprint_to_bytes,
     shingle_hashes,
+    shingles,
     token_hashes,
     tokens,
 )
@@ -149,6 +153,46 @@ def test_ascii_and_unicode_paths_hash_alike() -> None:
 @given(st.text(max_size=200))
 def test_token_hashes_agree_with_the_regex_tokenizer_on_any_text(text: str) -> None:
     assert token_hashes(text).size == len(tokens(text))
+
+
+def _unicode_path_hashes(text: str) -> np.ndarray:
+    """token_hashes by the general path: NFKC, case-folded, every code point hashed (no ASCII shortcut)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().encode("utf-32-le", "surrogatepass")
+    return shingles._hash_points(np.frombuffer(folded, dtype=np.uint32))[0]
+
+
+# ASCII, the typography the ASCII path takes, and what must keep a text off it (marks that combine with
+# what precedes them, letters NFKC or case-folding change, symbols NFKC turns into words, a word joiner).
+_PIECES = [*"aZ09_ -'.,\n\t\"", *shingles._PLAIN_TYPOGRAPHY, "\u0301", "é", "ß", "İ", "ﬁ", "™", "½", "\u200b"]
+_TRICKY = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
+
+
+def test_plain_typography_is_no_word_and_stays_none_under_nfkc_and_case_folding() -> None:
+    for mark in shingles._PLAIN_TYPOGRAPHY:
+        assert not re.match(r"\w", mark) and unicodedata.combining(mark) == 0
+        assert re.findall(r"\w", unicodedata.normalize("NFKC", mark).casefold()) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TRICKY)
+def test_ascii_shortcuts_hash_as_the_unicode_path_does(text: str) -> None:
+    assert token_hashes(text).tolist() == _unicode_path_hashes(text).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(_TRICKY | st.text(max_size=30), max_size=6))
+def test_a_page_of_texts_hashes_as_each_text_alone(texts: list[str]) -> None:
+    hashes, starts = shingles.token_hashes_many(texts)
+    assert [hashes[lo:hi].tolist() for lo, hi in itertools.pairwise(starts.tolist())] == [
+        _unicode_path_hashes(text).tolist() for text in texts
+    ]
+
+
+def test_corpus_texts_hash_as_the_unicode_path_does(small_corpus: list[Doc]) -> None:
+    texts = [text for doc in small_corpus for text in (doc.title, doc.body)]
+    assert any(not text.isascii() for text in texts)
+    for text in texts:
+        assert np.array_equal(token_hashes(text), _unicode_path_hashes(text))
 
 
 def test_short_bodies_use_the_title() -> None:
