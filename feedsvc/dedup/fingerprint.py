@@ -49,7 +49,8 @@ class _Content:
     lead_sig: U32 | None = None
     bands: U64 | None = None  # the memory index's band keys, computed once for query and insert
     band_list: list[int] | None = None  # the same, as Python ints (dict keys)
-    probed: tuple[int, list[str | list[str] | None]] | None = None  # (index epoch, what query found)
+    # (index epoch, what query found in each band: None when nothing in any)
+    probed: tuple[int, list[str | list[str] | None] | None] | None = None
     frozen: tuple[int, list[int]] | None = None  # (frozen runs' generation, story numbers found there)
 
 

@@ -43,7 +43,7 @@ def contents(
     lead_sizes = np.fromiter((fp.lead.size for fp in prints), dtype=np.intp, count=len(prints))
     every = _keyed([fp.shingles for fp in prints], sizes)  # sorted: each set is, and numbered in order
     shingles = every.astype(np.uint32)
-    df = counts.frequency(shingles)
+    df = counts.frequencies([fp.shingles for fp in prints])  # each story's cells kept for its turn
     mine = df < boilerplate_df
     content = shingles[mine]
     content_df = df[mine]
