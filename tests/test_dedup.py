@@ -31,6 +31,7 @@ from bench.corpus import (
 from feedsvc.dedup import (
     BoilerplateCounter,
     Deduper,
+    ExactCounts,
     Fingerprint,
     Signer,
     band_params,
@@ -44,6 +45,8 @@ from feedsvc.dedup import (
     tokens,
 )
 from feedsvc.dedup import index as dedup_index
+from feedsvc.dedup.fingerprint import _Content
+from feedsvc.dedup.many import narrow
 from feedsvc.dedup.signature import permutations
 from feedsvc.settings import DedupSettings
 
@@ -489,6 +492,39 @@ def test_fingerprints_of_a_page_equal_each_story_fingerprinted_alone(small_corpu
                 assert got.shingles.dtype == np.uint32 and got.lead.dtype == np.uint32
                 assert np.array_equal(got.shingles, alone.shingles), (title, body[:40])
                 assert np.array_equal(got.lead, alone.lead), (title, body[:40])
+
+
+def _prepared(fp: Fingerprint, content: np.ndarray) -> _Content:
+    """``fp`` prepared from scratch (``Deduper._prepare``) with the shingles ``content`` marks as content."""
+    boilerplate = fp.shingles[~content]
+    deduper = Deduper(SETTINGS, ExactCounts([boilerplate] * SETTINGS.boilerplate_df))
+    return deduper._prepare(fp)
+
+
+def test_narrowing_a_warmed_content_keeps_it_only_while_its_signatures_hold() -> None:
+    """narrow() takes shingles that turned boilerplate (or back) out of (or into) a prepared content,
+    keeping its signatures only when no shingle that went in or out gave or would give one of their
+    values: then it equals the content prepared from scratch. A shingle or two of 80 in or out: about
+    one time in ten no signature value changes, one in ten only the lead's does."""
+    rng = np.random.default_rng(5)
+    signer = Signer(SETTINGS.num_perm, SETTINGS.seed)
+    narrowed = 0
+    for trial in range(400):
+        shingles = np.unique(rng.integers(0, 2**32, 80, dtype=np.uint64).astype(np.uint32))
+        fp = Fingerprint(shingles, rng.choice(shingles, 20))
+        before = rng.random(shingles.size) < (0.9 if trial % 9 else 0.0)  # some with no content at all
+        after = before.copy()
+        after[rng.integers(0, shingles.size, 1 + trial % 2)] = trial % 3 == 0  # some come back (halved)
+        content = _prepared(fp, before)
+        if narrow(fp, content, before, after, signer):
+            narrowed += 1
+            want = _prepared(fp, after)
+            assert content.shingles.tolist() == want.shingles.tolist()
+            assert content.head.tolist() == want.head.tolist()
+            for got, expected in ((content.body_sig, want.body_sig), (content.lead_sig, want.lead_sig)):
+                assert (got is None) == (expected is None)
+                assert got is None or expected is None or got.tolist() == expected.tolist()
+    assert 10 < narrowed < 200
 
 
 Decision = tuple[list[tuple[str, float]], tuple[bytes, bytes]]

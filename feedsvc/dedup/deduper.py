@@ -19,7 +19,7 @@ from feedsvc.dedup.fingerprint import (
     fingerprints,
 )
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
-from feedsvc.dedup.many import contents
+from feedsvc.dedup.many import contents, narrow
 from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
@@ -81,8 +81,9 @@ class Deduper:
 
     def _warmed(self, fp: Fingerprint) -> _Content | None:
         """What ``warm`` prepared for ``fp``, brought up to date with the boilerplate counts: the counts of
-        its content shingles as they are now, and ``None`` once some shingle crossed ``boilerplate_df``
-        (as an earlier story of the page counted its text): the content and its signatures changed."""
+        its content shingles as they are now, its content narrowed when some shingle crossed
+        ``boilerplate_df`` (as an earlier story of the page counted its text), and ``None`` when its
+        signatures may have changed with it."""
         warm = self._warm.get(id(fp))
         if warm is None or warm[0] is not fp:
             return None
@@ -91,10 +92,11 @@ class Deduper:
             now = self.boilerplate.frequency(fp.shingles)
             if now.tobytes() != df.tobytes():  # the usual answer: no count moved (compared as bytes: fastest)
                 mine = now < self.boilerplate_df
-                if mine.tobytes() != (df < self.boilerplate_df).tobytes():
+                before = df < self.boilerplate_df
+                if mine.tobytes() != before.tobytes() and not narrow(fp, content, before, mine, self.signer):
                     del self._warm[id(fp)]
                     return None
-                content.df = now[mine]  # weights moved; the set, so its signatures, did not
+                content.df = now[mine]  # weights moved, maybe the set; the signatures did not
             self._warm[id(fp)] = (fp, self.boilerplate.version, content, now)
         return content
 

@@ -2,7 +2,8 @@
 
 What ``Deduper._prepare`` does for one fingerprint, done for many at once: the fingerprints' shingles
 are concatenated and keyed by (story, shingle), so one look-up of the counts, one permutation of every
-content shingle and one ``minimum.reduceat`` give every story's content and signatures."""
+content shingle and one ``minimum.reduceat`` give every story's content and signatures. ``narrow``
+brings one of them up to date when an earlier story of the page made some of its text boilerplate."""
 
 from __future__ import annotations
 
@@ -79,3 +80,24 @@ def contents(
         item = _Content(shingle_set, set_df, head[:START_SHINGLES], body_of.get(i), lead_of.get(i))
         out.append((item, full_df))
     return out
+
+
+Mask = npt.NDArray[np.bool_]  # of a fingerprint's shingles: which are content
+
+
+def narrow(fp: Fingerprint, content: _Content, before: Mask, after: Mask, signer: Signer) -> bool:
+    """Bring ``content``, ``fp``'s content under mask ``before``, to mask ``after`` in place (all but its
+    counts, ``df``), when no shingle that went in or out of it gave or would give a signature value:
+    each value is the minimum of one permutation over the content (distinct shingles permute to distinct
+    values), so it holds, and so do the band keys and look-ups made of them. False, ``content``
+    untouched, otherwise (or when a signature is to be made where there was none)."""
+    at = np.searchsorted(fp.shingles, fp.lead)
+    for changed, sig in (
+        (fp.shingles[before != after], content.body_sig),
+        (fp.lead[before[at] != after[at]], content.lead_sig),
+    ):
+        if changed.size and (sig is None or np.any(signer.permuted(changed).min(axis=1) <= sig)):
+            return False
+    content.shingles = fp.shingles[after]
+    content.head = fp.lead[after[at]][:START_SHINGLES]
+    return True
