@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pytest
@@ -389,6 +389,53 @@ def test_boilerplate_counter_persists_and_decays() -> None:
     counter.add(np.empty(0, dtype=np.uint32))  # the fourth addition halves every count
     assert counter.frequency(shingles).max() <= 2
     assert BoilerplateCounter(data=b"not a counter").frequency(shingles).max() == 0
+
+
+def _reference_sketch(
+    batches: list[np.ndarray], width_bits: int, depth: int, half_life: int
+) -> Iterator[np.ndarray]:
+    """The counts BoilerplateCounter stores after each batch, computed row by row (the stored format)."""
+    counts = np.zeros((depth, 1 << width_bits), dtype=np.uint8)
+    mults = [np.uint32((0x9E3779B1 + 0x7F4A7C16 * i) & 0xFFFFFFFF | 1) for i in range(1, depth)]
+    for added, batch in enumerate(batches, 1):
+        cells = [batch & np.uint32((1 << width_bits) - 1)]
+        cells += [(batch * m) >> np.uint32(32 - width_bits) for m in mults]
+        estimate = np.min([counts[i][c] for i, c in enumerate(cells)], axis=0)
+        for i, c in enumerate(cells):  # a cell twice in a row takes the value written last
+            counts[i][c] = np.maximum(counts[i][c], np.minimum(estimate, 254) + 1)
+        if added % half_life == 0:
+            counts >>= 1
+        yield counts
+
+
+@pytest.mark.parametrize(("width_bits", "depth"), [(10, 2), (8, 3), (12, 1)])
+def test_boilerplate_counts_are_the_stored_format_whichever_way_they_are_read(
+    width_bits: int, depth: int
+) -> None:
+    """Counts read a page at a time (frequencies), a story at a time (frequency, then add) or not read
+    before adding are those of a plain row-by-row count-min sketch, after every addition: small widths,
+    so cells collide within a story and between stories, and the counts halve and saturate."""
+    rng = np.random.default_rng(width_bits + depth)
+    # Two shingles in one cell of the first row, apart in the others, the second counted less: the cell
+    # takes the second's raise (written last), not the first's.
+    pair = np.array([5, 5 + (1 << width_bits)], dtype=np.uint32)
+    batches = [pair[:1]] * 3 + [pair, np.full(50, 12345, dtype=np.uint32)]  # and one shingle many times
+    batches += [
+        rng.integers(0, 2**32, rng.integers(0, 300), dtype=np.uint64).astype(np.uint32) for _ in range(120)
+    ]
+    batches += [batches[10]] * 300  # up to 255: saturated
+    counter = BoilerplateCounter(width_bits=width_bits, depth=depth, half_life=40)
+    reference = _reference_sketch(batches, width_bits, depth, 40)
+    for start in range(0, len(batches), 12):
+        page = batches[start : start + 12]
+        if start % 24 == 0:
+            counter.frequencies(page)
+        for number, batch in enumerate(page):
+            if number % 3:
+                counter.frequency(batch)  # add() then reuses what it read
+            counter.add(batch)
+            assert np.array_equal(counter.counts, next(reference))
+    assert counter.to_bytes()[BoilerplateCounter._HEADER.size :] == counter.counts.tobytes()
 
 
 def test_boilerplate_counter_does_not_fill_up() -> None:

@@ -60,8 +60,8 @@ class BoilerplateCounter:
         ]
         self.version = 0
         self._memo: _Read | None = None  # what the last frequency() read: add() of the same array reuses it
-        self._page = _Read(_EMPTY, [], -1, [], _EMPTY.astype(np.uint8))  # what frequencies() read last
-        self._parts: dict[int, tuple[U32, int, int]] = {}  # id -> each of its arrays, and where it lies
+        # What frequencies() read last, and where each of its arrays lies in it (by id).
+        self._page: tuple[_Read, dict[int, tuple[U32, int, int]]] | None = None
 
     def _cells(self, shingles: U32) -> list[Cells]:
         # Shingle hashes are already uniform: the first row takes their low bits, the others the high
@@ -78,14 +78,15 @@ class BoilerplateCounter:
         memo = self._memo
         if memo is not None and memo.shingles is shingles and memo.version == self.version:
             return memo
-        part = self._parts.get(id(shingles))
-        if part is None or part[0] is not shingles:
+        page = self._page
+        part = page[1].get(id(shingles)) if page is not None else None
+        if page is None or part is None or part[0] is not shingles:
             read = self._gather(shingles, self._cells(shingles))
         else:
-            page, lo, hi = self._page, part[1], part[2]
-            cells = [c[lo:hi] for c in page.cells]
-            if page.version == self.version:
-                read = _Read(shingles, cells, page.version, [r[lo:hi] for r in page.rows], page.df[lo:hi])
+            whole, lo, hi = page[0], part[1], part[2]
+            cells = [c[lo:hi] for c in whole.cells]
+            if whole.version == self.version:
+                read = _Read(shingles, cells, whole.version, [r[lo:hi] for r in whole.rows], whole.df[lo:hi])
             else:
                 read = self._gather(shingles, cells)
         self._memo = read
@@ -116,13 +117,14 @@ class BoilerplateCounter:
         """``frequency`` of the arrays concatenated, in one look-up; a later ``frequency`` or ``add`` of one
         of them (until the next call) reuses its cells, and its counts while they hold."""
         whole = np.concatenate(arrays) if arrays else _EMPTY
-        self._page = self._gather(whole, self._cells(whole))
-        self._parts = {}
+        read = self._gather(whole, self._cells(whole))
+        parts = {}
         lo = 0
         for shingles in arrays:
-            self._parts[id(shingles)] = (shingles, lo, lo + shingles.size)
+            parts[id(shingles)] = (shingles, lo, lo + shingles.size)
             lo += shingles.size
-        return self._page.df
+        self._page = (read, parts)  # one assignment: a reader sees both of one call
+        return read.df
 
     def to_bytes(self) -> bytes:
         header = self._HEADER.pack(self._MAGIC, self.width_bits, self.depth, 0, self.half_life, self.added)
