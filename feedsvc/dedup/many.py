@@ -7,6 +7,7 @@ brings one of them up to date when an earlier story of the page made some of its
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,22 @@ def _starts(sizes: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     return starts
 
 
+_SCRATCH = threading.local()  # each thread's buffer for a page's permuted shingles
+_SCRATCH_MAX = 1 << 20  # values kept from one page to the next, at most (4 MB)
+
+
+def _scratch(rows: int, columns: int) -> U32 | None:
+    """A ``(rows, columns)`` view of this thread's reused buffer (writing a fresh array of a page's
+    permuted shingles costs more), or None when that is too large to keep."""
+    if rows * columns > _SCRATCH_MAX:
+        return None
+    buffer: U32 | None = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.shape[0] != rows or buffer.shape[1] < columns:
+        buffer = np.empty((rows, max(columns, _SCRATCH_MAX // rows // 4)), dtype=np.uint32)
+        _SCRATCH.buffer = buffer
+    return buffer[:, :columns]
+
+
 def contents(
     prints: Sequence[Fingerprint], counts: ShingleCounts, boilerplate_df: int, signer: Signer
 ) -> list[tuple[_Content, Df]]:
@@ -60,7 +77,7 @@ def contents(
     lead_of: dict[int, U32] = {}
     signed = np.flatnonzero(content_sizes)
     if signed.size:
-        permuted = signer.permuted(content)
+        permuted = signer.permuted(content, _scratch(signer.num_perm, content.size))
         body_sigs = np.minimum.reduceat(permuted, _starts(content_sizes)[signed], axis=1).T.copy()
         body_of = dict(zip(signed.tolist(), body_sigs, strict=True))
         led = np.flatnonzero(lead_content_sizes)  # a story has content in its lead only if it has any
