@@ -131,7 +131,7 @@ class BoilerplateCounter:
         return header + self.counts.tobytes()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for nearly every look-up, and a frozen one takes 3x as long
 class _Read:
     """What a look-up read of one shingle array: each row's cells and counts, and their minimum."""
 

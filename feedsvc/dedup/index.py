@@ -120,7 +120,9 @@ class _MemoryIndex:
             if c.bands is None and c.body_sig is not None and c.lead_sig is not None:
                 both.append((c, c.body_sig, c.lead_sig))
         if both and self.both is not None and self.shapes[0][0]:
-            sigs = np.array([(body, lead) for _, body, lead in both], dtype=np.uint32)
+            sigs = np.concatenate([sig for _, body, lead in both for sig in (body, lead)]).reshape(
+                len(both), 2, -1
+            )
             keys = self._keys(sigs, self.shapes[0], self.both).reshape(len(both), -1)
             for (content, _, _), row, listed in zip(both, keys, keys.tolist(), strict=True):
                 content.bands, content.band_list = row, listed

@@ -85,16 +85,19 @@ def contents(
             lead_sigs = np.minimum.reduceat(permuted[:, lead_at], _starts(lead_content_sizes)[led], axis=1)
             lead_of = dict(zip(led.tolist(), lead_sigs.T.copy(), strict=True))
     out = []
-    for i, (shingle_set, set_df, head, full_df) in enumerate(
+    content_ends = np.cumsum(content_sizes).tolist()
+    for i, (lo, hi, head, full_df) in enumerate(
         zip(
-            split(content, content_sizes),
-            split(content_df, content_sizes),
+            [0, *content_ends[:-1]],
+            content_ends,
             split(lead_content, lead_content_sizes),
             split(df, sizes),
             strict=True,
         )
     ):
-        item = _Content(shingle_set, set_df, head[:START_SHINGLES], body_of.get(i), lead_of.get(i))
+        item = _Content(
+            content[lo:hi], content_df[lo:hi], head[:START_SHINGLES], body_of.get(i), lead_of.get(i)
+        )
         out.append((item, full_df))
     return out
 

@@ -61,14 +61,13 @@ class _Powers:
 _POWERS = _Powers()
 
 
-def _fmix64(h: U64) -> U64:
-    """MurmurHash3's 64-bit finalizer (array arithmetic wraps silently: no overflow checks needed)."""
-    h = h ^ (h >> np.uint64(33))
+def _fmix64(h: U64) -> None:
+    """MurmurHash3's 64-bit finalizer, in place (array arithmetic wraps silently: no overflow checks)."""
+    h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xC4CEB9FE1A85EC53)
     h ^= h >> np.uint64(33)
-    return h
 
 
 # Typography that is no word character and that NFKC and case-folding leave alone or turn into no word
@@ -121,9 +120,10 @@ def _hash_points(text: bytes | U32) -> tuple[U64, npt.NDArray[np.intp]]:
     prefix[0] = 0
     np.multiply(points, inv[:n], out=prefix[1:])
     np.cumsum(prefix, out=prefix)
+    bounds = prefix.take(edges)  # one gather for both ends of every token
     starts, ends = edges[::2], edges[1::2]
-    result: U64 = prefix[ends] - prefix[starts]
-    result *= fwd[ends - 1]
+    result: U64 = bounds[1::2] - bounds[::2]
+    result *= fwd.take(ends - 1)
     return result, starts
 
 
@@ -163,7 +163,7 @@ def shingle_sequence(hashes: U64, size: int) -> U32:
     for j in range(1, min(size, hashes.size)):
         acc *= _SHINGLE_MIX
         acc += hashes[j : j + n]
-    acc = _fmix64(acc)
+    _fmix64(acc)
     acc ^= acc >> np.uint64(32)
     return acc.astype(np.uint32)
 
