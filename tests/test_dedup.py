@@ -40,13 +40,13 @@ from feedsvc.dedup import (
     fingerprint_from_bytes,
     fingerprint_to_bytes,
     shingle_hashes,
-    shingles,
     token_hashes,
     tokens,
 )
 from feedsvc.dedup import index as dedup_index
 from feedsvc.dedup.fingerprint import _Content
 from feedsvc.dedup.many import narrow
+from feedsvc.dedup.shingles import _PLAIN_TYPOGRAPHY, _hash_points, token_hashes_many
 from feedsvc.dedup.signature import permutations
 from feedsvc.settings import DedupSettings
 
@@ -161,17 +161,17 @@ def test_token_hashes_agree_with_the_regex_tokenizer_on_any_text(text: str) -> N
 def _unicode_path_hashes(text: str) -> np.ndarray:
     """token_hashes by the general path: NFKC, case-folded, every code point hashed (no ASCII shortcut)."""
     folded = unicodedata.normalize("NFKC", text).casefold().encode("utf-32-le", "surrogatepass")
-    return shingles._hash_points(np.frombuffer(folded, dtype=np.uint32))[0]
+    return _hash_points(np.frombuffer(folded, dtype=np.uint32))[0]
 
 
 # ASCII, the typography the ASCII path takes, and what must keep a text off it (marks that combine with
 # what precedes them, letters NFKC or case-folding change, symbols NFKC turns into words, a word joiner).
-_PIECES = [*"aZ09_ -'.,\n\t\"", *shingles._PLAIN_TYPOGRAPHY, "\u0301", "é", "ß", "İ", "ﬁ", "™", "½", "\u200b"]
+_PIECES = [*"aZ09_ -'.,\n\t\"", *_PLAIN_TYPOGRAPHY, "\u0301", "é", "ß", "İ", "ﬁ", "™", "½", "\u200b"]
 _TRICKY = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
 
 
 def test_plain_typography_is_no_word_and_stays_none_under_nfkc_and_case_folding() -> None:
-    for mark in shingles._PLAIN_TYPOGRAPHY:
+    for mark in _PLAIN_TYPOGRAPHY:
         assert not re.match(r"\w", mark) and unicodedata.combining(mark) == 0
         assert re.findall(r"\w", unicodedata.normalize("NFKC", mark).casefold()) == []
 
@@ -185,7 +185,7 @@ def test_ascii_shortcuts_hash_as_the_unicode_path_does(text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(texts=st.lists(_TRICKY | st.text(max_size=30), max_size=6))
 def test_a_page_of_texts_hashes_as_each_text_alone(texts: list[str]) -> None:
-    hashes, starts = shingles.token_hashes_many(texts)
+    hashes, starts = token_hashes_many(texts)
     assert [hashes[lo:hi].tolist() for lo, hi in itertools.pairwise(starts.tolist())] == [
         _unicode_path_hashes(text).tolist() for text in texts
     ]
@@ -557,11 +557,11 @@ def test_narrowing_a_warmed_content_keeps_it_only_while_its_signatures_hold() ->
     signer = Signer(SETTINGS.num_perm, SETTINGS.seed)
     narrowed = 0
     for trial in range(400):
-        shingles = np.unique(rng.integers(0, 2**32, 80, dtype=np.uint64).astype(np.uint32))
-        fp = Fingerprint(shingles, rng.choice(shingles, 20))
-        before = rng.random(shingles.size) < (0.9 if trial % 9 else 0.0)  # some with no content at all
+        values = np.unique(rng.integers(0, 2**32, 80, dtype=np.uint64).astype(np.uint32))
+        fp = Fingerprint(values, rng.choice(values, 20))
+        before = rng.random(values.size) < (0.9 if trial % 9 else 0.0)  # some with no content at all
         after = before.copy()
-        after[rng.integers(0, shingles.size, 1 + trial % 2)] = trial % 3 == 0  # some come back (halved)
+        after[rng.integers(0, values.size, 1 + trial % 2)] = trial % 3 == 0  # some come back (halved)
         content = _prepared(fp, before)
         if narrow(fp, content, before, after, signer):
             narrowed += 1
