@@ -79,9 +79,11 @@ Cost
 The whole ingest path (fingerprint, signatures, query, verification, insert, boilerplate count) of a
 400-word story costs about 40 numpy calls over a few hundred values each. Ingest prepares a page's new
 stories together (``Deduper.fingerprints``, ``Deduper.warm``: about 45 numpy calls for the page), then
-decides them one at a time as before, reusing what was prepared while it holds (the same decisions);
-what is left per story is two look-ups of the boilerplate sketch (8 MB: cache misses), its update and
-the index's Python work. ``python -m bench dedup_speed``
+decides them one at a time as before, reusing what was prepared while it holds (the same decisions:
+a story whose counts an earlier one of the page moved reads its sketch cells again, and keeps its
+signatures when no shingle that crossed ``boilerplate_df`` gave one of their values); what is left per
+story is that read of the boilerplate sketch (8 MB: cache misses), its update and the index's Python
+work. ``python -m bench dedup_speed``
 prints its rate against datasketch and rensa on the same stories, its growth to 1M indexed stories and
 the memory per story: about 2 KB of fingerprint plus 0.5 KB of index (42 band keys of 12 bytes in the
 frozen runs, and their directories) once filed.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any, Protocol
 
@@ -24,6 +25,10 @@ class ShingleCounts(Protocol):
     def add(self, shingles: U32) -> None: ...
 
     def frequency(self, shingles: U32) -> npt.NDArray[Any]: ...
+
+    def frequencies(self, arrays: Sequence[U32]) -> npt.NDArray[Any]:
+        """``frequency`` of the arrays concatenated (a page's stories, each asked about again later)."""
+        ...
 
     def to_bytes(self) -> bytes: ...
 
@@ -54,7 +59,9 @@ class BoilerplateCounter:
             np.uint32((0x9E3779B1 + 0x7F4A7C16 * i) & 0xFFFFFFFF | 1) for i in range(1, self.depth)
         ]
         self.version = 0
-        self._memo: tuple[U32, int, list[Cells], list[npt.NDArray[np.uint8]]] | None = None
+        self._memo: _Read | None = None  # what the last frequency() read: add() of the same array reuses it
+        # What frequencies() read last, and where each of its arrays lies in it (by id).
+        self._page: tuple[_Read, dict[int, tuple[U32, int, int]]] | None = None
 
     def _cells(self, shingles: U32) -> list[Cells]:
         # Shingle hashes are already uniform: the first row takes their low bits, the others the high
@@ -63,25 +70,38 @@ class BoilerplateCounter:
         cells = [shingles & self._mask] + [(shingles * m) >> self._shift for m in self._mults]
         return [c.astype(np.intp) for c in cells]
 
-    def _rows(self, shingles: U32) -> tuple[list[Cells], list[npt.NDArray[np.uint8]]]:
-        """Each row's cells for ``shingles`` and their counts; ``add`` right after ``frequency`` of the same
-        array (the service's path: match, then add) reuses what ``frequency`` read."""
+    def _read(self, shingles: U32) -> _Read:
+        """Each row's cells for ``shingles``, their counts and the estimate, as they are now. ``add`` right
+        after ``frequency`` of the same array (the service's path: match, then add) reuses what
+        ``frequency`` read; an array of the last ``frequencies`` keeps its cells, and its counts until
+        they change."""
         memo = self._memo
-        if memo is not None and memo[0] is shingles and memo[1] == self.version:
-            return memo[2], memo[3]
-        cells = self._cells(shingles)
+        if memo is not None and memo.shingles is shingles and memo.version == self.version:
+            return memo
+        page = self._page
+        part = page[1].get(id(shingles)) if page is not None else None
+        if page is None or part is None or part[0] is not shingles:
+            read = self._gather(shingles, self._cells(shingles))
+        else:
+            whole, lo, hi = page[0], part[1], part[2]
+            cells = [c[lo:hi] for c in whole.cells]
+            if whole.version == self.version:
+                read = _Read(shingles, cells, whole.version, [r[lo:hi] for r in whole.rows], whole.df[lo:hi])
+            else:
+                read = self._gather(shingles, cells)
+        self._memo = read
+        return read
+
+    def _gather(self, shingles: U32, cells: list[Cells]) -> _Read:
         rows = [self.counts[i][c] for i, c in enumerate(cells)]
-        self._memo = (shingles, self.version, cells, rows)
-        return cells, rows
+        return _Read(shingles, cells, self.version, rows, reduce(np.minimum, rows))
 
     def add(self, shingles: U32) -> None:
         if shingles.size:
-            cells, rows = self._rows(shingles)
-            new = reduce(np.minimum, rows)
-            np.minimum(new, 254, out=new)
-            new += 1  # conservative update: raise only the cells at the estimate, and cap at 255
-            for i, c in enumerate(cells):
-                self.counts[i][c] = np.maximum(rows[i], new)
+            read = self._read(shingles)
+            new = _RAISED.take(read.df)  # conservative update: raise only the cells at the estimate
+            for i, c in enumerate(read.cells):
+                self.counts[i][c] = np.maximum(read.rows[i], new)
         self.version += 1
         self._memo = None
         self.added += 1
@@ -91,12 +111,39 @@ class BoilerplateCounter:
     def frequency(self, shingles: U32) -> npt.NDArray[np.uint8]:
         if shingles.size == 0:
             return np.zeros(0, dtype=np.uint8)
-        result: npt.NDArray[np.uint8] = reduce(np.minimum, self._rows(shingles)[1])
-        return result
+        return self._read(shingles).df
+
+    def frequencies(self, arrays: Sequence[U32]) -> npt.NDArray[np.uint8]:
+        """``frequency`` of the arrays concatenated, in one look-up; a later ``frequency`` or ``add`` of one
+        of them (until the next call) reuses its cells, and its counts while they hold."""
+        whole = np.concatenate(arrays) if arrays else _EMPTY
+        read = self._gather(whole, self._cells(whole))
+        parts = {}
+        lo = 0
+        for shingles in arrays:
+            parts[id(shingles)] = (shingles, lo, lo + shingles.size)
+            lo += shingles.size
+        self._page = (read, parts)  # one assignment: a reader sees both of one call
+        return read.df
 
     def to_bytes(self) -> bytes:
         header = self._HEADER.pack(self._MAGIC, self.width_bits, self.depth, 0, self.half_life, self.added)
         return header + self.counts.tobytes()
+
+
+@dataclass(slots=True)  # not frozen: made for nearly every look-up, and a frozen one takes 3x as long
+class _Read:
+    """What a look-up read of one shingle array: each row's cells and counts, and their minimum."""
+
+    shingles: U32  # kept: its id names it only while it lives
+    cells: list[Cells]
+    version: int  # the counts' version they were read at
+    rows: list[npt.NDArray[np.uint8]]
+    df: npt.NDArray[np.uint8]
+
+
+_EMPTY = np.empty(0, dtype=np.uint32)
+_RAISED = np.minimum(np.arange(256), 254).astype(np.uint8) + np.uint8(1)  # count -> count + 1, capped at 255
 
 
 class ExactCounts:
@@ -117,6 +164,9 @@ class ExactCounts:
             return np.zeros(shingles.shape, dtype=np.int64)
         at = np.minimum(np.searchsorted(self.keys, shingles), self.keys.size - 1)
         return np.where(self.keys[at] == shingles, self.counts[at], 0)
+
+    def frequencies(self, arrays: Sequence[U32]) -> npt.NDArray[np.int64]:
+        return self.frequency(np.concatenate(arrays) if arrays else np.empty(0, dtype=np.uint32))
 
     def to_bytes(self) -> bytes:
         return self.keys.tobytes() + self.counts.astype(np.uint32).tobytes()

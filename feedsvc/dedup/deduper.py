@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,7 @@ from feedsvc.dedup.fingerprint import (
     fingerprints,
 )
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
-from feedsvc.dedup.many import contents
+from feedsvc.dedup.many import contents, narrow
 from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
@@ -43,7 +44,7 @@ class Deduper:
         # (:meth:`_print`): a restore makes no object per story, and the bytes are its smallest form.
         self._prints: dict[str, Fingerprint | tuple[bytes, bytes]] = {}
         self._last: tuple[Fingerprint, int, _Content] | None = None  # what matches() computed last
-        self._warm: dict[int, tuple[Fingerprint, int, _Content, Mask]] = {}  # id(fp) -> warm()'s
+        self._warm: dict[int, tuple[Fingerprint, int, _Content, Df]] = {}  # id(fp) -> warm()'s
 
     def __len__(self) -> int:
         return len(self._prints)
@@ -75,24 +76,27 @@ class Deduper:
         self._index.warm([content for content, _ in made])
         version = self.boilerplate.version
         for fp, (content, df) in zip(todo, made, strict=True):
-            self._warm[id(fp)] = (fp, version, content, df < self.boilerplate_df)
+            self._warm[id(fp)] = (fp, version, content, df)
 
     def _warmed(self, fp: Fingerprint) -> _Content | None:
         """What ``warm`` prepared for ``fp``, brought up to date with the boilerplate counts: the counts of
-        its content shingles as they are now, and ``None`` once some shingle crossed ``boilerplate_df``
-        (as an earlier story of the page counted its text): the content and its signatures changed."""
+        its content shingles as they are now, its content narrowed when some shingle crossed
+        ``boilerplate_df`` (as an earlier story of the page counted its text), and ``None`` when its
+        signatures may have changed with it."""
         warm = self._warm.get(id(fp))
         if warm is None or warm[0] is not fp:
             return None
-        fp, version, content, mine = warm
+        fp, version, content, df = warm
         if version != self.boilerplate.version:
-            df = self.boilerplate.frequency(fp.shingles)
-            now = df < self.boilerplate_df
-            if not np.array_equal(now, mine):
-                del self._warm[id(fp)]
-                return None
-            content.df = df[now]  # weights may have moved; the set, so its signatures, did not
-            self._warm[id(fp)] = (fp, self.boilerplate.version, content, mine)
+            now = self.boilerplate.frequency(fp.shingles)
+            if now.tobytes() != df.tobytes():  # the usual answer: no count moved (compared as bytes: fastest)
+                mine = now < self.boilerplate_df
+                before = df < self.boilerplate_df
+                if mine.tobytes() != before.tobytes() and not narrow(fp, content, before, mine, self.signer):
+                    del self._warm[id(fp)]
+                    return None
+                content.df = now[mine]  # weights moved, maybe the set; the signatures did not
+            self._warm[id(fp)] = (fp, self.boilerplate.version, content, now)
         return content
 
     def _content(self, shingles: U32) -> U32:
@@ -222,7 +226,7 @@ class Deduper:
             self._index.remove(key)
 
 
-Mask = npt.NDArray[np.bool_]  # of a fingerprint's shingles: which were content
+Df = npt.NDArray[Any]  # of each of a fingerprint's shingles: its boilerplate count when last read
 Signatures = tuple[bytes, bytes]  # (body, lead) as stored; b"" where there was nothing to sign
 _EMPTY = np.empty(0, dtype=np.uint32)
 

@@ -120,7 +120,9 @@ class _MemoryIndex:
             if c.bands is None and c.body_sig is not None and c.lead_sig is not None:
                 both.append((c, c.body_sig, c.lead_sig))
         if both and self.both is not None and self.shapes[0][0]:
-            sigs = np.array([(body, lead) for _, body, lead in both], dtype=np.uint32)
+            sigs = np.concatenate([sig for _, body, lead in both for sig in (body, lead)]).reshape(
+                len(both), 2, -1
+            )
             keys = self._keys(sigs, self.shapes[0], self.both).reshape(len(both), -1)
             for (content, _, _), row, listed in zip(both, keys, keys.tolist(), strict=True):
                 content.bands, content.band_list = row, listed
@@ -141,9 +143,10 @@ class _MemoryIndex:
     def query(self, content: _Content) -> set[str]:
         keys = self._band_keys(content)
         hits = list(map(self.table.get, content.band_list or ()))
-        content.probed = (self.epoch, hits)
+        missed = hits.count(None) == len(hits)  # the usual answer: no recent story shares a band
+        content.probed = (self.epoch, None if missed else hits)
         found: set[str] = set()
-        for hit in hits:
+        for hit in () if missed else hits:
             if hit is None:
                 continue
             if isinstance(hit, str):
@@ -173,10 +176,15 @@ class _MemoryIndex:
         table = self.table
         probed = content.probed
         if probed is not None and probed[0] == self.epoch:  # the usual path: matches(), then add()
-            table.update(
-                dict.fromkeys([b for b, hit in zip(bands, probed[1], strict=True) if hit is None], key)
-            )
-            taken = [b for b, hit in zip(bands, probed[1], strict=True) if hit is not None]
+            hits = probed[1]
+            if hits is None:  # no band was taken
+                table.update(dict.fromkeys(bands, key))
+                taken = []
+            else:
+                table.update(
+                    dict.fromkeys([b for b, hit in zip(bands, hits, strict=True) if hit is None], key)
+                )
+                taken = [b for b, hit in zip(bands, hits, strict=True) if hit is not None]
         else:
             taken = bands
         for band in taken:

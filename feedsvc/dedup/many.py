@@ -2,10 +2,12 @@
 
 What ``Deduper._prepare`` does for one fingerprint, done for many at once: the fingerprints' shingles
 are concatenated and keyed by (story, shingle), so one look-up of the counts, one permutation of every
-content shingle and one ``minimum.reduceat`` give every story's content and signatures."""
+content shingle and one ``minimum.reduceat`` give every story's content and signatures. ``narrow``
+brings one of them up to date when an earlier story of the page made some of its text boilerplate."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +36,22 @@ def _starts(sizes: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     return starts
 
 
+_SCRATCH = threading.local()  # each thread's buffer for a page's permuted shingles
+_SCRATCH_MAX = 1 << 20  # values kept from one page to the next, at most (4 MB)
+
+
+def _scratch(rows: int, columns: int) -> U32 | None:
+    """A ``(rows, columns)`` view of this thread's reused buffer (writing a fresh array of a page's
+    permuted shingles costs more), or None when that is too large to keep."""
+    if rows * columns > _SCRATCH_MAX:
+        return None
+    buffer: U32 | None = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.shape[0] != rows or buffer.shape[1] < columns:
+        buffer = np.empty((rows, max(columns, _SCRATCH_MAX // rows // 4)), dtype=np.uint32)
+        _SCRATCH.buffer = buffer
+    return buffer[:, :columns]
+
+
 def contents(
     prints: Sequence[Fingerprint], counts: ShingleCounts, boilerplate_df: int, signer: Signer
 ) -> list[tuple[_Content, Df]]:
@@ -43,7 +61,7 @@ def contents(
     lead_sizes = np.fromiter((fp.lead.size for fp in prints), dtype=np.intp, count=len(prints))
     every = _keyed([fp.shingles for fp in prints], sizes)  # sorted: each set is, and numbered in order
     shingles = every.astype(np.uint32)
-    df = counts.frequency(shingles)
+    df = counts.frequencies([fp.shingles for fp in prints])  # each story's cells kept for its turn
     mine = df < boilerplate_df
     content = shingles[mine]
     content_df = df[mine]
@@ -59,7 +77,7 @@ def contents(
     lead_of: dict[int, U32] = {}
     signed = np.flatnonzero(content_sizes)
     if signed.size:
-        permuted = signer.permuted(content)
+        permuted = signer.permuted(content, _scratch(signer.num_perm, content.size))
         body_sigs = np.minimum.reduceat(permuted, _starts(content_sizes)[signed], axis=1).T.copy()
         body_of = dict(zip(signed.tolist(), body_sigs, strict=True))
         led = np.flatnonzero(lead_content_sizes)  # a story has content in its lead only if it has any
@@ -67,15 +85,39 @@ def contents(
             lead_sigs = np.minimum.reduceat(permuted[:, lead_at], _starts(lead_content_sizes)[led], axis=1)
             lead_of = dict(zip(led.tolist(), lead_sigs.T.copy(), strict=True))
     out = []
-    for i, (shingle_set, set_df, head, full_df) in enumerate(
+    content_ends = np.cumsum(content_sizes).tolist()
+    for i, (lo, hi, head, full_df) in enumerate(
         zip(
-            split(content, content_sizes),
-            split(content_df, content_sizes),
+            [0, *content_ends[:-1]],
+            content_ends,
             split(lead_content, lead_content_sizes),
             split(df, sizes),
             strict=True,
         )
     ):
-        item = _Content(shingle_set, set_df, head[:START_SHINGLES], body_of.get(i), lead_of.get(i))
+        item = _Content(
+            content[lo:hi], content_df[lo:hi], head[:START_SHINGLES], body_of.get(i), lead_of.get(i)
+        )
         out.append((item, full_df))
     return out
+
+
+Mask = npt.NDArray[np.bool_]  # of a fingerprint's shingles: which are content
+
+
+def narrow(fp: Fingerprint, content: _Content, before: Mask, after: Mask, signer: Signer) -> bool:
+    """Bring ``content``, ``fp``'s content under mask ``before``, to mask ``after`` in place (all but its
+    counts, ``df``), when no shingle that went in or out of it gave or would give a signature value:
+    each value is the minimum of one permutation over the content (distinct shingles permute to distinct
+    values), so it holds, and so do the band keys and look-ups made of them. False, ``content``
+    untouched, otherwise (or when a signature is to be made where there was none)."""
+    at = np.searchsorted(fp.shingles, fp.lead)
+    for changed, sig in (
+        (fp.shingles[before != after], content.body_sig),
+        (fp.lead[before[at] != after[at]], content.lead_sig),
+    ):
+        if changed.size and (sig is None or np.any(signer.permuted(changed).min(axis=1) <= sig)):
+            return False
+    content.shingles = fp.shingles[after]
+    content.head = fp.lead[after[at]][:START_SHINGLES]
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -23,8 +24,6 @@ _SHINGLE_MIX = np.uint64(0x9E3779B97F4A7C15)
 @lru_cache(maxsize=1)
 def _word_chars() -> npt.NDArray[np.bool_]:
     """For every code point: is it matched by ``\\w`` (letters, digits, marks, underscore)?"""
-    import re
-
     table = np.zeros(0x110000, dtype=np.bool_)
     # every code point in order, surrogates included: decoded from their UTF-32 units (10x a join of chr)
     everything = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
@@ -63,34 +62,55 @@ class _Powers:
 _POWERS = _Powers()
 
 
-def _fmix64(h: U64) -> U64:
-    """MurmurHash3's 64-bit finalizer (array arithmetic wraps silently: no overflow checks needed)."""
-    h = h ^ (h >> np.uint64(33))
+def _fmix64(h: U64) -> None:
+    """MurmurHash3's 64-bit finalizer, in place (array arithmetic wraps silently: no overflow checks)."""
+    h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xC4CEB9FE1A85EC53)
     h ^= h >> np.uint64(33)
-    return h
+
+
+# Typography that is no word character and that NFKC and case-folding leave alone or turn into no word
+# characters (curly quotes, dashes, a no-break space, an ellipsis), none of them combining: in a text
+# whose other characters are ASCII, each can be a space instead, and the tokens are the same.
+_PLAIN_TYPOGRAPHY = ("\u2018", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014", "\u00a0", "\u2026")
+_ASCII_WORD = bytes(int(bool(re.fullmatch(r"\w", chr(c), re.ASCII))) for c in range(256))  # word byte -> 1
 
 
 def _fold(text: str) -> str:
-    """NFKC, case-folded (ASCII needs no NFKC, and its lower() is casefold())."""
-    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, case-folded (ASCII needs no NFKC, and its lower() is casefold(); nor does ASCII with plain
+    typography, which tokenises as ASCII with spaces in its place: case-folding the rest costs far more)."""
+    if text.isascii():
+        return text.lower()
+    plain = text
+    for mark in _PLAIN_TYPOGRAPHY:
+        plain = plain.replace(mark, " ")
+    if plain.isascii():
+        return plain.lower()
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _points(folded: str) -> npt.NDArray[np.uint8] | U32:
-    if folded.isascii():  # the common case, 4x less data
-        return np.frombuffer(folded.encode("ascii"), dtype=np.uint8)
+def _points(folded: str) -> bytes | U32:
+    """The folded text's code points: its ASCII bytes (the common case, 4x less data), else UTF-32."""
+    if folded.isascii():
+        return folded.encode("ascii")
     return np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _hash_points(points: npt.NDArray[np.uint8] | U32) -> tuple[U64, npt.NDArray[np.intp]]:
-    """Polynomial hashes of the ``\\w+`` runs of code points ``points``, and where each run starts."""
+def _hash_points(text: bytes | U32) -> tuple[U64, npt.NDArray[np.intp]]:
+    """Polynomial hashes of the ``\\w+`` runs of code points ``text`` (ASCII bytes or code points),
+    and where each run starts."""
+    if isinstance(text, bytes):  # which bytes are word characters: one translate, read as booleans
+        padded = np.frombuffer(b"\0" + text.translate(_ASCII_WORD) + b"\0", dtype=np.bool_)
+        points: npt.NDArray[np.uint8] | U32 = np.frombuffer(text, dtype=np.uint8)
+    else:
+        points = text
+        padded = np.zeros(points.size + 2, dtype=np.bool_)
+        padded[1:-1] = _word_chars().take(points)  # take: no conversion of the indices to intp first
     n = points.size
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
-    padded = np.zeros(n + 2, dtype=np.bool_)
-    padded[1:-1] = _word_chars().take(points)  # take: no conversion of the indices to intp first
     edges = np.flatnonzero(padded[1:] != padded[:-1])  # start, end, start, end, ...
     if edges.size == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
@@ -101,9 +121,10 @@ def _hash_points(points: npt.NDArray[np.uint8] | U32) -> tuple[U64, npt.NDArray[
     prefix[0] = 0
     np.multiply(points, inv[:n], out=prefix[1:])
     np.cumsum(prefix, out=prefix)
+    bounds = prefix.take(edges)  # one gather for both ends of every token
     starts, ends = edges[::2], edges[1::2]
-    result: U64 = prefix[ends] - prefix[starts]
-    result *= fwd[ends - 1]
+    result: U64 = bounds[1::2] - bounds[::2]
+    result *= fwd.take(ends - 1)
     return result, starts
 
 
@@ -125,8 +146,6 @@ def token_hashes_many(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
 
 def tokens(text: str) -> list[str]:
     """The word tokens ``token_hashes`` hashes (for baselines and diagnostics; slower)."""
-    import re
-
     return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -145,7 +164,7 @@ def shingle_sequence(hashes: U64, size: int) -> U32:
     for j in range(1, min(size, hashes.size)):
         acc *= _SHINGLE_MIX
         acc += hashes[j : j + n]
-    acc = _fmix64(acc)
+    _fmix64(acc)
     acc ^= acc >> np.uint64(32)
     return acc.astype(np.uint32)
 

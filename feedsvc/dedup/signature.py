@@ -45,9 +45,10 @@ class Signer:
         self.seed = seed
         self.empty = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
 
-    def permuted(self, hashes: U32) -> U32:
-        """Every hash under every permutation: one row per permutation, one column per hash."""
-        permuted = self.a * _fmix32(hashes)
+    def permuted(self, hashes: U32, out: U32 | None = None) -> U32:
+        """Every hash under every permutation: one row per permutation, one column per hash (written to
+        ``out`` when given, of that shape)."""
+        permuted: U32 = np.multiply(self.a, _fmix32(hashes), out=out)
         permuted += self.b
         return permuted
 
