@@ -67,8 +67,8 @@ def fingerprint(title: str, body: str, settings: DedupSettings) -> Fingerprint:
 
 def fingerprints(items: Sequence[tuple[str, str]], settings: DedupSettings) -> list[Fingerprint]:
     """``fingerprint(title, body)`` of every item, in one pass of numpy calls for all of them (a page's
-    stories): shingles of the concatenated token hashes, each story's sorted apart by one sort of
-    (story, shingle) pairs. A story short enough to need its title is fingerprinted alone."""
+    stories): shingles of the concatenated token hashes, each story's sorted in place in one buffer and
+    deduplicated in one pass. A story short enough to need its title is fingerprinted alone."""
     size = settings.shingle_size
     hashes, starts = token_hashes_many([body for _, body in items])
     counts = np.diff(starts)
