@@ -215,32 +215,7 @@ def _index_texts(root: Tag) -> None:
     state = _TREE.get()
     if state.ruby or (state.texts is not None and state.texts.edits == state.edits):
         return
-    runs: list[str] = []
-    owners: list[Any] = []
-    spans: dict[int, tuple[int, int]] = {}
-    held: list[Any] = []
-    open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
-    for node in [*root.iter(), None]:  # None: the end, where every element but the root closes
-        parent = node.getparent() if node is not None else root
-        while open_ and open_[-1][0] is not parent:
-            el, first = open_.pop()
-            spans[id(el)] = (first, len(runs))
-            if el.tail:  # el is never the root, which stays open to the end: its parent is open
-                runs.append(el.tail)
-                owners.append(open_[-1][0])
-        if node is None:
-            break
-        if isinstance(node, HtmlElement):
-            held.append(node)
-            open_.append((node, len(runs)))
-            if node.text:
-                runs.append(node.text)
-                owners.append(node)
-        elif node.tail:  # a comment or processing instruction: no text of its own, but a tail
-            runs.append(node.tail)
-            owners.append(parent)
-    spans[id(root)] = (0, len(runs))
-    state.texts = _TextIndex(state.edits, runs, owners, spans, held)
+    _walk_texts(state, root, list(root.iter()), collapse=False)
 
 
 def _current_texts() -> _TextIndex | None:
@@ -268,7 +243,7 @@ def _placed_strings(root: Tag) -> list[tuple[str, Tag]]:
     if texts is None or span is None:
         return [(str(node), _text_parent(node)) for node in _strings(root)]
     first, end = span
-    return list(zip(texts.runs[first:end], texts.owners[first:end], strict=True))
+    return [pair for pair in zip(texts.runs[first:end], texts.owners[first:end], strict=True) if pair[0]]
 
 
 def _get_text(el: Tag) -> str:
@@ -523,7 +498,7 @@ def _parse(text: str) -> _Parsed | None:
     state.itemprops = _names_itemprop(text)
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
     state.alive = list(root.iter())
-    elements, depth = _collapse_blank_texts(state.alive, keeps_spaces)
+    elements, depth = _walk_texts(state, root, state.alive, collapse=True, keeps_spaces=keeps_spaces)
     return _Parsed(root, state, _trailing_runs(text), elements, depth)
 
 
@@ -574,30 +549,57 @@ _CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
-def _collapse_blank_texts(nodes: list[Any], keeps_spaces: bool) -> tuple[int, int]:
-    """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
-    one space: the page's layout whitespace, not its text. Every run is an element's text or a node's tail
-    (the parser leaves none outside the root element), read without making an XPath text node of each.
+def _walk_texts(
+    state: _Tree, root: Tag, nodes: list[Any], collapse: bool, keeps_spaces: bool = False
+) -> tuple[int, int]:
+    """With ``collapse``, a text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if
+    it holds one) or one space: the page's layout whitespace, not its text. Every run is an element's text
+    or a node's tail (the parser leaves none outside the root element), read without making an XPath text
+    node of each.
     ``nodes`` is the whole tree in document order (root first, every proxy held, so ids are stable); the
-    same walk counts its elements and measures its depth (the root is level 1), for :mod:`limits`."""
-    levels: dict[int, int] = {}
+    same walk counts its elements and measures its depth (the root is level 1), for :mod:`limits`, and
+    indexes the runs (:class:`_TextIndex`) unless the page has ruby annotations."""
+    runs: list[str] = []
+    owners: list[Any] = []
+    spans: dict[int, tuple[int, int]] = {}
+    open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
     elements = deepest = 0
     for node in nodes:
         parent = node.getparent()
+        while open_ and open_[-1][0] is not parent:
+            el, first = open_.pop()
+            spans[id(el)] = (first, len(runs))
+            if el.tail:  # el is never the root, which stays open to the end: its parent is open
+                runs.append(el.tail)
+                owners.append(open_[-1][0])
         if isinstance(node, HtmlElement):
-            level = levels[id(parent)] + 1 if parent is not None else 1
-            levels[id(node)] = level
             elements += 1
-            if level > deepest:
-                deepest = level
+            if len(open_) >= deepest:
+                deepest = len(open_) + 1  # open_ holds the node's ancestors
             text = node.text
-            blank = text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
+            blank = collapse and text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
             if blank and (not keeps_spaces or not _kept_spaces(node)):
-                node.text = "\n" if "\n" in text else " "
+                text = node.text = "\n" if "\n" in text else " "
+            open_.append((node, len(runs)))
+            if text:
+                runs.append(text)
+                owners.append(node)
         tail = node.tail
-        blank = tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
+        blank = collapse and tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
         if blank and (not keeps_spaces or parent is None or not _kept_spaces(parent)):
-            node.tail = "\n" if "\n" in tail else " "
+            tail = node.tail = "\n" if "\n" in tail else " "
+        if tail and parent is not None and not isinstance(node, HtmlElement):
+            runs.append(tail)  # a comment or processing instruction: no text of its own, but a tail
+            owners.append(parent)
+    while len(open_) > 1:
+        el, first = open_.pop()
+        spans[id(el)] = (first, len(runs))
+        if el.tail:
+            runs.append(el.tail)
+            owners.append(open_[-1][0])
+    spans[id(root)] = (0, len(runs))
+    if not state.ruby:
+        state.texts = _TextIndex(state.edits, runs, owners, spans, nodes)
     return elements, deepest
 
 
@@ -680,25 +682,47 @@ def _chrome_elements(root: Tag) -> list[Tag]:
 def _remove(root: Tag, candidates: list[Tag], drop: Callable[[Tag], bool]) -> None:
     """Remove each of ``candidates`` (elements below ``root``, in page order) for which ``drop`` holds,
     outermost first: one inside an element already removed is passed over. An empty comment takes its
-    place and its tail, so the text runs before and after it stay two runs."""
+    place and its tail, so the text runs before and after it stay two runs. A current text index is kept
+    current (:func:`_unindex`)."""
     removed: set[int] = set()
+    texts = _current_texts()
     for el in candidates:
         if removed and any(id(parent) in removed for parent in el.iterancestors()):
             continue
         if drop(el):
-            _replace_with_mark(el)
+            tail = el.tail
+            mark = _replace_with_mark(el)
+            if texts is not None and not _unindex(texts, el, tail, mark.tail):
+                texts = None
             removed.add(id(el))
     if removed:
         _edited()
+        if texts is not None:
+            texts.edits = _TREE.get().edits
 
 
-def _replace_with_mark(el: Tag) -> None:
+def _unindex(texts: _TextIndex, el: Tag, tail: str | None, kept: str | None) -> bool:
+    """Take a removed element's runs out of the index: each becomes empty, in its place (what the texts of
+    every element around give, and every reader passes empty runs over), and its tail is what the mark
+    that took its place kept of it. False when the element is not indexed (the index no longer holds)."""
+    span = texts.spans.get(id(el))
+    if span is None:
+        return False
+    first, end = span
+    texts.runs[first:end] = [""] * (end - first)
+    if tail:
+        texts.runs[end] = kept or ""
+    return True
+
+
+def _replace_with_mark(el: Tag) -> Any:
     mark = etree.Comment("")
     _set_text(mark, el.tail, tail=True)
     el.tail = None
     parent = el.getparent()
     if parent is not None:
         parent.replace(el, mark)
+    return mark
 
 
 # Characters a parsed page may hold but lxml refuses to be handed (C0 controls but tab, newline, return).
