@@ -14,7 +14,6 @@ from feedsvc.extract.html.dom import (
     _attr,
     _edited,
     _Fence,
-    _first,
     _has_hint,
     _is_label,
     _set_text,
@@ -33,7 +32,6 @@ from feedsvc.extract.html.fields import (
     _hinted,
     _hinted_category,
     _hinted_outlet,
-    _logo_outlet,
     _name_before,
     _provided_by,
     _snippet,
@@ -41,7 +39,7 @@ from feedsvc.extract.html.fields import (
 from feedsvc.extract.html.images import block_image
 from feedsvc.extract.html.page import _Page, _stamp
 
-_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 _PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
 _TITLE_HINTS = frozenset({"title", "headline", "heading", "hed"})
 
@@ -138,9 +136,11 @@ def _wrap(node: Text) -> Tag:
 
 
 def _title_element(a: Tag) -> Tag | None:
-    for found in (_first(a, _HEADINGS), _ancestor(a, _HEADINGS)):
-        if found is not None:
-            return found
+    found = next(a.iterdescendants(*_HEADING_TAGS), None)
+    if found is None:
+        found = next(a.iterancestors(*_HEADING_TAGS), None)
+    if found is not None:
+        return found
     parent = a.getparent()
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
@@ -192,11 +192,11 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     title = _text(title_el)
     fence = _Fence([title_el])
     when = _find_when(card, fence, page.language)
+    # _provided_by ends in the logo's name (_logo_outlet), so a card without one has no logo to look at
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)
         or (when.outlet if when else None)
-        or _logo_outlet(card, fence)
         or (_name_before(card, title_el) if when else None)
     )
     used = [title_el, when.line if when else None, *_hinted(card, _OUTLET_HINTS | _CATEGORY_HINTS, fence)]

@@ -79,13 +79,14 @@ _AD_HOST_RE = re.compile(
     r"|zemanta\.com|revcontent\.com|mgid\.com|adclick\.g\.doubleclick\.net|amazon-adsystem\.com)$"
 )
 # Every name _AD_HOST_RE needs (looked for in the lower-cased URL, as the host is lower-cased: the Kelvin
-# sign becomes "k"), each a substring search in C, and the characters urlsplit drops from a URL before it
+# sign becomes "k"), in one search in C, and the characters urlsplit drops from a URL before it
 # reads the host.
 _AD_NAMES = (
     "doubleclick", "googleadservices", "googlesyndication", "taboola", "outbrain", "criteo", "adnxs", "beap",
     "zemanta", "revcontent", "mgid", "amazon-adsystem",
 )  # fmt: skip
 _URL_DROPPED = ("\t", "\r", "\n")
+_AD_NAME_RE = re.compile("|".join(map(re.escape, _AD_NAMES)))
 _SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT_RE = re.compile(r"[-_]+")
@@ -248,9 +249,11 @@ def _placed_strings(root: Tag) -> list[tuple[str, Tag]]:
 
 def _get_text(el: Tag) -> str:
     """The element's text: every text node under it, ruby annotations left out."""
-    if not _TREE.get().ruby or el.tag in _RUBY_NAMES:
-        runs = _indexed(el)
-        return "".join(el.itertext() if runs is None else runs)
+    state = _TREE.get()
+    if not state.ruby or el.tag in _RUBY_NAMES:
+        texts = state.texts
+        span = texts.spans.get(id(el)) if texts is not None and texts.edits == state.edits else None
+        return "".join(el.itertext() if span is None else texts.runs[span[0] : span[1]])  # type: ignore[union-attr]
     if any(a.tag in _RUBY_NAMES for a in el.iterancestors()):
         return ""
     return "".join(_PLAIN_TEXTS(el))
@@ -330,13 +333,9 @@ def _sponsor_raw(raw: str, prefixes_only: bool) -> bool:
 def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> Iterator[Tag]:
     """The elements under ``root`` in document order, optionally only those of the given name(s). The page's
     root element (parent None) counts itself: it stands for the whole document."""
-    names: tuple[Any, ...]
-    if name is None:
-        names = (etree.Element,)
-    elif isinstance(name, str):
-        names = (name,)
-    else:
-        names = tuple(name)
+    if isinstance(name, str):
+        return root.iter(name) if root.getparent() is None else root.iterdescendants(name)  # type: ignore[no-any-return]
+    names: tuple[Any, ...] = (etree.Element,) if name is None else tuple(name)
     if root.getparent() is None:
         return root.iter(*names)  # type: ignore[no-any-return]
     return root.iterdescendants(*names)  # type: ignore[no-any-return]
@@ -801,8 +800,7 @@ def _ad_link(href: str) -> bool:
     href = href.strip()
     if not href.startswith(("http:", "https:", "//")):
         return False
-    low = href.lower()
-    if not any(name in low for name in _AD_NAMES) and not any(c in href for c in _URL_DROPPED):
+    if _AD_NAME_RE.search(href.lower()) is None and not any(c in href for c in _URL_DROPPED):
         return False  # no ad network's name in it: its host cannot be one (cheap test before urlsplit)
     try:
         host = urlsplit(href).hostname

@@ -29,13 +29,12 @@ from feedsvc.extract.html.dom import (
     _placed_strings,
     _previous_siblings,
     _remembered,
-    _strings,
     _tags,
     _tags_or_itemprops,
     _text,
     _text_parent,
     _TextIndex,
-    _words,
+    _words_of,
     clean_line,
 )
 
@@ -109,10 +108,11 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             text = times.strip_icon(shown, languages) or shown or None
             if text or machine:
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
+    fenced = fence.inside
     for text, parent in _placed_strings(scope):
-        if parent is None or fence.covers(parent):
+        if parent is None or id(parent) in fenced:
             continue
-        phrase = _phrase_in(text, languages)
+        phrase = _phrase(str(text), languages) if len(text) <= 512 else _phrase.__wrapped__(text, languages)
         if phrase and not _in_prose(parent, phrase):
             return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return None
@@ -323,9 +323,10 @@ def _name(text: str, byline_is_author: bool) -> str | None:
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
-    credits = _strings(scope) if _has_credit_word(_get_text(scope)) else []  # no credit word: none
-    for node in (n for n in credits if _is_credit(n)):
-        el = _text_parent(node)
+    credits = _placed_strings(scope) if _has_credit_word(_get_text(scope)) else []  # no credit word: none
+    for text, el in credits:
+        if not _is_credit(text):
+            continue
         for _ in range(3):
             if el is None or fence.covers(el):
                 break
@@ -415,13 +416,21 @@ def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
     times, each time for other hints."""
     found: list[tuple[Tag, frozenset[str]]] = []
     for el in _tags(scope):
-        marks = _words(el)
-        itemprop = el.get("itemprop")
-        if itemprop:
-            marks = marks | {itemprop.lower()}
-        if not marks.isdisjoint(_HINTS) and _ancestor(el, _FIGURE) is None:
+        get = el.get
+        marks = _hint_marks(get("class"), get("id"), get("itemprop"))
+        if marks is not None and _ancestor(el, _FIGURE) is None:
             found.append((el, marks))
     return found
+
+
+@lru_cache(maxsize=8192)
+def _hint_marks(classes: str | None, ident: str | None, itemprop: str | None) -> frozenset[str] | None:
+    """The marks of an element with these class, id and itemprop values (see :func:`_hint_bearers`), None
+    when they hold no hint: cards repeat their class lists."""
+    marks = _words_of(f"{classes or ''} {ident or ''}") if classes or ident else frozenset()
+    if itemprop:
+        marks = marks | {itemprop.lower()}
+    return None if marks.isdisjoint(_HINTS) else marks
 
 
 def _outlet_of(el: Tag) -> str | None:
@@ -456,7 +465,10 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 
 def _logo_name(alt: str | None) -> str | None:
-    return _outlet_name(re.sub(r"\s+logo$", "", alt or "", flags=re.IGNORECASE)) if alt else None
+    return _outlet_name(_LOGO_SUFFIX_RE.sub("", alt)) if alt else None
+
+
+_LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
