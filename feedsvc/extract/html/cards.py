@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
+    _TREE,
     Tag,
     Text,
     _ancestor,
     _attr,
     _edited,
     _Fence,
+    _get_text,
     _has_hint,
     _is_label,
     _set_text,
@@ -54,11 +56,17 @@ class _Headline:
 
 def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
     found: list[_Headline] = []
+    fenced = fence.inside
+    plain = not _TREE.get().ruby  # an element's text holds its descendants' (without ruby annotations)
     for a in _tags(root, "a"):
-        href = (_attr(a, "href") or "").strip()
-        if fence.covers(a) or not href or href.startswith(("mailto:", "tel:")):
+        href = (a.get("href") or "").strip()
+        if id(a) in fenced or not href or href.startswith(("mailto:", "tel:")):
             continue
-        heading = _title_element(a)
+        heading = _heading(a)
+        if heading is None:
+            if plain and not _get_text(a).strip():
+                continue  # its title would be its text or a part of it, which is empty: an image link
+            heading = _hinted_title(a)
         strong = heading is not None or _has_hint(a, _TITLE_HINTS)
         element = heading if heading is not None else _inner_title(a)
         title = _text(element)
@@ -135,12 +143,15 @@ def _wrap(node: Text) -> Tag:
     return span
 
 
-def _title_element(a: Tag) -> Tag | None:
+def _heading(a: Tag) -> Tag | None:
+    """The heading inside or around a link."""
     found = next(a.iterdescendants(*_HEADING_TAGS), None)
-    if found is None:
-        found = next(a.iterancestors(*_HEADING_TAGS), None)
-    if found is not None:
-        return found
+    return next(a.iterancestors(*_HEADING_TAGS), None) if found is None else found
+
+
+def _hinted_title(a: Tag) -> Tag | None:
+    """A link without a heading: itself when its parent is title-classed, else a title-classed element in
+    it."""
     parent = a.getparent()
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a

@@ -200,11 +200,14 @@ def _descriptor(text: str) -> tuple[float | None, bool]:
 
 def _furniture(img: Tag) -> bool:
     """A pixel, an icon-sized image, or one whose class, id or alt marks it as a logo, icon or avatar."""
-    sides = [_side(_attr(img, "width")), _side(_attr(img, "height"))]
-    for name, number in _STYLE_SIZE_RE.findall(_attr(img, "style") or ""):
-        sides[0 if name.lower() == "width" else 1] = float(number)
-    if any(side is not None and side < _MIN_SIDE for side in sides):
-        return True
+    get = img.get
+    width, height, style = get("width"), get("height"), get("style")
+    if width is not None or height is not None or style:  # most card photos give no size
+        sides = [_side(width), _side(height)]
+        for name, number in _STYLE_SIZE_RE.findall(style or ""):
+            sides[0 if name.lower() == "width" else 1] = float(number)
+        if any(side is not None and side < _MIN_SIDE for side in sides):
+            return True
     if not _words(img).isdisjoint(_FURNITURE):
         return True
     parent = img.getparent()
