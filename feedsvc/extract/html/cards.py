@@ -173,6 +173,9 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
             if held is None:
                 every[pid] = key
             elif held != key:
+                if held is _SEVERAL and (not h.strong or strong.get(pid) is _SEVERAL):
+                    # every ancestor of an element holding several holds them too: all marked already
+                    break
                 every[pid] = _SEVERAL
             if h.strong:
                 held = strong.get(pid)

@@ -444,14 +444,17 @@ def _within(el: Tag, container: Tag) -> bool:
 class _Fence:
     """Elements to keep out of a search, with their subtrees and their ancestors."""
 
+    __slots__ = ("around", "inside")
+
     def __init__(self, tags: Iterable[Tag | None]) -> None:
-        self.inside: set[int] = set()
-        self.around: set[int] = set()
+        inside: set[int] = set()
+        around: set[int] = set()
         for tag in tags:
-            if tag is None:
-                continue
-            self.inside.update(map(id, tag.iter()))
-            self.around.update(map(id, tag.iterancestors()))
+            if tag is not None:
+                inside.update(map(id, tag.iter()))
+                around.update(map(id, tag.iterancestors()))
+        self.inside = inside
+        self.around = around
 
     def covers(self, el: Tag) -> bool:
         return id(el) in self.inside
@@ -562,16 +565,18 @@ def _walk_texts(
     owners: list[Any] = []
     spans: dict[int, tuple[int, int]] = {}
     open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
+    run, own, push, pop = runs.append, owners.append, open_.append, open_.pop  # (a name lookup a node)
     elements = deepest = 0
     for node in nodes:
         parent = node.getparent()
         while open_ and open_[-1][0] is not parent:
-            el, first = open_.pop()
+            el, first = pop()
             spans[id(el)] = (first, len(runs))
             if el.tail:  # el is never the root, which stays open to the end: its parent is open
-                runs.append(el.tail)
-                owners.append(open_[-1][0])
-        if isinstance(node, HtmlElement):
+                run(el.tail)
+                own(open_[-1][0])
+        element = isinstance(node, HtmlElement)
+        if element:
             elements += 1
             if len(open_) >= deepest:
                 deepest = len(open_) + 1  # open_ holds the node's ancestors
@@ -579,17 +584,17 @@ def _walk_texts(
             blank = collapse and text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
             if blank and (not keeps_spaces or not _kept_spaces(node)):
                 text = node.text = "\n" if "\n" in text else " "
-            open_.append((node, len(runs)))
+            push((node, len(runs)))
             if text:
-                runs.append(text)
-                owners.append(node)
+                run(text)
+                own(node)
         tail = node.tail
         blank = collapse and tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
         if blank and (not keeps_spaces or parent is None or not _kept_spaces(parent)):
             tail = node.tail = "\n" if "\n" in tail else " "
-        if tail and parent is not None and not isinstance(node, HtmlElement):
-            runs.append(tail)  # a comment or processing instruction: no text of its own, but a tail
-            owners.append(parent)
+        if tail and parent is not None and not element:
+            run(tail)  # a comment or processing instruction: no text of its own, but a tail
+            own(parent)
     while len(open_) > 1:
         el, first = open_.pop()
         spans[id(el)] = (first, len(runs))
@@ -741,6 +746,9 @@ def _attached(el: Tag, soup: Tag) -> bool:
     return el is soup or any(parent is soup for parent in el.iterancestors())
 
 
+_MARK_ATTRIBUTES = frozenset({"role", "hidden", "style", "aria-hidden", "aria-label"})
+
+
 def _is_chrome_element(el: Tag) -> bool:
     get = el.get
     classes, ident = get("class"), get("id")
@@ -751,8 +759,8 @@ def _is_chrome_element(el: Tag) -> bool:
         return True
     if name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
-    if len(el.attrib) <= (classes is not None) + (ident is not None):
-        return False  # no attribute but its class and id: the marks below are all attributes
+    if _MARK_ATTRIBUTES.isdisjoint(el.keys()):
+        return False  # the marks below are all attributes (most elements have a class or id at most)
     role = get("role")
     if role and role.lower() in _CHROME_ROLES:
         return True
@@ -847,9 +855,12 @@ def _sponsored(record: Tag) -> bool:
     if _sponsor_words(record, False) or _sponsor_above(record.getparent()):
         return True
     for a in _tags(record, "a"):
-        if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
+        if "sponsored" in (a.get("rel") or "").lower() or _ad_link(a.get("href") or ""):
             return True
-    if any(map(_label, [str(node) for node in _text_runs(record) if len(node) <= 60])):
+    runs = _indexed(record) if not _TREE.get().ruby else None  # plain strs, else the tree's text nodes
+    if runs is None:
+        runs = [str(node) for node in _text_runs(record)]
+    if any(map(_label, [run for run in runs if len(run) <= 60])):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
     lines = _lines(record)
     if max(map(len, lines), default=0) <= _CACHED_CHARS:  # each line read once per page, in C after that

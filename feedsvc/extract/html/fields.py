@@ -21,6 +21,7 @@ from feedsvc.extract.html.dom import (
     _find,
     _first,
     _get_text,
+    _has_itemprops,
     _is_label,
     _is_tag,
     _lines,
@@ -415,9 +416,10 @@ def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
     marks (its class and id words, and its lower-cased itemprop): a card's fields ask for them several
     times, each time for other hints."""
     found: list[tuple[Tag, frozenset[str]]] = []
+    itemprops = _has_itemprops()
     for el in _tags(scope):
         get = el.get
-        marks = _hint_marks(get("class"), get("id"), get("itemprop"))
+        marks = _hint_marks(get("class"), get("id"), get("itemprop") if itemprops else None)
         if marks is not None and _ancestor(el, _FIGURE) is None:
             found.append((el, marks))
     return found
@@ -452,10 +454,10 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
     """A source logo's name: an image whose alt says "... logo", whose file is a logo, or whose alt is
     the name shown beside it ("<img alt=Reuters><span>Reuters</span>")."""
     for img in _tags(scope, "img"):
-        alt = clean_line(_attr(img, "alt") or "")
+        alt = clean_line(img.get("alt") or "")
         if not alt or fence.covers(img):
             continue
-        src = f"{_attr(img, 'src') or ''} {_attr(img, 'data-src') or ''}".lower()
+        src = f"{img.get('src') or ''} {img.get('data-src') or ''}".lower()
         beside = _next_tag(img)
         shown = _text(beside) if beside is not None else ""
         is_logo = _LOGO_ALT_RE.search(alt) or "logo" in src or shown.casefold() == alt.casefold()

@@ -116,7 +116,8 @@ def _names_furniture(path: str) -> bool:
 
 def _addresses(img: Tag) -> Iterator[str]:
     """The image's candidate addresses, best first."""
-    best = _largest(_candidates(_attr(img, a) for a in _SRCSET_ATTRS))
+    get = img.get
+    best = _largest(_candidates(map(get, _SRCSET_ATTRS)))
     if best is None:
         # lxml does not know <source> is void: the <img> after it may be parsed as its child.
         picture = _ancestor(img, _PICTURE)
@@ -129,11 +130,10 @@ def _addresses(img: Tag) -> Iterator[str]:
             best = _largest(_candidates(_attr(s, a) for s in sources for a in _SRCSET_ATTRS))
     if best is not None:
         yield best
-    for name in _LAZY_ATTRS:
-        value = _attr(img, name)
+    for value in map(get, _LAZY_ATTRS):
         if value:
             yield value
-    src = _attr(img, "src")
+    src = get("src")
     if src:
         yield src
 

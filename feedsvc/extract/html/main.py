@@ -128,9 +128,11 @@ def _densest(root: Tag) -> Tag | None:
     in a header or holding a <time> is a dateline or byline, not body."""
     scores: dict[int, float] = {}
     by_id: dict[int, Tag] = {}
+    headers = next(root.getroottree().getroot().iter("header"), None) is not None  # on the page at all
     for p in _tags(root, "p"):
-        inner_time = next(p.iterdescendants("time"), None)
-        if inner_time is not None or next(p.iterancestors("header"), None) is not None:
+        if len(p) and next(p.iterdescendants("time"), None) is not None:  # (most have no child element)
+            continue
+        if headers and next(p.iterancestors("header"), None) is not None:
             continue
         size = len(_get_text(p).strip())
         up = p.getparent()
