@@ -111,8 +111,8 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
     fenced = fence.inside
     for text, parent in _placed_strings(scope):
-        if parent is None or id(parent) in fenced:
-            continue
+        if text in _LAYOUT or parent is None or id(parent) in fenced:
+            continue  # a layout run cleans to nothing, which is no time
         phrase = _phrase(str(text), languages) if len(text) <= 512 else _phrase.__wrapped__(text, languages)
         if phrase and not _in_prose(parent, phrase):
             return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
@@ -120,6 +120,7 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
 
 
 _HEADING_NAMES = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_LAYOUT = frozenset({" ", "\n"})  # what the parse leaves of the page's layout whitespace (dom._parse)
 _DIGIT_RE = re.compile(r"\d")
 _LINK = frozenset({"a"})
 _IMG = frozenset({"img"})
@@ -362,7 +363,7 @@ def _has_credit_word(text: str) -> bool:
 
 
 def _is_credit(text: str | None) -> bool:
-    if not text or not _has_credit_word(text):
+    if not text or len(text) < 2 or not _has_credit_word(text):  # the shortest credit word has two letters
         return False
     line = clean_line(text)
     # the label after a name or a time is short: a long line ending in "配信" is a headline ("…を配信")
