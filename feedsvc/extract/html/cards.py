@@ -44,6 +44,7 @@ from feedsvc.extract.html.page import _Page, _stamp
 _HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 _PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
 _TITLE_HINTS = frozenset({"title", "headline", "heading", "hed"})
+_NAME_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS  # the meta line's parts kept out of the snippet
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _wrap(node: Text) -> Tag:
 
 def _heading(a: Tag) -> Tag | None:
     """The heading inside or around a link."""
-    found = next(a.iterdescendants(*_HEADING_TAGS), None)
+    found = next(a.iterdescendants(*_HEADING_TAGS), None) if len(a) else None  # most links hold only text
     return next(a.iterancestors(*_HEADING_TAGS), None) if found is None else found
 
 
@@ -155,7 +156,7 @@ def _hinted_title(a: Tag) -> Tag | None:
     parent = a.getparent()
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
-    return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None)
+    return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
 
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:
@@ -213,7 +214,7 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
         or (when.outlet if when else None)
         or (_name_before(card, title_el) if when else None)
     )
-    used = [title_el, when.line if when else None, *_hinted(card, _OUTLET_HINTS | _CATEGORY_HINTS, fence)]
+    used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
     snippet = _snippet(card, _Fence(used), title)
     published, published_text = _stamp(page, [when.machine] if when else [], when.text if when else None)
     return _Fields(
