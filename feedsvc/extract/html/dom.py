@@ -463,10 +463,11 @@ class _Fence:
 
 
 def _paragraph_tags(body: Tag, fence: _Fence | None = None) -> list[Tag]:
+    figures = _page_has("figure")
     return [
         p
         for p in _tags(body, "p")
-        if _ancestor(p, _FIGURE) is None and (fence is None or not fence.covers(p))
+        if (not figures or _ancestor(p, _FIGURE) is None) and (fence is None or not fence.covers(p))
     ]
 
 
@@ -832,6 +833,15 @@ def _is_label(text: str) -> bool:
         return _label(str(text))
     folded = text.strip().strip(":").casefold()
     return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
+
+
+def _page_has(name: str) -> bool:
+    """Whether the page's tree as it stands holds an element named ``name`` (looked for once per tree
+    edit, in C): where it holds none, no element has one around it. True outside an extraction."""
+    alive = _TREE.get().alive
+    if not alive:
+        return True
+    return bool(_remembered(f"has {name}", alive[0], lambda root: next(root.iter(name), None) is not None))
 
 
 def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:

@@ -27,6 +27,7 @@ from feedsvc.extract.html.dom import (
     _lines,
     _next_tag,
     _nodes,
+    _page_has,
     _placed_strings,
     _previous_siblings,
     _remembered,
@@ -418,10 +419,15 @@ def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
     times, each time for other hints."""
     found: list[tuple[Tag, frozenset[str]]] = []
     itemprops = _has_itemprops()
+    figures: bool | None = None  # whether the page has a <figure>, looked up at the first hint
     for el in _tags(scope):
         get = el.get
         marks = _hint_marks(get("class"), get("id"), get("itemprop") if itemprops else None)
-        if marks is not None and _ancestor(el, _FIGURE) is None:
+        if marks is None:
+            continue
+        if figures is None:
+            figures = _page_has("figure")
+        if not figures or _ancestor(el, _FIGURE) is None:
             found.append((el, marks))
     return found
 

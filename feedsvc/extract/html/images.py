@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from feedsvc.extract import jsonld
-from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _tags, _words
+from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _page_has, _tags, _words
 from feedsvc.extract.html.page import _Page
 
 MAX_IMAGE_URL = 2048
@@ -120,7 +120,7 @@ def _addresses(img: Tag) -> Iterator[str]:
     best = _largest(_candidates(map(get, _SRCSET_ATTRS)))
     if best is None:
         # lxml does not know <source> is void: the <img> after it may be parsed as its child.
-        picture = _ancestor(img, _PICTURE)
+        picture = _ancestor(img, _PICTURE) if _page_has("picture") else None
         if picture is not None:
             sources = [
                 s
