@@ -187,12 +187,13 @@ def _meta_line(
     The line is read by its text pieces, so spans glued without a space ("Kyodo News" + "5 hours ago",
     "毎日新聞" + "3/9(木) 18:45") stay apart."""
     line = el
+    inside, around = fence.inside, fence.around
     while line is not scope and (parent := line.getparent()) is not None and parent is not scope:
-        if fence.touches(parent):
-            break
+        if id(parent) in inside or id(parent) in around:
+            break  # the fence touches it
         text = _get_text(parent)
-        if len(text.strip()) > 120 or sum(1 for row in text.split("\n") if row.strip()) > 4:
-            break
+        if len(text.strip()) > 120 or sum(map(bool, map(str.strip, text.split("\n")))) > 4:
+            break  # longer than a line, or more than four rows with text
         line = parent
     pieces = _pieces(line, el if el.tag == "time" else None)
     outlet = _outlet_in_lines(pieces, phrase, True, languages) or _name_beside(line, fence)
@@ -243,7 +244,7 @@ def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el
     a logo comes before the run its span starts at (its tail)."""
     out: list[str] = []
     inside = texts.spans.get(id(time_el)) if time_el is not None else None
-    logos = [(texts.spans[id(img)][0], img) for img in line.iterdescendants("img")]
+    logos = [(texts.spans[id(img)][0], img) for img in line.iterdescendants("img")] if len(line) else []
     logos.reverse()
     time_done = False
     for i in range(*span):
@@ -254,8 +255,8 @@ def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el
             if not time_done and time_el is not None and (text := _text(time_el)):
                 out.append(text)
             time_done = True
-        elif text := clean_line(texts.runs[i]):
-            out.append(text)
+        elif (run := texts.runs[i]) not in _LAYOUT and (text := clean_line(run)):
+            out.append(text)  # (a layout run cleans to nothing)
     for _, img in reversed(logos):
         if alt := _logo_name(img.get("alt")):
             out.append(alt)
