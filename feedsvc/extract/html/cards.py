@@ -147,7 +147,12 @@ def _wrap(node: Text) -> Tag:
 def _heading(a: Tag) -> Tag | None:
     """The heading inside or around a link."""
     found = next(a.iterdescendants(*_HEADING_TAGS), None) if len(a) else None  # most links hold only text
-    return next(a.iterancestors(*_HEADING_TAGS), None) if found is None else found
+    if found is not None:
+        return found
+    parent = a.getparent()  # a headline's link sits in its heading
+    if parent is not None and parent.tag in _HEADING_TAGS:
+        return parent
+    return next(a.iterancestors(*_HEADING_TAGS), None)
 
 
 def _hinted_title(a: Tag) -> Tag | None:

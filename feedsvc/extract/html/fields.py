@@ -352,14 +352,13 @@ _CREDIT_WORD_RE = re.compile(
 
 
 _CREDIT_WORD_LOWER_RE = re.compile(_CREDIT_WORD_RE.pattern)
-# Characters the case-insensitive search equates with "i" or "s" that lower() does not turn into them.
-_ODD_CASES = ("\u0130", "\u0131", "\u017f")
 
 
 def _has_credit_word(text: str) -> bool:
     """``_CREDIT_WORD_RE.search(text)``, 5-8x faster on a card: lower-cased first, the search needs no
     case folding and skips ahead by the words' first letters (what IGNORECASE prevents)."""
-    if any(odd in text for odd in _ODD_CASES):
+    # İ, ı and ſ: what the case-insensitive search equates with "i" or "s" and lower() does not turn into them
+    if "\u0130" in text or "\u0131" in text or "\u017f" in text:
         return _CREDIT_WORD_RE.search(text) is not None
     return _CREDIT_WORD_LOWER_RE.search(text.lower()) is not None
 

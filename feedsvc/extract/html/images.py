@@ -36,8 +36,11 @@ _FURNITURE_PATH_WORDS = frozenset({
     "gravatar",
 })  # fmt: skip
 _FURNITURE_FILES = frozenset({"pixel", "blank", "transparent", "spacer", "1x1", "clear", "trans", "empty"})
-_URL_WORD_RE = re.compile(r"[a-z0-9]+")
-_LOGO_IN_WORD_RE = re.compile(r"logo|favicon|sprite")  # glued into a name: "msnlogo", "faviconv2"
+# One search in C: a name glued into a word ("msnlogo", "faviconv2"), or one of the words as a whole word
+# of the path (a run of letters and digits).
+_FURNITURE_PATH_RE = re.compile(
+    rf"logo|favicon|sprite|(?<![a-z0-9])(?:{'|'.join(sorted(_FURNITURE_PATH_WORDS))})(?![a-z0-9])"
+)
 _LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
 _STYLE_SIZE_RE = re.compile(r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
@@ -107,8 +110,7 @@ def image_url(page: _Page, raw: str | None) -> str | None:
 
 
 def _names_furniture(path: str) -> bool:
-    # The glued names are letters only, so one found in the path lies within one of its words.
-    if _LOGO_IN_WORD_RE.search(path) or not _FURNITURE_PATH_WORDS.isdisjoint(_URL_WORD_RE.findall(path)):
+    if _FURNITURE_PATH_RE.search(path):
         return True
     stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
     return stem in _FURNITURE_FILES
