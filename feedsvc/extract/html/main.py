@@ -128,11 +128,12 @@ def _densest(root: Tag) -> Tag | None:
     in a header or holding a <time> is a dateline or byline, not body."""
     scores: dict[int, float] = {}
     by_id: dict[int, Tag] = {}
-    headers = next(root.getroottree().getroot().iter("header"), None) is not None  # on the page at all
+    page = root.getroottree().getroot()
+    in_header = {id(p): p for header in page.iter("header") for p in header.iter("p")}  # (held: ids stay)
     for p in _tags(root, "p"):
         if len(p) and next(p.iterdescendants("time"), None) is not None:  # (most have no child element)
             continue
-        if headers and next(p.iterancestors("header"), None) is not None:
+        if id(p) in in_header:
             continue
         size = len(_get_text(p).strip())
         up = p.getparent()
