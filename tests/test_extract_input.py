@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -9,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract import decode, extract
+from feedsvc.extract import _finish_story, decode, extract
 from feedsvc.extract.times import resolve, split_glued, strip_icon
-from feedsvc.models import Page, Source
+from feedsvc.models import Page, Source, Story
 from tests.conftest import DATA
 
 REFERENCE = DATA / "pages" / "daily8-putin-invites-trump.txt"
@@ -73,6 +74,13 @@ def test_unusable_pages_raise_an_error_naming_the_source(content: bytes, reason:
 def test_size_cap() -> None:
     with pytest.raises(ExtractError, match="cap"):
         extract(_page(REFERENCE.read_bytes()), SOURCE, max_bytes=1000)
+
+
+def test_a_finished_story_keeps_every_field_but_its_source() -> None:
+    values: dict[str, object] = {f.name: f"value of {f.name}" for f in fields(Story)}
+    values.update(body=("A paragraph.",), published=FETCHED)
+    finished = _finish_story(Story(**values), "the source")  # type: ignore[arg-type]
+    assert finished == Story(**{**values, "source": "the source"})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("path", sorted((DATA / "pages").glob("html-*.html")), ids=lambda p: p.name)

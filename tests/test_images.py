@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -279,3 +280,20 @@ def test_a_text_rendering_has_neither_pictures_nor_a_title() -> None:
     found = extract_page(page, Source(name="t", url="/tmp/t.txt", interval=900))
     assert found.stories and all(s.image is None for s in found.stories)
     assert found.title is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/img/icons/a.png", "/img/iconsx/a.png", "/a/xicons.png", "/a/icons2.png", "/a/é-avatar.jpg",
+        "/a/avatar_1.jpg", "/msnlogo.png", "/fashion-icon-dies.jpg", "/a/spacer.gif", "/a/spacers.gif",
+        "/faviconv2", "/sprites/x.png", "/x/placeholder", "/gravatar9/a.jpg", "/photo/2025/story.jpg", "",
+    ],
+)  # fmt: skip
+def test_furniture_words_in_a_path_are_whole_words_or_glued_names(path: str) -> None:
+    # the one search finds what looking at every word of the path (runs of letters and digits) finds
+    from feedsvc.extract.html.images import _FURNITURE_PATH_RE, _FURNITURE_PATH_WORDS
+
+    words = set(re.findall(r"[a-z0-9]+", path))
+    glued = re.search(r"logo|favicon|sprite", path) is not None
+    assert (_FURNITURE_PATH_RE.search(path) is not None) == (glued or bool(words & _FURNITURE_PATH_WORDS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from feedsvc.errors import ExtractError
 from feedsvc.extract import limits, times
@@ -174,12 +174,14 @@ def _finish_story(story: Story, source: str) -> Story:
     def short(value: str | None) -> str | None:
         return clip(value, MAX_SHORT_FIELD) if value else value
 
-    return replace(
-        story,
-        source=source,
+    return Story(  # every field named (dataclasses.replace reads the fields anew for each story)
         title=clip(story.title, MAX_TITLE),
-        body=tuple(body),
         outlet=short(story.outlet),
-        category=short(story.category),
+        published=story.published,
         published_text=short(story.published_text),
+        body=tuple(body),
+        url=story.url,
+        category=short(story.category),
+        source=source,
+        image=story.image,
     )

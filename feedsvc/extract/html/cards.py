@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
+    _TREE,
     Tag,
     Text,
     _ancestor,
     _attr,
     _edited,
     _Fence,
-    _first,
+    _get_text,
     _has_hint,
     _is_label,
     _set_text,
@@ -33,7 +34,6 @@ from feedsvc.extract.html.fields import (
     _hinted,
     _hinted_category,
     _hinted_outlet,
-    _logo_outlet,
     _name_before,
     _provided_by,
     _snippet,
@@ -41,9 +41,10 @@ from feedsvc.extract.html.fields import (
 from feedsvc.extract.html.images import block_image
 from feedsvc.extract.html.page import _Page, _stamp
 
-_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 _PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
 _TITLE_HINTS = frozenset({"title", "headline", "heading", "hed"})
+_NAME_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS  # the meta line's parts kept out of the snippet
 
 
 @dataclass
@@ -56,11 +57,17 @@ class _Headline:
 
 def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
     found: list[_Headline] = []
+    fenced = fence.inside
+    plain = not _TREE.get().ruby  # an element's text holds its descendants' (without ruby annotations)
     for a in _tags(root, "a"):
-        href = (_attr(a, "href") or "").strip()
-        if fence.covers(a) or not href or href.startswith(("mailto:", "tel:")):
+        href = (a.get("href") or "").strip()
+        if id(a) in fenced or not href or href.startswith(("mailto:", "tel:")):
             continue
-        heading = _title_element(a)
+        heading = _heading(a)
+        if heading is None:
+            if plain and not _get_text(a).strip():
+                continue  # its title would be its text or a part of it, which is empty: an image link
+            heading = _hinted_title(a)
         strong = heading is not None or _has_hint(a, _TITLE_HINTS)
         element = heading if heading is not None else _inner_title(a)
         title = _text(element)
@@ -137,14 +144,24 @@ def _wrap(node: Text) -> Tag:
     return span
 
 
-def _title_element(a: Tag) -> Tag | None:
-    for found in (_first(a, _HEADINGS), _ancestor(a, _HEADINGS)):
-        if found is not None:
-            return found
+def _heading(a: Tag) -> Tag | None:
+    """The heading inside or around a link."""
+    found = next(a.iterdescendants(*_HEADING_TAGS), None) if len(a) else None  # most links hold only text
+    if found is not None:
+        return found
+    parent = a.getparent()  # a headline's link sits in its heading
+    if parent is not None and parent.tag in _HEADING_TAGS:
+        return parent
+    return next(a.iterancestors(*_HEADING_TAGS), None)
+
+
+def _hinted_title(a: Tag) -> Tag | None:
+    """A link without a heading: itself when its parent is title-classed, else a title-classed element in
+    it."""
     parent = a.getparent()
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
-    return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None)
+    return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
 
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:
@@ -162,6 +179,9 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
             if held is None:
                 every[pid] = key
             elif held != key:
+                if held is _SEVERAL and (not h.strong or strong.get(pid) is _SEVERAL):
+                    # every ancestor of an element holding several holds them too: all marked already
+                    break
                 every[pid] = _SEVERAL
             if h.strong:
                 held = strong.get(pid)
@@ -192,14 +212,14 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     title = _text(title_el)
     fence = _Fence([title_el])
     when = _find_when(card, fence, page.language)
+    # _provided_by ends in the logo's name (_logo_outlet), so a card without one has no logo to look at
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)
         or (when.outlet if when else None)
-        or _logo_outlet(card, fence)
         or (_name_before(card, title_el) if when else None)
     )
-    used = [title_el, when.line if when else None, *_hinted(card, _OUTLET_HINTS | _CATEGORY_HINTS, fence)]
+    used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
     snippet = _snippet(card, _Fence(used), title)
     published, published_text = _stamp(page, [when.machine] if when else [], when.text if when else None)
     return _Fields(

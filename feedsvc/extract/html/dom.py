@@ -79,13 +79,13 @@ _AD_HOST_RE = re.compile(
     r"|zemanta\.com|revcontent\.com|mgid\.com|adclick\.g\.doubleclick\.net|amazon-adsystem\.com)$"
 )
 # Every name _AD_HOST_RE needs (looked for in the lower-cased URL, as the host is lower-cased: the Kelvin
-# sign becomes "k"), each a substring search in C, and the characters urlsplit drops from a URL before it
-# reads the host.
+# sign becomes "k"), in one search in C; urlsplit drops tabs and line breaks from a URL before it reads the
+# host.
 _AD_NAMES = (
     "doubleclick", "googleadservices", "googlesyndication", "taboola", "outbrain", "criteo", "adnxs", "beap",
     "zemanta", "revcontent", "mgid", "amazon-adsystem",
 )  # fmt: skip
-_URL_DROPPED = ("\t", "\r", "\n")
+_AD_NAME_RE = re.compile("|".join(map(re.escape, _AD_NAMES)))
 _SEPARATOR_RE = re.compile(r"\s*(?:[•·‣▪◦|]|\s[-–—]\s)\s*")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT_RE = re.compile(r"[-_]+")
@@ -215,32 +215,7 @@ def _index_texts(root: Tag) -> None:
     state = _TREE.get()
     if state.ruby or (state.texts is not None and state.texts.edits == state.edits):
         return
-    runs: list[str] = []
-    owners: list[Any] = []
-    spans: dict[int, tuple[int, int]] = {}
-    held: list[Any] = []
-    open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
-    for node in [*root.iter(), None]:  # None: the end, where every element but the root closes
-        parent = node.getparent() if node is not None else root
-        while open_ and open_[-1][0] is not parent:
-            el, first = open_.pop()
-            spans[id(el)] = (first, len(runs))
-            if el.tail:  # el is never the root, which stays open to the end: its parent is open
-                runs.append(el.tail)
-                owners.append(open_[-1][0])
-        if node is None:
-            break
-        if isinstance(node, HtmlElement):
-            held.append(node)
-            open_.append((node, len(runs)))
-            if node.text:
-                runs.append(node.text)
-                owners.append(node)
-        elif node.tail:  # a comment or processing instruction: no text of its own, but a tail
-            runs.append(node.tail)
-            owners.append(parent)
-    spans[id(root)] = (0, len(runs))
-    state.texts = _TextIndex(state.edits, runs, owners, spans, held)
+    _walk_texts(state, root, list(root.iter()), collapse=False)
 
 
 def _current_texts() -> _TextIndex | None:
@@ -268,14 +243,16 @@ def _placed_strings(root: Tag) -> list[tuple[str, Tag]]:
     if texts is None or span is None:
         return [(str(node), _text_parent(node)) for node in _strings(root)]
     first, end = span
-    return list(zip(texts.runs[first:end], texts.owners[first:end], strict=True))
+    return [pair for pair in zip(texts.runs[first:end], texts.owners[first:end], strict=True) if pair[0]]
 
 
 def _get_text(el: Tag) -> str:
     """The element's text: every text node under it, ruby annotations left out."""
-    if not _TREE.get().ruby or el.tag in _RUBY_NAMES:
-        runs = _indexed(el)
-        return "".join(el.itertext() if runs is None else runs)
+    state = _TREE.get()
+    if not state.ruby or el.tag in _RUBY_NAMES:
+        texts = state.texts
+        span = texts.spans.get(id(el)) if texts is not None and texts.edits == state.edits else None
+        return "".join(el.itertext() if span is None else texts.runs[span[0] : span[1]])  # type: ignore[union-attr]
     if any(a.tag in _RUBY_NAMES for a in el.iterancestors()):
         return ""
     return "".join(_PLAIN_TEXTS(el))
@@ -355,13 +332,9 @@ def _sponsor_raw(raw: str, prefixes_only: bool) -> bool:
 def _tags(root: Tag, name: str | list[str] | frozenset[str] | None = None) -> Iterator[Tag]:
     """The elements under ``root`` in document order, optionally only those of the given name(s). The page's
     root element (parent None) counts itself: it stands for the whole document."""
-    names: tuple[Any, ...]
-    if name is None:
-        names = (etree.Element,)
-    elif isinstance(name, str):
-        names = (name,)
-    else:
-        names = tuple(name)
+    if isinstance(name, str):
+        return root.iter(name) if root.getparent() is None else root.iterdescendants(name)  # type: ignore[no-any-return]
+    names: tuple[Any, ...] = (etree.Element,) if name is None else tuple(name)
     if root.getparent() is None:
         return root.iter(*names)  # type: ignore[no-any-return]
     return root.iterdescendants(*names)  # type: ignore[no-any-return]
@@ -470,14 +443,17 @@ def _within(el: Tag, container: Tag) -> bool:
 class _Fence:
     """Elements to keep out of a search, with their subtrees and their ancestors."""
 
+    __slots__ = ("around", "inside")
+
     def __init__(self, tags: Iterable[Tag | None]) -> None:
-        self.inside: set[int] = set()
-        self.around: set[int] = set()
+        inside: set[int] = set()
+        around: set[int] = set()
         for tag in tags:
-            if tag is None:
-                continue
-            self.inside.update(map(id, tag.iter()))
-            self.around.update(map(id, tag.iterancestors()))
+            if tag is not None:
+                inside.update(map(id, tag.iter()))
+                around.update(map(id, tag.iterancestors()))
+        self.inside = inside
+        self.around = around
 
     def covers(self, el: Tag) -> bool:
         return id(el) in self.inside
@@ -487,10 +463,11 @@ class _Fence:
 
 
 def _paragraph_tags(body: Tag, fence: _Fence | None = None) -> list[Tag]:
+    figures = _page_has("figure")
     return [
         p
         for p in _tags(body, "p")
-        if _ancestor(p, _FIGURE) is None and (fence is None or not fence.covers(p))
+        if (not figures or _ancestor(p, _FIGURE) is None) and (fence is None or not fence.covers(p))
     ]
 
 
@@ -523,7 +500,7 @@ def _parse(text: str) -> _Parsed | None:
     state.itemprops = _names_itemprop(text)
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
     state.alive = list(root.iter())
-    elements, depth = _collapse_blank_texts(state.alive, keeps_spaces)
+    elements, depth = _walk_texts(state, root, state.alive, collapse=True, keeps_spaces=keeps_spaces)
     return _Parsed(root, state, _trailing_runs(text), elements, depth)
 
 
@@ -574,30 +551,59 @@ _CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
-def _collapse_blank_texts(nodes: list[Any], keeps_spaces: bool) -> tuple[int, int]:
-    """A text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if it holds one) or
-    one space: the page's layout whitespace, not its text. Every run is an element's text or a node's tail
-    (the parser leaves none outside the root element), read without making an XPath text node of each.
+def _walk_texts(
+    state: _Tree, root: Tag, nodes: list[Any], collapse: bool, keeps_spaces: bool = False
+) -> tuple[int, int]:
+    """With ``collapse``, a text run of nothing but ASCII spaces outside <pre>/<textarea> is one newline (if
+    it holds one) or one space: the page's layout whitespace, not its text. Every run is an element's text
+    or a node's tail (the parser leaves none outside the root element), read without making an XPath text
+    node of each.
     ``nodes`` is the whole tree in document order (root first, every proxy held, so ids are stable); the
-    same walk counts its elements and measures its depth (the root is level 1), for :mod:`limits`."""
-    levels: dict[int, int] = {}
+    same walk counts its elements and measures its depth (the root is level 1), for :mod:`limits`, and
+    indexes the runs (:class:`_TextIndex`) unless the page has ruby annotations."""
+    runs: list[str] = []
+    owners: list[Any] = []
+    spans: dict[int, tuple[int, int]] = {}
+    open_: list[tuple[Any, int]] = []  # the elements around the walk's place, with their first runs
+    run, own, push, pop = runs.append, owners.append, open_.append, open_.pop  # (a name lookup a node)
     elements = deepest = 0
     for node in nodes:
         parent = node.getparent()
-        if isinstance(node, HtmlElement):
-            level = levels[id(parent)] + 1 if parent is not None else 1
-            levels[id(node)] = level
+        while open_ and open_[-1][0] is not parent:
+            el, first = pop()
+            spans[id(el)] = (first, len(runs))
+            if el.tail:  # el is never the root, which stays open to the end: its parent is open
+                run(el.tail)
+                own(open_[-1][0])
+        element = isinstance(node, HtmlElement)
+        if element:
             elements += 1
-            if level > deepest:
-                deepest = level
+            if len(open_) >= deepest:
+                deepest = len(open_) + 1  # open_ holds the node's ancestors
             text = node.text
-            blank = text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
+            blank = collapse and text and text != " " and text != "\n" and not text.strip(_ASCII_SPACES)
             if blank and (not keeps_spaces or not _kept_spaces(node)):
-                node.text = "\n" if "\n" in text else " "
+                text = node.text = "\n" if "\n" in text else " "
+            push((node, len(runs)))
+            if text:
+                run(text)
+                own(node)
         tail = node.tail
-        blank = tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
+        blank = collapse and tail and tail != " " and tail != "\n" and not tail.strip(_ASCII_SPACES)
         if blank and (not keeps_spaces or parent is None or not _kept_spaces(parent)):
-            node.tail = "\n" if "\n" in tail else " "
+            tail = node.tail = "\n" if "\n" in tail else " "
+        if tail and parent is not None and not element:
+            run(tail)  # a comment or processing instruction: no text of its own, but a tail
+            own(parent)
+    while len(open_) > 1:
+        el, first = open_.pop()
+        spans[id(el)] = (first, len(runs))
+        if el.tail:
+            runs.append(el.tail)
+            owners.append(open_[-1][0])
+    spans[id(root)] = (0, len(runs))
+    if not state.ruby:
+        state.texts = _TextIndex(state.edits, runs, owners, spans, nodes)
     return elements, deepest
 
 
@@ -680,25 +686,47 @@ def _chrome_elements(root: Tag) -> list[Tag]:
 def _remove(root: Tag, candidates: list[Tag], drop: Callable[[Tag], bool]) -> None:
     """Remove each of ``candidates`` (elements below ``root``, in page order) for which ``drop`` holds,
     outermost first: one inside an element already removed is passed over. An empty comment takes its
-    place and its tail, so the text runs before and after it stay two runs."""
+    place and its tail, so the text runs before and after it stay two runs. A current text index is kept
+    current (:func:`_unindex`)."""
     removed: set[int] = set()
+    texts = _current_texts()
     for el in candidates:
         if removed and any(id(parent) in removed for parent in el.iterancestors()):
             continue
         if drop(el):
-            _replace_with_mark(el)
+            tail = el.tail
+            mark = _replace_with_mark(el)
+            if texts is not None and not _unindex(texts, el, tail, mark.tail):
+                texts = None
             removed.add(id(el))
     if removed:
         _edited()
+        if texts is not None:
+            texts.edits = _TREE.get().edits
 
 
-def _replace_with_mark(el: Tag) -> None:
+def _unindex(texts: _TextIndex, el: Tag, tail: str | None, kept: str | None) -> bool:
+    """Take a removed element's runs out of the index: each becomes empty, in its place (what the texts of
+    every element around give, and every reader passes empty runs over), and its tail is what the mark
+    that took its place kept of it. False when the element is not indexed (the index no longer holds)."""
+    span = texts.spans.get(id(el))
+    if span is None:
+        return False
+    first, end = span
+    texts.runs[first:end] = [""] * (end - first)
+    if tail:
+        texts.runs[end] = kept or ""
+    return True
+
+
+def _replace_with_mark(el: Tag) -> Any:
     mark = etree.Comment("")
     _set_text(mark, el.tail, tail=True)
     el.tail = None
     parent = el.getparent()
     if parent is not None:
         parent.replace(el, mark)
+    return mark
 
 
 # Characters a parsed page may hold but lxml refuses to be handed (C0 controls but tab, newline, return).
@@ -718,6 +746,9 @@ def _attached(el: Tag, soup: Tag) -> bool:
     return el is soup or any(parent is soup for parent in el.iterancestors())
 
 
+_MARK_ATTRIBUTES = frozenset({"role", "hidden", "style", "aria-hidden", "aria-label"})
+
+
 def _is_chrome_element(el: Tag) -> bool:
     get = el.get
     classes, ident = get("class"), get("id")
@@ -728,8 +759,8 @@ def _is_chrome_element(el: Tag) -> bool:
         return True
     if name in ("header", "footer") and _ancestor(el, _CARD_PARENTS) is None:
         return True
-    if len(el.attrib) <= (classes is not None) + (ident is not None):
-        return False  # no attribute but its class and id: the marks below are all attributes
+    if _MARK_ATTRIBUTES.isdisjoint(el.keys()):
+        return False  # the marks below are all attributes (most elements have a class or id at most)
     role = get("role")
     if role and role.lower() in _CHROME_ROLES:
         return True
@@ -777,8 +808,12 @@ def _ad_link(href: str) -> bool:
     href = href.strip()
     if not href.startswith(("http:", "https:", "//")):
         return False
-    low = href.lower()
-    if not any(name in low for name in _AD_NAMES) and not any(c in href for c in _URL_DROPPED):
+    if (
+        _AD_NAME_RE.search(href.lower()) is None
+        and "\t" not in href
+        and "\r" not in href
+        and "\n" not in href
+    ):
         return False  # no ad network's name in it: its host cannot be one (cheap test before urlsplit)
     try:
         host = urlsplit(href).hostname
@@ -798,6 +833,15 @@ def _is_label(text: str) -> bool:
         return _label(str(text))
     folded = text.strip().strip(":").casefold()
     return folded in _SPONSOR_LABELS or bool(_SPONSOR_LINE_RE.match(folded))
+
+
+def _page_has(name: str) -> bool:
+    """Whether the page's tree as it stands holds an element named ``name`` (looked for once per tree
+    edit, in C): where it holds none, no element has one around it. True outside an extraction."""
+    alive = _TREE.get().alive
+    if not alive:
+        return True
+    return bool(_remembered(f"has {name}", alive[0], lambda root: next(root.iter(name), None) is not None))
 
 
 def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:
@@ -825,9 +869,12 @@ def _sponsored(record: Tag) -> bool:
     if _sponsor_words(record, False) or _sponsor_above(record.getparent()):
         return True
     for a in _tags(record, "a"):
-        if "sponsored" in (_attr(a, "rel") or "").lower() or _ad_link(_attr(a, "href") or ""):
+        if "sponsored" in (a.get("rel") or "").lower() or _ad_link(a.get("href") or ""):
             return True
-    if any(map(_label, [str(node) for node in _text_runs(record) if len(node) <= 60])):
+    runs = _indexed(record) if not _TREE.get().ruby else None  # plain strs, else the tree's text nodes
+    if runs is None:
+        runs = [str(node) for node in _text_runs(record)]
+    if any(map(_label, [run for run in runs if len(run) <= 60])):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
     lines = _lines(record)
     if max(map(len, lines), default=0) <= _CACHED_CHARS:  # each line read once per page, in C after that

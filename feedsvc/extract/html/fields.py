@@ -21,21 +21,22 @@ from feedsvc.extract.html.dom import (
     _find,
     _first,
     _get_text,
+    _has_itemprops,
     _is_label,
     _is_tag,
     _lines,
     _next_tag,
     _nodes,
+    _page_has,
     _placed_strings,
     _previous_siblings,
     _remembered,
-    _strings,
     _tags,
     _tags_or_itemprops,
     _text,
     _text_parent,
     _TextIndex,
-    _words,
+    _words_of,
     clean_line,
 )
 
@@ -109,16 +110,18 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             text = times.strip_icon(shown, languages) or shown or None
             if text or machine:
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
+    fenced = fence.inside
     for text, parent in _placed_strings(scope):
-        if parent is None or fence.covers(parent):
-            continue
-        phrase = _phrase_in(text, languages)
+        if text in _LAYOUT or parent is None or id(parent) in fenced:
+            continue  # a layout run cleans to nothing, which is no time
+        phrase = _phrase(str(text), languages) if len(text) <= 512 else _phrase.__wrapped__(text, languages)
         if phrase and not _in_prose(parent, phrase):
             return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return None
 
 
 _HEADING_NAMES = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_LAYOUT = frozenset({" ", "\n"})  # what the parse leaves of the page's layout whitespace (dom._parse)
 _DIGIT_RE = re.compile(r"\d")
 _LINK = frozenset({"a"})
 _IMG = frozenset({"img"})
@@ -184,12 +187,13 @@ def _meta_line(
     The line is read by its text pieces, so spans glued without a space ("Kyodo News" + "5 hours ago",
     "毎日新聞" + "3/9(木) 18:45") stay apart."""
     line = el
+    inside, around = fence.inside, fence.around
     while line is not scope and (parent := line.getparent()) is not None and parent is not scope:
-        if fence.touches(parent):
-            break
+        if id(parent) in inside or id(parent) in around:
+            break  # the fence touches it
         text = _get_text(parent)
-        if len(text.strip()) > 120 or sum(1 for row in text.split("\n") if row.strip()) > 4:
-            break
+        if len(text.strip()) > 120 or sum(map(bool, map(str.strip, text.split("\n")))) > 4:
+            break  # longer than a line, or more than four rows with text
         line = parent
     pieces = _pieces(line, el if el.tag == "time" else None)
     outlet = _outlet_in_lines(pieces, phrase, True, languages) or _name_beside(line, fence)
@@ -240,7 +244,7 @@ def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el
     a logo comes before the run its span starts at (its tail)."""
     out: list[str] = []
     inside = texts.spans.get(id(time_el)) if time_el is not None else None
-    logos = [(texts.spans[id(img)][0], img) for img in line.iterdescendants("img")]
+    logos = [(texts.spans[id(img)][0], img) for img in line.iterdescendants("img")] if len(line) else []
     logos.reverse()
     time_done = False
     for i in range(*span):
@@ -251,8 +255,8 @@ def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el
             if not time_done and time_el is not None and (text := _text(time_el)):
                 out.append(text)
             time_done = True
-        elif text := clean_line(texts.runs[i]):
-            out.append(text)
+        elif (run := texts.runs[i]) not in _LAYOUT and (text := clean_line(run)):
+            out.append(text)  # (a layout run cleans to nothing)
     for _, img in reversed(logos):
         if alt := _logo_name(img.get("alt")):
             out.append(alt)
@@ -323,9 +327,10 @@ def _name(text: str, byline_is_author: bool) -> str | None:
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
-    credits = _strings(scope) if _has_credit_word(_get_text(scope)) else []  # no credit word: none
-    for node in (n for n in credits if _is_credit(n)):
-        el = _text_parent(node)
+    credits = _placed_strings(scope) if _has_credit_word(_get_text(scope)) else []  # no credit word: none
+    for text, el in credits:
+        if not _is_credit(text):
+            continue
         for _ in range(3):
             if el is None or fence.covers(el):
                 break
@@ -347,20 +352,19 @@ _CREDIT_WORD_RE = re.compile(
 
 
 _CREDIT_WORD_LOWER_RE = re.compile(_CREDIT_WORD_RE.pattern)
-# Characters the case-insensitive search equates with "i" or "s" that lower() does not turn into them.
-_ODD_CASES = ("\u0130", "\u0131", "\u017f")
 
 
 def _has_credit_word(text: str) -> bool:
     """``_CREDIT_WORD_RE.search(text)``, 5-8x faster on a card: lower-cased first, the search needs no
     case folding and skips ahead by the words' first letters (what IGNORECASE prevents)."""
-    if any(odd in text for odd in _ODD_CASES):
+    # İ, ı and ſ: what the case-insensitive search equates with "i" or "s" and lower() does not turn into them
+    if "\u0130" in text or "\u0131" in text or "\u017f" in text:
         return _CREDIT_WORD_RE.search(text) is not None
     return _CREDIT_WORD_LOWER_RE.search(text.lower()) is not None
 
 
 def _is_credit(text: str | None) -> bool:
-    if not text or not _has_credit_word(text):
+    if not text or len(text) < 2 or not _has_credit_word(text):  # the shortest credit word has two letters
         return False
     line = clean_line(text)
     # the label after a name or a time is short: a long line ending in "配信" is a headline ("…を配信")
@@ -414,14 +418,28 @@ def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
     marks (its class and id words, and its lower-cased itemprop): a card's fields ask for them several
     times, each time for other hints."""
     found: list[tuple[Tag, frozenset[str]]] = []
+    itemprops = _has_itemprops()
+    figures: bool | None = None  # whether the page has a <figure>, looked up at the first hint
     for el in _tags(scope):
-        marks = _words(el)
-        itemprop = el.get("itemprop")
-        if itemprop:
-            marks = marks | {itemprop.lower()}
-        if not marks.isdisjoint(_HINTS) and _ancestor(el, _FIGURE) is None:
+        get = el.get
+        marks = _hint_marks(get("class"), get("id"), get("itemprop") if itemprops else None)
+        if marks is None:
+            continue
+        if figures is None:
+            figures = _page_has("figure")
+        if not figures or _ancestor(el, _FIGURE) is None:
             found.append((el, marks))
     return found
+
+
+@lru_cache(maxsize=8192)
+def _hint_marks(classes: str | None, ident: str | None, itemprop: str | None) -> frozenset[str] | None:
+    """The marks of an element with these class, id and itemprop values (see :func:`_hint_bearers`), None
+    when they hold no hint: cards repeat their class lists."""
+    marks = _words_of(f"{classes or ''} {ident or ''}") if classes or ident else frozenset()
+    if itemprop:
+        marks = marks | {itemprop.lower()}
+    return None if marks.isdisjoint(_HINTS) else marks
 
 
 def _outlet_of(el: Tag) -> str | None:
@@ -443,10 +461,10 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
     """A source logo's name: an image whose alt says "... logo", whose file is a logo, or whose alt is
     the name shown beside it ("<img alt=Reuters><span>Reuters</span>")."""
     for img in _tags(scope, "img"):
-        alt = clean_line(_attr(img, "alt") or "")
+        alt = clean_line(img.get("alt") or "")
         if not alt or fence.covers(img):
             continue
-        src = f"{_attr(img, 'src') or ''} {_attr(img, 'data-src') or ''}".lower()
+        src = f"{img.get('src') or ''} {img.get('data-src') or ''}".lower()
         beside = _next_tag(img)
         shown = _text(beside) if beside is not None else ""
         is_logo = _LOGO_ALT_RE.search(alt) or "logo" in src or shown.casefold() == alt.casefold()
@@ -456,7 +474,10 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 
 def _logo_name(alt: str | None) -> str | None:
-    return _outlet_name(re.sub(r"\s+logo$", "", alt or "", flags=re.IGNORECASE)) if alt else None
+    return _outlet_name(_LOGO_SUFFIX_RE.sub("", alt)) if alt else None
+
+
+_LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from feedsvc.extract import jsonld
-from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _tags, _words
+from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _page_has, _tags, _words
 from feedsvc.extract.html.page import _Page
 
 MAX_IMAGE_URL = 2048
@@ -36,8 +36,11 @@ _FURNITURE_PATH_WORDS = frozenset({
     "gravatar",
 })  # fmt: skip
 _FURNITURE_FILES = frozenset({"pixel", "blank", "transparent", "spacer", "1x1", "clear", "trans", "empty"})
-_URL_WORD_RE = re.compile(r"[a-z0-9]+")
-_LOGO_IN_WORD_RE = re.compile(r"logo|favicon|sprite")  # glued into a name: "msnlogo", "faviconv2"
+# One search in C: a name glued into a word ("msnlogo", "faviconv2"), or one of the words as a whole word
+# of the path (a run of letters and digits).
+_FURNITURE_PATH_RE = re.compile(
+    rf"logo|favicon|sprite|(?<![a-z0-9])(?:{'|'.join(sorted(_FURNITURE_PATH_WORDS))})(?![a-z0-9])"
+)
 _LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
 _STYLE_SIZE_RE = re.compile(r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
@@ -107,8 +110,7 @@ def image_url(page: _Page, raw: str | None) -> str | None:
 
 
 def _names_furniture(path: str) -> bool:
-    # The glued names are letters only, so one found in the path lies within one of its words.
-    if _LOGO_IN_WORD_RE.search(path) or not _FURNITURE_PATH_WORDS.isdisjoint(_URL_WORD_RE.findall(path)):
+    if _FURNITURE_PATH_RE.search(path):
         return True
     stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
     return stem in _FURNITURE_FILES
@@ -116,10 +118,11 @@ def _names_furniture(path: str) -> bool:
 
 def _addresses(img: Tag) -> Iterator[str]:
     """The image's candidate addresses, best first."""
-    best = _largest(_candidates(_attr(img, a) for a in _SRCSET_ATTRS))
+    get = img.get
+    best = _largest(_candidates(map(get, _SRCSET_ATTRS)))
     if best is None:
         # lxml does not know <source> is void: the <img> after it may be parsed as its child.
-        picture = _ancestor(img, _PICTURE)
+        picture = _ancestor(img, _PICTURE) if _page_has("picture") else None
         if picture is not None:
             sources = [
                 s
@@ -129,11 +132,10 @@ def _addresses(img: Tag) -> Iterator[str]:
             best = _largest(_candidates(_attr(s, a) for s in sources for a in _SRCSET_ATTRS))
     if best is not None:
         yield best
-    for name in _LAZY_ATTRS:
-        value = _attr(img, name)
+    for value in map(get, _LAZY_ATTRS):
         if value:
             yield value
-    src = _attr(img, "src")
+    src = get("src")
     if src:
         yield src
 
@@ -200,11 +202,14 @@ def _descriptor(text: str) -> tuple[float | None, bool]:
 
 def _furniture(img: Tag) -> bool:
     """A pixel, an icon-sized image, or one whose class, id or alt marks it as a logo, icon or avatar."""
-    sides = [_side(_attr(img, "width")), _side(_attr(img, "height"))]
-    for name, number in _STYLE_SIZE_RE.findall(_attr(img, "style") or ""):
-        sides[0 if name.lower() == "width" else 1] = float(number)
-    if any(side is not None and side < _MIN_SIDE for side in sides):
-        return True
+    get = img.get
+    width, height, style = get("width"), get("height"), get("style")
+    if width is not None or height is not None or style:  # most card photos give no size
+        sides = [_side(width), _side(height)]
+        for name, number in _STYLE_SIZE_RE.findall(style or ""):
+            sides[0 if name.lower() == "width" else 1] = float(number)
+        if any(side is not None and side < _MIN_SIDE for side in sides):
+            return True
     if not _words(img).isdisjoint(_FURNITURE):
         return True
     parent = img.getparent()

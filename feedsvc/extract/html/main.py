@@ -48,8 +48,7 @@ from feedsvc.extract.jsonld import text as _ld_str
 
 _ARTICLE = frozenset({"article"})
 _H1 = frozenset({"h1"})
-_TIME = frozenset({"time"})
-_HEADER = frozenset({"header"})
+_FIGURE = frozenset({"figure"})
 
 
 @dataclass
@@ -66,7 +65,7 @@ def _find_main(page: _Page) -> _Main | None:
     body = _article_body(soup)
     article = _ancestor(body, _ARTICLE) if body is not None else None
     if article is None:
-        article = next((a for a in _tags(soup, "article") if _first(a, _H1) is not None), None)
+        article = _first_article_with_h1(soup)
     h1 = _first(article if article is not None else soup, _H1)
     strong = page.ld is not None or page.meta.get("og:type", "").startswith("article") or body is not None
     if body is None:
@@ -78,6 +77,19 @@ def _find_main(page: _Page) -> _Main | None:
     if h1 is None and page.ld is None and _article_url(page, own) is None:
         return None  # "og:type article" without a headline of its own or an article address: a listing
     return _Main(_either(article, _common_ancestor(h1, body)), h1, body)
+
+
+def _first_article_with_h1(soup: Tag) -> Tag | None:
+    """The first <article> (in page order) that holds an <h1>: the outermost one around the first <h1>
+    that has one around it (an earlier <article> holding a later <h1> would hold that one too). A listing
+    has a thousand <article>s and few <h1>s, if any."""
+    for h1 in _tags(soup, "h1"):
+        outermost = None
+        for outermost in h1.iterancestors("article"):  # noqa: B007 (the last one)
+            pass
+        if outermost is not None:
+            return outermost
+    return None
 
 
 # A block of running prose: what an article without any article markup still shows (an old CMS page, a
@@ -101,8 +113,9 @@ def _prose(block: Tag | None) -> bool:
         return False
     sizes = [
         _weight(text)
-        for p in _paragraph_tags(block)
-        if p.getparent() is block  # side by side in one block: a card grid's snippets each sit in their card
+        # side by side in one block: a card grid's snippets each sit in their card
+        for p in block.iterchildren("p")
+        if _ancestor(p, _FIGURE) is None
         and _ancestor(p, frozenset({"a"})) is None
         and _weight(text := _text(p)) >= _PROSE_PARAGRAPH_CHARS
         and text[-1:] in ".!?。！？\"'”’»)"
@@ -115,8 +128,12 @@ def _densest(root: Tag) -> Tag | None:
     in a header or holding a <time> is a dateline or byline, not body."""
     scores: dict[int, float] = {}
     by_id: dict[int, Tag] = {}
+    page = root.getroottree().getroot()
+    in_header = {id(p): p for header in page.iter("header") for p in header.iter("p")}  # (held: ids stay)
     for p in _tags(root, "p"):
-        if _first(p, _TIME) is not None or _ancestor(p, _HEADER) is not None:
+        if len(p) and next(p.iterdescendants("time"), None) is not None:  # (most have no child element)
+            continue
+        if id(p) in in_header:
             continue
         size = len(_get_text(p).strip())
         up = p.getparent()

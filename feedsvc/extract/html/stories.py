@@ -111,7 +111,7 @@ def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Field
     _index_texts(soup)  # again if a headline was given an element of its own (cards._wrap)
     for h, box in boxes:
         # A sub-link inside a card already taken is part of that card, not a story of its own.
-        if any(id(parent) in taken for parent in box.iterancestors()) or _sponsored(box):
+        if not taken.isdisjoint(map(id, box.iterancestors())) or _sponsored(box):
             continue
         fields = _card_fields(page, box, h.element, h.anchor)
         if profile is not None:
