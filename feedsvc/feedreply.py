@@ -10,7 +10,7 @@ with its ``Content-Length``, and no body.
 
 The header lists are what Starlette's ``Response`` would send for the same answer, in the same order.
 
-:func:`quick_reply` answers a feed request from its ASGI scope alone when the answer needs nothing but
+:class:`QuickReplies` answers a feed request from its ASGI scope alone when the answer needs nothing but
 memory (feedsvc.web's fast path, and feedsvc.early's answers while the service is being built): whatever
 else it would take (a 404, 401 or 503, the first gzip request) it declines, and the routes answer.
 """
@@ -33,6 +33,7 @@ from feedsvc.models import Feed, FeedSpec
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
 GZIP_LEVEL = 6
 _MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
+_REPLIES_MAX = 1024  # distinct feed requests whose replies QuickReplies remembers
 FEED_EXTS = ("atom", "rss", "json")
 _FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
 _HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
@@ -209,55 +210,101 @@ def sources_to_prove(spec: FeedSpec, configured: Collection[str], succeeded: Col
     return [] if any(name in succeeded for name in names) else names
 
 
-def _head_fields(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
-    """The request headers a feed answer depends on, each its first occurrence (as Starlette reads them);
-    ASGI servers give header names in lower case."""
+_HeadFields = tuple[str | None, str | None, str | None, str | None]
+
+
+def _head_fields(raw: list[tuple[bytes, bytes]]) -> _HeadFields:
+    """Authorization, Accept-Encoding, If-None-Match and If-Modified-Since of a request (None: absent),
+    each its first occurrence (as Starlette reads them); ASGI servers give header names in lower case."""
     found: dict[bytes, str] = {}
     for name, value in raw:
         if name in _HEAD_FIELDS and name not in found:
             found[name] = value.decode("latin-1")
-    return found
+    get = found.get
+    return get(b"authorization"), get(b"accept-encoding"), get(b"if-none-match"), get(b"if-modified-since")
 
 
-def feed_path(scope: Any) -> tuple[str, str] | None:
-    """(name, extension) of a GET or HEAD of a feed's address, else None."""
-    if scope["method"] not in ("GET", "HEAD") or scope.get("root_path"):
-        return None
-    match = _FEED_PATH.fullmatch(scope["path"])
-    return (match[1], match[2]) if match is not None else None
+class _Known(NamedTuple):
+    """A reply :class:`QuickReplies` gave, with what it was given for."""
+
+    name: str
+    ext: str
+    spec: FeedSpec
+    ready: PreparedFeed
+    reply: Reply
 
 
-def quick_reply(
-    scope: Any,
-    spec_of: Callable[[str, str], FeedSpec | None],
-    service_token: str,
-    waits: Callable[[FeedSpec], bool],
-    prepared: Callable[[str], PreparedFeed | None],
-) -> Reply | None:
-    """The answer to a feed request when it takes nothing but memory: the feed ``spec_of(name, ext)``
-    (None: no such feed), readable with the tokens given, not made to wait (``waits``), published
-    (``prepared(filename)``) with its gzip bytes made if asked for. None for every other request."""
-    found = feed_path(scope)
-    spec = spec_of(*found) if found is not None else None
-    if found is None or spec is None:
-        return None
-    head = _head_fields(scope["headers"])
-    required = required_token(spec, service_token)
-    if required is not None:
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        offered = presented_tokens(head.get(b"authorization"), [v for k, v in query if k == "token"])
-        if not token_matches(required, offered):
+class QuickReplies:
+    """The answer to a feed request when it takes nothing but memory (call it with the request's ASGI
+    scope): the feed ``spec_of(name, ext)`` (None: no such feed), readable with the tokens given
+    (``service_token()``: the service-wide one), not made to wait (``waits``), published
+    (``prepared(filename)``) with its gzip bytes made if asked for. None for every other request.
+
+    What follows from the request alone (its path's feed, whether its tokens open it, the reply the
+    prepared version gives its headers) is remembered per request (method, path, query, the headers
+    a reply depends on, the service token); what may change meanwhile is asked again every time: the
+    feed's spec, whether it waits, its prepared version (a new one for every version published), each
+    compared by identity with what the remembered reply was made from."""
+
+    def __init__(
+        self,
+        spec_of: Callable[[str, str], FeedSpec | None],
+        service_token: Callable[[], str],
+        waits: Callable[[FeedSpec], bool],
+        prepared: Callable[[str], PreparedFeed | None],
+    ) -> None:
+        self._spec_of = spec_of
+        self._service_token = service_token
+        self._waits = waits
+        self._prepared = prepared
+        self._known: dict[tuple[Any, ...], _Known] = {}
+
+    def __call__(self, scope: Any) -> Reply | None:
+        method = scope["method"]
+        if (method != "GET" and method != "HEAD") or scope.get("root_path"):
             return None
-    if waits(spec):
-        return None
-    ready = prepared(f"{found[0]}.{found[1]}")
-    accept_encoding = head.get(b"accept-encoding", "")
-    if ready is None or ready.needs_gzip(accept_encoding):
-        return None
-    return ready.reply(
-        scope["method"],
-        accept_encoding,
-        head.get(b"if-none-match"),
-        head.get(b"if-modified-since"),
-        private=required is not None,
-    )
+        fields = _head_fields(scope["headers"])
+        service_token = self._service_token()
+        key = (method, scope["path"], scope["query_string"], service_token, *fields)
+        known = self._known.get(key)
+        if known is not None:
+            spec = self._spec_of(known.name, known.ext)
+            if (
+                spec is known.spec
+                and not self._waits(spec)
+                and self._prepared(f"{known.name}.{known.ext}") is known.ready
+            ):
+                return known.reply
+        found = self._reply(method, scope, fields, service_token)
+        if found is None:
+            return None
+        if len(self._known) >= _REPLIES_MAX:
+            self._known.clear()
+        self._known[key] = found
+        return found.reply
+
+    def _reply(self, method: str, scope: Any, fields: _HeadFields, service_token: str) -> _Known | None:
+        match = _FEED_PATH.fullmatch(scope["path"])
+        if match is None:
+            return None
+        name, ext = match[1], match[2]
+        spec = self._spec_of(name, ext)
+        if spec is None:
+            return None
+        authorization, accept_encoding, if_none_match, if_modified_since = fields
+        required = required_token(spec, service_token)
+        if required is not None:
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            offered = presented_tokens(authorization, [v for k, v in query if k == "token"])
+            if not token_matches(required, offered):
+                return None
+        if self._waits(spec):
+            return None
+        ready = self._prepared(f"{name}.{ext}")
+        accept_encoding = accept_encoding or ""
+        if ready is None or ready.needs_gzip(accept_encoding):
+            return None
+        reply = ready.reply(
+            method, accept_encoding, if_none_match, if_modified_since, private=required is not None
+        )
+        return _Known(name, ext, spec, ready, reply)
