@@ -33,7 +33,7 @@ from feedsvc.models import Feed, FeedSpec
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
 GZIP_LEVEL = 6
 _MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
-_REPLIES_MAX = 1024  # distinct feed requests whose replies QuickReplies remembers
+_REPLIES_MAX = 256  # distinct feed paths, and requests per feed version, QuickReplies remembers
 FEED_EXTS = ("atom", "rss", "json")
 _FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
 _HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
@@ -130,6 +130,7 @@ class PreparedFeed:
         self._gzip: bytes | None = None
         self._headers: dict[tuple[int, bool, bool, bool], Headers] = {}
         self._fresh_since: dict[str, bool] = {}
+        self.replies: dict[tuple[Any, ...], Reply] = {}  # what QuickReplies answered, by request
 
     def needs_gzip(self, accept_encoding: str) -> bool:
         """Whether answering this Accept-Encoding needs the gzip bytes that are not made yet (the caller
@@ -224,14 +225,10 @@ def _head_fields(raw: list[tuple[bytes, bytes]]) -> _HeadFields:
     return get(b"authorization"), get(b"accept-encoding"), get(b"if-none-match"), get(b"if-modified-since")
 
 
-class _Known(NamedTuple):
-    """A reply :class:`QuickReplies` gave, with what it was given for."""
-
-    name: str
-    ext: str
-    spec: FeedSpec
-    ready: PreparedFeed
-    reply: Reply
+def _remember(memo: dict[Any, Any], key: Any, value: Any, most: int) -> None:
+    if len(memo) >= most:
+        memo.clear()
+    memo[key] = value
 
 
 class QuickReplies:
@@ -240,11 +237,10 @@ class QuickReplies:
     (``service_token()``: the service-wide one), not made to wait (``waits``), published
     (``prepared(filename)``) with its gzip bytes made if asked for. None for every other request.
 
-    What follows from the request alone (its path's feed, whether its tokens open it, the reply the
-    prepared version gives its headers) is remembered per request (method, path, query, the headers
-    a reply depends on, the service token); what may change meanwhile is asked again every time: the
-    feed's spec, whether it waits, its prepared version (a new one for every version published), each
-    compared by identity with what the remembered reply was made from."""
+    What may change between requests (the feed's spec, whether it waits, its published version) is asked
+    every time; what follows from the request alone is remembered: the feed a path names, and, with each
+    prepared version (:attr:`PreparedFeed.replies`, gone with it), whether a request's tokens open it
+    and the reply its headers get."""
 
     def __init__(
         self,
@@ -257,54 +253,50 @@ class QuickReplies:
         self._service_token = service_token
         self._waits = waits
         self._prepared = prepared
-        self._known: dict[tuple[Any, ...], _Known] = {}
+        self._paths: dict[str, tuple[str, str, str]] = {}  # path: the feed's name, extension, file name
 
     def __call__(self, scope: Any) -> Reply | None:
         method = scope["method"]
         if (method != "GET" and method != "HEAD") or scope.get("root_path"):
             return None
-        fields = _head_fields(scope["headers"])
-        service_token = self._service_token()
-        key = (method, scope["path"], scope["query_string"], service_token, *fields)
-        known = self._known.get(key)
-        if known is not None:
-            spec = self._spec_of(known.name, known.ext)
-            if (
-                spec is known.spec
-                and not self._waits(spec)
-                and self._prepared(f"{known.name}.{known.ext}") is known.ready
-            ):
-                return known.reply
-        found = self._reply(method, scope, fields, service_token)
+        path = scope["path"]
+        found = self._paths.get(path)
         if found is None:
-            return None
-        if len(self._known) >= _REPLIES_MAX:
-            self._known.clear()
-        self._known[key] = found
-        return found.reply
-
-    def _reply(self, method: str, scope: Any, fields: _HeadFields, service_token: str) -> _Known | None:
-        match = _FEED_PATH.fullmatch(scope["path"])
-        if match is None:
-            return None
-        name, ext = match[1], match[2]
+            match = _FEED_PATH.fullmatch(path)
+            if match is None:
+                return None
+            found = (match[1], match[2], f"{match[1]}.{match[2]}")
+            _remember(self._paths, path, found, _REPLIES_MAX)
+        name, ext, filename = found
         spec = self._spec_of(name, ext)
         if spec is None:
             return None
+        ready = self._prepared(filename)
+        if ready is None or self._waits(spec):
+            return None
+        required = required_token(spec, self._service_token())
+        fields = _head_fields(scope["headers"])
+        key = (method, scope["query_string"], required, *fields)
+        reply = ready.replies.get(key)
+        if reply is None:
+            reply = self._reply(method, scope["query_string"], required, fields, ready)
+            if reply is not None:
+                _remember(ready.replies, key, reply, _REPLIES_MAX)
+        return reply
+
+    @staticmethod
+    def _reply(
+        method: str, query_string: bytes, required: str | None, fields: _HeadFields, ready: PreparedFeed
+    ) -> Reply | None:
         authorization, accept_encoding, if_none_match, if_modified_since = fields
-        required = required_token(spec, service_token)
         if required is not None:
-            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
             offered = presented_tokens(authorization, [v for k, v in query if k == "token"])
             if not token_matches(required, offered):
                 return None
-        if self._waits(spec):
-            return None
-        ready = self._prepared(f"{name}.{ext}")
         accept_encoding = accept_encoding or ""
-        if ready is None or ready.needs_gzip(accept_encoding):
+        if ready.needs_gzip(accept_encoding):
             return None
-        reply = ready.reply(
+        return ready.reply(
             method, accept_encoding, if_none_match, if_modified_since, private=required is not None
         )
-        return _Known(name, ext, spec, ready, reply)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import logging
 import re
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime, parsedate_to_datetime
@@ -136,6 +138,19 @@ def test_a_new_feed_version_is_answered_at_once(app: WebApp) -> None:
     old_etag = dict(first.headers)[b"etag"].decode()
     stale = app.answer_now(asgi_scope("/feeds/all.atom", {"If-None-Match": old_etag}))
     assert stale is not None and stale.status == 200
+
+
+def test_remembered_answers_go_with_their_feed_version(app: WebApp) -> None:
+    publisher = app.state.service.publisher
+    old = publisher.get("all.atom")
+    for headers in ({}, {"If-None-Match": old.etag}, {"If-Modified-Since": "not a date"}):
+        assert app.answer_now(asgi_scope("/feeds/all.atom", headers)) is not None
+    gone = weakref.ref(old)
+    publisher.publish("all.atom", MEDIA_TYPES["atom"], old.content.replace(b"</feed>", b"<!-- --></feed>"))
+    del old
+    assert app.answer_now(asgi_scope("/feeds/all.atom")) is not None
+    gc.collect()
+    assert gone() is None  # nothing holds the old version (nor its bytes) for what it answered
 
 
 def test_a_remembered_answer_follows_a_reload(tmp_path: Path) -> None:
