@@ -207,8 +207,10 @@ def max_age(intervals: Iterable[float]) -> int:
 def sources_to_prove(spec: FeedSpec, configured: Collection[str], succeeded: Collection[str]) -> list[str]:
     """The feed's configured sources when none of them is known (``succeeded``) to have succeeded: the
     store must say whether the feed waits (see feedsvc.access.unavailable); [] when it can be served."""
-    names = [name for name in spec.sources if name in configured]
-    return [] if any(name in succeeded for name in names) else names
+    for name in spec.sources:  # a served feed (its first source mostly) is answered after one look
+        if name in succeeded and name in configured:
+            return []
+    return [name for name in spec.sources if name in configured]
 
 
 _HeadFields = tuple[str | None, str | None, str | None, str | None]

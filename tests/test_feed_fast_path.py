@@ -24,6 +24,8 @@ from starlette.testclient import TestClient
 from uvicorn.server import ServerState
 
 from feedsvc.app import create_app
+from feedsvc.feedreply import sources_to_prove
+from feedsvc.models import FeedSpec
 from feedsvc.publish import MEDIA_TYPES
 from feedsvc.server import GuardedHttpToolsProtocol, server_config
 from feedsvc.settings import load_settings
@@ -572,3 +574,19 @@ def test_fast_answers_carry_uvicorns_default_headers_as_they_change(app: WebApp)
         protocol.connection_lost(None)
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize(
+    ("succeeded", "to_prove"),
+    [
+        (set(), ["a", "b"]),
+        ({"b"}, []),
+        ({"a", "b"}, []),
+        ({"c"}, ["a", "b"]),  # a success of a source no longer configured proves nothing
+    ],
+)
+def test_a_feed_waits_until_one_of_its_configured_sources_succeeded(
+    succeeded: set[str], to_prove: list[str]
+) -> None:
+    spec = FeedSpec(name="all", title="All", sources=("a", "c", "b"))
+    assert sources_to_prove(spec, {"a", "b"}, succeeded) == to_prove
