@@ -2,7 +2,7 @@
 service (store, dedup index, scheduler, routes) is built in a thread, then hands every request to it.
 
 Until the service is built, a feed request is answered from the :class:`~feedsvc.snapshot.Snapshot` only
-when the answer is the built service's own (feedreply.quick_reply: the feed is configured, the tokens open
+when the answer is the built service's own (feedreply.QuickReplies: the feed is configured, the tokens open
 it, one of its sources is known to have succeeded, its bytes are the ones the service will serve); every
 other request waits for the service and gets its answer. /healthz answers at once (the process is alive),
 /readyz says 503 "starting" (nothing is ready that the service would report ready). A SIGHUP meanwhile is
@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from feedsvc.feedreply import FEED_EXTS, PreparedFeed, Reply, max_age, quick_reply, sources_to_prove
+from feedsvc.feedreply import FEED_EXTS, PreparedFeed, QuickReplies, Reply, max_age, sources_to_prove
 from feedsvc.models import FeedSpec
 from feedsvc.settings import Settings
 from feedsvc.snapshot import Snapshot
@@ -67,6 +67,7 @@ class EarlyApp:
         ttl = max_age(source.interval for source in settings.sources)
         feeds = snapshot.feeds if snapshot is not None else {}
         self._prepared = {name: PreparedFeed(feed, ttl) for name, feed in feeds.items()}
+        self._feeds = QuickReplies(self._spec, lambda: self._token, self._waits, self._prepared.get)
         self.app: Built | None = None  # the service's app, once it runs
         self.failure: Exception | None = None
         self._ready: asyncio.Event | None = None  # set when the app runs, or failed
@@ -90,7 +91,7 @@ class EarlyApp:
             else:
                 reply = _text(503, "starting: the service is being built\n", scope["method"])
         else:
-            reply = quick_reply(scope, self._spec, self._token, self._waits, self._prepared.get)
+            reply = self._feeds(scope)
         if reply is not None:
             self._early_statuses[reply.status] += 1
         return reply

@@ -10,7 +10,7 @@ with its ``Content-Length``, and no body.
 
 The header lists are what Starlette's ``Response`` would send for the same answer, in the same order.
 
-:func:`quick_reply` answers a feed request from its ASGI scope alone when the answer needs nothing but
+:class:`QuickReplies` answers a feed request from its ASGI scope alone when the answer needs nothing but
 memory (feedsvc.web's fast path, and feedsvc.early's answers while the service is being built): whatever
 else it would take (a 404, 401 or 503, the first gzip request) it declines, and the routes answer.
 """
@@ -33,6 +33,7 @@ from feedsvc.models import Feed, FeedSpec
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified"}
 GZIP_LEVEL = 6
 _MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
+_REPLIES_MAX = 256  # distinct feed paths, and requests per feed version, QuickReplies remembers
 FEED_EXTS = ("atom", "rss", "json")
 _FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
 _HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
@@ -129,6 +130,7 @@ class PreparedFeed:
         self._gzip: bytes | None = None
         self._headers: dict[tuple[int, bool, bool, bool], Headers] = {}
         self._fresh_since: dict[str, bool] = {}
+        self.replies: dict[tuple[Any, ...], Reply] = {}  # what QuickReplies answered, by request
 
     def needs_gzip(self, accept_encoding: str) -> bool:
         """Whether answering this Accept-Encoding needs the gzip bytes that are not made yet (the caller
@@ -205,59 +207,98 @@ def max_age(intervals: Iterable[float]) -> int:
 def sources_to_prove(spec: FeedSpec, configured: Collection[str], succeeded: Collection[str]) -> list[str]:
     """The feed's configured sources when none of them is known (``succeeded``) to have succeeded: the
     store must say whether the feed waits (see feedsvc.access.unavailable); [] when it can be served."""
-    names = [name for name in spec.sources if name in configured]
-    return [] if any(name in succeeded for name in names) else names
+    for name in spec.sources:  # a served feed (its first source mostly) is answered after one look
+        if name in succeeded and name in configured:
+            return []
+    return [name for name in spec.sources if name in configured]
 
 
-def _head_fields(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
-    """The request headers a feed answer depends on, each its first occurrence (as Starlette reads them);
-    ASGI servers give header names in lower case."""
+_HeadFields = tuple[str | None, str | None, str | None, str | None]
+
+
+def _head_fields(raw: list[tuple[bytes, bytes]]) -> _HeadFields:
+    """Authorization, Accept-Encoding, If-None-Match and If-Modified-Since of a request (None: absent),
+    each its first occurrence (as Starlette reads them); ASGI servers give header names in lower case."""
     found: dict[bytes, str] = {}
     for name, value in raw:
         if name in _HEAD_FIELDS and name not in found:
             found[name] = value.decode("latin-1")
-    return found
+    get = found.get
+    return get(b"authorization"), get(b"accept-encoding"), get(b"if-none-match"), get(b"if-modified-since")
 
 
-def feed_path(scope: Any) -> tuple[str, str] | None:
-    """(name, extension) of a GET or HEAD of a feed's address, else None."""
-    if scope["method"] not in ("GET", "HEAD") or scope.get("root_path"):
-        return None
-    match = _FEED_PATH.fullmatch(scope["path"])
-    return (match[1], match[2]) if match is not None else None
+def _remember(memo: dict[Any, Any], key: Any, value: Any, most: int) -> None:
+    if len(memo) >= most:
+        memo.clear()
+    memo[key] = value
 
 
-def quick_reply(
-    scope: Any,
-    spec_of: Callable[[str, str], FeedSpec | None],
-    service_token: str,
-    waits: Callable[[FeedSpec], bool],
-    prepared: Callable[[str], PreparedFeed | None],
-) -> Reply | None:
-    """The answer to a feed request when it takes nothing but memory: the feed ``spec_of(name, ext)``
-    (None: no such feed), readable with the tokens given, not made to wait (``waits``), published
-    (``prepared(filename)``) with its gzip bytes made if asked for. None for every other request."""
-    found = feed_path(scope)
-    spec = spec_of(*found) if found is not None else None
-    if found is None or spec is None:
-        return None
-    head = _head_fields(scope["headers"])
-    required = required_token(spec, service_token)
-    if required is not None:
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        offered = presented_tokens(head.get(b"authorization"), [v for k, v in query if k == "token"])
-        if not token_matches(required, offered):
+class QuickReplies:
+    """The answer to a feed request when it takes nothing but memory (call it with the request's ASGI
+    scope): the feed ``spec_of(name, ext)`` (None: no such feed), readable with the tokens given
+    (``service_token()``: the service-wide one), not made to wait (``waits``), published
+    (``prepared(filename)``) with its gzip bytes made if asked for. None for every other request.
+
+    What may change between requests (the feed's spec, whether it waits, its published version) is asked
+    every time; what follows from the request alone is remembered: the feed a path names, and, with each
+    prepared version (:attr:`PreparedFeed.replies`, gone with it), whether a request's tokens open it
+    and the reply its headers get."""
+
+    def __init__(
+        self,
+        spec_of: Callable[[str, str], FeedSpec | None],
+        service_token: Callable[[], str],
+        waits: Callable[[FeedSpec], bool],
+        prepared: Callable[[str], PreparedFeed | None],
+    ) -> None:
+        self._spec_of = spec_of
+        self._service_token = service_token
+        self._waits = waits
+        self._prepared = prepared
+        self._paths: dict[str, tuple[str, str, str]] = {}  # path: the feed's name, extension, file name
+
+    def __call__(self, scope: Any) -> Reply | None:
+        method = scope["method"]
+        if (method != "GET" and method != "HEAD") or scope.get("root_path"):
             return None
-    if waits(spec):
-        return None
-    ready = prepared(f"{found[0]}.{found[1]}")
-    accept_encoding = head.get(b"accept-encoding", "")
-    if ready is None or ready.needs_gzip(accept_encoding):
-        return None
-    return ready.reply(
-        scope["method"],
-        accept_encoding,
-        head.get(b"if-none-match"),
-        head.get(b"if-modified-since"),
-        private=required is not None,
-    )
+        path = scope["path"]
+        found = self._paths.get(path)
+        if found is None:
+            match = _FEED_PATH.fullmatch(path)
+            if match is None:
+                return None
+            found = (match[1], match[2], f"{match[1]}.{match[2]}")
+            _remember(self._paths, path, found, _REPLIES_MAX)
+        name, ext, filename = found
+        spec = self._spec_of(name, ext)
+        if spec is None:
+            return None
+        ready = self._prepared(filename)
+        if ready is None or self._waits(spec):
+            return None
+        required = required_token(spec, self._service_token())
+        fields = _head_fields(scope["headers"])
+        key = (method, scope["query_string"], required, *fields)
+        reply = ready.replies.get(key)
+        if reply is None:
+            reply = self._reply(method, scope["query_string"], required, fields, ready)
+            if reply is not None:
+                _remember(ready.replies, key, reply, _REPLIES_MAX)
+        return reply
+
+    @staticmethod
+    def _reply(
+        method: str, query_string: bytes, required: str | None, fields: _HeadFields, ready: PreparedFeed
+    ) -> Reply | None:
+        authorization, accept_encoding, if_none_match, if_modified_since = fields
+        if required is not None:
+            query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            offered = presented_tokens(authorization, [v for k, v in query if k == "token"])
+            if not token_matches(required, offered):
+                return None
+        accept_encoding = accept_encoding or ""
+        if ready.needs_gzip(accept_encoding):
+            return None
+        return ready.reply(
+            method, accept_encoding, if_none_match, if_modified_since, private=required is not None
+        )

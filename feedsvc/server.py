@@ -18,15 +18,16 @@ and :func:`serve` raises the process's soft open-file limit to its hard limit, s
 descriptor per connection.
 
 Answers at once: when the app offers ``answer_now(scope)`` (feedsvc.web's ``WebApp``: a feed's 200s and
-304s from prepared bytes), the httptools protocol asks it as soon as a request's headers are parsed and
-writes its answer at once (one write; two past 64 KiB of body), without an ASGI task, middleware or
-per-message checks; a request it declines (None) goes to the app as usual. It is not asked while the
+304s from prepared bytes), the httptools protocol asks it as soon as a request's headers are parsed, with
+the few scope fields it reads, and writes its answer at once (one write; two past 64 KiB of body), without
+uvicorn's per-request scope, cycle and event, an ASGI task, middleware or per-message checks; a request it
+declines (None) gets uvicorn's scope and cycle and goes to the app as usual. It is not asked while the
 peer is not reading (the app's send waits for the socket to drain) or when access logging is on.
 
 Speed (``python -m bench.feeds_http``, one core): httptools on uvloop with the answers above serves a feed's
-200s and 304s at 2.6-4.8x the requests per core of h11 on asyncio through the ASGI stack, 27-49 us per request
-over a bare uvloop writer of the same bytes; :func:`server_config` picks httptools and uvloop when installed
-(``uvicorn[standard]``).
+304s and gzip 200s at 5-6x the requests per core of h11 on asyncio through the ASGI stack, at 22-26 us of
+CPU per request: 13-16 us over a bare uvloop writer of the same bytes (parsing, choosing and counting the
+answer); :func:`server_config` picks httptools and uvloop when installed (``uvicorn[standard]``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ HEADER_TIMEOUT = 10.0  # seconds to send a request's headers
 MAX_CONNECTIONS = 1000  # open connections before idle ones are closed to make room
 MAX_HEADER_BYTES = 16 * 1024  # h11's buffer for an incomplete request head (its default is 16 KiB too)
 _JOIN_BODY_BYTES = 64 * 1024  # an answer body up to this size is sent in one write with its head
+_HEADS_MAX = 64  # answer heads a connection remembers (see GuardedHttpToolsProtocol._head)
 
 HttpImpl = Literal["auto", "httptools", "h11"]
 LoopImpl = Literal["auto", "uvloop", "asyncio"]
@@ -154,20 +156,44 @@ class GuardedH11Protocol(_Guards, H11Protocol):
 
 class AnswersNow(Protocol):
     """An ASGI app that can answer some requests from their scope alone, at once (see the module's
-    docstring): status, header list (lower-case names) and body, or None to be called as usual."""
+    docstring): status, header list (lower-case names) and body, or None to be called as usual. A header
+    list is never changed once given (the protocol remembers the bytes it made of it)."""
 
     def answer_now(self, scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None: ...
+
+
+class _Answered:
+    """The cycle of a request answered at once (see ``GuardedHttpToolsProtocol``): complete, so the
+    protocol's checks (pipelining, body, disconnect, shutdown) treat it as a finished response; nothing
+    waits on it, so one instance serves every connection."""
+
+    response_complete = True
+    disconnected = False
+    keep_alive = True
+    message_event = asyncio.Event()  # set when the connection is lost; no one waits on it
+
+
+_ANSWERED = _Answered()
 
 
 def _httptools_protocol() -> type[asyncio.Protocol] | None:
     """``GuardedHttpToolsProtocol`` when httptools is installed, else None."""
     if importlib.util.find_spec("httptools") is None:
         return None
+    import httptools
     from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
     class GuardedHttpToolsProtocol(_Guards, HttpToolsProtocol):  # type: ignore[misc]
         """uvicorn's httptools protocol (C parser) with the guards, and answers at once from an app that
-        offers them; it has no head size limit of its own."""
+        offers them; it has no head size limit of its own.
+
+        A request's ASGI scope and cycle are made only when it goes to the app: the parser's callbacks
+        gather its URL and headers, and once they are complete the app's ``answer_now`` is asked with a
+        scope of what it reads (type, method, path, raw_path, root_path, query_string, headers,
+        http_version), built the way uvicorn builds them; an answer is written then and there, anything
+        else (declined, or a request the shortcut does not take: another method, an upgrade, a
+        percent-encoded or non-ASCII path, a root path, a concurrency limit, a response still being
+        written ahead of it) becomes uvicorn's scope and cycle as if nothing had happened."""
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -175,38 +201,122 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self._answers: AnswersNow | None = (
                 app if hasattr(app, "answer_now") and not self.access_log else None
             )
+            self._heads: dict[tuple[int, int, bool], tuple[Any, Any, bytes]] = {}
 
         def _head_too_large(self) -> None:
             self.send_400_response("Request header fields too large.")
+
+        # -- parser callbacks: the scope only for a request that goes to the app ---------------------
+
+        def on_message_begin(self) -> None:
+            if self._answers is None:
+                super().on_message_begin()
+                return
+            self.url = b""
+            self.expect_100_continue = False
+            self.headers = []
+            self.scope = None  # type: ignore[assignment]  # made if the request goes to the app
+
+        def on_headers_complete(self) -> None:
+            if self.scope is None:  # gathered by on_message_begin above
+                if self._answered_at_once():
+                    return
+                url, headers, expect = self.url, self.headers, self.expect_100_continue
+                super().on_message_begin()
+                self.url, self.expect_100_continue = url, expect
+                self.headers = self.scope["headers"] = headers
+            super().on_headers_complete()
+
+        def _answered_at_once(self) -> bool:
+            """Ask the app for an answer to the request whose head was just parsed, and write it."""
+            parser, cycle = self.parser, self.cycle
+            method = parser.get_method()
+            if (
+                (method != b"GET" and method != b"HEAD")
+                or (cycle is not None and not cycle.response_complete)
+                or self.pipeline
+                or self.flow.write_paused
+                or self.transport.is_closing()
+                or self.root_path
+                or self.limit_concurrency is not None
+                or parser.should_upgrade()
+            ):
+                return False
+            try:
+                url = httptools.parse_url(self.url)
+            except httptools.HttpParserInvalidURLError:
+                return False  # uvicorn's own parse reports it
+            path = url.path
+            if b"%" in path or not path.isascii():
+                return False
+            version = parser.get_http_version()
+            scope = {
+                "type": "http",
+                "http_version": version,
+                "method": "GET" if method == b"GET" else "HEAD",
+                "path": path.decode("ascii"),
+                "raw_path": path,
+                "root_path": "",
+                "query_string": url.query or b"",
+                "headers": self.headers,
+            }
+            assert self._answers is not None
+            answer = self._answers.answer_now(scope)
+            if answer is None:
+                return False
+            self.cycle = _ANSWERED  # type: ignore[assignment]
+            keep_alive = version != "1.0" and parser.should_keep_alive()
+            self._write_answer(*answer, keep_alive)
+            self.on_response_complete()
+            return True
+
+        # -- requests queued behind another (pipelined) are asked when their turn comes --------------
 
         def _start_asgi_task(self, cycle: Any, app: Any) -> None:
             self._unset_keepalive_if_required()  # a request is under way: the connection is not idle
             if app is self.app and self._answers is not None and not self.flow.write_paused:
                 answer = self._answers.answer_now(cycle.scope)
                 if answer is not None:
-                    self._write_answer(cycle, *answer)
+                    self._write_answer(*answer, cycle.keep_alive)
+                    cycle.response_complete = True
+                    cycle.on_response()
                     return
             super()._start_asgi_task(cycle, app)
 
         def _write_answer(
-            self, cycle: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+            self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, keep_alive: bool
         ) -> None:
-            """What the ASGI cycle would write for this answer, in one write (two for a large body)."""
-            head = [STATUS_LINE[status]]
-            for name, value in (*cycle.default_headers, *headers):
-                head += [name, b": ", value, b"\r\n"]
-            if not cycle.keep_alive:
-                head.append(b"connection: close\r\n")
-            head.append(b"\r\n")
+            """What uvicorn's ASGI cycle would write for this answer, in one write (two for a large
+            body); the transport is closed after it unless ``keep_alive``."""
+            head = self._head(status, headers, keep_alive)
             if len(body) <= _JOIN_BODY_BYTES:
-                self.transport.write(b"".join((*head, body)))
+                self.transport.write(head + body)
             else:  # copying it into one buffer would cost more than the second send
-                self.transport.write(b"".join(head))
+                self.transport.write(head)
                 self.transport.write(body)
-            cycle.response_complete = True
-            if not cycle.keep_alive:
+            if not keep_alive:
                 self.transport.close()
-            cycle.on_response()
+
+        def _head(self, status: int, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> bytes:
+            """The answer's status line and headers (uvicorn's default ones first: the date, the server),
+            remembered per header list while uvicorn's default headers stay the same (it renews them,
+            with the date, once a second)."""
+            defaults = self.server_state.default_headers
+            key = (id(headers), status, keep_alive)
+            known = self._heads.get(key)
+            if known is not None and known[0] is headers and known[1] is defaults:
+                return known[2]
+            lines = [STATUS_LINE[status]]
+            for name, value in (*defaults, *headers):
+                lines += [name, b": ", value, b"\r\n"]
+            if not keep_alive:
+                lines.append(b"connection: close\r\n")
+            lines.append(b"\r\n")
+            head = b"".join(lines)
+            if len(self._heads) >= _HEADS_MAX:
+                self._heads.clear()
+            self._heads[key] = (headers, defaults, head)
+            return head
 
     return GuardedHttpToolsProtocol
 

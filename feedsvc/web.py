@@ -31,7 +31,7 @@ from feedsvc.access import (
     unavailable,
 )
 from feedsvc.errors import FeedsvcError
-from feedsvc.feedreply import CORS, FEED_EXTS, PreparedFeed, Reply, max_age, quick_reply, sources_to_prove
+from feedsvc.feedreply import CORS, FEED_EXTS, PreparedFeed, QuickReplies, Reply, max_age, sources_to_prove
 from feedsvc.metrics import CONTENT_TYPE as METRICS_TYPE
 from feedsvc.metrics import Metrics
 from feedsvc.models import Cluster, Copy, FeedSpec, Source
@@ -357,12 +357,11 @@ def create_web(service: Service) -> WebApp:
         )
         return _ReplyResponse(reply)
 
-    def fast_feed(scope: dict[str, Any]) -> Reply | None:
-        """What ``feed`` answers, for the requests it answers from memory (see feedreply.quick_reply):
-        None for every other request (404, 401, 503, the first gzip request): the route answers."""
-        return quick_reply(
-            scope, served_spec, service.settings.token, lambda spec: bool(sources_to_ask(spec)), prepared_feed
-        )
+    # What ``feed`` answers, for the requests it answers from memory (see feedreply.QuickReplies): None
+    # for every other request (404, 401, 503, the first gzip request): the route answers.
+    fast_feed = QuickReplies(
+        served_spec, lambda: service.settings.token, lambda spec: bool(sources_to_ask(spec)), prepared_feed
+    )
 
     templates = _templates()
 

@@ -3,21 +3,29 @@ protocol) answers exactly what the routes answer, byte for byte, and leaves ever
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gc
+import logging
 import re
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from starlette.testclient import TestClient
+from uvicorn.server import ServerState
 
 from feedsvc.app import create_app
+from feedsvc.feedreply import sources_to_prove
+from feedsvc.models import FeedSpec
 from feedsvc.publish import MEDIA_TYPES
 from feedsvc.server import GuardedHttpToolsProtocol, server_config
 from feedsvc.settings import load_settings
@@ -134,6 +142,38 @@ def test_a_new_feed_version_is_answered_at_once(app: WebApp) -> None:
     assert stale is not None and stale.status == 200
 
 
+def test_remembered_answers_go_with_their_feed_version(app: WebApp) -> None:
+    publisher = app.state.service.publisher
+    old = publisher.get("all.atom")
+    for headers in ({}, {"If-None-Match": old.etag}, {"If-Modified-Since": "not a date"}):
+        assert app.answer_now(asgi_scope("/feeds/all.atom", headers)) is not None
+    gone = weakref.ref(old)
+    publisher.publish("all.atom", MEDIA_TYPES["atom"], old.content.replace(b"</feed>", b"<!-- --></feed>"))
+    del old
+    assert app.answer_now(asgi_scope("/feeds/all.atom")) is not None
+    gc.collect()
+    assert gone() is None  # nothing holds the old version (nor its bytes) for what it answered
+
+
+def test_a_remembered_answer_follows_a_reload(tmp_path: Path) -> None:
+    public = PRIVATE_FEED.replace(f'token = "{FEED_TOKEN}"\n', "")
+    app = create_app(load_settings(write_config(tmp_path, extra=public), environ={}), schedule=False)
+    service = app.state.service
+    try:
+        service.run_once()
+        for _ in range(2):  # made, then remembered
+            reply = app.answer_now(asgi_scope("/feeds/ukraine.atom"))
+            assert reply is not None and (b"cache-control", b"public, max-age=900") in reply.headers
+        service.reconfigure(load_settings(write_config(tmp_path, extra=PRIVATE_FEED), environ={}))
+        assert app.answer_now(asgi_scope("/feeds/ukraine.atom")) is None  # the route says 401
+        reply = app.answer_now(asgi_scope(f"/feeds/ukraine.atom?token={FEED_TOKEN}"))
+        assert reply is not None and (b"cache-control", b"private, max-age=900") in reply.headers
+        service.reconfigure(load_settings(write_config(tmp_path), environ={}))
+        assert app.answer_now(asgi_scope(f"/feeds/ukraine.atom?token={FEED_TOKEN}")) is None  # 404
+    finally:
+        service.close()
+
+
 def test_fast_answers_are_counted_like_the_others(app: WebApp) -> None:
     with TestClient(app) as client:
         etag = client.get("/feeds/all.atom").headers["etag"]
@@ -150,11 +190,18 @@ def test_fast_answers_are_counted_like_the_others(app: WebApp) -> None:
 
 
 @contextmanager
-def _serving(app: WebApp) -> Iterator[int]:
+def _serving(app: WebApp, access_log: logging.Handler | None = None) -> Iterator[int]:
+    """``app`` served by `feedsvc serve`'s server on 127.0.0.1 (its port); ``access_log``: a handler
+    for uvicorn's access log (off by default, as in `feedsvc serve`)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = uvicorn.Server(server_config(app, "127.0.0.1", port, stop_timeout=2))
+    config = server_config(app, "127.0.0.1", port, stop_timeout=2)
+    access = logging.getLogger("uvicorn.access")
+    if access_log is not None:  # after the config, which clears the logger's handlers
+        access.addHandler(access_log)
+        access.setLevel(logging.INFO)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -166,6 +213,8 @@ def _serving(app: WebApp) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        if access_log is not None:
+            access.removeHandler(access_log)
 
 
 def _read_answers(
@@ -240,3 +289,304 @@ def test_a_fast_answer_closes_when_the_reader_asks(app: WebApp, request_line: by
             rest += chunk
     assert answer.startswith(b"HTTP/1.1 200 ") and b"\r\nconnection: close\r\n" in answer
     assert rest == b""  # closed after the first answer
+
+
+# -- raw answers of both paths, through the real server ----------------------------------------------------
+
+RawRequest = tuple[str, str, list[tuple[str, str]]]  # method, request target, header lines in order
+_DATE = re.compile(rb"\r\ndate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n")
+
+
+def _raw_matrix(app: WebApp) -> list[RawRequest]:
+    """Feed requests in every shape the fast path answers or declines: GET and HEAD, each feed format, a
+    private feed by header and by query token, a feed waiting for its first success, encodings,
+    validators (lists, weak tags, dates), query strings, percent-encoding, absolute-form targets,
+    repeated and oddly cased headers, and requests that are not for a feed."""
+    feed = app.state.service.publisher.get("all.atom")
+    etag, modified = feed.etag, format_datetime(feed.last_modified, usegmt=True)
+    older = format_datetime(parsedate_to_datetime(modified).replace(year=2000), usegmt=True)
+    gzip_etag = f'"{etag.strip(chr(34))}-gzip"'
+    encodings: list[list[tuple[str, str]]] = [
+        [],
+        [("Accept-Encoding", "identity")],
+        [("Accept-Encoding", "gzip, deflate, br")],
+        [("Accept-Encoding", "gzip;q=0, *")],
+        [("accept-ENCODING", "x-gzip")],
+        [("Accept-Encoding", "identity"), ("Accept-Encoding", "gzip")],
+    ]
+    conditions: list[list[tuple[str, str]]] = [
+        [],
+        [("If-None-Match", etag)],
+        [("If-None-Match", f'"other", W/{gzip_etag}')],
+        [("If-None-Match", "*")],
+        [("If-None-Match", '"other"'), ("If-Modified-Since", modified)],
+        [("If-Modified-Since", modified)],
+        [("If-Modified-Since", older)],
+        [("If-Modified-Since", "not a date")],
+    ]
+    found: list[RawRequest] = []
+    for target in (
+        "/feeds/all.atom",
+        "/feeds/all.rss",
+        "/feeds/all.json",
+        f"/feeds/ukraine.atom?token={FEED_TOKEN}",
+    ):
+        for method in ("GET", "HEAD"):
+            found += [(method, target, e + c) for e in encodings for c in conditions]
+    private = [("Authorization", _basic(FEED_TOKEN))], [("Authorization", _basic("wrong"))], []
+    for target in (
+        "/feeds/ukraine.atom",
+        "/feeds/ukraine.atom?token=wrong",
+        f"/feeds/ukraine.atom?token=wrong&token={FEED_TOKEN}",
+        f"/feeds/ukraine.atom?token={FEED_TOKEN}&x=1",
+    ):
+        for method in ("GET", "HEAD"):
+            found += [(method, target, a + c) for a in private for c in conditions[:2]]
+    for target in (
+        "/feeds/all.atom?x=1&token=",
+        "/feeds/all%2Eatom",
+        "/feeds/%C3%A9.atom",
+        "http://127.0.0.1/feeds/all.atom",
+        "/feeds/never.atom",
+        "/feeds/nope.atom",
+        "/feeds/all.exe",
+        "/feeds/all.atom/",
+        "/feeds//all.atom",
+        "/feeds/a/b.atom",
+        "/healthz",
+        "/",
+    ):
+        for method in ("GET", "HEAD"):
+            found += [(method, target, e + c) for e in encodings[:3] for c in conditions[:2]]
+    found += [("POST", "/feeds/all.atom", []), ("OPTIONS", "/feeds/all.atom", [("Origin", "https://x")])]
+    return found
+
+
+def _request_bytes(request: RawRequest, version: str = "HTTP/1.1") -> bytes:
+    method, target, headers = request
+    lines = [f"{method} {target} {version}", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _heads(requests: list[RawRequest]) -> frozenset[int]:
+    return frozenset(i for i, (method, _, _) in enumerate(requests) if method == "HEAD")
+
+
+def _one_by_one(port: int, requests: list[RawRequest]) -> list[bytes]:
+    """Each request's raw answer, one request at a time on one keep-alive connection."""
+    answers = []
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        for request in requests:
+            sock.sendall(_request_bytes(request))
+            (answer,), rest = _read_answers(sock, 1, _heads([request]))
+            assert rest == b"", request
+            answers.append(answer)
+    return answers
+
+
+def _pipelined(port: int, requests: list[RawRequest]) -> list[bytes]:
+    """The raw answers to all of ``requests`` sent at once on one connection."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"".join(_request_bytes(r) for r in requests))
+        answers, rest = _read_answers(sock, len(requests), _heads(requests))
+    assert rest == b""
+    return answers
+
+
+def _closing(port: int, requests: list[RawRequest]) -> list[bytes]:
+    """Each request's raw answer sent as HTTP/1.0 and with `Connection: close`, each followed by a
+    second request: the server must close after the first answer, leaving the second unanswered."""
+    answers = []
+    for method, target, headers in requests:
+        for version, extra in (("HTTP/1.0", []), ("HTTP/1.1", [("Connection", "close")])):
+            request = (method, target, [*headers, *extra])
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(_request_bytes(request, version) * 2)
+                (answer,), rest = _read_answers(sock, 1, _heads([request]))
+                assert b"\r\nconnection: close\r\n" in answer.split(b"\r\n\r\n")[0] + b"\r\n", request
+                assert (rest or sock.recv(65536)) == b"", request  # closed, not answering the second
+            answers.append(answer)
+    return answers
+
+
+def _counted(port: int) -> dict[str, float]:
+    """feedsvc_http_requests_total by status, read from /metrics (which counts itself: one 200)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(_request_bytes(("GET", "/metrics", [])))
+        (answer,), _ = _read_answers(sock, 1)
+    found = re.findall(rb'feedsvc_http_requests_total\{status="(\d+)"\} ([\d.]+)', answer)
+    return {status.decode(): float(count) for status, count in found}
+
+
+def _answers_of(port: int, requests: list[RawRequest]) -> list[list[bytes]]:
+    """Every way of asking: one by one (twice: the second time from what the first remembered),
+    pipelined, and closing; each answer with its Date header's value blanked (checked for form)."""
+    runs = [
+        _one_by_one(port, requests),
+        _one_by_one(port, requests),
+        _pipelined(port, requests),
+        _closing(port, requests[::7]),
+    ]
+    for run in runs:
+        for answer in run:
+            assert len(_DATE.findall(answer.split(b"\r\n\r\n", 1)[0] + b"\r\n")) == 1, answer[:300]
+    return [[_comparable(a) for a in run] for run in runs]
+
+
+def _comparable(answer: bytes) -> bytes:
+    """``answer`` with its Date header's value blanked, and the numbers of a 503 (a feed waiting for its
+    first success: when to ask again counts down) too."""
+    answer = _DATE.sub(b"\r\ndate: -\r\n", answer)
+    if not answer.startswith(b"HTTP/1.1 503 "):
+        return answer
+    status, rest = answer.split(b"\r\n", 1)
+    return status + b"\r\n" + re.sub(rb"\d+", b"N", rest)
+
+
+NEVER_FETCHED = '[[sources]]\nname = "never"\nurl = "http://127.0.0.1:9/never"\ninterval = "15m"\n'  # refused
+
+
+@pytest.mark.skipif(GuardedHttpToolsProtocol is None, reason="httptools is not installed")
+def test_the_server_answers_byte_for_byte_as_the_asgi_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[int] = []  # statuses the protocol wrote itself, without an ASGI cycle
+    write_answer = GuardedHttpToolsProtocol._write_answer  # type: ignore[union-attr]
+
+    def spy(self: Any, status: int, *args: Any) -> None:
+        written.append(status)
+        write_answer(self, status, *args)
+
+    monkeypatch.setattr(GuardedHttpToolsProtocol, "_write_answer", spy)
+    config = write_config(tmp_path, extra=PRIVATE_FEED + NEVER_FETCHED)
+    app = create_app(load_settings(config, environ={}), schedule=False)
+    try:
+        app.state.service.run_once()
+        requests = _raw_matrix(app)
+        metrics = app.state.service.metrics
+        with _serving(app) as port:
+            _one_by_one(port, [("GET", "/feeds/all.atom", [("Accept-Encoding", "gzip")])])  # gzip made
+            counts = _counted(port)
+            fast = _answers_of(port, requests)
+            fast_counts = _counted(port)
+            fast_written, written[:] = list(written), []
+            app.fast_path(None, metrics)  # every request through uvicorn's ASGI cycle and the routes
+            routed = _answers_of(port, requests)
+            routed_counts = _counted(port)
+    finally:
+        app.state.service.close()
+    assert [len(run) for run in fast] == [len(run) for run in routed]
+    for fast_run, routed_run in zip(fast, routed, strict=True):
+        for request, a, b in zip(requests, fast_run, routed_run, strict=False):
+            assert a == b, request
+        assert fast_run == routed_run
+    statuses = {int(a.split(b" ", 2)[1]) for run in fast for a in run}
+    assert {200, 304, 401, 404, 405, 503} <= statuses
+    # The fast path answered (most of) them, and counted each as the routes do.
+    fast_delta = {k: v - counts.get(k, 0) for k, v in fast_counts.items()}
+    routed_delta = {k: v - fast_counts.get(k, 0) for k, v in routed_counts.items()}
+    assert fast_delta == routed_delta
+    # The feed 200s and 304s were written by the protocol itself, every one of them but in the pipelined
+    # run (where a reader that does not keep up sends them through the app, which waits for it to read).
+    unpipelined = [a for i, run in enumerate(fast) if i != 2 for a in run]
+    feed_answers = [
+        a for a in unpipelined if a.startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 304 ")) and b"\r\netag: " in a
+    ]
+    assert len(fast_written) >= len(feed_answers) > 500 and written == []
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.mark.skipif(GuardedHttpToolsProtocol is None, reason="httptools is not installed")
+def test_with_an_access_log_every_request_is_logged_and_answered_the_same(app: WebApp) -> None:
+    requests = [r for r in _raw_matrix(app) if r[1].startswith("/feeds/all.atom")][::5]
+    log = _Lines()
+    with _serving(app, access_log=log) as port:
+        _one_by_one(port, [("GET", "/feeds/all.atom", [("Accept-Encoding", "gzip")])])
+        logged = _one_by_one(port, requests)
+    assert len(log.lines) == len(requests) + 1
+    for (method, target, _), line, answer in zip(requests, log.lines[1:], logged, strict=True):
+        status = answer.split(b" ", 2)[1].decode()
+        assert line.endswith(f'"{method} {target} HTTP/1.1" {status}'), line
+    with _serving(app) as port:
+        app.fast_path(None, app.state.service.metrics)
+        routed = _one_by_one(port, requests)
+    assert [_DATE.sub(b"", a) for a in logged] == [_DATE.sub(b"", a) for a in routed]
+
+
+class _Transport(asyncio.Transport):
+    """What a protocol writes, and whether it closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8080)}.get(name, default)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.skipif(GuardedHttpToolsProtocol is None, reason="httptools is not installed")
+def test_fast_answers_carry_uvicorns_default_headers_as_they_change(app: WebApp) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        config = server_config(app, "127.0.0.1", 8080, stop_timeout=2)
+        config.load()
+        state = ServerState()
+        assert GuardedHttpToolsProtocol is not None
+        protocol = GuardedHttpToolsProtocol(config=config, server_state=state, app_state={}, _loop=loop)
+        transport = _Transport()
+        protocol.connection_made(transport)
+        request = b"GET /feeds/all.atom HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"
+        answers = []
+        for second in ("Mon, 01 Jan 2024 00:00:00 GMT", "Mon, 01 Jan 2024 00:00:01 GMT"):
+            state.default_headers = [
+                (b"date", second.encode()),
+                (b"server", b"uvicorn"),
+            ]  # as uvicorn renews them
+            for _ in range(2):
+                transport.written = b""
+                protocol.data_received(request)
+                answers.append(transport.written)
+        assert [a.split(b"\r\n")[1] for a in answers] == [
+            b"date: Mon, 01 Jan 2024 00:00:00 GMT",
+            b"date: Mon, 01 Jan 2024 00:00:00 GMT",
+            b"date: Mon, 01 Jan 2024 00:00:01 GMT",
+            b"date: Mon, 01 Jan 2024 00:00:01 GMT",
+        ]
+        assert all(a.startswith(b"HTTP/1.1 304 Not Modified\r\n") for a in answers) and not transport.closed
+        protocol.connection_lost(None)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("succeeded", "to_prove"),
+    [
+        (set(), ["a", "b"]),
+        ({"b"}, []),
+        ({"a", "b"}, []),
+        ({"c"}, ["a", "b"]),  # a success of a source no longer configured proves nothing
+    ],
+)
+def test_a_feed_waits_until_one_of_its_configured_sources_succeeded(
+    succeeded: set[str], to_prove: list[str]
+) -> None:
+    spec = FeedSpec(name="all", title="All", sources=("a", "c", "b"))
+    assert sources_to_prove(spec, {"a", "b"}, succeeded) == to_prove
