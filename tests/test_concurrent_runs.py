@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 COPIES = 3  # each demo page as three sources
 # Run-onces that must overlap serve's runs. A run-once sets the sources' next run an interval after its own
 # fetch (they were just fetched), so serve's runs fall due between run-onces, not inside them, unless the
-# interval is shorter than a run-once's start-up: hence 1 s, and run-onces one right after the other.
+# interval is well under a run-once's start-up (about 1 s on a quiet machine, less as feedsvc got faster):
+# hence 0.3 s, and run-onces one right after the other.
+INTERVAL = "0.3s"
 RUN_ONCES = 3
 
 
@@ -51,7 +53,12 @@ def _config(tmp: Path, database_url: str) -> Path:
         for i in range(COPIES):
             name = f"{page.stem.removeprefix('daily8-')}-{i}"
             (tmp / "pages" / f"{name}.txt").write_bytes(page.read_bytes())
-            lines += ["[[sources]]", f'name = "{name}"', f'url = "{tmp}/pages/{name}.txt"', 'interval = "1s"']
+            lines += [
+                "[[sources]]",
+                f'name = "{name}"',
+                f'url = "{tmp}/pages/{name}.txt"',
+                f'interval = "{INTERVAL}"',
+            ]
             lines.append("")
     path = tmp / "feedsvc.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
