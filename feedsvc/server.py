@@ -202,6 +202,8 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
                 app if hasattr(app, "answer_now") and not self.access_log else None
             )
             self._heads: dict[tuple[int, int, bool], tuple[Any, Any, bytes]] = {}
+            self._draining = False  # answering queued requests (see _start_asgi_task)
+            self._drained: Any = None  # the queued request just answered, whose completion is next
 
         def _head_too_large(self) -> None:
             self.send_400_response("Request header fields too large.")
@@ -279,9 +281,25 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
                 if answer is not None:
                     self._write_answer(*answer, cycle.keep_alive)
                     cycle.response_complete = True
-                    cycle.on_response()
+                    self._complete_in_turn(cycle)
                     return
             super()._start_asgi_task(cycle, app)
+
+        def _complete_in_turn(self, cycle: Any) -> None:
+            """Complete an answered queued request: uvicorn's completion starts the next queued one, which
+            lands here again. Done in a loop, not by recursion (a thousand pipelined requests in one read
+            would otherwise reach the interpreter's recursion limit), in the same order."""
+            if self._draining:  # called from the completion below: its loop completes this one next
+                self._drained = cycle
+                return
+            self._draining = True
+            try:
+                while cycle is not None:
+                    self._drained = None
+                    cycle.on_response()  # uvicorn's on_response_complete: starts the next queued request
+                    cycle = self._drained
+            finally:
+                self._draining = False
 
         def _write_answer(
             self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, keep_alive: bool

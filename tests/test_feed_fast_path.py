@@ -9,6 +9,7 @@ import gc
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 import weakref
@@ -269,6 +270,27 @@ def test_the_server_writes_fast_answers_in_order_with_routed_ones(app: WebApp) -
             sock.sendall(one * burst)
             answers, _ = _read_answers(sock, burst)
             assert {a.split(b"\r\n", 1)[0] for a in answers} == {b"HTTP/1.1 304 Not Modified"}
+            # Queued behind a routed request: answered in turn, each at the same stack depth (by
+            # recursion, a thousand of them reached the interpreter's limit and broke the connection).
+            depths: list[int] = []
+            answer = app._fast
+            assert answer is not None
+
+            def measured(scope: dict[str, Any]) -> Any:
+                frame, depth = sys._getframe(), 0
+                while frame is not None:
+                    frame, depth = frame.f_back, depth + 1
+                depths.append(depth)
+                return answer(scope)
+
+            app._fast = measured
+            queued = 300
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + one * queued)
+            answers, _ = _read_answers(sock, queued + 1)
+            app._fast = answer
+            assert answers[0].endswith(b"\r\n\r\nok\n")
+            assert {a.split(b"\r\n", 1)[0] for a in answers[1:]} == {b"HTTP/1.1 304 Not Modified"}
+            assert len(depths) >= queued and max(depths) - min(depths) < 100, (min(depths), max(depths))
         # The same bytes as the ASGI path, but for the date.
         app.fast_path(None, app.state.service.metrics)
         with socket.create_connection(("127.0.0.1", port)) as sock:
