@@ -34,6 +34,9 @@ CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ET
 GZIP_LEVEL = 6
 _MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
 _REPLIES_MAX = 256  # distinct feed paths, and requests per feed version, QuickReplies remembers
+# A request whose query and remembered header values are longer than this is answered, not remembered: a
+# client sending large distinct values would otherwise hold _REPLIES_MAX of them per feed file.
+_REMEMBERED_BYTES_MAX = 1024
 FEED_EXTS = ("atom", "rss", "json")
 _FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
 _HEAD_FIELDS = frozenset((b"authorization", b"accept-encoding", b"if-none-match", b"if-modified-since"))
@@ -102,12 +105,7 @@ _gzip_memo: dict[str, bool] = {}
 
 def _accepts_gzip_memo(header: str) -> bool:
     """:func:`accepts_gzip`, remembered: a server sees a handful of distinct Accept-Encoding values."""
-    found = _gzip_memo.get(header)
-    if found is None:
-        if len(_gzip_memo) >= _MEMO_MAX:
-            _gzip_memo.clear()
-        found = _gzip_memo[header] = accepts_gzip(header)
-    return found
+    return _memo_of(_gzip_memo, header, accepts_gzip)
 
 
 def _content_type(media_type: str) -> str:
@@ -150,14 +148,8 @@ class PreparedFeed:
             return False
         if if_modified_since == self.last_modified:  # what readers send back: our own Last-Modified
             return True
-        fresh = self._fresh_since.get(if_modified_since)
-        if fresh is None:
-            if len(self._fresh_since) >= _MEMO_MAX:
-                self._fresh_since.clear()
-            fresh = self._fresh_since[if_modified_since] = not_modified_since(
-                if_modified_since, self.feed.last_modified
-            )
-        return fresh
+        modified = self.feed.last_modified
+        return _memo_of(self._fresh_since, if_modified_since, lambda at: not_modified_since(at, modified))
 
     def reply(
         self,
@@ -227,6 +219,20 @@ def _head_fields(raw: list[tuple[bytes, bytes]]) -> _HeadFields:
     return get(b"authorization"), get(b"accept-encoding"), get(b"if-none-match"), get(b"if-modified-since")
 
 
+def _key_bytes(query_string: bytes, fields: _HeadFields) -> int:
+    return len(query_string) + sum(len(value) for value in fields if value is not None)
+
+
+def _memo_of(memo: dict[str, bool], value: str, answer: Callable[[str], bool]) -> bool:
+    """``answer(value)``, remembered in ``memo`` (up to _MEMO_MAX values of a sensible size)."""
+    found = memo.get(value)
+    if found is None:
+        found = answer(value)
+        if len(value) <= _REMEMBERED_BYTES_MAX:
+            _remember(memo, value, found, _MEMO_MAX)
+    return found
+
+
 def _remember(memo: dict[Any, Any], key: Any, value: Any, most: int) -> None:
     if len(memo) >= most:
         memo.clear()
@@ -282,7 +288,7 @@ class QuickReplies:
         reply = ready.replies.get(key)
         if reply is None:
             reply = self._reply(method, scope["query_string"], required, fields, ready)
-            if reply is not None:
+            if reply is not None and _key_bytes(scope["query_string"], fields) <= _REMEMBERED_BYTES_MAX:
                 _remember(ready.replies, key, reply, _REPLIES_MAX)
         return reply
 

@@ -25,8 +25,8 @@ from starlette.testclient import TestClient
 from uvicorn.server import ServerState
 
 from feedsvc.app import create_app
-from feedsvc.feedreply import sources_to_prove
-from feedsvc.models import FeedSpec
+from feedsvc.feedreply import PreparedFeed, QuickReplies, sources_to_prove
+from feedsvc.models import Feed, FeedSpec
 from feedsvc.publish import MEDIA_TYPES
 from feedsvc.server import GuardedHttpToolsProtocol, server_config
 from feedsvc.settings import load_settings
@@ -154,6 +154,23 @@ def test_remembered_answers_go_with_their_feed_version(app: WebApp) -> None:
     assert app.answer_now(asgi_scope("/feeds/all.atom")) is not None
     gc.collect()
     assert gone() is None  # nothing holds the old version (nor its bytes) for what it answered
+
+
+def test_requests_with_large_header_values_are_answered_but_not_remembered(app: WebApp) -> None:
+    feed = app.state.service.publisher.get("all.atom")
+    assert isinstance(feed, Feed)
+    ready = PreparedFeed(feed, 900)
+    spec = FeedSpec(name="all", title="All stories")
+    quick = QuickReplies(lambda name, ext: spec, lambda: "", lambda spec: False, lambda filename: ready)
+    small = quick(asgi_scope("/feeds/all.atom", {"If-None-Match": feed.etag}))
+    assert small is not None and small.status == 304 and len(ready.replies) == 1
+    for i in range(50):  # distinct large validators, as a client filling memory would send
+        tag = f'"{i}{"x" * 4000}", {feed.etag}'
+        large = quick(asgi_scope("/feeds/all.atom", {"If-None-Match": tag}))
+        assert large is not None and large.status == 304
+        since = quick(asgi_scope("/feeds/all.atom", {"If-Modified-Since": f"{i} {'y' * 4000}"}))
+        assert since is not None and since.status == 200  # unreadable: the whole feed
+    assert len(ready.replies) == 1 and not ready._fresh_since
 
 
 def test_a_remembered_answer_follows_a_reload(tmp_path: Path) -> None:
