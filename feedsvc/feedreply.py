@@ -34,8 +34,8 @@ CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ET
 GZIP_LEVEL = 6
 _MEMO_MAX = 256  # distinct Accept-Encoding / If-Modified-Since values remembered
 _REPLIES_MAX = 256  # distinct feed paths, and requests per feed version, QuickReplies remembers
-# A request whose query and remembered header values are longer than this is answered, not remembered: a
-# client sending large distinct values would otherwise hold _REPLIES_MAX of them per feed file.
+# What is longer than this (a path, a header value, a request's query and header values) is answered, not
+# remembered: a client sending large distinct values would otherwise fill every memo with them.
 _REMEMBERED_BYTES_MAX = 1024
 FEED_EXTS = ("atom", "rss", "json")
 _FEED_PATH = re.compile(r"/feeds/([^/]+)\.([^/]+)")  # the feed route's path, as Starlette matches it
@@ -224,16 +224,19 @@ def _key_bytes(query_string: bytes, fields: _HeadFields) -> int:
 
 
 def _memo_of(memo: dict[str, bool], value: str, answer: Callable[[str], bool]) -> bool:
-    """``answer(value)``, remembered in ``memo`` (up to _MEMO_MAX values of a sensible size)."""
+    """``answer(value)``, remembered in ``memo`` (up to _MEMO_MAX values)."""
     found = memo.get(value)
     if found is None:
         found = answer(value)
-        if len(value) <= _REMEMBERED_BYTES_MAX:
-            _remember(memo, value, found, _MEMO_MAX)
+        _remember(memo, value, found, _MEMO_MAX, len(value))
     return found
 
 
-def _remember(memo: dict[Any, Any], key: Any, value: Any, most: int) -> None:
+def _remember(memo: dict[Any, Any], key: Any, value: Any, most: int, size: int) -> None:
+    """``memo[key] = value`` (``memo`` emptied first when it holds ``most``), unless ``key`` is over
+    _REMEMBERED_BYTES_MAX long (``size``)."""
+    if size > _REMEMBERED_BYTES_MAX:
+        return
     if len(memo) >= most:
         memo.clear()
     memo[key] = value
@@ -274,7 +277,7 @@ class QuickReplies:
             if match is None:
                 return None
             found = (match[1], match[2], f"{match[1]}.{match[2]}")
-            _remember(self._paths, path, found, _REPLIES_MAX)
+            _remember(self._paths, path, found, _REPLIES_MAX, len(path))
         name, ext, filename = found
         spec = self._spec_of(name, ext)
         if spec is None:
@@ -288,8 +291,8 @@ class QuickReplies:
         reply = ready.replies.get(key)
         if reply is None:
             reply = self._reply(method, scope["query_string"], required, fields, ready)
-            if reply is not None and _key_bytes(scope["query_string"], fields) <= _REMEMBERED_BYTES_MAX:
-                _remember(ready.replies, key, reply, _REPLIES_MAX)
+            if reply is not None:
+                _remember(ready.replies, key, reply, _REPLIES_MAX, _key_bytes(scope["query_string"], fields))
         return reply
 
     @staticmethod
