@@ -49,7 +49,10 @@ HEADER_TIMEOUT = 10.0  # seconds to send a request's headers
 MAX_CONNECTIONS = 1000  # open connections before idle ones are closed to make room
 MAX_HEADER_BYTES = 16 * 1024  # h11's buffer for an incomplete request head (its default is 16 KiB too)
 _JOIN_BODY_BYTES = 64 * 1024  # an answer body up to this size is sent in one write with its head
-_HEADS_MAX = 64  # answer heads a connection remembers (see GuardedHttpToolsProtocol._head)
+_HEADS_MAX = 1024  # answer heads the process remembers (see GuardedHttpToolsProtocol._head)
+# (header list id, status, keep-alive) -> (that header list, uvicorn's default headers, the head's bytes):
+# nothing in a head belongs to a connection, and a feed reader mostly sends one request per connection.
+_HEADS: dict[tuple[int, int, bool], tuple[Any, Any, bytes]] = {}
 
 HttpImpl = Literal["auto", "httptools", "h11"]
 LoopImpl = Literal["auto", "uvloop", "asyncio"]
@@ -167,9 +170,7 @@ class _Answered:
     protocol's checks (pipelining, body, disconnect, shutdown) treat it as a finished response; nothing
     waits on it, so one instance serves every connection."""
 
-    response_complete = True
-    disconnected = False
-    keep_alive = True
+    response_complete = True  # all uvicorn reads of a complete cycle, with message_event
     message_event = asyncio.Event()  # set when the connection is lost; no one waits on it
 
 
@@ -201,7 +202,6 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self._answers: AnswersNow | None = (
                 app if hasattr(app, "answer_now") and not self.access_log else None
             )
-            self._heads: dict[tuple[int, int, bool], tuple[Any, Any, bytes]] = {}
             self._draining = False  # answering queued requests (see _start_asgi_task)
             self._drained: Any = None  # the queued request just answered, whose completion is next
 
@@ -231,11 +231,11 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
 
         def _answered_at_once(self) -> bool:
             """Ask the app for an answer to the request whose head was just parsed, and write it."""
-            parser, cycle = self.parser, self.cycle
+            parser = self.parser
             method = parser.get_method()
             if (
                 (method != b"GET" and method != b"HEAD")
-                or (cycle is not None and not cycle.response_complete)
+                or self._in_request()
                 or self.pipeline
                 or self.flow.write_paused
                 or self.transport.is_closing()
@@ -321,7 +321,7 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             with the date, once a second)."""
             defaults = self.server_state.default_headers
             key = (id(headers), status, keep_alive)
-            known = self._heads.get(key)
+            known = _HEADS.get(key)
             if known is not None and known[0] is headers and known[1] is defaults:
                 return known[2]
             lines = [STATUS_LINE[status]]
@@ -331,9 +331,9 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
                 lines.append(b"connection: close\r\n")
             lines.append(b"\r\n")
             head = b"".join(lines)
-            if len(self._heads) >= _HEADS_MAX:
-                self._heads.clear()
-            self._heads[key] = (headers, defaults, head)
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            _HEADS[key] = (headers, defaults, head)
             return head
 
     return GuardedHttpToolsProtocol

@@ -428,7 +428,7 @@ class Service:
         # The stored stories and the feeds' specs (titles from pages, a reload) have not changed since
         # every feed was last built here, whole: nothing to do. (Read before building: a change made
         # meanwhile is built by the next call.)
-        built_at = f"{self.publisher.fingerprint}:{self.store.change_seq()}:{_digest(repr(specs))}"
+        built_at = f"{self.publisher.fingerprint}:{self.store.change_seq()}"  # the fingerprint covers specs
         names = [f"{spec.name}.{ext}" for spec in specs for ext in RENDERERS]
         if (
             not self.publish_errors
