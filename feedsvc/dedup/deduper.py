@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from feedsvc.dedup.boilerplate import BoilerplateCounter, ShingleCounts
 from feedsvc.dedup.fingerprint import (
@@ -17,7 +15,7 @@ from feedsvc.dedup.fingerprint import (
     fingerprints,
 )
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
-from feedsvc.dedup.many import contents, narrow
+from feedsvc.dedup.many import Df, contents, narrow
 from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
@@ -226,7 +224,6 @@ class Deduper:
             self._index.remove(key)
 
 
-Df = npt.NDArray[Any]  # of each of a fingerprint's shingles: its boilerplate count when last read
 Signatures = tuple[bytes, bytes]  # (body, lead) as stored; b"" where there was nothing to sign
 _EMPTY = np.empty(0, dtype=np.uint32)
 

@@ -20,7 +20,7 @@ from feedsvc.dedup.shingles import U32, split
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES
 
-Df = npt.NDArray[Any]
+Df = npt.NDArray[Any]  # of each of a fingerprint's shingles: its boilerplate count when last read
 
 
 def _keyed(arrays: Sequence[U32], sizes: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:
@@ -116,7 +116,7 @@ def narrow(fp: Fingerprint, content: _Content, before: Mask, after: Mask, signer
         (fp.shingles[before != after], content.body_sig),
         (fp.lead[before[at] != after[at]], content.lead_sig),
     ):
-        if changed.size and (sig is None or np.any(signer.permuted(changed).min(axis=1) <= sig)):
+        if changed.size and (sig is None or np.any(signer.sign(changed) <= sig)):
             return False
     content.shingles = fp.shingles[after]
     content.head = fp.lead[after[at]][:START_SHINGLES]
