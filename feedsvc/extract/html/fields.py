@@ -114,7 +114,7 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
     for text, parent in _placed_strings(scope):
         if text in _LAYOUT or parent is None or id(parent) in fenced:
             continue  # a layout run cleans to nothing, which is no time
-        phrase = _phrase(str(text), languages) if len(text) <= 512 else _phrase.__wrapped__(text, languages)
+        phrase = _phrase_in(text, languages)
         if phrase and not _in_prose(parent, phrase):
             return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return None
