@@ -188,7 +188,9 @@ class _TextIndex:
 _TREE: ContextVar[_Tree] = ContextVar("feedsvc_html_tree", default=_Tree())  # noqa: B039 (never mutated)
 
 _TEXTS = etree.XPath("descendant::text()")
-_PLAIN_TEXTS = etree.XPath("descendant::text()[not(ancestor::rt or ancestor::rp)]")
+_RUBY_FREE_TEXTS = "descendant::text()[not(ancestor::rt or ancestor::rp)]"
+_PLAIN_TEXTS = etree.XPath(_RUBY_FREE_TEXTS)
+_PLAIN_TEXT_STRINGS = etree.XPath(_RUBY_FREE_TEXTS, smart_strings=False)  # str, not the tree's text nodes
 _NODES = etree.XPath("descendant::*|descendant::text()")
 _PLAIN_NODES = etree.XPath("descendant::*|descendant::text()[not(ancestor::rt or ancestor::rp)]")
 _KEEPS_SPACES = frozenset({"pre", "textarea"})
@@ -859,7 +861,7 @@ def _remembered(kind: str, el: Tag, compute: Callable[[Tag], Any]) -> Any:
 def _text_runs(root: Tag) -> Iterable[str]:
     """The texts of :func:`_strings` as plain strings (without the element each belongs to)."""
     if _TREE.get().ruby:
-        return _PLAIN_TEXTS(root)  # type: ignore[no-any-return]
+        return _PLAIN_TEXT_STRINGS(root)  # type: ignore[no-any-return]
     runs = _indexed(root)
     return root.itertext() if runs is None else runs
 
@@ -871,10 +873,7 @@ def _sponsored(record: Tag) -> bool:
     for a in _tags(record, "a"):
         if "sponsored" in (a.get("rel") or "").lower() or _ad_link(a.get("href") or ""):
             return True
-    runs = _indexed(record) if not _TREE.get().ruby else None  # plain strs, else the tree's text nodes
-    if runs is None:
-        runs = [str(node) for node in _text_runs(record)]
-    if any(map(_label, [run for run in runs if len(run) <= 60])):
+    if any(map(_label, [run for run in _text_runs(record) if len(run) <= 60])):
         return True  # a badge element: <span>Sponsored</span>, even when glued to the brand next to it
     lines = _lines(record)
     if max(map(len, lines), default=0) <= _CACHED_CHARS:  # each line read once per page, in C after that
