@@ -11,6 +11,7 @@ from functools import lru_cache
 from feedsvc.extract import times
 from feedsvc.extract.clean import is_chrome
 from feedsvc.extract.html.dom import (
+    _FIGURE,
     _SEPARATOR_RE,
     Tag,
     Text,
@@ -125,7 +126,6 @@ _LAYOUT = frozenset({" ", "\n"})  # what the parse leaves of the page's layout w
 _DIGIT_RE = re.compile(r"\d")
 _LINK = frozenset({"a"})
 _IMG = frozenset({"img"})
-_FIGURE = frozenset({"figure"})
 
 
 def _in_prose(parent: Tag, phrase: str) -> bool:

@@ -48,7 +48,7 @@ from feedsvc.extract.jsonld import text as _ld_str
 
 _ARTICLE = frozenset({"article"})
 _H1 = frozenset({"h1"})
-_FIGURE = frozenset({"figure"})
+_FIGURE_OR_LINK = frozenset({"figure", "a"})
 
 
 @dataclass
@@ -109,16 +109,14 @@ def _weight(text: str) -> int:
 
 
 def _prose(block: Tag | None) -> bool:
-    if block is None:
+    # A block's own paragraphs inside a figure or a link (a caption, a card) are no prose.
+    if block is None or block.tag in _FIGURE_OR_LINK or _ancestor(block, _FIGURE_OR_LINK) is not None:
         return False
     sizes = [
         _weight(text)
         # side by side in one block: a card grid's snippets each sit in their card
         for p in block.iterchildren("p")
-        if _ancestor(p, _FIGURE) is None
-        and _ancestor(p, frozenset({"a"})) is None
-        and _weight(text := _text(p)) >= _PROSE_PARAGRAPH_CHARS
-        and text[-1:] in ".!?。！？\"'”’»)"
+        if _weight(text := _text(p)) >= _PROSE_PARAGRAPH_CHARS and text[-1:] in ".!?。！？\"'”’»)"
     ]
     return len(sizes) >= _PROSE_PARAGRAPHS and sum(sizes) >= _PROSE_CHARS
 
