@@ -632,26 +632,6 @@ class Store:
                     state.copies.append(_copy(row))
         return out
 
-    def iter_fingerprints(self, since: datetime) -> Iterator[tuple[str, str, bytes, bytes, bytes, bytes]]:
-        """(copy key, cluster id, shingles, lead, body signature, lead signature) of every copy seen
-        since ``since``, oldest first."""
-        c = copies.c
-        query = (
-            select(c.key, c.cluster_id, c.shingles, c.lead, c.body_sig, c.lead_sig)
-            .where(copies.c.last_seen >= since)
-            .order_by(copies.c.first_seen, copies.c.key)
-        )
-        with self._read() as conn:
-            for row in conn.execute(query).yield_per(5000):
-                yield (
-                    row.key,
-                    row.cluster_id,
-                    bytes(row.shingles),
-                    bytes(row.lead),
-                    bytes(row.body_sig or b""),
-                    bytes(row.lead_sig or b""),
-                )
-
     def index_rows(
         self, since: datetime | None = None, changed_after: int | None = None
     ) -> Iterator[IndexRow]:

@@ -97,12 +97,6 @@ class Deduper:
             self._warm[id(fp)] = (fp, self.boilerplate.version, content, now)
         return content
 
-    def _content(self, shingles: U32) -> U32:
-        """Shingles minus known boilerplate (order kept)."""
-        if shingles.size == 0:
-            return shingles
-        return shingles[self.boilerplate.frequency(shingles) < self.boilerplate_df]
-
     def _prepare(self, fp: Fingerprint, *, sign: bool = True) -> _Content:
         last = self._last
         if last is not None and last[0] is fp and last[1] == self.boilerplate.version:
