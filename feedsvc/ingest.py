@@ -24,6 +24,7 @@ from typing import Any
 
 from feedsvc.dedup import (
     FINGERPRINT_VERSION,
+    SCHEME,
     BoilerplateCounter,
     Deduper,
     Fingerprint,
@@ -219,7 +220,7 @@ class Ingestor:
     def _restore(self, conn: Decision) -> int:
         params = json.dumps(
             {k: getattr(self.settings, k) for k in _DEDUP_PARAMS}
-            | {"scheme": "affine32", "fingerprint_version": FINGERPRINT_VERSION}
+            | {"scheme": SCHEME, "fingerprint_version": FINGERPRINT_VERSION}
         )
         stored = self.store.set_meta_default("dedup_params", params)
         self.seq, self.bp_seq = self.store.sequence(conn)
