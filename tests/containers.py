@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 
 from feedsvc.logs import fields as log_fields
+from tests.ports import free_port
 
 BUILDAH_ENV = {**os.environ, "BUILDAH_ISOLATION": "chroot"}
 
@@ -32,12 +32,6 @@ def buildah(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 # Lines buildah itself adds to a failed `buildah run`, after the command's own output.
 BUILDAH_NOISE = re.compile(r"^(subprocess exited|Error: exit status|error running container)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -5,7 +5,6 @@ either, and the store and the feeds hold each story once, exactly as one run-onc
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_PAGES
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 COPIES = 3  # each demo page as three sources
@@ -29,17 +29,11 @@ INTERVAL = "0.3s"
 RUN_ONCES = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _config(tmp: Path, database_url: str) -> Path:
     (tmp / "pages").mkdir(parents=True)
     lines = [
         "[service]",
-        f'listen = "127.0.0.1:{_free_port()}"',
+        f'listen = "127.0.0.1:{free_port()}"',
         'public_url = "http://feeds.test"',
         f'database_url = "{database_url}"',
         f'data_dir = "{tmp}/data"',

@@ -47,12 +47,12 @@ from tests.containers import (
     BUILDAH_NOISE,
     Run,
     buildah,
-    free_port,
     new_container,
     read_only_root,
     start,
     until,
 )
+from tests.ports import free_port
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 LOCK = ROOT / "requirements.lock"

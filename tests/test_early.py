@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from feedsvc.settings import Settings, load_settings
 from feedsvc.snapshot import Snapshot, read_snapshot, sqlite_file
 from feedsvc.store import Store
 from tests.conftest import DATA, ROOT, asgi_scope, write_config
+from tests.ports import free_port
 
 TOKEN = "s3cret-feed-token"
 PRIVATE = (
@@ -268,9 +268,7 @@ def test_a_stop_while_the_service_is_built_does_not_wait_for_it(config: Path) ->
 def test_a_service_that_cannot_be_built_stops_serve_with_its_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = write_config(tmp_path, listen=f"127.0.0.1:{port}")
     config.write_text(config.read_text().replace("[service]\n", "[service]\nauto_migrate = false\n"))
     db = tmp_path / "db" / "feedsvc.db"

@@ -32,6 +32,7 @@ from feedsvc.server import GuardedHttpToolsProtocol, server_config
 from feedsvc.settings import load_settings
 from feedsvc.web import WebApp
 from tests.conftest import asgi_scope, write_config
+from tests.ports import free_port
 
 FEED_TOKEN = "fEEd-t0ken-2c1b"
 PRIVATE_FEED = (
@@ -211,9 +212,7 @@ def test_fast_answers_are_counted_like_the_others(app: WebApp) -> None:
 def _serving(app: WebApp, access_log: logging.Handler | None = None) -> Iterator[int]:
     """``app`` served by `feedsvc serve`'s server on 127.0.0.1 (its port); ``access_log``: a handler
     for uvicorn's access log (off by default, as in `feedsvc serve`)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     config = server_config(app, "127.0.0.1", port, stop_timeout=2)
     access = logging.getLogger("uvicorn.access")
     if access_log is not None:  # after the config, which clears the logger's handlers

@@ -37,6 +37,7 @@ from feedsvc.settings import DedupSettings, Settings
 from feedsvc.store import SourceState
 from feedsvc.web import create_web
 from tests.conftest import write_config
+from tests.ports import free_port
 
 A = Source(name="a", url="/pages/a.txt", interval=900.0)
 B = Source(name="b", url="/pages/b.txt", interval=900.0)
@@ -371,14 +372,6 @@ def test_reload_command_without_a_running_service(tmp_path: Path, capsys: pytest
 # -- a real `feedsvc serve` --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(check: Callable[[], bool], proc: subprocess.Popen[bytes], what: str, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -402,7 +395,7 @@ def _log_lines(log: Path, marker: str) -> list[str]:
 
 @pytest.mark.slow
 def test_serve_reloads_on_sighup_and_feedsvc_reload(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = write_config(
         tmp_path,
         listen=f"127.0.0.1:{port}",

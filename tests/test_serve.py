@@ -16,14 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import write_config
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(config: Path) -> subprocess.Popen[bytes]:
@@ -63,7 +58,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
 
 
 def test_serve_publishes_then_stops_on_sigterm_and_restarts_with_same_ids(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, listen=f"127.0.0.1:{port}")
     url = f"http://127.0.0.1:{port}/feeds/all.atom"
     proc = _serve(config)
@@ -86,7 +81,6 @@ def test_serve_publishes_then_stops_on_sigterm_and_restarts_with_same_ids(tmp_pa
 
 
 def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path: Path) -> None:
-    import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

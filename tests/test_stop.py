@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from feedsvc.schedule import Schedule
 from feedsvc.service import Service
 from feedsvc.settings import load_settings
 from tests.conftest import write_config
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 STOP_TIMEOUT = 5.0
@@ -101,19 +101,13 @@ def _config(tmp: Path, held_url: str) -> Path:
         f'[[sources]]\nname = "held"\nurl = "{held_url}"\ninterval = "15m"\n'
     )
     config = write_config(
-        tmp, extra, pages=("daily8-putin-invites-trump.txt",), listen=f"127.0.0.1:{_free_port()}"
+        tmp, extra, pages=("daily8-putin-invites-trump.txt",), listen=f"127.0.0.1:{free_port()}"
     )
     text = config.read_text(encoding="utf-8").replace(
         'log_level = "WARNING"', f'log_level = "DEBUG"\nstop_timeout = {STOP_TIMEOUT}'
     )
     config.write_text(text, encoding="utf-8")
     return config
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(config: Path, log: Path) -> subprocess.Popen[bytes]:

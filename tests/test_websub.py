@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 from feedsvc.websub import HubPinger, publish_form, retry_delay, should_retry
 from tests.conftest import write_config
+from tests.ports import free_port
 from tests.test_publish import atom_problems, rss_problems
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -296,9 +296,7 @@ def test_failed_pings_are_retried_a_bounded_number_of_times_and_logged(
 
 def test_an_unreachable_hub_is_logged_and_never_fatal(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="feedsvc.websub")
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     pinger = HubPinger(f"http://user:hubsecret@127.0.0.1:{port}/", attempts=2, delay=0.01)
     try:
         pinger.ping([f"{BASE}/all.atom", f"{BASE}/all.atom"])  # queued once

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import pg
+from tests.ports import free_port
 from tests.wirepages import Corpus, corpus, extra_story
 
 pytestmark = pytest.mark.slow
@@ -80,12 +80,6 @@ def _serve_site(site: Site) -> tuple[ThreadingHTTPServer, int]:
     return server, int(server.server_address[1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _config(tmp: Path, port: int, sources: int, db: str, interval: float, lease: float) -> Path:
     lines = [
         "[service]",
@@ -121,7 +115,7 @@ class Proc:
 
 
 def _start(config: Path, role: str, n: int) -> Proc:
-    port = _free_port()
+    port = free_port()
     log = config.parent / f"{role}-{n}.log"
     env = {
         **os.environ,
