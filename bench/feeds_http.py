@@ -55,6 +55,7 @@ from typing import Any, cast
 
 from bench._load import Result
 from bench._load import run as load_run
+from tests.ports import free_port
 
 ENTRIES = 100
 FEED = "/feeds/all.atom"
@@ -145,12 +146,6 @@ SERVERS = ("fast", "stack", "h11", "raw")
 P99_TARGET_MS = 10.0
 PER_CORE_TARGET = 2.0  # fast against h11, req/s per core
 STARTUP_TARGET_S = 0.5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -382,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        ports = {name: _free_port() for name in SERVERS}
+        ports = {name: free_port() for name in SERVERS}
         config = _write_config(tmp, ports["fast"])
         feedsvc = [sys.executable, "-m", "feedsvc.cli"]
         built = subprocess.run(
@@ -394,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
             # Start-up first, one server at a time, so nothing else starts beside it.
-            floor_port = _free_port()
+            floor_port = free_port()
             floor_argv = [
                 sys.executable,
                 "-m",

@@ -7,7 +7,6 @@ Run: python -m bench.http_during_parse
 
 from __future__ import annotations
 
-import socket
 import statistics
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from feedsvc.models import Page, Source
 from feedsvc.server import server_config
 from feedsvc.settings import load_settings
 from tests.conftest import write_config
+from tests.ports import free_port
 
 REQUESTS = 400
 
@@ -42,9 +42,7 @@ def _probe(url: str) -> tuple[float, float, float]:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="feedsvc-bench-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     settings = load_settings(write_config(tmp, listen=f"127.0.0.1:{port}"), environ={})
     app = create_app(settings, schedule=False)
     app.state.service.run_once()

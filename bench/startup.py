@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,16 +28,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 BENCH = "startup"
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "pages"
 WARM_TARGET = 0.5
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(tmp: Path, port: int) -> Path:
@@ -125,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {}
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-            port = _free_port()
+            port = free_port()
             config = _config(Path(tmp), port)
             times.setdefault("first", []).append(time_to_feed(config, port, "/readyz"))
             floor = [sys.executable, "-m", "bench.feeds_http", "--serve-bytes"]
