@@ -369,7 +369,7 @@ def test_one_request_at_a_time_per_host() -> None:
 
 def test_different_hosts_are_fetched_in_parallel() -> None:
     # Each handler waits for the other host's request: this only completes if both are in flight at once.
-    barrier = threading.Barrier(2, timeout=5)
+    barrier = threading.Barrier(2, timeout=60)
 
     def handler(request: httpx.Request) -> httpx.Response:
         barrier.wait()

@@ -182,7 +182,7 @@ def test_concurrent_workers_cluster_like_one_process(database_url: str, tmp_path
 
         def run(i: int) -> None:
             try:
-                barrier.wait(10)
+                barrier.wait(60)
                 for start in range(0, 12, 3):  # several pages each, interleaving with the others
                     workers[i].ingest(pages[i][start : start + 3])
             except BaseException as exc:  # reported below

@@ -31,30 +31,35 @@ def _serve(config: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _has_entries(response: httpx.Response) -> bool:
+def _entries(response: httpx.Response) -> int:
     if response.headers.get("content-type", "").startswith("application/feed+json"):
-        return bool(json.loads(response.content).get("items"))
-    return bool(feedparser.parse(response.content).entries)
+        return len(json.loads(response.content).get("items") or [])
+    return len(feedparser.parse(response.content).entries)
 
 
-def _wait_for_feed(url: str, proc: subprocess.Popen[bytes], limit: float = 120.0) -> httpx.Response:
-    """The feed at ``url`` once it carries entries (a fresh store's first fetch may not have run yet)."""
+def _wait_for_feed(
+    url: str, proc: subprocess.Popen[bytes], limit: float = 120.0, at_least: int = 1
+) -> httpx.Response:
+    """The feed at ``url`` once it carries ``at_least`` entries (a fresh store's first fetch may not have
+    run yet, and the scheduler publishes after each source)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"feedsvc serve exited with {proc.returncode}"
         try:
             r = httpx.get(url, timeout=2)
-            if r.status_code == 200 and _has_entries(r):
+            if r.status_code == 200 and _entries(r) >= at_least:
                 return r
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"no feed with entries at {url} within {limit} s")
+    raise AssertionError(f"no feed with {at_least} entries or more at {url} within {limit} s")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, and the exit status: the service stops within its stop_timeout (10 s, tests/test_stop.py
+    holds it to that); the rest of the minute is for a loaded machine's interpreter shutdown."""
     proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=15)
+    return proc.wait(timeout=60)
 
 
 def test_serve_publishes_then_stops_on_sigterm_and_restarts_with_same_ids(tmp_path: Path) -> None:
@@ -63,12 +68,7 @@ def test_serve_publishes_then_stops_on_sigterm_and_restarts_with_same_ids(tmp_pa
     url = f"http://127.0.0.1:{port}/feeds/all.atom"
     proc = _serve(config)
     try:
-        first = feedparser.parse(_wait_for_feed(url, proc).content)
-        # The scheduler publishes after each source; wait until all three pages are in.
-        deadline = time.monotonic() + 15
-        while len(first.entries) < 9 and time.monotonic() < deadline:
-            time.sleep(0.3)
-            first = feedparser.parse(httpx.get(url).content)
+        first = feedparser.parse(_wait_for_feed(url, proc, at_least=9).content)  # all three pages in
         assert not first.bozo and len(first.entries) == 9
     finally:
         assert _stop(proc) == 0

@@ -54,7 +54,7 @@ async def _ok(request: Request) -> Response:
     return PlainTextResponse("ok\n")
 
 
-def _until(condition: object, limit: float = 10.0) -> None:
+def _until(condition: object, limit: float = 60.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if callable(condition) and condition():

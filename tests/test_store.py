@@ -144,7 +144,7 @@ def test_host_locks_exclude_each_other_across_connections(database_url: str) -> 
         inside = threading.Event()
 
         def second() -> None:
-            inside.wait(10)
+            inside.wait(60)
             with other.host_lock("news.example"):
                 order.append("second")
 
@@ -157,7 +157,7 @@ def test_host_locks_exclude_each_other_across_connections(database_url: str) -> 
                 thread.join(0.5)
                 assert thread.is_alive()
             order.append("first")
-        thread.join(10)
+        thread.join(60)
         if store.engine.dialect.name == "postgresql":
             assert order == ["first", "second"]
         with store.host_lock("news.example"), other.host_lock("other.example"):
