@@ -26,7 +26,8 @@ from feedsvc.server import (
     server_config,
 )
 from tests.conftest import write_config
-from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
+from tests.ports import free_port
+from tests.test_serve import _serve, _stop, _wait_for_feed
 
 MAX_CONNECTIONS = 20
 
@@ -64,7 +65,7 @@ def _until(condition: object, limit: float = 10.0) -> None:
 
 @contextmanager
 def _running(http: str, loop: str, sock: socket.socket | None = None) -> Iterator[tuple[int, uvicorn.Server]]:
-    port = sock.getsockname()[1] if sock is not None else _free_port()
+    port = sock.getsockname()[1] if sock is not None else free_port()
     app = Starlette(routes=[Route("/healthz", _ok)])
     config = server_config(app, "127.0.0.1", port, stop_timeout=2, http=http, loop=loop)  # type: ignore[arg-type]
     config.http = _TIGHT[http]
@@ -206,7 +207,7 @@ def test_open_file_limit_is_raised_to_the_hard_limit() -> None:
 @pytest.mark.slow
 def test_healthz_answers_within_a_second_beside_500_idle_connections(tmp_path: Path) -> None:
     raise_open_file_limit()  # this test process holds the 500 client sockets
-    port = _free_port()
+    port = free_port()
     proc = _serve(write_config(tmp_path, listen=f"127.0.0.1:{port}"))
     idle: list[socket.socket] = []
     try:
