@@ -28,7 +28,8 @@ import httpx
 import pytest
 
 from tests.conftest import DATA, write_config
-from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
+from tests.ports import free_port
+from tests.test_serve import _serve, _stop, _wait_for_feed
 
 pytestmark = [
     pytest.mark.slow,
@@ -165,7 +166,7 @@ def _entries(url: str) -> int:
 
 
 def test_newsboat_sees_one_new_entry_and_no_old_one_again(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, pages=(FIRST_PAGE,), listen=f"127.0.0.1:{port}")
     feed = f"http://127.0.0.1:{port}/feeds/all.atom"
 
@@ -229,7 +230,7 @@ def test_newsboat_importing_the_opml_shows_every_story_once(tmp_path: Path) -> N
     """What a new user does: import /feeds.opml into newsboat (``newsboat -i``) and reload. Every story of
     every source is there, each exactly once, and no subscribed feed is empty (newsboat files an item under
     one feed only, so overlapping subscriptions would leave feeds that look empty)."""
-    port = _free_port()
+    port = free_port()
     pages = ("daily8-putin-invites-trump.txt", "daily8-ukraine-security-talks.txt")
     config = write_config(tmp_path, pages=pages, listen=f"127.0.0.1:{port}")
     base = f"http://127.0.0.1:{port}"

@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_PAGES, write_config
-from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
+from tests.ports import free_port
+from tests.test_serve import _serve, _stop, _wait_for_feed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -105,7 +106,7 @@ def _chromium(url: str, name: str, profile: Path) -> Rendered:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("pages")
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp, listen=f"127.0.0.1:{port}")
     page = (DEMO_PAGES / XSS_PAGE).read_text(encoding="utf-8")
     assert XSS_HEADLINE in page

@@ -263,10 +263,11 @@ def test_times_in_a_readers_terms(seconds: int, words: str) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed; .ci/run installs it")
 def test_newsboat_importing_the_opml_files_every_story_once(tmp_path: Path) -> None:
+    from tests.ports import free_port
     from tests.test_newsboat import Newsboat
-    from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
+    from tests.test_serve import _serve, _stop, _wait_for_feed
 
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, listen=f"127.0.0.1:{port}")
     base = f"http://127.0.0.1:{port}"
     proc = _serve(config)
@@ -637,10 +638,11 @@ def test_tokens_never_reach_the_logs(tmp_path: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed; .ci/run installs it")
 def test_newsboat_reads_a_private_feed_and_the_server_never_logs_its_token(tmp_path: Path) -> None:
+    from tests.ports import free_port
     from tests.test_newsboat import Newsboat
-    from tests.test_serve import _free_port, _serve, _stop, _wait_for_feed
+    from tests.test_serve import _serve, _stop, _wait_for_feed
 
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, extra=PRIVATE_FEED, listen=f"127.0.0.1:{port}")
     config.write_text(config.read_text().replace('log_level = "WARNING"', 'log_level = "DEBUG"'))
     base = f"http://127.0.0.1:{port}"
