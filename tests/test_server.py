@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from uvicorn.server import ServerState
 
 from feedsvc import server as server_module
 from feedsvc.server import (
@@ -234,6 +237,75 @@ def test_an_unread_body_past_its_cap_closes_the_connection_after_the_answer(serv
                 break
         assert closed, "the server read on past the cap on an answered request's unread body"
         assert _until_closed(sock) == b""  # nothing more after the answer: no 400
+
+
+class _SetClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test sets: timers fire when it passes them, never by waiting."""
+
+    now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def run_ready(self) -> None:
+        """Run what is due: ready callbacks, tasks' next steps and timers up to ``now``."""
+        self.run_until_complete(asyncio.sleep(0))
+
+
+class _Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = b""
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.sent += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _answers_without_reading(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]})
+    await send({"type": "http.response.body", "body": b"ok\n"})
+
+
+@pytest.mark.parametrize("http", [param.values[0][0] for param in PROTOCOLS])
+def test_once_an_answered_body_ends_the_next_head_has_its_own_deadline(http: str) -> None:
+    loop = _SetClockLoop()
+    try:
+        config = server_config(_answers_without_reading, "127.0.0.1", 8080, stop_timeout=2, http=http)  # type: ignore[arg-type]
+        config.load()
+        protocol = config.http(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n")
+        loop.run_ready()
+        assert transport.sent.startswith(b"HTTP/1.1 200 ") and transport.sent.endswith(b"ok\n")
+        answered = len(transport.sent)
+        # The body, past the head cap, in reads of its own, 9 s after the answer (header_timeout is 10);
+        # the last read ends it and begins the next request's head.
+        loop.now = 9.0
+        protocol.data_received(b"a" * 10_000)
+        protocol.data_received(b"a" * 10_000)
+        protocol.data_received(b"a" * 10_000 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        loop.now = 18.0  # past the answer's deadline, within the next head's
+        loop.run_ready()
+        assert len(transport.sent) == answered and not transport.closed  # no 400, still open
+        loop.now = 19.5  # the next head, unfinished, is 10.5 s old
+        loop.run_ready()
+        assert transport.closed and len(transport.sent) == answered
+    finally:
+        loop.close()
 
 
 @pytest.mark.parametrize("http_loop", PROTOCOLS)
