@@ -7,6 +7,14 @@ pure-Python fallback when httptools is not installed) share ``_Guards``, which a
 
 - a request-header deadline: a connection must finish each request's headers within ``header_timeout``
   seconds of opening (or of its previous response), or it is closed;
+- a bound on a body answered before it arrived (the app answered without reading it, or the answer was
+  written as soon as the head was parsed): uvicorn reads such a body to its end and drops it, with no
+  bound at all (its keep-alive timer is off from the first byte until the next response). Its bytes are
+  not a request head, so the head cap and deadline do not apply to them as such; instead the rest of
+  the body is due within ``header_timeout`` of the answer, and the connection is closed (after the
+  answer, no 400) once more than ``max_unread_body_bytes`` of it arrive, as Go's net/http closes past
+  256 KiB of a body its handler left unread. When the body ends, the next request's head gets its own
+  ``header_timeout``;
 - a connection cap: past ``max_connections`` open connections, the oldest connection with no request in
   progress is closed to make room, so a flood of idle sockets can never lock out /healthz or a feed reader;
 - a request-head size cap (``MAX_HEADER_BYTES``): h11 enforces it itself, httptools has none, so the guard
@@ -40,6 +48,7 @@ import socket
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -48,6 +57,7 @@ from feedsvc.errors import FeedsvcError
 HEADER_TIMEOUT = 10.0  # seconds to send a request's headers
 MAX_CONNECTIONS = 1000  # open connections before idle ones are closed to make room
 MAX_HEADER_BYTES = 16 * 1024  # h11's buffer for an incomplete request head (its default is 16 KiB too)
+MAX_UNREAD_BODY_BYTES = 256 * 1024  # of a body still arriving after its answer, before the connection closes
 _JOIN_BODY_BYTES = 64 * 1024  # an answer body up to this size is sent in one write with its head
 _HEADS_MAX = 1024  # answer heads the process remembers (see GuardedHttpToolsProtocol._head)
 # (header list id, status, keep-alive) -> (that header list, uvicorn's default headers, the head's bytes):
@@ -66,30 +76,45 @@ else:
 
 
 class _Guards(_GuardBase):
-    """Request-header deadline, idle-connection cap, head size cap and TCP_NODELAY for a uvicorn protocol."""
+    """Request-header deadline, idle-connection cap, head size cap, unread-body bounds and TCP_NODELAY for a
+    uvicorn protocol."""
 
     header_timeout = HEADER_TIMEOUT
     max_connections = MAX_CONNECTIONS
     max_header_bytes = MAX_HEADER_BYTES
+    max_unread_body_bytes = MAX_UNREAD_BODY_BYTES
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         _set_nodelay(transport)
         self._opened = self.loop.time()
         self._head_bytes = 0
+        self._unread_body_bytes = 0  # of the body of a request answered before its body arrived
         self._responses = 0
         self._header_deadline: asyncio.TimerHandle | None = None
-        self._header_due: float | None = None  # when the current request's headers are due; None: in one
+        # When the current request's headers, or the rest of an answered request's body, are due; None:
+        # in a request.
+        self._header_due: float | None = None
         self._arm_header_deadline()
         if len(self.connections) > self.max_connections:
             self._close_oldest_idle()
 
     def data_received(self, data: bytes) -> None:
-        responses = self._responses
+        """Count ``data`` toward the head cap, or the unread-body cap, by what the parser is in after it.
+        A read in which a response completed, or an answered body ended, counts toward neither: what
+        part of it came after is not known, so the cap acts a read later (the deadline bounds it)."""
+        responses, in_body = self._responses, self._in_body()
         super().data_received(data)
         if self._in_request():
             self._header_due = None
             self._head_bytes = 0
+        elif self._in_body():  # the rest of the body of a request answered already: not a head
+            if self._responses == responses:
+                self._unread_body_bytes += len(data)
+                if self._unread_body_bytes > self.max_unread_body_bytes and not self.transport.is_closing():
+                    self.transport.close()
+        elif in_body:  # that body ended in this read: the next request's head gets its own deadline
+            self._arm_header_deadline()
         elif self._responses == responses:  # nothing answered meanwhile: all of it is an unfinished head
             self._head_bytes += len(data)
             if self._head_bytes > self.max_header_bytes and not self.transport.is_closing():
@@ -99,7 +124,10 @@ class _Guards(_GuardBase):
         super().on_response_complete()
         self._responses += 1
         self._head_bytes = 0
-        self._arm_header_deadline()  # the next request on this keep-alive connection gets its own deadline
+        self._unread_body_bytes = 0
+        # The next request on this keep-alive connection (or the rest of this one's body) gets its own
+        # deadline.
+        self._arm_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
@@ -107,6 +135,10 @@ class _Guards(_GuardBase):
 
     def _head_too_large(self) -> None:
         """An unfinished request head past ``max_header_bytes`` (h11 answers 400 itself before this)."""
+
+    def _in_body(self) -> bool:
+        """The current request's head is complete and its body is still arriving."""
+        raise NotImplementedError
 
     def _in_request(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
@@ -156,6 +188,9 @@ def _set_nodelay(transport: asyncio.BaseTransport) -> None:
 class GuardedH11Protocol(_Guards, H11Protocol):
     """uvicorn's h11 protocol (pure Python) with the guards."""
 
+    def _in_body(self) -> bool:
+        return self.conn.their_state is h11.SEND_BODY
+
 
 class AnswersNow(Protocol):
     """An ASGI app that can answer some requests from their scope alone, at once (see the module's
@@ -204,9 +239,13 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             )
             self._draining = False  # answering queued requests (see _start_asgi_task)
             self._drained: Any = None  # the queued request just answered, whose completion is next
+            self._body_pending = False  # the parser is between a request's head and its end
 
         def _head_too_large(self) -> None:
             self.send_400_response("Request header fields too large.")
+
+        def _in_body(self) -> bool:
+            return self._body_pending
 
         # -- parser callbacks: the scope only for a request that goes to the app ---------------------
 
@@ -220,6 +259,7 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self.scope = None  # type: ignore[assignment]  # made if the request goes to the app
 
         def on_headers_complete(self) -> None:
+            self._body_pending = True
             if self.scope is None:  # gathered by on_message_begin above
                 if self._answered_at_once():
                     return
@@ -228,6 +268,10 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
                 self.url, self.expect_100_continue = url, expect
                 self.headers = self.scope["headers"] = headers
             super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._body_pending = False
+            super().on_message_complete()
 
         def _answered_at_once(self) -> bool:
             """Ask the app for an answer to the request whose head was just parsed, and write it."""

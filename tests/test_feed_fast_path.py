@@ -329,6 +329,23 @@ def test_a_fast_answer_closes_when_the_reader_asks(app: WebApp, request_line: by
     assert rest == b""  # closed after the first answer
 
 
+@pytest.mark.skipif(GuardedHttpToolsProtocol is None, reason="httptools is not installed")
+def test_a_fast_answer_given_before_its_body_keeps_the_connection(app: WebApp) -> None:
+    request = b"GET /feeds/all.atom HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n"
+    with _serving(app) as port, socket.create_connection(("127.0.0.1", port)) as sock:
+        # Answered as soon as its head is parsed; its body, more than a request head may hold, comes
+        # after the answer in several writes, then the next request on the same connection.
+        sock.sendall(request + b"Content-Length: 200000\r\n\r\n")
+        (first,), rest = _read_answers(sock, 1)
+        assert rest == b""
+        for _ in range(20):
+            sock.sendall(b"a" * 10_000)
+        sock.sendall(request + b"\r\n")
+        (second,), rest = _read_answers(sock, 1)
+        assert rest == b""
+    assert first.startswith(b"HTTP/1.1 200 ") and _without_date(second) == _without_date(first)
+
+
 # -- raw answers of both paths, through the real server ----------------------------------------------------
 
 RawRequest = tuple[str, str, list[tuple[str, str]]]  # method, request target, header lines in order

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from uvicorn.server import ServerState
 
 from feedsvc import server as server_module
 from feedsvc.server import (
@@ -64,11 +68,15 @@ def _until(condition: object, limit: float = 60.0) -> None:
 
 
 @contextmanager
-def _running(http: str, loop: str, sock: socket.socket | None = None) -> Iterator[tuple[int, uvicorn.Server]]:
+def _running(
+    http: str, loop: str, sock: socket.socket | None = None, tight: bool = True
+) -> Iterator[tuple[int, uvicorn.Server]]:
+    """A server of /healthz; ``tight``: with the short header deadline and connection cap above."""
     port = sock.getsockname()[1] if sock is not None else free_port()
     app = Starlette(routes=[Route("/healthz", _ok)])
     config = server_config(app, "127.0.0.1", port, stop_timeout=2, http=http, loop=loop)  # type: ignore[arg-type]
-    config.http = _TIGHT[http]
+    if tight:
+        config.http = _TIGHT[http]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock] if sock else None}, daemon=True)
     thread.start()
@@ -84,6 +92,14 @@ def _running(http: str, loop: str, sock: socket.socket | None = None) -> Iterato
 def tight_server(request: pytest.FixtureRequest) -> Iterator[int]:
     http, loop = request.param
     with _running(http, loop) as (port, _):
+        yield port
+
+
+@pytest.fixture(params=PROTOCOLS)
+def server(request: pytest.FixtureRequest) -> Iterator[int]:
+    """As `feedsvc serve` runs it: a 10 s header deadline, far from what a test on a loaded machine takes."""
+    http, loop = request.param
+    with _running(http, loop, tight=False) as (port, _):
         yield port
 
 
@@ -118,14 +134,29 @@ def test_a_trickle_of_header_bytes_does_not_keep_a_connection(tight_server: int)
         assert closed, "a slowloris peer kept its connection past the header deadline"
 
 
+def _answer(sock: socket.socket) -> bytes:
+    """The next answer of /healthz (it ends "ok\\n") on ``sock``."""
+    answer = b""
+    while not answer.endswith(b"ok\n"):
+        chunk = sock.recv(4096)
+        assert chunk, f"closed before the answer: {answer!r}"
+        answer += chunk
+    return answer
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    """What the server sends until it closes ``sock`` (a reset counts as a close)."""
+    sent = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(4096):
+            sent += chunk
+    return sent
+
+
 def test_after_a_response_the_next_request_head_has_its_own_deadline(tight_server: int) -> None:
     with socket.create_connection(("127.0.0.1", tight_server), timeout=10) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = b""
-        while not answer.endswith(b"ok\n"):
-            chunk = sock.recv(4096)
-            assert chunk, "closed before the answer"
-            answer += chunk
+        _answer(sock)
         started = time.monotonic()
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
         assert sock.recv(1024) == b""
@@ -156,6 +187,125 @@ def test_an_oversized_request_head_is_refused(tight_server: int) -> None:
         while chunk := sock.recv(4096):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400 ")  # and closed: recv returned b"" before the 10 s timeout
+
+
+def test_a_body_arriving_after_its_answer_is_not_a_request_head(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        # Answered before its body is read (the route never reads it); the body comes after the answer,
+        # in writes that together hold more than a request head may.
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+        for _ in range(10):
+            sock.sendall(b"a" * 10_000)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _answer(sock).startswith(b"HTTP/1.1 200 ")  # the next request's own answer, no 400
+        # Past the body, an unfinished head counts toward the cap again.
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000)
+        assert _until_closed(sock).startswith(b"HTTP/1.1 400 ")
+
+
+def test_a_trickle_of_body_after_its_answer_does_not_keep_a_connection(tight_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", tight_server), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        _answer(sock)
+        sock.settimeout(0.1)
+        closed = False
+        for _ in range(1000):  # a byte at a time, a tenth of a second apart, while the server reads
+            try:
+                sock.sendall(b"a")
+                assert sock.recv(1) == b"", "an answer to a body?"
+                closed = True
+                break
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+                break
+        assert closed, "a peer trickling an answered request's body kept its connection"
+
+
+def test_an_unread_body_past_its_cap_closes_the_connection_after_the_answer(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+        assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+        closed = False
+        for _ in range(1000):  # 64 MB at most, far past the cap (and read in a fraction of the deadline)
+            try:
+                sock.sendall(b"a" * 65536)
+            except OSError:
+                closed = True
+                break
+        assert closed, "the server read on past the cap on an answered request's unread body"
+        assert _until_closed(sock) == b""  # nothing more after the answer: no 400
+
+
+class _SetClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test sets: timers fire when it passes them, never by waiting."""
+
+    now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def run_ready(self) -> None:
+        """Run what is due: ready callbacks, tasks' next steps and timers up to ``now``."""
+        self.run_until_complete(asyncio.sleep(0))
+
+
+class _Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = b""
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.sent += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _answers_without_reading(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]})
+    await send({"type": "http.response.body", "body": b"ok\n"})
+
+
+@pytest.mark.parametrize("http", [param.values[0][0] for param in PROTOCOLS])
+def test_once_an_answered_body_ends_the_next_head_has_its_own_deadline(http: str) -> None:
+    loop = _SetClockLoop()
+    try:
+        config = server_config(_answers_without_reading, "127.0.0.1", 8080, stop_timeout=2, http=http)  # type: ignore[arg-type]
+        config.load()
+        protocol = config.http(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n")
+        loop.run_ready()
+        assert transport.sent.startswith(b"HTTP/1.1 200 ") and transport.sent.endswith(b"ok\n")
+        answered = len(transport.sent)
+        # The body, past the head cap, in reads of its own, 9 s after the answer (header_timeout is 10);
+        # the last read ends it and begins the next request's head.
+        loop.now = 9.0
+        protocol.data_received(b"a" * 10_000)
+        protocol.data_received(b"a" * 10_000)
+        protocol.data_received(b"a" * 10_000 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        loop.now = 18.0  # past the answer's deadline, within the next head's
+        loop.run_ready()
+        assert len(transport.sent) == answered and not transport.closed  # no 400, still open
+        loop.now = 19.5  # the next head, unfinished, is 10.5 s old
+        loop.run_ready()
+        assert transport.closed and len(transport.sent) == answered
+    finally:
+        loop.close()
 
 
 @pytest.mark.parametrize("http_loop", PROTOCOLS)
