@@ -822,3 +822,16 @@ def test_a_blurbed_link_to_the_sites_own_non_article_page_is_not_a_story() -> No
         "Harbour strike talks collapse overnight",
         "Another site names its page apps",
     ]
+
+
+def test_a_blog_themes_posted_on_label_is_never_the_outlet() -> None:
+    meta = (
+        '<span class="posted-on">Posted on <a href="/2025/08/19/x/"><time'
+        ' datetime="2025-08-19T07:15:00-04:00">'
+        "August 19, 2025</time></a></span>"
+    )
+    [story] = parse(
+        page(card("Mill Street bridge reopens two weeks ahead of schedule", "/2025/08/19/x/", meta))
+    )
+    assert story.outlet is None
+    assert story.published == datetime(2025, 8, 19, 11, 15, tzinfo=UTC)
