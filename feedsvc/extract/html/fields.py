@@ -171,12 +171,14 @@ _EARLIEST_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _page_has_time_attributes() -> bool:
-    """Whether the page as it stands has an element with a time-like data attribute (looked for once per
-    tree edit, in C): most pages have none, and their cards need not be searched for one."""
-    alive = _TREE.get().alive
-    if not alive:
+    """Whether the page has an element with a time-like data attribute (looked for once, in C): most pages
+    have none, and their cards need not be searched for one. True outside an extraction."""
+    state = _TREE.get()
+    if not state.alive:
         return True
-    return bool(_remembered("time attributes", alive[0], _ANY_TIME_ATTRIBUTE))
+    if state.time_attributes is None:
+        state.time_attributes = bool(_ANY_TIME_ATTRIBUTE(state.alive[0]))
+    return state.time_attributes
 
 
 def _publication_stamp(name: str, value: str) -> bool:
