@@ -747,3 +747,91 @@ def test_itemprop_is_named_in_any_ascii_case(text: str) -> None:
     from feedsvc.extract.html import dom
 
     assert dom._names_itemprop(text) == ("itemprop" in text.lower())
+
+
+@pytest.mark.parametrize(
+    ("stamp", "published"),
+    [
+        (
+            '<bsp-timestamp data-timestamp="1755597600000"><span></span></bsp-timestamp>',
+            "2025-08-19T10:00:00Z",
+        ),
+        ('<span class="t" data-time="1755592200">09:30</span>', "2025-08-19T08:30:00Z"),
+        ('<span data-publish-date="2025-08-18T10:00:00Z">Monday</span>', "2025-08-18T10:00:00Z"),
+        # not a publication time: an update, a clip's length, a running time, a number that is no date
+        ('<span data-updated-time="1755597600">Updated</span>', None),
+        ('<span data-time="3:45">Play</span>', None),
+        ('<span data-runtime="1755597600">Clip</span>', None),
+        ('<span data-timestamp="42">Clip</span>', None),
+    ],
+)
+def test_a_time_carried_in_a_data_attribute_is_the_publication_time(
+    stamp: str, published: str | None
+) -> None:
+    html = page(
+        '<div class="item"><h3><a href="https://news.example/a/harbour-strike-talks-collapse">Harbour strike'
+        " talks collapse overnight</a></h3>"
+        f'<div class="meta"><span class="source">Harbour Gazette</span> {stamp}</div></div>'
+    )
+    [story] = parse(html)
+    got = story.published.strftime("%Y-%m-%dT%H:%M:%SZ") if story.published else None
+    assert got == published
+    assert story.outlet == "Harbour Gazette"
+
+
+def test_a_card_stamped_on_itself_gives_the_machine_time_and_keeps_its_snippet() -> None:
+    html = page(
+        '<div class="promo" data-posted-date-timestamp="1755588600000"'
+        ' data-updated-date-timestamp="1755597600000">'
+        '<h3><a href="https://news.example/article/town-buys-out-flooded-homes">Town buys out flooded homes'
+        ' on the delta</a></h3><div class="description">Residents flooded three times can sell at'
+        " pre-storm prices.</div></div>"
+    )
+    [story] = parse(html)
+    assert story.published == datetime(2025, 8, 19, 7, 30, tzinfo=UTC)
+    assert story.body == ("Residents flooded three times can sell at pre-storm prices.",)
+    shown = html.replace("</h3>", "</h3><span>4 hours ago</span>")
+    [story] = parse(shown)
+    assert (story.published, story.published_text) == (
+        datetime(2025, 8, 19, 7, 30, tzinfo=UTC),
+        "4 hours ago",
+    )
+
+
+def test_a_glyph_between_outlet_and_time_is_never_the_outlet() -> None:
+    meta = '<span class="src">Shipping Daily</span><span class="icon">£</span> <span>2 hours ago</span>'
+    [story] = parse(page(card("What the harbour dispute means for importers", "https://x.example/a/1", meta)))
+    assert story.outlet == "Shipping Daily"
+
+
+def test_a_blurbed_link_to_the_sites_own_non_article_page_is_not_a_story() -> None:
+    promo = (
+        '<div class="box"><h2><a href="/apps">Download the free app today</a></h2>'
+        "<p>Follow this topic on your phone with instant alerts.</p></div>"
+    )
+    story = (
+        '<div class="box"><h2><a href="/world/2025/08/19/harbour-strike-talks-collapse">Harbour strike'
+        " talks collapse overnight</a></h2><p>Union and operator failed to agree on new cranes.</p></div>"
+    )
+    elsewhere = (
+        '<div class="box"><h2><a href="https://other.example/apps">Another site names its page apps</a></h2>'
+        "<p>A card linking off the site is judged by what it shows.</p></div>"
+    )
+    got = parse(page(promo + story + elsewhere), url="https://news.example/h/harbour")
+    assert [s.title for s in got] == [
+        "Harbour strike talks collapse overnight",
+        "Another site names its page apps",
+    ]
+
+
+def test_a_blog_themes_posted_on_label_is_never_the_outlet() -> None:
+    meta = (
+        '<span class="posted-on">Posted on <a href="/2025/08/19/x/"><time'
+        ' datetime="2025-08-19T07:15:00-04:00">'
+        "August 19, 2025</time></a></span>"
+    )
+    [story] = parse(
+        page(card("Mill Street bridge reopens two weeks ahead of schedule", "/2025/08/19/x/", meta))
+    )
+    assert story.outlet is None
+    assert story.published == datetime(2025, 8, 19, 11, 15, tzinfo=UTC)

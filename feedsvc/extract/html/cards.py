@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, is_chrome
@@ -39,7 +40,7 @@ from feedsvc.extract.html.fields import (
     _snippet,
 )
 from feedsvc.extract.html.images import block_image
-from feedsvc.extract.html.page import _Page, _stamp
+from feedsvc.extract.html.page import _article_like, _Page, _stamp
 
 _HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 _PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
@@ -234,7 +235,24 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     )
 
 
-def _is_story(fields: _Fields) -> bool:
+def _is_story(page: _Page, fields: _Fields) -> bool:
     """A card is a story when, beside its headline, it shows an outlet, a time or a snippet: a bare menu or
-    "Related" link shows none of them and is navigation."""
-    return bool(fields.title) and bool(fields.outlet or fields.published_text or fields.body)
+    "Related" link shows none of them and is navigation. A blurb alone does not make a story of a link to
+    a page of the site itself that is no article ("Get the app" -> /apps, "Our newsletters" ->
+    /newsletters): that is the site promoting itself."""
+    if not fields.title:
+        return False
+    if fields.outlet or fields.published_text:
+        return True
+    return bool(fields.body) and not _own_non_article(page, fields.url)
+
+
+def _own_non_article(page: _Page, url: str | None) -> bool:
+    """``url`` is on the page's own host (as the page's address or base names it) and not an article's."""
+    if not url or not page.base:
+        return False
+    try:
+        same = urlsplit(url).hostname == urlsplit(page.base).hostname
+    except ValueError:  # a broken IPv6 host
+        return False
+    return same and not _article_like(url)

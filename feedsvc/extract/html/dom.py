@@ -170,6 +170,9 @@ class _Tree:
     memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
     texts: _TextIndex | None = None  # every text run of the tree as it stood at one edit count
     itemprops: bool = True  # whether an element of the page may have an itemprop (False: none has)
+    # whether an element has a time-like data attribute (fields._stamped), looked for once: edits only
+    # take elements away or wrap a text in a bare <span>, so a page that had none never gains one
+    time_attributes: bool | None = None
 
 
 @dataclass

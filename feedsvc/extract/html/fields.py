@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
+
+from lxml import etree
 
 from feedsvc.extract import times
 from feedsvc.extract.clean import is_chrome
 from feedsvc.extract.html.dom import (
     _FIGURE,
     _SEPARATOR_RE,
+    _TREE,
     Tag,
     Text,
     _ancestor,
@@ -40,6 +43,7 @@ from feedsvc.extract.html.dom import (
     _words_of,
     clean_line,
 )
+from feedsvc.extract.html.page import _machine_time
 
 _OUTLET_HINTS = frozenset(
     {"source", "provider", "outlet", "publisher", "attribution", "sitename", "publication"}
@@ -52,7 +56,8 @@ _SNIPPET_HINTS = frozenset({
 _HINTS = _OUTLET_HINTS | _CATEGORY_HINTS | _SNIPPET_HINTS
 # Words that share a meta line with a time but are not outlets ("Updated • 2 hours ago").
 _NOT_OUTLETS = frozenset({
-    "published", "updated", "posted", "last updated", "modified", "live", "breaking", "breaking news",
+    "published", "updated", "posted", "last updated", "modified", "posted on", "published on", "updated on",
+    "posted in", "filed under", "live", "breaking", "breaking news",
     "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
     "より", "provided by", "source", "quelle", "fourni par",
     # section labels shown above headlines
@@ -111,14 +116,87 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             text = times.strip_icon(shown, languages) or shown or None
             if text or machine:
                 return _When(machine, text, *_meta_line(el, scope, fence, text, languages))
+    stamped, carried = _stamped(scope, fence, languages)
+    if stamped is not None:
+        return stamped
     fenced = fence.inside
     for text, parent in _placed_strings(scope):
         if text in _LAYOUT or parent is None or id(parent) in fenced:
             continue  # a layout run cleans to nothing, which is no time
         phrase = _phrase_in(text, languages)
         if phrase and not _in_prose(parent, phrase):
-            return _When(None, phrase, *_meta_line(parent, scope, fence, phrase, languages))
-    return None
+            return _When(carried, phrase, *_meta_line(parent, scope, fence, phrase, languages))
+    return _When(carried, None) if carried else None
+
+
+def _stamped(scope: Tag, fence: _Fence, languages: str | None) -> tuple[_When | None, str | None]:
+    """The time an element in ``scope`` carries in a data attribute instead of a <time>
+    (``<bsp-timestamp data-timestamp="1755597600000">``, ``<span data-time="1755597600">09:43</span>``):
+    the attribute is the machine value, the element's text (often empty, filled in by a script) the time
+    as shown. A stamp element of its own wins over a card that carries the time on itself
+    (``<div class="promo" data-posted-date-timestamp=…>``), whose text is the whole card: that one's value
+    is returned second, for the time phrase the card shows, if any. An update, expiry or start time is not
+    a publication time."""
+    if not _page_has_time_attributes():
+        return None, None
+    container: str | None = None
+    for el in _TIME_ATTRIBUTE_BEARERS(scope):
+        if fence.covers(el) or _ancestor(el, _HEADING_NAMES) is not None:
+            continue
+        machine = next((value for name, value in el.items() if _publication_stamp(name, value)), None)
+        if machine is None:
+            continue
+        shown = _text(el)
+        if id(el) in fence.around or len(shown) > _MAX_STAMP_TEXT:  # it holds the headline, or more
+            container = container or machine
+            continue
+        text = times.strip_icon(shown, languages) or shown or None
+        return _When(machine, text, *_meta_line(el, scope, fence, text, languages)), None
+    return None, container
+
+
+_MAX_STAMP_TEXT = 60  # "Updated 3:15 PM EDT, August 19, 2025" fits; a card's headline and snippet do not
+
+
+# Elements with a "data-" attribute whose name speaks of a time or date (the name is checked word by word
+# in Python: XPath 1.0 has no regular expressions).
+_TIME_ATTRIBUTE_XPATH = (
+    "[@*[starts-with(name(), 'data-') and (contains(name(), 'time') or contains(name(), 'date'))]]"
+)
+_TIME_ATTRIBUTE_BEARERS = etree.XPath(f"descendant-or-self::*{_TIME_ATTRIBUTE_XPATH}")
+_ANY_TIME_ATTRIBUTE = etree.XPath(f"boolean(descendant-or-self::*{_TIME_ATTRIBUTE_XPATH})")
+_STAMP_NAMES = frozenset({"time", "timestamp", "date", "datetime"})
+_NOT_PUBLICATION = frozenset({"updated", "modified", "edited", "expires", "expiry", "start", "end", "until"})
+_EARLIEST_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _page_has_time_attributes() -> bool:
+    """Whether the page has an element with a time-like data attribute (looked for once, in C): most pages
+    have none, and their cards need not be searched for one. True outside an extraction."""
+    state = _TREE.get()
+    if not state.alive:
+        return True
+    if state.time_attributes is None:
+        state.time_attributes = bool(_ANY_TIME_ATTRIBUTE(state.alive[0]))
+    return state.time_attributes
+
+
+def _publication_stamp(name: str, value: str) -> bool:
+    """A data attribute naming a time ("data-time", "data-posted-date-timestamp") that holds a date this
+    century (epoch seconds or milliseconds, ISO 8601): "data-runtime", "data-updated-time" and a
+    "data-time" of "3:45" (a clip's length) are not publication times."""
+    words = _ATTRIBUTE_WORD_RE.split(name.lower())
+    if words[0] != "data" or words[-1] not in _STAMP_NAMES or not _NOT_PUBLICATION.isdisjoint(words):
+        return False
+    value = value.strip()
+    if not (value.isdigit() or _ISO_DATE_RE.match(value)):
+        return False
+    when = _machine_time(value)
+    return when is not None and when >= _EARLIEST_STAMP
+
+
+_ATTRIBUTE_WORD_RE = re.compile(r"[-_:.]+")
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?")
 
 
 _HEADING_NAMES = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -316,6 +394,8 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     name = _OUTLET_PREFIX_RE.sub("", name).strip()
     if not name or len(name) > 60 or len(name.split()) > 8 or name.endswith((".", "!", "?", ",")):
         return None
+    if not any(map(str.isalnum, name)):
+        return None  # an icon's glyph or a currency sign ("£" for a paywall), never a name
     folded = name.casefold()
     if _CLOCK_RE.search(name) or name.isdigit():
         return None
