@@ -746,7 +746,31 @@ def test_the_factored_block_tag_pattern_splits_as_the_list_of_names_does(path: P
 def test_itemprop_is_named_in_any_ascii_case(text: str) -> None:
     from feedsvc.extract.html import dom
 
-    assert dom._names_itemprop(text) == ("itemprop" in text.lower())
+    assert dom._source_names(text)[0] == ("itemprop" in text.lower())
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('<span data-time="1755592200">', True),
+        ('<bsp-timestamp DATA-TIMESTAMP="1755597600000">', True),
+        ("<div Data-Posted-Date-Timestamp=1755597600>é", True),
+        ('<span data-publish-date="2025-08-18">', True),
+        ("<i data-x=1 time=2>", False),  # "time" in another attribute's name
+        ('<span data-kind="time">', False),  # in a value, past the "="
+        ("<p data-id=3>date and time</p>", False),
+        ('<p class="timestamp">', False),
+    ],
+)
+def test_a_data_attribute_naming_a_time_is_found_in_the_source(text: str, named: bool) -> None:
+    from feedsvc.extract.html import dom
+
+    assert dom._source_names(text)[1] is named
+    root = dom._parse_tree(text)
+    assert root is not None
+    names = [name for el in root.iter() for name in el.attrib]
+    parsed = any(name.startswith("data-") and ("time" in name or "date" in name) for name in names)
+    assert parsed is named  # the source check says what the parsed elements hold
 
 
 @pytest.mark.parametrize(

@@ -170,9 +170,9 @@ class _Tree:
     memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
     texts: _TextIndex | None = None  # every text run of the tree as it stood at one edit count
     itemprops: bool = True  # whether an element of the page may have an itemprop (False: none has)
-    # whether an element has a time-like data attribute (fields._stamped), looked for once: edits only
-    # take elements away or wrap a text in a bare <span>, so a page that had none never gains one
-    time_attributes: bool | None = None
+    # whether an element may have a data attribute naming a time (fields._stamped; False: none has): edits
+    # only take elements away or wrap a text in a bare <span>, so a page that had none never gains one
+    time_attributes: bool = True
 
 
 @dataclass
@@ -502,19 +502,27 @@ def _parse(text: str) -> _Parsed | None:
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
     # Attribute names are the source's, ASCII lower-cased: a source that never names an itemprop has none
     # (looked for in C, where a walk over the elements would ask each for it).
-    state.itemprops = _names_itemprop(text)
+    state.itemprops, state.time_attributes = _source_names(text)
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
     state.alive = list(root.iter())
     elements, depth = _walk_texts(state, root, state.alive, collapse=True, keeps_spaces=keeps_spaces)
     return _Parsed(root, state, _trailing_runs(text), elements, depth)
 
 
-def _names_itemprop(text: str) -> bool:
-    """Whether ``text`` holds "itemprop" in any ASCII case. Lower-casing a page's UTF-8 bytes (ASCII
+def _source_names(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` holds "itemprop", and a "data-" name that goes on to "time" or "date" (a data
+    attribute naming a time, :data:`_TIME_ATTRIBUTE_NAME_RE`), in any ASCII case: a page without them has
+    no such attribute, and its elements need not be asked for one. Lower-casing a page's UTF-8 bytes (ASCII
     letters only, as the parser lower-cases attribute names) costs a third of lower-casing its str; no
-    other character lower-cases into a letter of "itemprop" (the Kelvin sign's "k" is none of them, "İ"
+    other character lower-cases into one of these letters (the Kelvin sign's "k" is none of them, "İ"
     becomes two characters). ``text`` has no lone surrogate (:func:`_parseable`)."""
-    return "itemprop" in text or b"itemprop" in text.encode("utf-8").lower()
+    low = text.encode("utf-8").lower()
+    return b"itemprop" in low, _TIME_ATTRIBUTE_NAME_RE.search(low) is not None
+
+
+# An attribute name runs to a space, quote, ">", "/" or "="; the search reads the page's whole source, so
+# text or a script that spells such a name counts too (the elements are then asked, as on any page).
+_TIME_ATTRIBUTE_NAME_RE = re.compile(rb"data-[^\s\"'>/=]*?(?:time|date)")
 
 
 def _parse_tree(text: str) -> Tag | None:

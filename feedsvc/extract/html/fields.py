@@ -137,7 +137,7 @@ def _stamped(scope: Tag, fence: _Fence, languages: str | None) -> tuple[_When | 
     (``<div class="promo" data-posted-date-timestamp=…>``), whose text is the whole card: that one's value
     is returned second, for the time phrase the card shows, if any. An update, expiry or start time is not
     a publication time."""
-    if not _page_has_time_attributes():
+    if not _TREE.get().time_attributes:  # most pages have none (dom._source_names)
         return None, None
     container: str | None = None
     for el in _TIME_ATTRIBUTE_BEARERS(scope):
@@ -164,21 +164,9 @@ _TIME_ATTRIBUTE_XPATH = (
     "[@*[starts-with(name(), 'data-') and (contains(name(), 'time') or contains(name(), 'date'))]]"
 )
 _TIME_ATTRIBUTE_BEARERS = etree.XPath(f"descendant-or-self::*{_TIME_ATTRIBUTE_XPATH}")
-_ANY_TIME_ATTRIBUTE = etree.XPath(f"boolean(descendant-or-self::*{_TIME_ATTRIBUTE_XPATH})")
 _STAMP_NAMES = frozenset({"time", "timestamp", "date", "datetime"})
 _NOT_PUBLICATION = frozenset({"updated", "modified", "edited", "expires", "expiry", "start", "end", "until"})
 _EARLIEST_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def _page_has_time_attributes() -> bool:
-    """Whether the page has an element with a time-like data attribute (looked for once, in C): most pages
-    have none, and their cards need not be searched for one. True outside an extraction."""
-    state = _TREE.get()
-    if not state.alive:
-        return True
-    if state.time_attributes is None:
-        state.time_attributes = bool(_ANY_TIME_ATTRIBUTE(state.alive[0]))
-    return state.time_attributes
 
 
 def _publication_stamp(name: str, value: str) -> bool:
