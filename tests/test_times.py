@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -410,6 +410,18 @@ SHIFT_PHRASES = [
     ("il y a 3 jours", "fr"),
     ("hace 2 semanas", "es"),
     ("3 時間前", "ja"),
+    # one number: read through its pattern ("N minutes ago" learnt at 2 and 3), each confirmed once
+    ("17 minutes ago", None),
+    ("1 minutes ago", None),
+    ("0 minutes ago", None),
+    ("45m", None),
+    ("27 days ago", None),
+    ("30 days ago", None),  # past the four weeks a shift may span: read against each base
+    ("1000000 hours ago", None),
+    ("il y a 40 minutes", "fr"),
+    ("vor 17 Stunden", "de"),
+    ("in 5 hours", None),
+    ("Aug 19", None),
 ]
 
 
@@ -469,3 +481,41 @@ def test_which_phrases_are_read_as_a_fixed_shift(text: str, lang: str | None, fi
     finally:
         times._dateparser = original  # type: ignore[assignment]
     assert (len(read) == first) is fixed
+
+
+def test_a_new_number_in_a_known_phrase_costs_one_reading() -> None:
+    read: list[str] = []
+    original = times._read_phrase
+
+    def counting(phrase: str, *args: object) -> datetime | None:
+        read.append(phrase)
+        return original(phrase, *args)  # type: ignore[arg-type]
+
+    times.clear_line_caches()
+    times._read_phrase = counting  # type: ignore[assignment]
+    try:
+        fetched = datetime(2025, 8, 21, 12, tzinfo=UTC)
+        for hours in (17, 5):  # learnt as before: three readings each, and the pattern with them
+            assert resolve(f"{hours} hours ago", fetched) == fetched - timedelta(hours=hours)
+        assert read == ["17 hours ago"] * 3 + ["5 hours ago"] * 3
+        read.clear()
+        for hours in (9, 23, 40, 0):
+            assert resolve(f"{hours} hours ago", fetched) == fetched - timedelta(hours=hours)
+        assert read == ["9 hours ago", "23 hours ago", "40 hours ago", "0 hours ago"]  # one reading each
+        for days in (6, 2):
+            assert resolve(f"{days} days ago", fetched) == fetched - timedelta(days=days)
+        read.clear()
+        # past four weeks, no shift: read against this base alone (the pattern says so unread)
+        assert resolve("40 days ago", fetched) == fetched - timedelta(days=40)
+        assert read == ["40 days ago"]
+    finally:
+        times._read_phrase = original  # type: ignore[assignment]
+        times.clear_line_caches()
+
+
+def test_a_pattern_is_only_followed_where_its_numbers_lie_on_one_step() -> None:
+    pattern = times._Pattern(2, timedelta(hours=2), None)
+    assert pattern.meeting(2, timedelta(hours=2)) is pattern
+    assert pattern.meeting(5, timedelta(hours=5)) == times._Pattern(5, timedelta(hours=5), timedelta(hours=1))
+    assert pattern.meeting(5, timedelta(hours=2)) is pattern  # no step: the number does not move it
+    assert pattern.meeting(1, timedelta(hours=3)) is pattern  # fewer, further back: no step

@@ -308,8 +308,70 @@ def _shift(text: str, date_order: DateOrder, languages: tuple[str, ...], zone: i
     """How far before its base dateparser reads ``text``, when that does not depend on the base: the same
     distance back from each of ``_REFERENCES``, and under four weeks (a weekday, a clock time or a calendar
     date read differently from bases of other weekdays, times or dates; a month back from bases of other
-    month lengths). None: the phrase is read against each base. Each reading costs milliseconds: the
-    first that rules a shift out (a date read from the first base is years back) ends it."""
+    month lengths). None: the phrase is read against each base.
+    A phrase with one number ("12 minutes ago", "3h", "il y a 5 heures") goes by its pattern once two
+    numbers of that pattern were learnt as fixed shifts: the shift the two put at its number is taken when
+    one reading of the phrase itself agrees, so each further number costs dateparser once, not three times."""
+    numbers = _NUMBER_RE.findall(text)
+    if len(numbers) != 1 or len(numbers[0]) > _MAX_DIGITS:
+        return _learnt_shift(text, date_order, languages, zone)
+    n = int(numbers[0])
+    before, after = _NUMBER_RE.split(text)
+    key = (before, after, date_order, languages, zone)
+    known = _PATTERNS.get(key)
+    if known is not None and known.step is not None:
+        expected = known.shift + known.step * (n - known.n)
+        if not timedelta(0) <= expected - timedelta(hours=zone) < _SHIFT_LIMIT:
+            return None  # dateparser against each base, as for any shift this long
+        reference = _REFERENCES[0]
+        parsed = _read_phrase(text, reference, date_order, languages, zone)
+        if parsed is not None and reference - parsed == expected:
+            return expected
+        return _learnt_shift(text, date_order, languages, zone)
+    shift = _learnt_shift(text, date_order, languages, zone)
+    if shift is not None:
+        _learn_pattern(key, _Pattern(n, shift, None) if known is None else known.meeting(n, shift))
+    return shift
+
+
+_NUMBER_RE = re.compile(r"[0-9]+")
+_MAX_DIGITS = 6  # a longer number is read through the phrase's own readings (no product of it overflows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """What the phrases of one pattern ("N hours ago") read as: number ``n`` as ``shift``; each one more as
+    ``step`` further back (None until a second number of the pattern was learnt)."""
+
+    n: int
+    shift: timedelta
+    step: timedelta | None
+
+    def meeting(self, n: int, shift: timedelta) -> _Pattern:
+        """This pattern once number ``n`` was learnt as ``shift``: a step when the two lie on one."""
+        if n == self.n:
+            return self
+        step = (shift - self.shift) / (n - self.n)
+        if step <= timedelta(0) or self.shift + step * (n - self.n) != shift:
+            return self
+        return _Pattern(n, shift, step)
+
+
+_PATTERNS: dict[tuple[str, str, DateOrder, tuple[str, ...], int], _Pattern] = {}
+_MAX_PATTERNS = 1024
+
+
+def _learn_pattern(key: tuple[str, str, DateOrder, tuple[str, ...], int], pattern: _Pattern) -> None:
+    if len(_PATTERNS) >= _MAX_PATTERNS and key not in _PATTERNS:
+        _PATTERNS.clear()  # a page of made-up phrases: start over rather than grow
+    _PATTERNS[key] = pattern
+
+
+def _learnt_shift(
+    text: str, date_order: DateOrder, languages: tuple[str, ...], zone: int
+) -> timedelta | None:
+    """:func:`_shift` from readings of ``text`` against each of ``_REFERENCES``. Each reading costs
+    milliseconds: the first that rules a shift out (a date read from the first base is years back) ends it."""
     shift = None
     for reference in _REFERENCES:
         parsed = _read_phrase(text, reference, date_order, languages, zone)  # kept as the shift: uncached
@@ -399,6 +461,7 @@ def clear_line_caches() -> None:
     _glued_candidates.cache_clear()
     _matching_forms.cache_clear()
     _shift.cache_clear()
+    _PATTERNS.clear()
 
 
 def _language(form: Form, declared: tuple[str, ...] | None) -> str | None:
