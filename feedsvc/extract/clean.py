@@ -192,6 +192,7 @@ _MORE_PHRASES = (
     "閱讀全文", "阅读更多", "더 보기", "more",
 )  # fmt: skip
 _ARROWS = "→»›>▸►➔➜⟶"
+_MORE_MARKS = f" .…{_ARROWS})]"  # what may follow a more-link's words
 _MORE_LINK_RE = re.compile(
     r"(?:^|(?<=\s)|(?<=[.!?…。！？\"'”’»)\]]))"
     r"(?P<sep>[|·•–—-]\s*)?(?P<open>[\[(]\s*)?"
@@ -212,14 +213,15 @@ def strip_more_link(line: str) -> str:
     words ("… residents who want to read more"): after a sentence's end or at the start of the line, or
     marked as a link (an arrow, brackets, a separator before it); a bare "more" only when marked. A cut
     mark ("[…]") becomes an ellipsis."""
-    while True:
-        more = _MORE_LINK_RE.search(line, max(0, len(line) - _MORE_TAIL))
-        cut = _CUT_MARK_RE.search(line, max(0, len(line) - _MORE_TAIL)) if more is None else None
-        if cut is not None:
+    while _may_end_in_more_link(line):
+        tail = max(0, len(line) - _MORE_TAIL)
+        more = _MORE_LINK_RE.search(line, tail)
+        if more is None:
+            cut = _CUT_MARK_RE.search(line, tail)
+            if cut is None:
+                return line
             head = line[: cut.start()]
             return f"{head}…" if head else ""
-        if more is None:
-            return line
         marked = bool(
             more["sep"] or (more["open"] and more["close"]) or any(c in _ARROWS for c in more["decor"])
         )
@@ -227,6 +229,15 @@ def strip_more_link(line: str) -> str:
         if not marked and (more["phrase"].casefold() == "more" or (head and head[-1] not in _SENTENCE_END)):
             return line
         line = head
+    return line
+
+
+def _may_end_in_more_link(line: str) -> bool:
+    """What the searches in strip_more_link need to find anything: the line ends in a bracket, or in a
+    more-link's words before its marks (one test at the end of the line instead of a search along it)."""
+    return line.endswith(("]", ")")) or line[-_MORE_TAIL:].rstrip(_MORE_MARKS).casefold().endswith(
+        _MORE_PHRASES
+    )
 
 
 def is_boilerplate_paragraph(paragraph: str) -> bool:
