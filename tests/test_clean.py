@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,3 +39,36 @@ def test_a_plain_page_takes_the_whole_text_path() -> None:
     ]
     assert not clean._plain("caf\u00e9\u0301\nx")  # a combining accent: the line by line path, with NFC
     assert clean.clean_lines("cafe\u0301\nx\u00a0 y") == ["caf\u00e9", "x y"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("The detour ends today. Continue reading", "The detour ends today."),
+        ("The detour ends today. Continue reading →", "The detour ends today."),
+        ("The detour ends today Read More »", "The detour ends today"),
+        ("The board met on Monday. Read more…", "The board met on Monday."),
+        ("The board met on Monday. (more…)", "The board met on Monday."),
+        ("The board met on Monday. | Read more", "The board met on Monday."),
+        ("The board decided on […]", "The board decided on…"),
+        ("The board decided on [...] Continue reading", "The board decided on…"),
+        ("Der Rat tagte am Montag. Weiterlesen", "Der Rat tagte am Montag."),
+        ("Le conseil s'est réuni lundi. Lire la suite »", "Le conseil s'est réuni lundi."),
+        ("市議会が月曜日に開かれた。続きを読む", "市議会が月曜日に開かれた。"),
+        ("Continue reading", ""),
+        # the same words as the sentence's own: no sentence end before them, no arrow or brackets
+        ("Residents who want to read more", "Residents who want to read more"),
+        ("Readers asked to keep reading…", "Readers asked to keep reading…"),
+        ("He said he would continue reading.", "He said he would continue reading."),
+        ("The town wants more", "The town wants more"),
+        ("The budget is fine. More", "The budget is fine. More"),  # a bare "more" only as a marked link
+    ],
+)
+def test_a_summary_ends_without_its_more_link(line: str, expected: str) -> None:
+    assert clean.strip_more_link(line) == expected
+
+
+def test_a_body_drops_more_links_and_a_paragraph_that_is_only_one() -> None:
+    assert clean.clean_body(["Crews finished early. Continue reading", "Read More »"]) == (
+        "Crews finished early.",
+    )

@@ -859,3 +859,38 @@ def test_a_blog_themes_posted_on_label_is_never_the_outlet() -> None:
     )
     assert story.outlet is None
     assert story.published == datetime(2025, 8, 19, 11, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("page_kind", "main"), [("CollectionPage", False), ("WebPage", True)])
+def test_an_archive_its_json_ld_calls_a_collection_has_no_main_story(page_kind: str, main: bool) -> None:
+    """Yoast says og:type "article" on a category archive too; its JSON-LD says CollectionPage. The
+    archive's <h1> is then no story, and no card gives its snippet to one."""
+    from feedsvc.extract.html import parse_html_page
+
+    graph = {"@graph": [{"@type": page_kind, "url": "https://news.example.com/category/local/"}]}
+    head = (
+        "<title>Local News Archives - The Ledger</title>"
+        '<meta property="og:type" content="article"><meta property="og:site_name" content="The Ledger">'
+        f'<script type="application/ld+json">{json.dumps(graph)}</script>'
+    )
+    snippets = [
+        "The detour through Oak Lane ends today after the repairs.",
+        "The main branch opens on Sundays.",
+    ]
+    cards = "".join(
+        card(f"Local story number {i} from the river towns", f"/2025/08/1{i}/story-{i}/", "2 hours ago", text)
+        for i, text in enumerate(snippets)
+    )
+    html = page(f"<main><header><h1>Category: <span>Local News</span></h1></header>{cards}</main>", head)
+    found = parse_html_page(
+        html,
+        page_url="https://news.example.com/category/local/",
+        fetched_at=FETCHED,
+        date_order="DMY",
+        profile=None,
+    )
+    titles = [s.title for s in found.stories]
+    assert ("Category: Local News" in titles) is main
+    if not main:
+        assert [s.body for s in found.stories] == [(text,) for text in snippets]
+        assert found.title == "Local News Archives – The Ledger"

@@ -36,3 +36,28 @@ def test_first_article_in_scripts_and_graphs() -> None:
     assert found is not None and found["headline"] == "own"  # an ItemList's members are cards, not the page
     assert jsonld.article_in(["[]", "null", '"x"']) is None
     assert jsonld.text("  x ") == "x" and jsonld.text(" ") is None and jsonld.text(3) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "listing"),
+    [
+        ("CollectionPage", True),
+        ("https://schema.org/SearchResultsPage", True),
+        (["ProfilePage", "WebPage"], True),
+        ("WebPage", False),
+        ("NewsArticle", False),
+        ("ItemList", False),
+    ],
+)
+def test_listing_page_kinds(kind: object, listing: bool) -> None:
+    assert jsonld.is_listing_page({"@type": kind}) is listing
+
+
+def test_read_gives_the_article_and_whether_the_page_is_a_listing() -> None:
+    archive = json.dumps(
+        {"@graph": [{"@type": "CollectionPage", "url": "/category/local/"}, {"@type": "WebSite"}]}
+    )
+    article = json.dumps({"@graph": [{"@type": "WebPage"}, {"@type": "NewsArticle", "headline": "own"}]})
+    assert jsonld.read(["{not json", archive]) == (None, True)
+    found, listing = jsonld.read([article])
+    assert found is not None and found["headline"] == "own" and listing is False

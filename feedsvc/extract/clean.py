@@ -180,6 +180,66 @@ def strip_glued_chrome(line: str) -> str:
     return line
 
 
+# The more-link a theme ends a summary with ("… ends today. Continue reading", "Read More »", "(more…)",
+# "[…]", "Weiterlesen →"): a link to the story, never words of it.
+_MORE_PHRASES = (
+    "continue reading", "keep reading", "read more", "read the rest", "read full story", "read full article",
+    "read the full story", "read the full article", "read the full post", "read the whole story",
+    "weiterlesen", "mehr lesen", "lire la suite", "lire plus", "leer más", "seguir leyendo",
+    "continuar leyendo", "leggi tutto", "leggi di più", "continua a leggere", "leia mais", "continuar lendo",
+    "lees verder", "lees meer", "czytaj dalej", "czytaj więcej", "читать далее", "читать дальше",
+    "подробнее", "läs mer", "les mer", "læs mere", "lue lisää", "devamını oku", "続きを読む", "阅读全文",
+    "閱讀全文", "阅读更多", "더 보기", "more",
+)  # fmt: skip
+_ARROWS = "→»›>▸►➔➜⟶"
+_MORE_MARKS = f" .…{_ARROWS})]"  # what may follow a more-link's words
+_MORE_LINK_RE = re.compile(
+    r"(?:^|(?<=\s)|(?<=[.!?…。！？\"'”’»)\]]))"
+    r"(?P<sep>[|·•–—-]\s*)?(?P<open>[\[(]\s*)?"
+    f"(?P<phrase>{'|'.join(map(re.escape, _MORE_PHRASES))})"
+    rf"(?P<decor>(?:\s*(?:[{_ARROWS}]|…|\.{{2,}}))*)"
+    r"\s*(?P<close>[\])])?\.?$",
+    re.IGNORECASE,
+)
+_MORE_TAIL = 60  # the longest phrase with its marks and spaces
+# A summary's mark that it was cut: "[…]", "[...]", "(…)" (WordPress's excerpt ends in " [&hellip;]").
+_CUT_MARK_RE = re.compile(r"\s*[\[(]\s*(?:…|\.{3})\s*[\])]$")
+# What a sentence, a quotation or a cut mark ends with: a more-link after it is no word of the sentence.
+_SENTENCE_END = frozenset(".!?…。！？\"'”’»)]")
+
+
+def strip_more_link(line: str) -> str:
+    """A summary without the more-link at its end: taken off only where it cannot be the sentence's last
+    words ("… residents who want to read more"): after a sentence's end or at the start of the line, or
+    marked as a link (an arrow, brackets, a separator before it); a bare "more" only when marked. A cut
+    mark ("[…]") becomes an ellipsis."""
+    while _may_end_in_more_link(line):
+        tail = max(0, len(line) - _MORE_TAIL)
+        more = _MORE_LINK_RE.search(line, tail)
+        if more is None:
+            cut = _CUT_MARK_RE.search(line, tail)
+            if cut is None:
+                return line
+            head = line[: cut.start()]
+            return f"{head}…" if head else ""
+        marked = bool(
+            more["sep"] or (more["open"] and more["close"]) or any(c in _ARROWS for c in more["decor"])
+        )
+        head = line[: more.start()].rstrip()
+        if not marked and (more["phrase"].casefold() == "more" or (head and head[-1] not in _SENTENCE_END)):
+            return line
+        line = head
+    return line
+
+
+def _may_end_in_more_link(line: str) -> bool:
+    """What the searches in strip_more_link need to find anything: the line ends in a bracket, or in a
+    more-link's words before its marks (one test at the end of the line instead of a search along it)."""
+    return line.endswith(("]", ")")) or line[-_MORE_TAIL:].rstrip(_MORE_MARKS).casefold().endswith(
+        _MORE_PHRASES
+    )
+
+
 def is_boilerplate_paragraph(paragraph: str) -> bool:
     return len(paragraph) <= 240 and bool(_BOILERPLATE_PARAGRAPH.match(paragraph.strip()))
 
@@ -189,7 +249,7 @@ def clean_body(paragraphs: list[str], *, cleaned: bool = False) -> tuple[str, ..
     caller says they came from clean_text already (``cleaned``)."""
     out = []
     for paragraph in paragraphs:
-        text = strip_glued_chrome(paragraph if cleaned else clean_line(paragraph))
+        text = strip_more_link(strip_glued_chrome(paragraph if cleaned else clean_line(paragraph)))
         if text and not is_boilerplate_paragraph(text) and not is_chrome(text):
             out.append(text)
     return tuple(out)

@@ -1,4 +1,5 @@
-"""JSON-LD (schema.org): the page's own article object among its ``application/ld+json`` scripts.
+"""JSON-LD (schema.org): the page's own article object among its ``application/ld+json`` scripts, and
+whether the page calls itself a listing.
 
 Shared by the HTML extractor and the article reader (both on lxml trees), which each hand over the raw
 script texts. A page's ItemList members are cards, not the page: only a top-level object, or one in an
@@ -14,6 +15,10 @@ from typing import Any
 # schema.org Article and its kinds, matched on the end of the type's name: NewsArticle, ReportageNewsArticle,
 # BlogPosting, LiveBlogPosting, Report ("https://schema.org/NewsArticle" and "schema:NewsArticle" too).
 ARTICLE_TYPE_ENDINGS = ("article", "blogposting", "report")
+# schema.org page kinds that list other pages: a category or tag archive (CollectionPage), a search, an
+# author's page. SEO plugins declare them where their Open Graph type still says "article" (Yoast does on
+# every archive).
+LISTING_PAGE_TYPES = frozenset({"collectionpage", "searchresultspage", "profilepage"})
 
 
 def items(data: Any) -> Iterator[dict[str, Any]]:
@@ -25,28 +30,48 @@ def items(data: Any) -> Iterator[dict[str, Any]]:
                 yield from (g for g in graph if isinstance(g, dict))
 
 
-def is_article(item: dict[str, Any]) -> bool:
+def _type_names(item: dict[str, Any]) -> Iterator[str]:
+    """An object's type names, lower-cased, without a vocabulary ("https://schema.org/", "schema:")."""
     kinds = item.get("@type")
     for kind in kinds if isinstance(kinds, list) else [kinds]:
         if isinstance(kind, str):
-            name = kind.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
-            if name.endswith(ARTICLE_TYPE_ENDINGS):
-                return True
-    return False
+            yield kind.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
 
 
-def article_in(scripts: Iterable[str]) -> dict[str, Any] | None:
-    """The first article object in the given script texts; unparseable scripts are skipped."""
+def is_article(item: dict[str, Any]) -> bool:
+    return any(name.endswith(ARTICLE_TYPE_ENDINGS) for name in _type_names(item))
+
+
+def is_listing_page(item: dict[str, Any]) -> bool:
+    return not LISTING_PAGE_TYPES.isdisjoint(_type_names(item))
+
+
+def objects(scripts: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The top-level and ``@graph`` objects of the given script texts, in order; unparseable scripts are
+    skipped."""
     for script in scripts:
         raw = script.strip().removeprefix("<!--").removesuffix("-->").strip()
         try:
             data = json.loads(raw, strict=False)
         except (ValueError, RecursionError):
             continue
-        for item in items(data):
-            if is_article(item):
-                return item
-    return None
+        yield from items(data)
+
+
+def article_in(scripts: Iterable[str]) -> dict[str, Any] | None:
+    """The first article object in the given script texts."""
+    return next(filter(is_article, objects(scripts)), None)
+
+
+def read(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
+    """The first article object in the given script texts, and whether they call the page a listing."""
+    article: dict[str, Any] | None = None
+    listing = False
+    for item in objects(scripts):
+        if article is None and is_article(item):
+            article = item
+        listing = listing or is_listing_page(item)
+    return article, listing
 
 
 def text(value: Any) -> str | None:

@@ -60,7 +60,10 @@ class _Main:
 
 def _find_main(page: _Page) -> _Main | None:
     """The page's own article, when structured data says there is one or an <article> holds the <h1>
-    and a body; a listing page ("Latest news with #Ukraine") has none."""
+    and a body; a listing page ("Latest news with #Ukraine", a category archive that its JSON-LD calls a
+    CollectionPage while og:type says "article") has none."""
+    if page.listing:
+        return None
     soup = page.soup
     body = _article_body(soup)
     article = _ancestor(body, _ARTICLE) if body is not None else None

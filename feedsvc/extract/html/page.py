@@ -45,6 +45,9 @@ class _Page:
     # The instant each visible time text names (times.resolve, with this page's clock, order and
     # language): a listing shows "2 hours ago" on card after card.
     resolved: dict[str, datetime | None] = field(default_factory=dict)
+    # The page's structured data calls it a listing (a category or tag archive, search results, an author's
+    # page; see jsonld.LISTING_PAGE_TYPES), whatever its Open Graph type says: it has no article of its own.
+    listing: bool = False
 
     def url(self, href: str | None) -> str | None:
         href = (href or "").strip()
@@ -107,7 +110,9 @@ def _read_page(
         own = meta.get("canonical") or meta.get("og:url") or ""
         base = own if own.startswith(("http://", "https://")) else None
     cut = _cut_point(soup, text)
-    return _Page(soup, meta, _json_ld(soup), base, fetched_at, order, cut, _language(soup, meta), parsed)
+    ld, listing = _json_ld(soup)
+    language = _language(soup, meta)
+    return _Page(soup, meta, ld, base, fetched_at, order, cut, language, parsed, listing=listing)
 
 
 def _join(base: str, href: str) -> str | None:
@@ -140,9 +145,10 @@ def _meta_tags(soup: Tag) -> dict[str, str]:
     return meta
 
 
-def _json_ld(soup: Tag) -> dict[str, Any] | None:
-    """The page's own article object (see feedsvc.extract.jsonld)."""
-    return jsonld.article_in(
+def _json_ld(soup: Tag) -> tuple[dict[str, Any] | None, bool]:
+    """The page's own article object, and whether the page calls itself a listing (see
+    feedsvc.extract.jsonld)."""
+    return jsonld.read(
         "".join(script.itertext())
         for script in _tags(soup, "script")
         if (_attr(script, "type") or "").strip().lower() == "application/ld+json"

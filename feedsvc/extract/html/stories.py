@@ -80,7 +80,9 @@ def _parse_page(
 ) -> ParsedPage:
     soup = parsed.root
     page = _read_page(parsed, text, page_url, fetched_at, date_order)
-    is_article = page.ld is not None or page.meta.get("og:type", "").lower().startswith("article")
+    is_article = not page.listing and (
+        page.ld is not None or page.meta.get("og:type", "").lower().startswith("article")
+    )
     title = page_title(page, is_article)
     records, keep = _protected(soup, profile)
     _drop_chrome(parsed, keep)  # the text is line-structured already (dom._flatten)
