@@ -859,3 +859,41 @@ def test_a_blog_themes_posted_on_label_is_never_the_outlet() -> None:
     )
     assert story.outlet is None
     assert story.published == datetime(2025, 8, 19, 11, 15, tzinfo=UTC)
+
+
+def test_a_weekday_before_the_date_is_part_of_the_time_never_the_outlet() -> None:
+    in_time = '<time datetime="2025-08-19T13:05:00+02:00">Tue, 08/19/2025 - 13:05</time>'
+    [story] = parse(
+        page(card("East Bridge reopens after six weeks of resurfacing", "/n/1", in_time)), order="MDY"
+    )
+    assert story.outlet is None
+    assert story.published_text == "Tue, 08/19/2025 - 13:05"
+    as_text = "<span>Wednesday</span>, <span>08/13/2025</span>"
+    [story] = parse(page(card("Library extension approved by council", "/n/2", as_text)), order="MDY")
+    assert story.outlet is None
+
+
+def test_a_by_of_its_own_names_a_reporter_never_the_outlet() -> None:
+    meta = (
+        '<span>By <span class="field--name-uid"><span>kmorales</span></span></span>'
+        '<time datetime="2025-08-19T11:05:00Z">Tue, 08/19/2025 - 13:05</time>'
+    )
+    [story] = parse(
+        page(card("Water main works close Mill Street for two nights", "/n/3", meta)), order="MDY"
+    )
+    assert story.outlet is None
+    meta = "<span>Harbour Gazette</span> <span>By</span> <span>Ana Ruiz</span> <span>3 hours ago</span>"
+    [story] = parse(page(card("Dock workers vote to strike over automation", "/n/4", meta)))
+    assert story.outlet == "Harbour Gazette"
+
+
+def test_a_category_fields_label_is_not_the_category() -> None:
+    topic = (
+        '<div class="field field--name-field-topic field--label-inline">'
+        '<div class="field__label">Topic</div><div class="field__item"><a href="/t/14">Parks</a></div></div>'
+    )
+    body = card("New playground opens in Riverside Park", "/n/5", "2 hours ago").replace(
+        "</article>", topic + "</article>"
+    )
+    [story] = parse(page(body))
+    assert story.category == "Parks"
