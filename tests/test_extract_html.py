@@ -897,3 +897,25 @@ def test_a_category_fields_label_is_not_the_category() -> None:
     )
     [story] = parse(page(body))
     assert story.category == "Parks"
+
+
+def test_the_name_a_source_badge_repeats_is_the_outlet_not_the_badges_after_it() -> None:
+    card_html = (
+        '<div class="c"><div><a href="/interest/quay-radio"><img alt="Quay Radio" src="https://cdn.example/q.png">'
+        '</a><div><a href="/interest/quay-radio">Quay Radio</a><span>Bristol, United Kingdom</span></div>'
+        "<div><span>Center</span><span>High Factuality</span></div></div>"
+        '<a href="https://quayradio.example/news/strike-reaction"><h4>Dockers and bosses trade blame after'
+        " talks end</h4></a><div><span>6 hours ago</span><span>Read Full Article</span></div></div>"
+    )
+    got = parse(page(card_html + card_html.replace("strike-reaction", "other").replace("Dockers", "Crews")))
+    assert [(s.outlet, s.image) for s in got] == [("Quay Radio", None)] * 2
+
+
+def test_an_image_whose_alt_is_the_outlets_name_is_its_badge_not_the_photo() -> None:
+    meta = '<img alt="Harbour Gazette" src="https://cdn.example/hg.png"><span>Harbour Gazette</span> · 2h'
+    photo = '<img alt="Cranes idle on the quay" src="https://img.example/cranes.jpg">'
+    body = card("Dock workers vote to strike over automation", "https://hg.example/a/1", meta)
+    [story] = parse(page(body))
+    assert story.outlet == "Harbour Gazette" and story.image is None
+    [story] = parse(page(body.replace("<h3>", photo + "<h3>")))
+    assert story.image == "https://img.example/cranes.jpg"

@@ -231,7 +231,7 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
         published=published,
         published_text=published_text,
         body=clean_body([snippet]) if snippet else (),
-        image=block_image(page, card),
+        image=block_image(page, card, outlet=outlet),
     )
 
 

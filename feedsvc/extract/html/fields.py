@@ -461,14 +461,20 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
     """The outlet of a card that shows it as a short line of its own just above the headline, beside the
     source's icon (Google News' favicon and "BBC" over the title, the time further down): the nearest such
     text before the headline. Without the icon a short line there is a kicker ("Europe", "Live") as
-    often as an outlet, and unknown beats wrong."""
+    often as an outlet, and unknown beats wrong. A name the icon's alt text repeats is the source's
+    whatever short lines follow it ("Lean Left", "High Factuality" badges after "<img alt=X> X")."""
     name: str | None = None
+    alts: set[str] = set()
     for node in _nodes(scope):
         if node is title_el:
             return name
         if _is_tag(node):
+            if node.tag == "img" and (alt := _logo_name(node.get("alt"))):
+                alts.add(alt.casefold())
             continue
-        if _ancestor(node, _LINK) is not None:
+        if name is not None and name.casefold() in alts:
+            continue  # the source's own name stands
+        if _ancestor(node, _LINK) is not None and clean_line(str(node)).casefold() not in alts:
             continue
         text = clean_line(str(node))
         if text:
