@@ -919,3 +919,54 @@ def test_an_image_whose_alt_is_the_outlets_name_is_its_badge_not_the_photo() -> 
     assert story.outlet == "Harbour Gazette" and story.image is None
     [story] = parse(page(body.replace("<h3>", photo + "<h3>")))
     assert story.image == "https://img.example/cranes.jpg"
+
+
+def test_a_hidden_thumbnail_link_with_a_duration_badge_keeps_its_picture() -> None:
+    thumb = (
+        '<a href="/video/wildfire-ridge" aria-hidden="true" tabindex="-1"><img src="https://img.example/w.jpg"'
+        ' width="240" height="160" alt=""><span class="duration">2:14</span></a>'
+    )
+    body = card("Drone footage shows wildfire crossing the ridge", "/video/wildfire-ridge", "Storyful · 2h")
+    [story] = parse(page(body.replace("<h3>", thumb + "<h3>")))
+    assert story.image == "https://img.example/w.jpg"
+    assert (story.outlet, story.published_text) == ("Storyful", "2h")  # a video's length is no time
+
+
+def _item_list(members: str) -> str:
+    return (
+        '<meta property="og:site_name" content="Daily Wire Desk">'
+        '<script type="application/ld+json">{"@context":"https://schema.org","@type":"CollectionPage",'
+        f'"mainEntity":{{"@type":"ItemList","itemListElement":[{members}]}}}}</script>'
+    )
+
+
+def test_a_json_ld_item_list_gives_the_time_and_publisher_a_card_does_not_show() -> None:
+    members = (
+        '{"@type":"ListItem","position":1,"url":"https://news.example.com/a/coalition-talks",'
+        '"item":{"@type":"NewsArticle","datePublished":"2025-08-19T06:40:00Z","dateModified":"2025-08-19T11:00:00Z",'
+        '"publisher":{"@type":"Organization","name":"Reuters"}}},'
+        '{"@type":"ListItem","position":2,"item":{"@type":"VideoObject","url":"/a/wildfire-video",'
+        '"uploadDate":"2025-08-19T05:10:00Z","publisher":{"@type":"Organization","name":"Daily Wire Desk"}}},'
+        '{"@type":"ListItem","position":3,"item":{"@type":"NewsArticle","url":"/a/ferry",'
+        '"datePublished":"2025-08-18T17:15:00Z","publisher":"Coast News"}}'
+    )
+    cards = (
+        card(
+            "Coalition talks stall over pension age", "/a/coalition-talks", "", "Negotiators broke off late."
+        )
+        + card(
+            "Drone footage shows wildfire crossing the ridge", "/a/wildfire-video", "", "Flames reached it."
+        )
+        + card(
+            "Ferry operator adds winter crossings",
+            "/a/ferry",
+            "Island Times · 3 hours ago",
+            "Islanders asked.",
+        )
+    )
+    got = parse(page(cards, head=_item_list(members)))
+    assert [(s.outlet, s.published, s.published_text) for s in got] == [
+        ("Reuters", datetime(2025, 8, 19, 6, 40, tzinfo=UTC), "2025-08-19T06:40:00Z"),
+        (None, datetime(2025, 8, 19, 5, 10, tzinfo=UTC), "2025-08-19T05:10:00Z"),  # the site's own name
+        ("Island Times", datetime(2025, 8, 18, 17, 15, tzinfo=UTC), "3 hours ago"),
+    ]
