@@ -80,10 +80,11 @@ _OUTLET_PREFIX_RE = re.compile(
     r"|(?:来源|來源|出典|提供|配信)\s*[:：]\s*)",
     re.IGNORECASE,
 )
-# A date's weekday ("Tue" of "Tue, 08/19/2025") is never an outlet's name.
+# A date's weekday ("Tue" of "Tue, 08/19/2025"), alone or with a piece of the date after its comma
+# ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
 _WEEKDAY_RE = re.compile(
-    r"^(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?$"
-    r"|^(?:mon|tues|wednes|thurs|fri|satur|sun)day$",
+    r"^(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
+    r"(?:$|,)",
     re.IGNORECASE,
 )
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
