@@ -868,6 +868,9 @@ def test_a_weekday_before_the_date_is_part_of_the_time_never_the_outlet() -> Non
     )
     assert story.outlet is None
     assert story.published_text == "Tue, 08/19/2025 - 13:05"
+    both = '<time datetime="2025-08-19T10:00:00Z">Reuters · 2h</time>'
+    [story] = parse(page(card("Ceasefire talks resume in Cairo on Monday", "/n/9", both)))
+    assert story.outlet == "Reuters"
     plain = "<span>Tue, 08/19/2025 - 09:12</span>"  # a time is read from "8/19/2025": "Tue, 0" is no name
     [story] = parse(page(card("Mill Street closed for two nights of works", "/n/0", plain)), order="MDY")
     assert story.outlet is None

@@ -360,10 +360,11 @@ def _outlet_in_parts(
     parts: list[str | None] = []
     author_next = False  # after a "By" of its own, the next part is the reporter it names
     for line in lines:
-        if line == phrase:
+        split = _SEPARATOR_RE.split(line)
+        if line == phrase and not any(times.strip_icon(part, languages) for part in split):
             parts.append(_TIME)  # the time element's whole text ("Tue, 08/19/2025 - 13:05") is the time
-            continue
-        for part in _SEPARATOR_RE.split(line):
+            continue  # (unless a part of it is one: "<time>Reuters · 2h</time>")
+        for part in split:
             if not part:
                 continue
             if byline_is_author and (author_next or part.strip(" :").casefold() == "by"):
