@@ -894,3 +894,120 @@ def test_an_archive_its_json_ld_calls_a_collection_has_no_main_story(page_kind: 
     if not main:
         assert [s.body for s in found.stories] == [(text,) for text in snippets]
         assert found.title == "Local News Archives – The Ledger"
+
+
+def test_a_weekday_before_the_date_is_part_of_the_time_never_the_outlet() -> None:
+    in_time = '<time datetime="2025-08-19T13:05:00+02:00">Tue, 08/19/2025 - 13:05</time>'
+    [story] = parse(
+        page(card("East Bridge reopens after six weeks of resurfacing", "/n/1", in_time)), order="MDY"
+    )
+    assert story.outlet is None
+    assert story.published_text == "Tue, 08/19/2025 - 13:05"
+    both = '<time datetime="2025-08-19T10:00:00Z">Reuters · 2h</time>'
+    [story] = parse(page(card("Ceasefire talks resume in Cairo on Monday", "/n/9", both)))
+    assert story.outlet == "Reuters"
+    plain = "<span>Tue, 08/19/2025 - 09:12</span>"  # a time is read from "8/19/2025": "Tue, 0" is no name
+    [story] = parse(page(card("Mill Street closed for two nights of works", "/n/0", plain)), order="MDY")
+    assert story.outlet is None
+    as_text = "<span>Wednesday</span>, <span>08/13/2025</span>"
+    [story] = parse(page(card("Library extension approved by council", "/n/2", as_text)), order="MDY")
+    assert story.outlet is None
+
+
+def test_a_by_of_its_own_names_a_reporter_never_the_outlet() -> None:
+    meta = (
+        '<span>By <span class="field--name-uid"><span>kmorales</span></span></span>'
+        '<time datetime="2025-08-19T11:05:00Z">Tue, 08/19/2025 - 13:05</time>'
+    )
+    [story] = parse(
+        page(card("Water main works close Mill Street for two nights", "/n/3", meta)), order="MDY"
+    )
+    assert story.outlet is None
+    meta = "<span>Harbour Gazette</span> <span>By</span> <span>Ana Ruiz</span> <span>3 hours ago</span>"
+    [story] = parse(page(card("Dock workers vote to strike over automation", "/n/4", meta)))
+    assert story.outlet == "Harbour Gazette"
+
+
+def test_a_category_fields_label_is_not_the_category() -> None:
+    topic = (
+        '<div class="field field--name-field-topic field--label-inline">'
+        '<div class="field__label">Topic</div><div class="field__item"><a href="/t/14">Parks</a></div></div>'
+    )
+    body = card("New playground opens in Riverside Park", "/n/5", "2 hours ago").replace(
+        "</article>", topic + "</article>"
+    )
+    [story] = parse(page(body))
+    assert story.category == "Parks"
+
+
+def test_the_name_a_source_badge_repeats_is_the_outlet_not_the_badges_after_it() -> None:
+    card_html = (
+        '<div class="c"><div><a href="/interest/quay-radio"><img alt="Quay Radio" src="https://cdn.example/q.png">'
+        '</a><div><a href="/interest/quay-radio">Quay Radio</a><span>Bristol, United Kingdom</span></div>'
+        "<div><span>Center</span><span>High Factuality</span></div></div>"
+        '<a href="https://quayradio.example/news/strike-reaction"><h4>Dockers and bosses trade blame after'
+        " talks end</h4></a><div><span>6 hours ago</span><span>Read Full Article</span></div></div>"
+    )
+    got = parse(page(card_html + card_html.replace("strike-reaction", "other").replace("Dockers", "Crews")))
+    assert [(s.outlet, s.image) for s in got] == [("Quay Radio", None)] * 2
+
+
+def test_an_image_whose_alt_is_the_outlets_name_is_its_badge_not_the_photo() -> None:
+    meta = '<img alt="Harbour Gazette" src="https://cdn.example/hg.png"><span>Harbour Gazette</span> · 2h'
+    photo = '<img alt="Cranes idle on the quay" src="https://img.example/cranes.jpg">'
+    body = card("Dock workers vote to strike over automation", "https://hg.example/a/1", meta)
+    [story] = parse(page(body))
+    assert story.outlet == "Harbour Gazette" and story.image is None
+    [story] = parse(page(body.replace("<h3>", photo + "<h3>")))
+    assert story.image == "https://img.example/cranes.jpg"
+
+
+def test_a_hidden_thumbnail_link_with_a_duration_badge_keeps_its_picture() -> None:
+    thumb = (
+        '<a href="/video/wildfire-ridge" aria-hidden="true" tabindex="-1"><img src="https://img.example/w.jpg"'
+        ' width="240" height="160" alt=""><span class="duration">2:14</span></a>'
+    )
+    body = card("Drone footage shows wildfire crossing the ridge", "/video/wildfire-ridge", "Storyful · 2h")
+    [story] = parse(page(body.replace("<h3>", thumb + "<h3>")))
+    assert story.image == "https://img.example/w.jpg"
+    assert (story.outlet, story.published_text) == ("Storyful", "2h")  # a video's length is no time
+
+
+def _item_list(members: str) -> str:
+    return (
+        '<meta property="og:site_name" content="Daily Wire Desk">'
+        '<script type="application/ld+json">{"@context":"https://schema.org","@type":"CollectionPage",'
+        f'"mainEntity":{{"@type":"ItemList","itemListElement":[{members}]}}}}</script>'
+    )
+
+
+def test_a_json_ld_item_list_gives_the_time_and_publisher_a_card_does_not_show() -> None:
+    members = (
+        '{"@type":"ListItem","position":1,"url":"https://news.example.com/a/coalition-talks",'
+        '"item":{"@type":"NewsArticle","datePublished":"2025-08-19T06:40:00Z","dateModified":"2025-08-19T11:00:00Z",'
+        '"publisher":{"@type":"Organization","name":"Reuters"}}},'
+        '{"@type":"ListItem","position":2,"item":{"@type":"VideoObject","url":"/a/wildfire-video",'
+        '"uploadDate":"2025-08-19T05:10:00Z","publisher":{"@type":"Organization","name":"Daily Wire Desk"}}},'
+        '{"@type":"ListItem","position":3,"item":{"@type":"NewsArticle","url":"/a/ferry",'
+        '"datePublished":"2025-08-18T17:15:00Z","publisher":"Coast News"}}'
+    )
+    cards = (
+        card(
+            "Coalition talks stall over pension age", "/a/coalition-talks", "", "Negotiators broke off late."
+        )
+        + card(
+            "Drone footage shows wildfire crossing the ridge", "/a/wildfire-video", "", "Flames reached it."
+        )
+        + card(
+            "Ferry operator adds winter crossings",
+            "/a/ferry",
+            "Island Times · 3 hours ago",
+            "Islanders asked.",
+        )
+    )
+    got = parse(page(cards, head=_item_list(members)))
+    assert [(s.outlet, s.published, s.published_text) for s in got] == [
+        ("Reuters", datetime(2025, 8, 19, 6, 40, tzinfo=UTC), "2025-08-19T06:40:00Z"),
+        (None, datetime(2025, 8, 19, 5, 10, tzinfo=UTC), "2025-08-19T05:10:00Z"),  # the site's own name
+        ("Island Times", datetime(2025, 8, 18, 17, 15, tzinfo=UTC), "3 hours ago"),
+    ]

@@ -213,25 +213,31 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     title = _text(title_el)
     fence = _Fence([title_el])
     when = _find_when(card, fence, page.language)
+    url = page.url(_attr(anchor, "href")) if anchor is not None else None
+    # What the page's JSON-LD list says of the story: its time where the card shows none to a machine
+    # (a script fills "2 hours ago" in), its publisher where the card names none.
+    listed = page.listed.get(url) if url and page.listed else None
     # _provided_by ends in the logo's name (_logo_outlet), so a card without one has no logo to look at
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)
         or (when.outlet if when else None)
         or (_name_before(card, title_el) if when else None)
+        or (listed.publisher if listed else None)
     )
     used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
     snippet = _snippet(card, _Fence(used), title)
-    published, published_text = _stamp(page, [when.machine] if when else [], when.text if when else None)
+    machines = [when.machine if when else None, listed.published if listed else None]
+    published, published_text = _stamp(page, machines, when.text if when else None)
     return _Fields(
         title=title,
-        url=page.url(_attr(anchor, "href")) if anchor is not None else None,
+        url=url,
         outlet=outlet,
         category=_hinted_category(card, fence),
         published=published,
         published_text=published_text,
         body=clean_body([snippet]) if snippet else (),
-        image=block_image(page, card),
+        image=block_image(page, card, outlet=outlet),
     )
 
 

@@ -782,9 +782,12 @@ def _is_chrome_element(el: Tag) -> bool:
     style = get("style")
     if style and _HIDDEN_STYLE_RE.search(style):
         return True
-    if get("aria-hidden") == "true" and (name != "a" or _get_text(el).strip()):
-        # Hidden from screen readers only: its text repeats what is shown. A link without text is a
-        # card's thumbnail (Yahoo marks the picture's duplicate link so), shown to everyone: it stays.
+    if get("aria-hidden") == "true" and (
+        name != "a" or (_get_text(el).strip() and next(el.iter("img"), None) is None)
+    ):
+        # Hidden from screen readers only: its text repeats what is shown. A link without text, or holding
+        # a picture (with a video's "2:14" over it), is a card's thumbnail (Yahoo marks the picture's
+        # duplicate link so), shown to everyone: it stays.
         return True
     label = get("aria-label")
     return bool(label) and _is_label(label)

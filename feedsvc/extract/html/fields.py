@@ -80,6 +80,13 @@ _OUTLET_PREFIX_RE = re.compile(
     r"|(?:来源|來源|出典|提供|配信)\s*[:：]\s*)",
     re.IGNORECASE,
 )
+# A date's weekday ("Tue" of "Tue, 08/19/2025"), alone or with a piece of the date after its comma
+# ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
+_WEEKDAY_RE = re.compile(
+    r"^(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
+    r"(?:$|,)",
+    re.IGNORECASE,
+)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
 _TIME = ""  # marks the time's place among the parts of a meta line
 
@@ -351,9 +358,18 @@ def _outlet_in_parts(
     lines: tuple[str, ...], phrase: str | None, byline_is_author: bool, languages: str | None
 ) -> str | None:
     parts: list[str | None] = []
+    author_next = False  # after a "By" of its own, the next part is the reporter it names
     for line in lines:
-        for part in _SEPARATOR_RE.split(line):
+        split = _SEPARATOR_RE.split(line)
+        if line == phrase and not any(times.strip_icon(part, languages) for part in split):
+            parts.append(_TIME)  # the time element's whole text ("Tue, 08/19/2025 - 13:05") is the time
+            continue  # (unless a part of it is one: "<time>Reuters · 2h</time>")
+        for part in split:
             if not part:
+                continue
+            if byline_is_author and (author_next or part.strip(" :").casefold() == "by"):
+                author_next = not author_next
+                parts.append(None)
                 continue
             glued = _comma_split(part, languages) or times.split_glued(part, languages=languages)
             if part == phrase or times.strip_icon(part, languages):
@@ -387,7 +403,9 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     folded = name.casefold()
     if _CLOCK_RE.search(name) or name.isdigit():
         return None
-    if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or times.strip_icon(name):
+    if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or _WEEKDAY_RE.match(name):
+        return None
+    if times.strip_icon(name):
         return None
     return None if is_chrome(name) else name
 
@@ -445,14 +463,20 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
     """The outlet of a card that shows it as a short line of its own just above the headline, beside the
     source's icon (Google News' favicon and "BBC" over the title, the time further down): the nearest such
     text before the headline. Without the icon a short line there is a kicker ("Europe", "Live") as
-    often as an outlet, and unknown beats wrong."""
+    often as an outlet, and unknown beats wrong. A name the icon's alt text repeats is the source's
+    whatever short lines follow it ("Lean Left", "High Factuality" badges after "<img alt=X> X")."""
     name: str | None = None
+    alts: set[str] = set()
     for node in _nodes(scope):
         if node is title_el:
             return name
         if _is_tag(node):
+            if node.tag == "img" and (alt := _logo_name(node.get("alt"))):
+                alts.add(alt.casefold())
             continue
-        if _ancestor(node, _LINK) is not None:
+        if name is not None and name.casefold() in alts:
+            continue  # the source's own name stands
+        if _ancestor(node, _LINK) is not None and clean_line(str(node)).casefold() not in alts:
             continue
         text = clean_line(str(node))
         if text:
@@ -558,10 +582,21 @@ def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     for el in _hinted(scope, _CATEGORY_HINTS, fence):
-        text = _text(el)
+        text = _field_value(el)
         if text and len(text) <= 40 and not _is_label(text):
             return text
     return None
+
+
+def _field_value(el: Tag) -> str:
+    """A field's shown value: its text without the label a CMS puts before it ("<div class=field__label>
+    Topic</div><div class=field__item>Parks</div>" is "Parks")."""
+    text = _text(el)
+    for child in el:
+        if _is_tag(child) and "label" in _words_of(child.get("class") or ""):
+            label = _text(child)
+            text = text[len(label) :].strip() if label and text.startswith(label) else text
+    return text
 
 
 def _snippet(scope: Tag, fence: _Fence, title: str) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from feedsvc.extract import jsonld
-from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _page_has, _tags, _words
+from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _page_has, _tags, _words, clean_line
 from feedsvc.extract.html.page import _Page
 
 MAX_IMAGE_URL = 2048
@@ -42,6 +42,7 @@ _FURNITURE_PATH_RE = re.compile(
     rf"logo|favicon|sprite|(?<![a-z0-9])(?:{'|'.join(sorted(_FURNITURE_PATH_WORDS))})(?![a-z0-9])"
 )
 _LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
+_LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
 _STYLE_SIZE_RE = re.compile(r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
 # A story photo is a picture; an outlet's badge beside its name, an icon or a pixel is smaller than this.
@@ -73,16 +74,20 @@ def _image_src_link(page: _Page) -> str | None:
     return None
 
 
-def block_image(page: _Page, block: Tag | None, fence: _Fence | None = None) -> str | None:
+def block_image(
+    page: _Page, block: Tag | None, fence: _Fence | None = None, outlet: str | None = None
+) -> str | None:
     """The first photo in ``block`` (a card, or an article's body): its largest srcset candidate (or its
     <picture>'s), else its lazy-loaded address, else its src; furniture skipped. Images under ``fence``
-    (other stories' cards) are not this block's."""
+    (other stories' cards) are not this block's, nor is one whose alt text is the ``outlet``'s name (the
+    source's badge: a photo's alt describes the photo)."""
     if block is None:
         return None
+    named = _LOGO_SUFFIX_RE.sub("", outlet).strip().casefold() if outlet else None
     for img in _tags(block, "img"):
         if fence is not None and fence.covers(img):
             continue
-        if _furniture(img):
+        if _furniture(img) or (named and _alt_names(img, named)):
             continue
         for raw in _addresses(img):
             url = image_url(page, raw)
@@ -221,6 +226,11 @@ def _furniture(img: Tag) -> bool:
         return True
     alt = (_attr(img, "alt") or "").strip()
     return bool(_LOGO_ALT_RE.search(alt))
+
+
+def _alt_names(img: Tag, named: str) -> bool:
+    alt = _attr(img, "alt")
+    return alt is not None and _LOGO_SUFFIX_RE.sub("", clean_line(alt)).strip().casefold() == named
 
 
 def _side(value: str | None) -> float | None:

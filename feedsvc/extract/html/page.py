@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -28,6 +30,14 @@ _PLAIN_ROOTED_RE = re.compile(r"(/(?!/)[^?#\x00-\x20;]*)(?:\?[^#\x00-\x20]+)?(?:
 _DOT_SEGMENT_RE = re.compile(r"/\.\.?(?:/|$)")
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """An ItemList member's publication time (as written) and publisher, for the card linking to it."""
+
+    published: str | None
+    publisher: str | None
+
+
 @dataclass
 class _Page:
     soup: Tag  # the page's root element
@@ -48,6 +58,8 @@ class _Page:
     # The page's structured data calls it a listing (a category or tag archive, search results, an author's
     # page; see jsonld.LISTING_PAGE_TYPES), whatever its Open Graph type says: it has no article of its own.
     listing: bool = False
+    # What the page's JSON-LD ItemList says of each member, by its address (see _listed).
+    listed: dict[str, _Listed] = field(default_factory=dict)
 
     def url(self, href: str | None) -> str | None:
         href = (href or "").strip()
@@ -110,9 +122,12 @@ def _read_page(
         own = meta.get("canonical") or meta.get("og:url") or ""
         base = own if own.startswith(("http://", "https://")) else None
     cut = _cut_point(soup, text)
-    ld, listing = _json_ld(soup)
+    scripts = _ld_scripts(soup)
+    ld, listing = jsonld.read(scripts)
     language = _language(soup, meta)
-    return _Page(soup, meta, ld, base, fetched_at, order, cut, language, parsed, listing=listing)
+    page = _Page(soup, meta, ld, base, fetched_at, order, cut, language, parsed, listing=listing)
+    page.listed = _listed(page, scripts)
+    return page
 
 
 def _join(base: str, href: str) -> str | None:
@@ -145,14 +160,53 @@ def _meta_tags(soup: Tag) -> dict[str, str]:
     return meta
 
 
-def _json_ld(soup: Tag) -> tuple[dict[str, Any] | None, bool]:
-    """The page's own article object, and whether the page calls itself a listing (see
-    feedsvc.extract.jsonld)."""
-    return jsonld.read(
+def _ld_scripts(soup: Tag) -> list[str]:
+    """The texts of the page's JSON-LD scripts."""
+    return [
         "".join(script.itertext())
         for script in _tags(soup, "script")
         if (_attr(script, "type") or "").strip().lower() == "application/ld+json"
-    )
+    ]
+
+
+# A member's time: when it was published (a video's upload), never when it was last changed.
+_LISTED_TIMES = ("datePublished", "uploadDate", "dateCreated")
+
+
+def _listed(page: _Page, scripts: list[str]) -> dict[str, _Listed]:
+    """The members of the page's JSON-LD ItemLists (top level, in an @graph, or a page's mainEntity) that
+    name a time or a publisher, by their resolved address. The page's own site as publisher is left out:
+    on a site's own listing it names no outlet (as its cards do not)."""
+    own = page.meta.get("og:site_name", "").casefold()
+    found: dict[str, _Listed] = {}
+    for node in _list_members(scripts):
+        url = page.url(_ld_str(node.get("url")) or _ld_str(node.get("@id")))
+        published = next((v for k in _LISTED_TIMES if (v := _ld_str(node.get(k)))), None)
+        publisher = _ld_name(node.get("publisher"))
+        publisher = None if publisher and publisher.casefold() == own else publisher
+        if url and (published or publisher):
+            found.setdefault(url, _Listed(published, publisher))
+    return found
+
+
+def _list_members(scripts: list[str]) -> Iterator[dict[str, Any]]:
+    """Each ItemList member's object: a ListItem with its ``item`` object's keys over its own."""
+    for script in scripts:
+        if "itemListElement" not in script:
+            continue
+        raw = script.strip().removeprefix("<!--").removesuffix("-->").strip()
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        for item in jsonld.items(data):
+            lists = [item, item.get("mainEntity")]
+            for found in lists:
+                members = found.get("itemListElement") if isinstance(found, dict) else None
+                for member in members if isinstance(members, list) else []:
+                    if isinstance(member, dict):
+                        inner = member.get("item")
+                        yield {**member, **inner} if isinstance(inner, dict) else member
 
 
 def _cut_point(soup: Tag, text: str) -> frozenset[int] | None:
