@@ -909,6 +909,8 @@ def test_a_weekday_before_the_date_is_part_of_the_time_never_the_outlet() -> Non
     plain = "<span>Tue, 08/19/2025 - 09:12</span>"  # a time is read from "8/19/2025": "Tue, 0" is no name
     [story] = parse(page(card("Mill Street closed for two nights of works", "/n/0", plain)), order="MDY")
     assert story.outlet is None
+    assert story.published_text == "Tue, 08/19/2025 - 09:12"  # the whole dateline, its clock time too
+    assert story.published == datetime(2025, 8, 19, 9, 12, tzinfo=UTC)
     as_text = "<span>Wednesday</span>, <span>08/13/2025</span>"
     [story] = parse(page(card("Library extension approved by council", "/n/2", as_text)), order="MDY")
     assert story.outlet is None

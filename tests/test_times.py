@@ -36,6 +36,17 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("August 19, 2025, 2:30 pm", "en", EVENING, "2025-08-19T14:30"),
     ("19 Aug 2025, 14:30", None, EVENING, "2025-08-19T14:30"),
     ("Aug 19, 2025", "de", NOON, None),  # a German declaration drops English forms
+    # English datelines led by the weekday, or with the clock after " - " or "at" (Drupal's default)
+    ("Tuesday, August 19, 2025", None, EVENING, "2025-08-19T00:00"),
+    ("Tue, Aug 19, 2025", "en", EVENING, "2025-08-19T00:00"),
+    ("Tue, 08/19/2025 - 13:05", None, EVENING, "2025-08-19T13:05"),
+    ("Tuesday, August 19, 2025 - 09:12", None, EVENING, "2025-08-19T09:12"),
+    ("Tue, 19 Aug 2025 09:12:00", None, EVENING, "2025-08-19T09:12"),
+    ("Tuesday 19 August 2025", None, EVENING, "2025-08-19T00:00"),
+    ("Tuesday, August 19, 2025 at 9:12 a.m.", None, EVENING, "2025-08-19T09:12"),
+    ("Aug 19, 2025 - 2:30 PM", None, EVENING, "2025-08-19T14:30"),
+    ("Tuesday", None, EVENING, None),  # a weekday alone is no date
+    ("Tue, Aug 19, 2025", "de", NOON, None),
     # German
     ("vor 3 Stunden", "de", NOON, "2025-08-19T09:00"),
     ("vor 3 Stunden", None, NOON, "2025-08-19T09:00"),

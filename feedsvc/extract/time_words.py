@@ -90,7 +90,18 @@ NEW_NEUTRAL_FORMS: tuple[str, ...] = (
     rf"{_NUMDATE},?\s+\d{{1,2}}:\d{{2}}",
     r"\d{4}/\d{1,2}/\d{1,2}(?:\s+\d{1,2}:\d{2})?",
 )
-NEW_EN_FORMS: tuple[str, ...] = (rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}},?\s+\d{{1,2}}:\d{{2}}",)
+EN_WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
+_EN_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+_EN_CLOCK_AFTER = rf"(?:,?\s+(?:at\s+)?|\s+[-–]\s+){_EN_CLOCK}"  # "…, 9:12 am", "… at 9:12", "… - 13:05"
+NEW_EN_FORMS: tuple[str, ...] = (
+    rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}},?\s+\d{{1,2}}:\d{{2}}",
+    # A date led by its weekday, or with its clock time after " - " or "at" (news sites' datelines, Drupal's
+    # default format): "Tuesday, August 19, 2025", "Tue, 19 Aug 2025 09:12:00", "Tue, 08/19/2025 - 13:05",
+    # "Aug 19, 2025 - 9:12 PM".
+    rf"(?:{EN_WEEKDAY},?\s+)?{EN_MONTH}\s+\d{{1,2}},?\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
+    rf"(?:{EN_WEEKDAY},?\s+)?\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
+    rf"{EN_WEEKDAY},?\s+{_NUMDATE}(?:{_EN_CLOCK_AFTER})?",
+)
 
 _DE_MONTH = (
     r"(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember"

@@ -58,7 +58,8 @@ _ONE = {
 }
 _CLOCK_WORD = re.compile(rf"(?<!\w)(?:{words.CLOCK_WORDS})\s+(?=\d{{1,2}}[:h]\d{{2}})", re.IGNORECASE)
 _CLOCK_SUFFIX = re.compile(rf"(\d{{1,2}}:\d{{2}})\s*(?:{words.CLOCK_SUFFIXES})\b", re.IGNORECASE)
-_ABBREVIATED_END = re.compile(r"(?:min|std|sek|seg|sec)\.$", re.IGNORECASE)
+# A phrase may end in an abbreviation's dot: "3 min.", "9:12 a.m."
+_ABBREVIATED_END = re.compile(r"(?:min|std|sek|seg|sec|\d\s?[ap]\.m)\.$", re.IGNORECASE)
 _WORDLESS_HINT = re.compile(words.WORDLESS_HINT, re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _LANG_ALIASES = {"jp": "ja"}  # a common mistake in <html lang>

@@ -233,7 +233,10 @@ def _phrase_in(text: str, languages: str | None = None) -> str | None:
 
 @lru_cache(maxsize=16384)
 def _phrase(text: str, languages: str | None) -> str | None:
-    for part in _SEPARATOR_RE.split(clean_line(text)):
+    line = clean_line(text)
+    if _SEPARATOR_RE.search(line) and (whole := times.strip_icon(line, languages)):
+        return whole  # a dateline whose clock follows a dash ("Tue, 08/19/2025 - 09:12") is one time
+    for part in _SEPARATOR_RE.split(line):
         phrase = times.strip_icon(part, languages)
         glued = (
             None
