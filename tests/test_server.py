@@ -115,22 +115,27 @@ def test_unfinished_request_headers_are_cut_off(tight_server: int) -> None:
         assert sock.recv(1024) == b""  # the server closed it (the 10 s socket timeout would raise instead)
 
 
+def _trickled_until_closed(sock: socket.socket, chunks: Iterator[bytes]) -> bool:
+    """Send ``chunks`` a tenth of a second apart, while the server reads, until it closes ``sock``; whether
+    it did. The server sends nothing meanwhile."""
+    sock.settimeout(0.1)
+    for chunk in chunks:
+        try:
+            sock.sendall(chunk)
+            assert sock.recv(1) == b"", "an answer to an unfinished request?"
+            return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
 def test_a_trickle_of_header_bytes_does_not_keep_a_connection(tight_server: int) -> None:
     sock = socket.create_connection(("127.0.0.1", tight_server), timeout=10)
     with sock:
-        sock.settimeout(0.1)
-        closed = False
-        for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 500:
-            try:
-                sock.sendall(bytes([byte]))
-                if sock.recv(1) == b"":
-                    closed = True
-                    break
-            except TimeoutError:
-                continue
-            except OSError:
-                closed = True
-                break
+        head = b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 500
+        closed = _trickled_until_closed(sock, (bytes([byte]) for byte in head))
         assert closed, "a slowloris peer kept its connection past the header deadline"
 
 
@@ -208,19 +213,7 @@ def test_a_trickle_of_body_after_its_answer_does_not_keep_a_connection(tight_ser
     with socket.create_connection(("127.0.0.1", tight_server), timeout=10) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
         _answer(sock)
-        sock.settimeout(0.1)
-        closed = False
-        for _ in range(1000):  # a byte at a time, a tenth of a second apart, while the server reads
-            try:
-                sock.sendall(b"a")
-                assert sock.recv(1) == b"", "an answer to a body?"
-                closed = True
-                break
-            except TimeoutError:
-                continue
-            except OSError:
-                closed = True
-                break
+        closed = _trickled_until_closed(sock, (b"a" for _ in range(1000)))
         assert closed, "a peer trickling an answered request's body kept its connection"
 
 
