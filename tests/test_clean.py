@@ -62,6 +62,11 @@ def test_a_plain_page_takes_the_whole_text_path() -> None:
         ("He said he would continue reading.", "He said he would continue reading."),
         ("The town wants more", "The town wants more"),
         ("The budget is fine. More", "The budget is fine. More"),  # a bare "more" only as a marked link
+        ("The vote is today. More →", "The vote is today."),
+        # an arrow after the sentence's own "more" marks the card's link, not the end of a more-link
+        ("Apple, Google, and more →", "Apple, Google, and more →"),
+        ("Best deals on TVs, laptops & more >", "Best deals on TVs, laptops & more >"),
+        ("Learn how to do more ›", "Learn how to do more ›"),
     ],
 )
 def test_a_summary_ends_without_its_more_link(line: str, expected: str) -> None:

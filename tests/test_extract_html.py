@@ -759,6 +759,7 @@ def test_itemprop_is_named_in_any_ascii_case(text: str) -> None:
         ("<i data-x=1 time=2>", False),  # "time" in another attribute's name
         ('<span data-kind="time">', False),  # in a value, past the "="
         ("<p data-id=3>date and time</p>", False),
+        ("data-" * 20_000, False),  # a run of them is read once, not once from each
         ('<p class="timestamp">', False),
     ],
 )
@@ -787,6 +788,12 @@ def test_a_data_attribute_naming_a_time_is_found_in_the_source(text: str, named:
         ('<span data-time="3:45">Play</span>', None),
         ('<span data-runtime="1755597600">Clip</span>', None),
         ('<span data-timestamp="42">Clip</span>', None),
+        ('<span data-update-time="1755597600">Updated</span>', None),
+        ('<div data-event-date="2025-07-01">Concert July 1</div>', None),
+        ('<div data-countdown-date="2025-08-10">Sale ends</div>', None),
+        ('<span data-timestamp="¹²³⁴⁵⁶⁷⁸⁹⁰">x</span>', None),  # digits, but not ASCII ones: no crash
+        ('<span data-timestamp="١٧٥٥٥٩٧٦٠٠">x</span>', None),
+        ('<time datetime="¹²³⁴⁵⁶⁷⁸⁹⁰">x</time>', None),
     ],
 )
 def test_a_time_carried_in_a_data_attribute_is_the_publication_time(
@@ -846,6 +853,28 @@ def test_a_blurbed_link_to_the_sites_own_non_article_page_is_not_a_story() -> No
         "Harbour strike talks collapse overnight",
         "Another site names its page apps",
     ]
+
+
+@pytest.mark.parametrize("href", ["/?p=123", "/node/42", "item?id=41234567"])
+def test_a_blurbed_link_to_an_article_by_number_on_the_sites_own_host_is_a_story(href: str) -> None:
+    cards = (
+        f'<div class="box"><h2><a href="{href}">Harbour strike talks collapse overnight</a></h2>'
+        "<p>Union and operator failed to agree on new cranes.</p></div>"
+        '<div class="box"><h2><a href="/?p=124">Ferry timetable changes for the winter months</a></h2>'
+        "<p>Two crossings a day are cut from November.</p></div>"
+    )
+    got = parse(page(cards), url="https://news.example/h/harbour")
+    assert [s.title for s in got] == [
+        "Harbour strike talks collapse overnight",
+        "Ferry timetable changes for the winter months",
+    ]
+
+
+def test_a_name_that_starts_like_a_weekday_is_an_outlet_beside_its_date() -> None:
+    meta = "<span>Monocle Aug 18, 2025</span>"
+    [story] = parse(page(card("What the harbour dispute means for importers", "https://x.example/a/1", meta)))
+    assert story.outlet == "Monocle"
+    assert story.published == datetime(2025, 8, 18, tzinfo=UTC)
 
 
 def test_a_blog_themes_posted_on_label_is_never_the_outlet() -> None:

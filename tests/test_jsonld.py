@@ -61,3 +61,13 @@ def test_read_gives_the_article_and_whether_the_page_is_a_listing() -> None:
     assert jsonld.read(["{not json", archive]) == (None, True)
     found, listing = jsonld.read([article])
     assert found is not None and found["headline"] == "own" and listing is False
+    # one article beside a listing kind (its author's ProfilePage, a page typed both ways): the article's page
+    authored = json.dumps({"@graph": [{"@type": "NewsArticle", "headline": "own"}, {"@type": "ProfilePage"}]})
+    assert jsonld.read([authored])[1] is False
+    both = json.dumps([{"@type": ["WebPage", "CollectionPage"]}, {"@type": "NewsArticle", "headline": "own"}])
+    assert jsonld.read([both])[1] is False
+    # several: a section page that lists its articles
+    section = json.dumps(
+        {"@graph": [{"@type": "CollectionPage"}, {"@type": "NewsArticle"}, {"@type": "NewsArticle"}]}
+    )
+    assert jsonld.read([section])[1] is True

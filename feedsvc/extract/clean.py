@@ -211,8 +211,9 @@ _SENTENCE_END = frozenset(".!?…。！？\"'”’»)]")
 def strip_more_link(line: str) -> str:
     """A summary without the more-link at its end: taken off only where it cannot be the sentence's last
     words ("… residents who want to read more"): after a sentence's end or at the start of the line, or
-    marked as a link (an arrow, brackets, a separator before it); a bare "more" only when marked. A cut
-    mark ("[…]") becomes an ellipsis."""
+    marked as a link (an arrow, brackets, a separator before it); a bare "more" only in brackets or after a
+    separator, or marked by an arrow after a sentence's end ("… and more →" is the sentence's). A cut mark
+    ("[…]") becomes an ellipsis."""
     while _may_end_in_more_link(line):
         tail = max(0, len(line) - _MORE_TAIL)
         more = _MORE_LINK_RE.search(line, tail)
@@ -222,11 +223,15 @@ def strip_more_link(line: str) -> str:
                 return line
             head = line[: cut.start()]
             return f"{head}…" if head else ""
-        marked = bool(
-            more["sep"] or (more["open"] and more["close"]) or any(c in _ARROWS for c in more["decor"])
-        )
+        enclosed = bool(more["sep"] or (more["open"] and more["close"]))
+        arrowed = any(c in _ARROWS for c in more["decor"])
         head = line[: more.start()].rstrip()
-        if not marked and (more["phrase"].casefold() == "more" or (head and head[-1] not in _SENTENCE_END)):
+        ends_sentence = not head or head[-1] in _SENTENCE_END
+        if more["phrase"].casefold() == "more":
+            taken = enclosed or (arrowed and ends_sentence)
+        else:
+            taken = enclosed or arrowed or ends_sentence
+        if not taken:
             return line
         line = head
     return line

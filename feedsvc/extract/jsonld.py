@@ -64,14 +64,16 @@ def article_in(scripts: Iterable[str]) -> dict[str, Any] | None:
 
 
 def read(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
-    """The first article object in the given script texts, and whether they call the page a listing."""
-    article: dict[str, Any] | None = None
+    """The first article object in the given script texts, and whether they call the page a listing: a
+    listing type beside no article object, or beside several (a section that lists its articles); beside
+    exactly one, the page is that article (its author's ProfilePage or a WebPage kind around it)."""
+    articles: list[dict[str, Any]] = []
     listing = False
     for item in objects(scripts):
-        if article is None and is_article(item):
-            article = item
+        if is_article(item) and len(articles) < 2:
+            articles.append(item)
         listing = listing or is_listing_page(item)
-    return article, listing
+    return (articles[0] if articles else None), listing and len(articles) != 1
 
 
 def text(value: Any) -> str | None:

@@ -90,7 +90,11 @@ NEW_NEUTRAL_FORMS: tuple[str, ...] = (
     rf"{_NUMDATE},?\s+\d{{1,2}}:\d{{2}}",
     r"\d{4}/\d{1,2}/\d{1,2}(?:\s+\d{1,2}:\d{2})?",
 )
-EN_WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
+# A weekday's name or its abbreviation, never a word that starts like one ("Monocle", "Sunstar").
+EN_WEEKDAY = (
+    r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?"
+    r"|sun(?:day)?)\.?"
+)
 _EN_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
 _EN_CLOCK_AFTER = rf"(?:,?\s+(?:at\s+)?|\s+[-–]\s+){_EN_CLOCK}"  # "…, 9:12 am", "… at 9:12", "… - 13:05"
 NEW_EN_FORMS: tuple[str, ...] = (

@@ -254,11 +254,17 @@ def _is_story(page: _Page, fields: _Fields) -> bool:
 
 
 def _own_non_article(page: _Page, url: str | None) -> bool:
-    """``url`` is on the page's own host (as the page's address or base names it) and not an article's."""
+    """``url`` is on the page's own host (as the page's address or base names it) and not an article's: a
+    path of words alone ("/apps", "/newsletters/daily"), where an article's carries a query or a number
+    ("/?p=123", "/node/42", "item?id=41234567") when it has no slug."""
     if not url or not page.base:
         return False
     try:
-        same = urlsplit(url).hostname == urlsplit(page.base).hostname
+        parts, base = urlsplit(url), urlsplit(page.base)
+        same = parts.hostname == base.hostname
     except ValueError:  # a broken IPv6 host
         return False
-    return same and not _article_like(url)
+    return same and not parts.query and not _DIGIT_RE.search(parts.path) and not _article_like(url)
+
+
+_DIGIT_RE = re.compile(r"[0-9]")

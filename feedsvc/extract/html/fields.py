@@ -172,19 +172,24 @@ _TIME_ATTRIBUTE_XPATH = (
 )
 _TIME_ATTRIBUTE_BEARERS = etree.XPath(f"descendant-or-self::*{_TIME_ATTRIBUTE_XPATH}")
 _STAMP_NAMES = frozenset({"time", "timestamp", "date", "datetime"})
-_NOT_PUBLICATION = frozenset({"updated", "modified", "edited", "expires", "expiry", "start", "end", "until"})
+# The words a publication time's name may hold before its last ("data-published-date", "data-post-timestamp"):
+# an event's, a countdown's, an update's or an expiry's date is no story's.
+_PUBLICATION_WORDS = frozenset({
+    "publish", "published", "publication", "pub", "posted", "post", "created", "create", "story", "article",
+    "item", "date", "time", "timestamp", "datetime", "first", "original", "unix", "epoch", "utc", "iso",
+})  # fmt: skip
 _EARLIEST_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _publication_stamp(name: str, value: str) -> bool:
-    """A data attribute naming a time ("data-time", "data-posted-date-timestamp") that holds a date this
-    century (epoch seconds or milliseconds, ISO 8601): "data-runtime", "data-updated-time" and a
-    "data-time" of "3:45" (a clip's length) are not publication times."""
+    """A data attribute naming a publication time ("data-time", "data-posted-date-timestamp") that holds a
+    date this century (epoch seconds or milliseconds, ISO 8601): "data-runtime", "data-update-time",
+    "data-event-date", "data-countdown-date" and a "data-time" of "3:45" (a clip's length) are not."""
     words = _ATTRIBUTE_WORD_RE.split(name.lower())
-    if words[0] != "data" or words[-1] not in _STAMP_NAMES or not _NOT_PUBLICATION.isdisjoint(words):
+    if words[0] != "data" or words[-1] not in _STAMP_NAMES or not _PUBLICATION_WORDS.issuperset(words[1:-1]):
         return False
     value = value.strip()
-    if not (value.isdigit() or _ISO_DATE_RE.match(value)):
+    if not ((value.isascii() and value.isdigit()) or _ISO_DATE_RE.match(value)):
         return False
     when = _machine_time(value)
     return when is not None and when >= _EARLIEST_STAMP

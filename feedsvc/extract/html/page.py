@@ -245,7 +245,7 @@ def _machine_time(value: str | None) -> datetime | None:
         return utc(datetime.fromisoformat(value))
     except ValueError:
         pass
-    if value.isdigit() and len(value) in (10, 13):  # epoch seconds or milliseconds
+    if value.isascii() and value.isdigit() and len(value) in (10, 13):  # epoch seconds or milliseconds
         return datetime.fromtimestamp(int(value[:10]), UTC)
     try:
         return utc(parsedate_to_datetime(value))  # RFC 822, as in feeds and HTTP headers
