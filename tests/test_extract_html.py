@@ -740,6 +740,24 @@ def test_the_factored_block_tag_pattern_splits_as_the_list_of_names_does(path: P
         assert dom._BLOCK_TAG_SPLIT_RE.split(text[:cut]) == flat.split(text[:cut])
 
 
+@pytest.mark.parametrize("path", [*_FIXTURES, None], ids=lambda p: p.name if p else "script soup")
+def test_scripts_are_cut_out_as_a_whole_script_regex_cuts_them(path: Path | None) -> None:
+    import re
+
+    from feedsvc.extract.html import dom
+
+    whole = re.compile(r"(<script\b[^>]*>.*?</script\s*>)", re.IGNORECASE | re.DOTALL)  # quadratic at worst
+    text = path.read_text(encoding="utf-8", errors="replace") if path else "".join(_SCRIPT_SOUP)
+    for cut in (len(text), len(text) // 2, len(text) // 3, len(text) // 5):
+        assert dom._split_scripts(text[:cut]) == whole.split(text[:cut])
+
+
+_SCRIPT_SOUP = [
+    "<script>a</script>", "<SCRIPT type=x>b</Script >", "<script src='>'>", "</script>", "<script",
+    "<p>x</p>", ">", "<scripts>", "<script\n>c", "</script\n>", "y",
+] * 7  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "text", ["<p ITEMPROP=x>", "<p ItemProp=x>", "<p itemprop=x>", "<p data-x>é", "İTEMPROP é", "itemproP ☃"]
 )

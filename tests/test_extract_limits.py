@@ -153,6 +153,25 @@ def test_the_structure_scan_is_linear_on_hostile_markup(html: str) -> None:
     assert time.process_time() - started < 2.0  # about 0.1 s; CPU time, so a busy machine does not count
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><body>" + "<script>" * 250_000,  # each searched on for its </script> to the end
+        "<html><body>" + "<div " * 250_000,  # each block tag read on for its ">" to the end
+        "<html><body>" + '<li a="' * 250_000,
+        "<html><body><p>" + "data-" * 400_000,  # each searched on for a "time" in its name
+    ],
+)
+def test_the_source_passes_before_the_parse_are_linear_on_hostile_markup(html: str) -> None:
+    from feedsvc.extract.html import dom
+
+    # Each took from seconds (100 KB) to hours (2 MB) with the lazy or open-ended regular expressions.
+    started = time.process_time()
+    dom._flatten(html)
+    dom._source_names(html)
+    assert time.process_time() - started < 2.0  # about 0.05 s; CPU time, so a busy machine does not count
+
+
 def test_unclosed_raw_text_and_comments_hide_the_rest_of_the_page() -> None:
     # As for the HTML parser: what follows an unclosed <script> or comment is not markup.
     assert structure_problem("<p>x</p><script>" + "<div>" * 1000) is None

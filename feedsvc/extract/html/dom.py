@@ -97,7 +97,8 @@ _CAMEL_WORD_RE = re.compile(r"^(?:[a-z]{2,}|[A-Z][a-z]{2,})(?:[A-Z][a-z]{2,}|[0-
 _ALPHA_RE = re.compile(r"^[A-Za-z]+$")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
-_SCRIPT_SPLIT_RE = re.compile(r"(<script\b[^>]*>.*?</script\s*>)", re.IGNORECASE | re.DOTALL)
+_SCRIPT_OPEN_RE = re.compile(r"<script\b", re.IGNORECASE)
+_SCRIPT_CLOSE_RE = re.compile(r"</script\s*>", re.IGNORECASE)
 
 
 def _trie(names: Iterable[str]) -> str:
@@ -648,16 +649,37 @@ def _flatten(text: str) -> str:
     HTML a newline in text is only a space) and a newline goes where the page breaks lines (block edges,
     <br>, <hr>), so get_text() keeps "Reuters" and "2 hours ago" in sibling <div>s apart. Scripts keep
     their text (their JSON is read as it is). One pass over the source instead of a tree edit per node."""
-    parts = _SCRIPT_SPLIT_RE.split(text)
+    parts = _split_scripts(text)
     for i in range(0, len(parts), 2):
         parts[i] = _broken(parts[i].replace("\r", " ").replace("\n", " "))
     return "".join(parts)
 
 
+def _split_scripts(text: str) -> list[str]:
+    """``text`` cut around its scripts (``<script …>`` to ``</script>``): [outside, script, outside, …,
+    outside]. Each search starts where the last ended, so a page of unclosed script tags costs one pass
+    (a lazy regex for the whole script from every "<script" took time in the square of their count)."""
+    parts: list[str] = []
+    pos = 0
+    while (opened := _SCRIPT_OPEN_RE.search(text, pos)) is not None:
+        head_end = text.find(">", opened.end())
+        closed = _SCRIPT_CLOSE_RE.search(text, head_end + 1) if head_end >= 0 else None
+        if closed is None:  # nothing after it closes a script, nor after any later one
+            break
+        parts += (text[pos : opened.start()], text[opened.start() : closed.end()])
+        pos = closed.end()
+    parts.append(text[pos:])
+    return parts
+
+
 def _broken(part: str) -> str:
-    """``part`` with a newline before each block end tag and after each block start tag, <br> and <hr>."""
+    """``part`` with a newline before each block end tag and after each block start tag, <br> and <hr>.
+    No tag ends after the last ">": the rest is left out of the search, so a page of unclosed tags costs
+    one pass (every "<div" would otherwise read on to the end)."""
+    end = part.rfind(">") + 1
     # split() gives [text, tag, slash, text, tag, slash, ..., text]: no Python call per tag
-    pieces = _BLOCK_TAG_SPLIT_RE.split(part)
+    pieces = _BLOCK_TAG_SPLIT_RE.split(part[:end])
+    pieces[-1] += part[end:]
     tags = zip(pieces[1::3], pieces[2::3], strict=True)
     pieces[1::3] = [f"\n{tag}" if slash else f"{tag}\n" for tag, slash in tags]
     pieces[2::3] = [""] * (len(pieces) // 3)
