@@ -6,7 +6,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -172,6 +174,39 @@ def test_the_source_passes_before_the_parse_are_linear_on_hostile_markup(html: s
     assert time.process_time() - started < 2.0  # about 0.05 s; CPU time, so a busy machine does not count
 
 
+def _wide_tree() -> Any:
+    import lxml.html
+
+    return lxml.html.document_fromstring("<html><body>" + "<div>\n<p>\nx\n</p>\n</div>\n" * 20_000)
+
+
+def _hostile_calls() -> list[tuple[str, Callable[[], object]]]:
+    from feedsvc.extract import article, clean
+    from feedsvc.extract.html import dom, images
+
+    wide = _wide_tree()
+    return [
+        ("dots after a more-link", lambda: clean.strip_more_link("It ended. read more" + "." * 60 + "a)")),
+        ("more-links in a row", lambda: clean.strip_more_link("It ended. " + "[read more] " * 100_000)),
+        ("glued chrome in a row", lambda: clean.strip_glued_chrome("It ended. " + "Show Comments " * 99_000)),
+        ("digits in a class name", lambda: dom._CAMEL_WORD_RE.match("abcDef" + "1" * 60 + "x")),
+        ("spaces in a size", lambda: images._SIZE_RE.match("1" + " " * 400_000 + "x")),
+        ("a wide card's nodes", lambda: (dom._NODES(wide), dom._PLAIN_NODES(wide))),
+        ("a wide page's texts", lambda: (article._PROSE_XPATH(wide), article._PAGE_TEXT_XPATH(wide))),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_the_readers_of_a_page_are_linear_on_hostile_input(case: int) -> None:
+    # Each took from seconds to days (exponential backtracking, a union of XPath axes sorted, a slice per
+    # suffix) on a few hundred bytes to a megabyte; a regular expression or an XPath call holds its thread
+    # past the extraction's deadline, and the regular expression the GIL too.
+    name, call = _hostile_calls()[case]
+    started = time.process_time()
+    call()
+    assert time.process_time() - started < 2.0, name  # CPU time, so a busy machine does not count
+
+
 def test_unclosed_raw_text_and_comments_hide_the_rest_of_the_page() -> None:
     # As for the HTML parser: what follows an unclosed <script> or comment is not markup.
     assert structure_problem("<p>x</p><script>" + "<div>" * 1000) is None
@@ -306,7 +341,9 @@ def test_the_html_parser_is_imported_before_the_first_html_pages_deadline_starts
     made the first HTML page after a start-up miss its deadline under load."""
     code = """
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from feedsvc.extract import extract, limits
 from feedsvc.models import Page, Source
 seen = []

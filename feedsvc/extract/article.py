@@ -273,13 +273,17 @@ _MIN_EXTRACTED = DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE", fallback
 # The page's running text, as the cascade's readability sees it: text outside links (it drops link-dense
 # blocks; menus and lists of headlines are links) and outside what is never shown.
 _PROSE_XPATH = etree.XPath(
-    "//body//text()[not(ancestor::a or ancestor::script or ancestor::style or ancestor::noscript"
+    "//body/descendant::text()[not(ancestor::a or ancestor::script or ancestor::style or ancestor::noscript"
     " or ancestor::template or ancestor::button or ancestor::select or ancestor::option)]",
     smart_strings=False,
 )
 _BODY_TEXT_LENGTH = etree.XPath("string-length(//body)")
 # Every text of the page but its scripts and styles: more than any extraction of it can hold.
-_PAGE_TEXT_XPATH = etree.XPath("//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
+# "/descendant::", not "//": with a predicate, "//text()" is read as a step per node (in time the square of
+# a wide tree's size).
+_PAGE_TEXT_XPATH = etree.XPath(
+    "/descendant::text()[not(ancestor::script or ancestor::style)]", smart_strings=False
+)
 
 
 def _doubtful(doc: Any, tree: Any) -> bool:

@@ -171,13 +171,20 @@ def is_chrome(line: str) -> bool:
 
 def strip_glued_chrome(line: str) -> str:
     """A story line without the chrome glued to its end ("... said. Copy the Story Link")."""
-    line = line.rstrip()
-    # The folded tail is the tail of the folded line (folding is per character and never shortens).
-    while line[-_GLUED_MAX:].casefold().endswith(_GLUED_CHROME):
-        folded = line[-_GLUED_MAX:].casefold()
+    end = _rstripped(line, len(line))
+    # The folded tail is the tail of the folded line (folding is per character and never shortens). The
+    # line is cut once, at the end: a cut per suffix took time in the square of a line of them.
+    while (folded := line[max(0, end - _GLUED_MAX) : end].casefold()).endswith(_GLUED_CHROME):
         suffix = next(s for s in _GLUED_CHROME if folded.endswith(s))
-        line = line[: len(line) - len(suffix)].rstrip()
-    return line
+        end = _rstripped(line, end - len(suffix))
+    return line[:end]
+
+
+def _rstripped(line: str, end: int) -> int:
+    """Where ``line[:end].rstrip()`` ends, without the copy."""
+    while end and line[end - 1].isspace():
+        end -= 1
+    return end
 
 
 # The more-link a theme ends a summary with ("… ends today. Continue reading", "Read More »", "(more…)",
@@ -197,7 +204,7 @@ _MORE_LINK_RE = re.compile(
     r"(?:^|(?<=\s)|(?<=[.!?…。！？\"'”’»)\]]))"
     r"(?P<sep>[|·•–—-]\s*)?(?P<open>[\[(]\s*)?"
     f"(?P<phrase>{'|'.join(map(re.escape, _MORE_PHRASES))})"
-    rf"(?P<decor>(?:\s*(?:[{_ARROWS}]|…|\.{{2,}}))*)"
+    rf"(?P<decor>(?:\s*(?:[{_ARROWS}]|…|\.{{2,}}+))*)"  # a run of dots one way only (not 2^n splits)
     r"\s*(?P<close>[\])])?\.?$",
     re.IGNORECASE,
 )
@@ -214,27 +221,28 @@ def strip_more_link(line: str) -> str:
     marked as a link (an arrow, brackets, a separator before it); a bare "more" only in brackets or after a
     separator, or marked by an arrow after a sentence's end ("… and more →" is the sentence's). A cut mark
     ("[…]") becomes an ellipsis."""
-    while _may_end_in_more_link(line):
-        tail = max(0, len(line) - _MORE_TAIL)
-        more = _MORE_LINK_RE.search(line, tail)
+    end = len(line)  # the line is cut once, at the end (a cut per more-link: time in the square of them)
+    while _may_end_in_more_link(line[max(0, end - _MORE_TAIL) : end]):
+        tail = max(0, end - _MORE_TAIL)
+        more = _MORE_LINK_RE.search(line, tail, end)
         if more is None:
-            cut = _CUT_MARK_RE.search(line, tail)
+            cut = _CUT_MARK_RE.search(line, tail, end)
             if cut is None:
-                return line
+                break
             head = line[: cut.start()]
             return f"{head}…" if head else ""
         enclosed = bool(more["sep"] or (more["open"] and more["close"]))
         arrowed = any(c in _ARROWS for c in more["decor"])
-        head = line[: more.start()].rstrip()
-        ends_sentence = not head or head[-1] in _SENTENCE_END
+        head_end = _rstripped(line, more.start())
+        ends_sentence = not head_end or line[head_end - 1] in _SENTENCE_END
         if more["phrase"].casefold() == "more":
             taken = enclosed or (arrowed and ends_sentence)
         else:
             taken = enclosed or arrowed or ends_sentence
         if not taken:
-            return line
-        line = head
-    return line
+            break
+        end = head_end
+    return line[:end]
 
 
 def _may_end_in_more_link(line: str) -> bool:

@@ -43,7 +43,7 @@ _FURNITURE_PATH_RE = re.compile(
 )
 _LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
 _LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*+(?:px)?\s*+$")  # possessive: a run of spaces read once
 _STYLE_SIZE_RE = re.compile(r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
 # A story photo is a picture; an outlet's badge beside its name, an icon or a pixel is smaller than this.
 _MIN_SIDE = 50
