@@ -58,16 +58,16 @@ def test_read_gives_the_article_and_whether_the_page_is_a_listing() -> None:
         {"@graph": [{"@type": "CollectionPage", "url": "/category/local/"}, {"@type": "WebSite"}]}
     )
     article = json.dumps({"@graph": [{"@type": "WebPage"}, {"@type": "NewsArticle", "headline": "own"}]})
-    assert jsonld.read(["{not json", archive]) == (None, True)
-    found, listing = jsonld.read([article])
+    assert jsonld.read(jsonld.objects(["{not json", archive])) == (None, True)
+    found, listing = jsonld.read(jsonld.objects([article]))
     assert found is not None and found["headline"] == "own" and listing is False
     # one article beside a listing kind (its author's ProfilePage, a page typed both ways): the article's page
     authored = json.dumps({"@graph": [{"@type": "NewsArticle", "headline": "own"}, {"@type": "ProfilePage"}]})
-    assert jsonld.read([authored])[1] is False
+    assert jsonld.read(jsonld.objects([authored]))[1] is False
     both = json.dumps([{"@type": ["WebPage", "CollectionPage"]}, {"@type": "NewsArticle", "headline": "own"}])
-    assert jsonld.read([both])[1] is False
+    assert jsonld.read(jsonld.objects([both]))[1] is False
     # several: a section page that lists its articles
     section = json.dumps(
         {"@graph": [{"@type": "CollectionPage"}, {"@type": "NewsArticle"}, {"@type": "NewsArticle"}]}
     )
-    assert jsonld.read([section])[1] is True
+    assert jsonld.read(jsonld.objects([section]))[1] is True

@@ -63,13 +63,13 @@ def article_in(scripts: Iterable[str]) -> dict[str, Any] | None:
     return next(filter(is_article, objects(scripts)), None)
 
 
-def read(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
-    """The first article object in the given script texts, and whether they call the page a listing: a
+def read(found: Iterable[dict[str, Any]]) -> tuple[dict[str, Any] | None, bool]:
+    """The first article among a page's :func:`objects`, and whether they call the page a listing: a
     listing type beside no article object, or beside several (a section that lists its articles); beside
     exactly one, the page is that article (its author's ProfilePage or a WebPage kind around it)."""
     articles: list[dict[str, Any]] = []
     listing = False
-    for item in objects(scripts):
+    for item in found:
         if is_article(item) and len(articles) < 2:
             articles.append(item)
         listing = listing or is_listing_page(item)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -122,11 +121,11 @@ def _read_page(
         own = meta.get("canonical") or meta.get("og:url") or ""
         base = own if own.startswith(("http://", "https://")) else None
     cut = _cut_point(soup, text)
-    scripts = _ld_scripts(soup)
-    ld, listing = jsonld.read(scripts)
+    ld_objects = list(jsonld.objects(_ld_scripts(soup)))  # each script parsed once, for both readers
+    ld, listing = jsonld.read(ld_objects)
     language = _language(soup, meta)
     page = _Page(soup, meta, ld, base, fetched_at, order, cut, language, parsed, listing=listing)
-    page.listed = _listed(page, scripts)
+    page.listed = _listed(page, ld_objects)
     return page
 
 
@@ -173,13 +172,13 @@ def _ld_scripts(soup: Tag) -> list[str]:
 _LISTED_TIMES = ("datePublished", "uploadDate", "dateCreated")
 
 
-def _listed(page: _Page, scripts: list[str]) -> dict[str, _Listed]:
+def _listed(page: _Page, ld_objects: list[dict[str, Any]]) -> dict[str, _Listed]:
     """The members of the page's JSON-LD ItemLists (top level, in an @graph, or a page's mainEntity) that
     name a time or a publisher, by their resolved address. The page's own site as publisher is left out:
     on a site's own listing it names no outlet (as its cards do not)."""
     own = page.meta.get("og:site_name", "").casefold()
     found: dict[str, _Listed] = {}
-    for node in _list_members(scripts):
+    for node in _list_members(ld_objects):
         url = page.url(_ld_str(node.get("url")) or _ld_str(node.get("@id")))
         published = next((v for k in _LISTED_TIMES if (v := _ld_str(node.get(k)))), None)
         publisher = _ld_name(node.get("publisher"))
@@ -189,24 +188,16 @@ def _listed(page: _Page, scripts: list[str]) -> dict[str, _Listed]:
     return found
 
 
-def _list_members(scripts: list[str]) -> Iterator[dict[str, Any]]:
-    """Each ItemList member's object: a ListItem with its ``item`` object's keys over its own."""
-    for script in scripts:
-        if "itemListElement" not in script:
-            continue
-        raw = script.strip().removeprefix("<!--").removesuffix("-->").strip()
-        try:
-            data = json.loads(raw, strict=False)
-        except (ValueError, RecursionError):
-            continue
-        for item in jsonld.items(data):
-            lists = [item, item.get("mainEntity")]
-            for found in lists:
-                members = found.get("itemListElement") if isinstance(found, dict) else None
-                for member in members if isinstance(members, list) else []:
-                    if isinstance(member, dict):
-                        inner = member.get("item")
-                        yield {**member, **inner} if isinstance(inner, dict) else member
+def _list_members(ld_objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each ItemList member's object (an ItemList at the top, in an @graph, or a page's mainEntity): a
+    ListItem with its ``item`` object's keys over its own."""
+    for item in ld_objects:
+        for found in (item, item.get("mainEntity")):
+            members = found.get("itemListElement") if isinstance(found, dict) else None
+            for member in members if isinstance(members, list) else []:
+                if isinstance(member, dict):
+                    inner = member.get("item")
+                    yield {**member, **inner} if isinstance(inner, dict) else member
 
 
 def _cut_point(soup: Tag, text: str) -> frozenset[int] | None:
