@@ -96,6 +96,7 @@ _WORDISH_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 # (possessive: a run of digits is read one way only, not in 2^n splits)
 _CAMEL_WORD_RE = re.compile(r"^(?:[a-z]{2,}|[A-Z][a-z]{2,})(?:[A-Z][a-z]{2,}|[0-9]++)*+$")
 _ALPHA_RE = re.compile(r"^[A-Za-z]+$")
+_LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)  # "Reuters logo": a logo's alt names its source
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _UNPARSEABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _SCRIPT_OPEN_RE = re.compile(r"<script\b", re.IGNORECASE)

@@ -10,10 +10,11 @@ from functools import lru_cache
 
 from lxml import etree
 
-from feedsvc.extract import times
+from feedsvc.extract import time_words, times
 from feedsvc.extract.clean import is_chrome
 from feedsvc.extract.html.dom import (
     _FIGURE,
+    _LOGO_SUFFIX_RE,
     _SEPARATOR_RE,
     _TREE,
     Tag,
@@ -82,11 +83,7 @@ _OUTLET_PREFIX_RE = re.compile(
 )
 # A date's weekday ("Tue" of "Tue, 08/19/2025"), alone or with a piece of the date after its comma
 # ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
-_WEEKDAY_RE = re.compile(
-    r"^(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
-    r"(?:$|,)",
-    re.IGNORECASE,
-)
+_WEEKDAY_RE = re.compile(rf"^{time_words.EN_WEEKDAY}(?:$|,)", re.IGNORECASE)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
 _TIME = ""  # marks the time's place among the parts of a meta line
 
@@ -575,9 +572,6 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 def _logo_name(alt: str | None) -> str | None:
     return _outlet_name(_LOGO_SUFFIX_RE.sub("", alt)) if alt else None
-
-
-_LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:

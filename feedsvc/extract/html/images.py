@@ -12,7 +12,17 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from feedsvc.extract import jsonld
-from feedsvc.extract.html.dom import Tag, _ancestor, _attr, _Fence, _page_has, _tags, _words, clean_line
+from feedsvc.extract.html.dom import (
+    _LOGO_SUFFIX_RE,
+    Tag,
+    _ancestor,
+    _attr,
+    _Fence,
+    _page_has,
+    _tags,
+    _words,
+    clean_line,
+)
 from feedsvc.extract.html.page import _Page
 
 MAX_IMAGE_URL = 2048
@@ -42,7 +52,6 @@ _FURNITURE_PATH_RE = re.compile(
     rf"logo|favicon|sprite|(?<![a-z0-9])(?:{'|'.join(sorted(_FURNITURE_PATH_WORDS))})(?![a-z0-9])"
 )
 _LOGO_ALT_RE = re.compile(r"\blogo$", re.IGNORECASE)
-_LOGO_SUFFIX_RE = re.compile(r"\s+logo$", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*+(?:px)?\s*+$")  # possessive: a run of spaces read once
 _STYLE_SIZE_RE = re.compile(r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
 # A story photo is a picture; an outlet's badge beside its name, an icon or a pixel is smaller than this.
@@ -83,7 +92,7 @@ def block_image(
     source's badge: a photo's alt describes the photo)."""
     if block is None:
         return None
-    named = _LOGO_SUFFIX_RE.sub("", outlet).strip().casefold() if outlet else None
+    named = _brand(outlet) if outlet else None
     for img in _tags(block, "img"):
         if fence is not None and fence.covers(img):
             continue
@@ -230,7 +239,12 @@ def _furniture(img: Tag) -> bool:
 
 def _alt_names(img: Tag, named: str) -> bool:
     alt = _attr(img, "alt")
-    return alt is not None and _LOGO_SUFFIX_RE.sub("", clean_line(alt)).strip().casefold() == named
+    return alt is not None and _brand(clean_line(alt)) == named
+
+
+def _brand(name: str) -> str:
+    """A source's name as its badge's alt and its shown name are compared ("Reuters logo" is "reuters")."""
+    return _LOGO_SUFFIX_RE.sub("", name).strip().casefold()
 
 
 def _side(value: str | None) -> float | None:
