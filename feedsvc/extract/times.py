@@ -322,7 +322,7 @@ def _shift(text: str, date_order: DateOrder, languages: tuple[str, ...], zone: i
     known = _PATTERNS.get(key)
     if known is not None and known.step is not None:
         expected = known.shift + known.step * (n - known.n)
-        if not timedelta(0) <= expected - timedelta(hours=zone) < _SHIFT_LIMIT:
+        if not _fixed(expected, zone):
             return None  # dateparser against each base, as for any shift this long
         reference = _REFERENCES[0]
         parsed = _read_phrase(text, reference, date_order, languages, zone)
@@ -379,11 +379,17 @@ def _learnt_shift(
         if parsed is None:
             return None
         here = reference - parsed
-        if shift is None and timedelta(0) <= here - timedelta(hours=zone) < _SHIFT_LIMIT:
+        if shift is None and _fixed(here, zone):
             shift = here
         elif here != shift:
             return None
     return shift
+
+
+def _fixed(shift: timedelta, zone: int) -> bool:
+    """Whether a reading ``shift`` before its base (in the page's zone) may stand as a fixed shift: back, and
+    under :data:`_SHIFT_LIMIT`."""
+    return timedelta(0) <= shift - timedelta(hours=zone) < _SHIFT_LIMIT
 
 
 @lru_cache(maxsize=4096)

@@ -164,10 +164,10 @@ _MAX_STAMP_TEXT = 60  # "Updated 3:15 PM EDT, August 19, 2025" fits; a card's he
 
 # Elements with a "data-" attribute whose name speaks of a time or date (the name is checked word by word
 # in Python: XPath 1.0 has no regular expressions).
-_TIME_ATTRIBUTE_XPATH = (
+_TIME_ATTRIBUTE_BEARERS = etree.XPath(
+    "descendant-or-self::*"
     "[@*[starts-with(name(), 'data-') and (contains(name(), 'time') or contains(name(), 'date'))]]"
 )
-_TIME_ATTRIBUTE_BEARERS = etree.XPath(f"descendant-or-self::*{_TIME_ATTRIBUTE_XPATH}")
 _STAMP_NAMES = frozenset({"time", "timestamp", "date", "datetime"})
 # The words a publication time's name may hold before its last ("data-published-date", "data-post-timestamp"):
 # an event's, a countdown's, an update's or an expiry's date is no story's.
