@@ -33,6 +33,7 @@ from feedsvc.settings import load_settings
 from feedsvc.web import WebApp
 from tests.conftest import asgi_scope, write_config
 from tests.ports import free_port
+from tests.transports import RecordingTransport
 
 FEED_TOKEN = "fEEd-t0ken-2c1b"
 PRIVATE_FEED = (
@@ -576,27 +577,6 @@ def test_with_an_access_log_every_request_is_logged_and_answered_the_same(app: W
     assert [_DATE.sub(b"", a) for a in logged] == [_DATE.sub(b"", a) for a in routed]
 
 
-class _Transport(asyncio.Transport):
-    """What a protocol writes, and whether it closed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = b""
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written += bytes(data)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8080)}.get(name, default)
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @pytest.mark.skipif(GuardedHttpToolsProtocol is None, reason="httptools is not installed")
 def test_fast_answers_carry_uvicorns_default_headers_as_they_change(app: WebApp) -> None:
     loop = asyncio.new_event_loop()
@@ -606,7 +586,7 @@ def test_fast_answers_carry_uvicorns_default_headers_as_they_change(app: WebApp)
         state = ServerState()
         assert GuardedHttpToolsProtocol is not None
         protocol = GuardedHttpToolsProtocol(config=config, server_state=state, app_state={}, _loop=loop)
-        transport = _Transport()
+        transport = RecordingTransport()
         protocol.connection_made(transport)
         request = b"GET /feeds/all.atom HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"
         answers = []

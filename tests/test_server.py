@@ -32,6 +32,7 @@ from feedsvc.server import (
 from tests.conftest import write_config
 from tests.ports import free_port
 from tests.test_serve import _serve, _stop, _wait_for_feed
+from tests.transports import RecordingTransport
 
 MAX_CONNECTIONS = 20
 
@@ -245,28 +246,6 @@ class _SetClockLoop(asyncio.SelectorEventLoop):
         self.run_until_complete(asyncio.sleep(0))
 
 
-class _Transport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = b""
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.sent += bytes(data)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
 async def _answers_without_reading(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]})
     await send({"type": "http.response.body", "body": b"ok\n"})
@@ -279,12 +258,12 @@ def test_once_an_answered_body_ends_the_next_head_has_its_own_deadline(http: str
         config = server_config(_answers_without_reading, "127.0.0.1", 8080, stop_timeout=2, http=http)  # type: ignore[arg-type]
         config.load()
         protocol = config.http(config=config, server_state=ServerState(), app_state={}, _loop=loop)
-        transport = _Transport()
+        transport = RecordingTransport()
         protocol.connection_made(transport)
         protocol.data_received(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n")
         loop.run_ready()
-        assert transport.sent.startswith(b"HTTP/1.1 200 ") and transport.sent.endswith(b"ok\n")
-        answered = len(transport.sent)
+        assert transport.written.startswith(b"HTTP/1.1 200 ") and transport.written.endswith(b"ok\n")
+        answered = len(transport.written)
         # The body, past the head cap, in reads of its own, 9 s after the answer (header_timeout is 10);
         # the last read ends it and begins the next request's head.
         loop.now = 9.0
@@ -293,10 +272,10 @@ def test_once_an_answered_body_ends_the_next_head_has_its_own_deadline(http: str
         protocol.data_received(b"a" * 10_000 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         loop.now = 18.0  # past the answer's deadline, within the next head's
         loop.run_ready()
-        assert len(transport.sent) == answered and not transport.closed  # no 400, still open
+        assert len(transport.written) == answered and not transport.closed  # no 400, still open
         loop.now = 19.5  # the next head, unfinished, is 10.5 s old
         loop.run_ready()
-        assert transport.closed and len(transport.sent) == answered
+        assert transport.closed and len(transport.written) == answered
     finally:
         loop.close()
 
