@@ -135,9 +135,14 @@ class Publisher:
     Only one process publishes at a time (the leader); the others :meth:`refresh` from the store.
 
     Durability: the store holds every feed, committed before its files are replaced, and :meth:`load` takes
-    a file only when its bytes match the ETag of its sidecar; so the files are a verified copy, replaced
-    by rename (a reader or a kill never sees half a file) with one fsync of the directory per build for
-    the renames, not one per file (a file a power cut tore is ignored at start and rewritten).
+    a file only when its bytes match the ETag its sidecar entry gives; so the files are a verified copy,
+    replaced by rename (a reader or a kill never sees half a file) with one fsync of the directory per
+    build for the renames, not one per file (a file a power cut tore is ignored at start and rewritten).
+    The sidecar entries of every file (validators, fingerprint, entries digest) are one file,
+    :data:`SIDECARS`, replaced after the build's feed files: a build writes its changed feeds and that one
+    file (a file per feed cost as much again, making a new file being most of what writing one costs). A
+    kill between a feed's rename and the sidecars' leaves an entry that no longer matches: the file is
+    ignored and rewritten, as a torn one.
     """
 
     def __init__(self, data_dir: Path, store: FeedStore | None = None, *, files: bool = True) -> None:
@@ -146,7 +151,8 @@ class Publisher:
         self.files = files
         self._feeds: dict[str, Feed] = {}
         self._built_with: dict[str, str | None] = {}  # filename -> fingerprint its bytes were built with
-        self._on_disk: dict[str, str] = {}  # filename -> ETag of the whole file and sidecar on disk
+        self._on_disk: dict[str, dict[str, Any]] = {}  # filename -> sidecar entry of the file on disk
+        self._legacy: list[Path] = []  # one sidecar file per feed (before SIDECARS): removed once replaced
         self._inputs: dict[str, str] = {}  # filename -> entries_digest its bytes were built from
         self.fingerprint: str | None = None  # of the rendering context this process builds with
         self._lock = threading.Lock()
@@ -172,10 +178,8 @@ class Publisher:
 
     def _load_files(self) -> None:
         _remove_stale_temporaries(self.dir)
-        for meta_path in self.dir.glob("*.meta.json"):
-            filename = meta_path.name.removesuffix(".meta.json")
+        for filename, meta in self._sidecars().items():
             try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
                 content = (self.dir / filename).read_bytes()
                 feed = Feed(
                     name=filename,
@@ -190,9 +194,31 @@ class Publisher:
                 continue
             self._feeds[filename] = feed
             self._built_with[filename] = meta.get("fingerprint")
-            self._on_disk[filename] = feed.etag
+            self._on_disk[filename] = meta
             if isinstance(meta.get("inputs"), str):
                 self._inputs[filename] = meta["inputs"]
+
+    def _sidecars(self) -> dict[str, dict[str, Any]]:
+        """Each feed file's sidecar entry: from :data:`SIDECARS`, else (written by an older feedsvc) from
+        the feed's own NAME.meta.json, which the next build's SIDECARS replaces."""
+        try:
+            found = json.loads((self.dir / SIDECARS).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            found = None
+        except (OSError, ValueError):
+            return {}  # unreadable (a power cut tore it): every file is rebuilt on the first publish
+        if found is not None:
+            return {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+        out = {}
+        for meta_path in self.dir.glob("*.meta.json"):
+            self._legacy.append(meta_path)
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(meta, dict):
+                out[meta_path.name.removesuffix(".meta.json")] = meta
+        return out
 
     def refresh(self) -> int:
         """Take the feeds the store holds newer bytes of than this process (another process published
@@ -225,7 +251,7 @@ class Publisher:
             return all(
                 (feed := self._feeds.get(name)) is not None
                 and self._built_with.get(name) == self.fingerprint
-                and (not self.files or self._on_disk.get(name) == feed.etag)
+                and (not self.files or self._disk_etag(name) == feed.etag)
                 for name in filenames
             )
 
@@ -239,8 +265,12 @@ class Publisher:
                 feed is not None
                 and self._inputs.get(filename) == inputs
                 and self._built_with.get(filename) == self.fingerprint
-                and (not self.files or self._on_disk.get(filename) == feed.etag)
+                and (not self.files or self._disk_etag(filename) == feed.etag)
             )
+
+    def _disk_etag(self, filename: str) -> str | None:
+        etag = self._on_disk.get(filename, {}).get("etag")
+        return etag if isinstance(etag, str) else None
 
     def publish(
         self,
@@ -260,9 +290,10 @@ class Publisher:
         self, items: Sequence[tuple[str, str, bytes, str | None]], now: datetime | None = None
     ) -> dict[str, Feed | PublishError]:
         """Publish every (filename, media type, bytes, entries digest) of ``items`` as one build: the
-        changed feeds are stored in one transaction, then their files written, then the directory synced
-        once. Returns each filename's feed as now served, or the PublishError that kept its last good
-        bytes in place (a store failure fails the whole build; a file that cannot be written, only itself)."""
+        changed feeds are stored in one transaction, then their files written, then their sidecars (one
+        file), then the directory synced once. Returns each filename's feed as now served, or the
+        PublishError that kept its last good bytes in place (a store failure fails the whole build; a file
+        that cannot be written, only itself)."""
         out: dict[str, Feed | PublishError] = {}
         with self._lock:
             stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -275,7 +306,7 @@ class Publisher:
                 etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
                 if current is not None and current.etag == etag:
                     out[filename] = current
-                    if self.files and self._on_disk.get(filename) != etag:
+                    if self.files and self._disk_etag(filename) != etag:
                         # Taken from the store while the files lag (a crash between the store and the files,
                         # or between a file and its sidecar): write both now.
                         to_write[filename] = True
@@ -302,24 +333,14 @@ class Publisher:
                 return out
             for feed in stored:
                 out[feed.name] = feed
-            written = []
-            for filename, content_changed in to_write.items():
-                result = out[filename]
-                assert isinstance(result, Feed)  # stored, or unchanged
+            if to_write:
                 try:
-                    self._write(result, content_changed, inputs_of[filename])
-                except PublishError as exc:
-                    out[filename] = exc
-                else:
-                    written.append(filename)
-            if written:
-                try:
-                    _sync_directory(self.dir)
+                    self.dir.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
-                    for filename in written:
-                        out[filename] = PublishError(
-                            f"cannot sync {self.dir} after writing {filename}: {exc}"
-                        )
+                    for filename in to_write:
+                        out[filename] = PublishError(f"cannot write feed {filename} to {self.dir}: {exc}")
+                else:
+                    self._write(to_write, out, inputs_of)
             for filename, result in out.items():
                 if isinstance(result, Feed):
                     self._feeds[filename] = result
@@ -331,26 +352,57 @@ class Publisher:
                         self._inputs[filename] = inputs
         return out
 
-    def _write(self, feed: Feed, content_changed: bool, inputs: str | None) -> None:
-        meta: dict[str, Any] = {
-            "etag": feed.etag,
-            "last_modified": feed.last_modified.isoformat(),
-            "media_type": feed.media_type,
-        }
-        if self.fingerprint is not None:
-            meta["fingerprint"] = self.fingerprint
-        if inputs is not None:
-            meta["inputs"] = inputs
+    def _write(
+        self, to_write: dict[str, bool], out: dict[str, Feed | PublishError], inputs_of: dict[str, str | None]
+    ) -> None:
+        """Write the feed files of ``to_write`` (filename -> its bytes changed, else only its sidecar entry)
+        whose ``out`` is a Feed, then the sidecars, then sync the directory once; a file that could not be
+        written, or every written one when the sidecars or the sync fail, gets its PublishError in ``out``."""
+        entries = dict(self._on_disk)
+        written = []
+        for filename, content_changed in to_write.items():
+            feed = out[filename]
+            assert isinstance(feed, Feed)  # stored, or unchanged
+            try:
+                if content_changed:
+                    _atomic_write(self.dir / filename, feed.content)
+            except OSError as exc:
+                out[filename] = PublishError(f"cannot write feed {filename} to {self.dir}: {exc}")
+                continue
+            entries[filename] = sidecar(feed, self.fingerprint, inputs_of[filename])
+            written.append(filename)
+        if not written:
+            return
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            if content_changed:
-                _atomic_write(self.dir / feed.name, feed.content)
-            _atomic_write(self.dir / f"{feed.name}.meta.json", json.dumps(meta).encode("utf-8"))
+            _atomic_write(self.dir / SIDECARS, json.dumps(entries, sort_keys=True).encode("utf-8"))
+            _sync_directory(self.dir)
         except OSError as exc:
-            raise PublishError(f"cannot write feed {feed.name} to {self.dir}: {exc}") from exc
-        self._on_disk[feed.name] = feed.etag
+            for filename in written:
+                out[filename] = PublishError(f"cannot write the sidecars of {filename} to {self.dir}: {exc}")
+            return
+        self._on_disk = entries
+        for path in self._legacy:  # replaced by SIDECARS
+            path.unlink(missing_ok=True)
+        self._legacy.clear()
 
 
+def sidecar(feed: Feed, fingerprint: str | None, inputs: str | None) -> dict[str, Any]:
+    """What :data:`SIDECARS` notes of a feed file: its validators and media type, the rendering context it
+    was built with (:func:`render_fingerprint`) and the entries digest it was built from."""
+    meta: dict[str, Any] = {
+        "etag": feed.etag,
+        "last_modified": feed.last_modified.isoformat(),
+        "media_type": feed.media_type,
+    }
+    if fingerprint is not None:
+        meta["fingerprint"] = fingerprint
+    if inputs is not None:
+        meta["inputs"] = inputs
+    return meta
+
+
+# Every feed file's sidecar entry, in one file beside them (a name no feed file can have: see Publisher).
+SIDECARS = ".sidecars.json"
 # A temporary file older than this was left by a process killed while publishing (a live writer renames
 # its file within milliseconds; the margin covers another process on the same data directory).
 _STALE_TEMPORARY = 600.0

@@ -30,6 +30,7 @@ from sqlalchemy import event
 
 from feedsvc import service
 from feedsvc.cli import main
+from feedsvc.published import SIDECARS
 from tests.conftest import DEMO_PAGES
 
 pytestmark = pytest.mark.slow
@@ -129,9 +130,10 @@ def _fork(config: Path, kill_at: int | None, counted: Path) -> int:
 
 def _published(data: Path, validators: bool = False) -> dict[str, list[str]]:
     """Entry ids per feed file, each of which must be whole and hold no entry twice. With ``validators``,
-    every feed's sidecar must match its bytes (a kill between the two renames may leave it missing or
-    stale: the service then ignores it and rewrites both on its next build)."""
+    every feed's sidecar entry must match its bytes (a kill between a feed's rename and the sidecars' may
+    leave it missing or stale: the service then ignores the file and rewrites it on its next build)."""
     feeds: dict[str, list[str]] = {}
+    sidecars = json.loads((data / "feeds" / SIDECARS).read_text(encoding="utf-8")) if validators else {}
     for path in sorted((data / "feeds").glob("*.atom")) if (data / "feeds").exists() else []:
         content = path.read_bytes()
         parsed = feedparser.parse(content)
@@ -140,7 +142,7 @@ def _published(data: Path, validators: bool = False) -> dict[str, list[str]]:
         titles = [e.title for e in parsed.entries]
         assert len(set(ids)) == len(ids) and len(set(titles)) == len(titles), f"{path.name}: an entry twice"
         if validators:
-            meta = json.loads((data / "feeds" / f"{path.name}.meta.json").read_text(encoding="utf-8"))
+            meta = sidecars[path.name]
             assert meta["etag"].strip('"') == hashlib.sha256(content).hexdigest()[:32], path.name
         feeds[path.name] = ids
     return feeds

@@ -23,6 +23,7 @@ from feedsvc.app import create_app
 from feedsvc.cli import main
 from feedsvc.early import Built, EarlyApp
 from feedsvc.errors import StoreError
+from feedsvc.published import SIDECARS
 from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 from feedsvc.snapshot import Snapshot, read_snapshot, sqlite_file
@@ -168,8 +169,7 @@ def test_the_stores_newer_bytes_win_over_stale_files(config: Path) -> None:
     """A crash between storing a build and writing its files: the service serves the store's bytes."""
     settings = _settings(config)
     feed_file = settings.data_dir / "feeds" / "all.atom"
-    meta_file = feed_file.with_name("all.atom.meta.json")
-    meta = json.loads(meta_file.read_text())
+    meta = json.loads(feed_file.with_name(SIDECARS).read_text())["all.atom"]
     stored = read_snapshot(settings, "all")
     assert stored is not None
     feed_file.write_bytes(b"<feed/>")  # torn: no longer matches its sidecar, so the store's copy is taken

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.models import Cluster, Copy, FeedSpec, Source
+from feedsvc.models import Cluster, Copy, Feed, FeedSpec, Source
 from feedsvc.publish import (
     SUMMARY_MAX,
     Renderings,
@@ -29,7 +30,7 @@ from feedsvc.publish import (
     render_json,
     render_rss,
 )
-from feedsvc.published import FeedContext, Publisher, feed_language
+from feedsvc.published import SIDECARS, FeedContext, Publisher, feed_language
 from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 
@@ -225,7 +226,7 @@ def test_feed_files_are_world_readable_and_stale_temporaries_are_removed(tmp_pat
     assert not stale.exists() and fresh.exists()
     publisher.publish("all.atom", "application/atom+xml", b"<a/>")
     assert stat.S_IMODE((feeds / "all.atom").stat().st_mode) == 0o644
-    assert stat.S_IMODE((feeds / "all.atom.meta.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((feeds / SIDECARS).stat().st_mode) == 0o644
 
 
 # -- what the W3C feed validator checks ------------------------------------------------------------
@@ -600,6 +601,69 @@ def test_a_build_is_stored_and_written_whole_with_one_fsync(
     other.load("another rendering context")
     assert not other.up_to_date("f0.atom", "in0") and not other.current(["f0.atom"])
     assert not later.current(["f0.atom", "missing.atom"])
+
+
+def test_a_build_writes_its_feeds_and_one_file_of_sidecars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.published as publish_module
+
+    renamed: list[str] = []
+    real_replace = publish_module.os.replace
+    monkeypatch.setattr(
+        publish_module.os,
+        "replace",
+        lambda src, dst: (renamed.append(Path(dst).name), real_replace(src, dst)),
+    )
+    publisher = Publisher(tmp_path)
+    publisher.load("fp")
+    items = [(f"f{i}.atom", "application/atom+xml", f"<f{i}/>".encode(), f"in{i}") for i in range(5)]
+    publisher.publish_many(items)
+    assert sorted(renamed) == sorted([SIDECARS, *(name for name, *_ in items)])  # not a sidecar file each
+    renamed.clear()
+    publisher.publish_many([("f0.atom", "application/atom+xml", b"<new/>", "new")])
+    assert renamed == ["f0.atom", SIDECARS]  # the sidecars after the feed they describe
+    renamed.clear()
+    publisher.publish_many([("f1.atom", "application/atom+xml", b"<f1/>", "other entries")])
+    assert renamed == [SIDECARS]  # the same bytes from other entries: only the sidecar entry changes
+    later = Publisher(tmp_path)
+    assert later.load("fp") == 5
+    assert later.up_to_date("f0.atom", "new") and later.up_to_date("f1.atom", "other entries")
+    assert later.get("f0.atom") == publisher.get("f0.atom")
+
+
+def test_a_file_the_sidecars_do_not_describe_is_not_served(tmp_path: Path) -> None:
+    """A kill between a feed's rename and the sidecars': the file's new bytes fail the old entry's ETag."""
+    publisher = Publisher(tmp_path)
+    publisher.load("fp")
+    publisher.publish_many(
+        [(f"f{i}.atom", "application/atom+xml", f"<f{i}/>".encode(), None) for i in range(2)]
+    )
+    (tmp_path / "feeds" / "f0.atom").write_bytes(b"<newer/>")
+    later = Publisher(tmp_path)
+    assert later.load("fp") == 1 and later.get("f0.atom") is None and not later.current(["f0.atom"])
+    (tmp_path / "feeds" / SIDECARS).write_bytes(b'{"f1.atom": {"etag": ')  # torn by a power cut
+    assert Publisher(tmp_path).load("fp") == 0
+
+
+def test_the_sidecar_files_of_an_older_feedsvc_are_read_then_replaced(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    content = b"<a/>"
+    (feeds / "all.atom").write_bytes(content)
+    etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+    meta = {"etag": etag, "last_modified": "2026-01-01T12:00:00+00:00", "media_type": "application/atom+xml"}
+    (feeds / "all.atom.meta.json").write_text(json.dumps({**meta, "fingerprint": "fp", "inputs": "in"}))
+    publisher = Publisher(tmp_path)
+    assert publisher.load("fp") == 1
+    assert publisher.up_to_date("all.atom", "in") and publisher.current(["all.atom"])
+    assert publisher.get("all.atom") == Feed(
+        "all.atom", meta["media_type"], content, etag, datetime(2026, 1, 1, 12, tzinfo=UTC)
+    )
+    publisher.publish("all.rss", "application/rss+xml", b"<rss/>", inputs="in")
+    assert not (feeds / "all.atom.meta.json").exists()  # its entry is in the sidecars now
+    later = Publisher(tmp_path)
+    assert later.load("fp") == 2 and later.up_to_date("all.atom", "in") and later.up_to_date("all.rss", "in")
 
 
 def test_the_entries_digest_changes_with_whatever_the_entries_show() -> None:
