@@ -49,7 +49,7 @@ from feedsvc.extract.html.page import _machine_time
 _OUTLET_HINTS = frozenset(
     {"source", "provider", "outlet", "publisher", "attribution", "sitename", "publication"}
 )
-_CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic"})
+_CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic", "tag"})
 _SNIPPET_HINTS = frozenset({
     "summary", "snippet", "excerpt", "description", "desc", "dek", "teaser", "standfirst", "abstract",
     "blurb",
@@ -85,6 +85,15 @@ _OUTLET_PREFIX_RE = re.compile(
 # ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
 _WEEKDAY_RE = re.compile(rf"^{time_words.EN_WEEKDAY}(?:$|,)", re.IGNORECASE)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
+# A count a card shows of its story ("214 points", "1.2k comments", "97 replies"), or a line it starts
+# ("214 points by marlowe"), is never an outlet's name.
+_COUNT_RE = re.compile(
+    r"^\d[\d.,]*\s*[km]?\s+(?:points?|votes?|upvotes?|comments?|replies|reply|likes?|shares?|views?"
+    r"|reactions?|kommentare?|commentaires?|comentarios?|commenti|reacties)\b",
+    re.IGNORECASE,
+)
+# What a link aggregator shows of the linked site ("example.com", "blog.example.co.uk", "github.com/owner").
+_SHOWN_HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}(?:/[^\s/]+)?$")
 _TIME = ""  # marks the time's place among the parts of a meta line
 
 
@@ -129,7 +138,8 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             continue  # a layout run cleans to nothing, which is no time
         phrase = _phrase_in(text, languages)
         if phrase and not _in_prose(parent, phrase):
-            return _When(carried, phrase, *_meta_line(parent, scope, fence, phrase, languages))
+            machine = carried or _titled(parent, scope)
+            return _When(machine, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return _When(carried, None) if carried else None
 
 
@@ -157,6 +167,30 @@ def _stamped(scope: Tag, fence: _Fence, languages: str | None) -> tuple[_When | 
         text = times.strip_icon(shown, languages) or shown or None
         return _When(machine, text, *_meta_line(el, scope, fence, text, languages)), None
     return None, container
+
+
+def _titled(el: Tag, scope: Tag) -> str | None:
+    """The exact time a shown time phrase carries in its tooltip: the ``title`` of its element or of the
+    one around it ("<span class="age" title="2025-08-19T08:12:40 1755591160"><a>3 hours ago</a></span>" on
+    Hacker News, "<span title="2025-08-19 05:12:40 -0500">3 hours ago</span>" on Lobsters), as ISO 8601
+    (its date and clock, and an offset after a space) or RFC 822. A tooltip that is no such time is none."""
+    for _ in range(2):
+        title = el.get("title")
+        if title and (match := _TITLE_TIME_RE.match(title.strip())):
+            value = f"{match['date']}T{match['clock']}{match['offset'] or ''}"
+            if _machine_time(value) is not None:
+                return value
+        if title and title[:1].isalpha() and (stamp := _machine_time(title)) is not None:
+            return stamp.isoformat()  # "Tue, 19 Aug 2025 08:12:40 GMT"
+        if el is scope or (el := el.getparent()) is None:
+            break
+    return None
+
+
+_TITLE_TIME_RE = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<clock>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+    r"(?:\s*(?P<offset>Z|[+-]\d{2}:?\d{2}))?(?:\s|$)"
+)
 
 
 _MAX_STAMP_TEXT = 60  # "Updated 3:15 PM EDT, August 19, 2025" fits; a card's headline and snippet do not
@@ -410,9 +444,35 @@ def _name(text: str, byline_is_author: bool) -> str | None:
         return None
     if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or _WEEKDAY_RE.match(name):
         return None
+    if _COUNT_RE.match(name):
+        return None
     if times.strip_icon(name):
         return None
     return None if is_chrome(name) else name
+
+
+def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
+    """The outlet a link aggregator shows as the address of the site its headline links to ("(example.com)"
+    on Hacker News, "example.com" on Lobsters, "github.com/owner" for a repository): a text of the card that
+    is the host of the headline's link, or a domain above it ("example.com" for "www.example.com")."""
+    # the host of an absolute link, read off the string (urlsplit costs ten times as much, on every card)
+    host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2].split(":", 1)[0]
+    labels = host.lower().split(".")
+    names = [".".join(labels[i:]) for i in range(len(labels) - 1)]  # the host and the domains above it
+    text = _get_text(scope).lower()
+    if not any(name in text for name in names):
+        return None  # no text of the card names the site (substring tests in C: most cards)
+    host = names[0]
+    fenced = fence.inside
+    for text, parent in _placed_strings(scope):
+        if parent is None or id(parent) in fenced or len(text) > 120:
+            continue
+        shown = clean_line(text).strip("()[] ").lower()
+        if _SHOWN_HOST_RE.match(shown):
+            name = shown.split("/", 1)[0]
+            if host == name or host.endswith(f".{name}"):
+                return shown
+    return None
 
 
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
