@@ -1192,3 +1192,53 @@ def test_a_tag_link_is_the_category_and_never_the_outlet() -> None:
         + "</ol>"
     )
     assert [(s.outlet, s.category) for s in parse(html)] == [(None, "ask"), ("sky.example", "science")]
+
+
+# -- Techmeme-style rivers: the outlet in a <cite>, the summary running on after the headline ------------
+
+_RUN_ON = "The plant will start with mature process nodes for car makers, the company said."
+
+
+def _river_item(cite: str, after: str = f"&nbsp; &mdash;&nbsp; {_RUN_ON}") -> str:
+    return (
+        f'<div class="clus"><div class="ii">{cite} <strong><a class="ourh" href="https://ledger.example/fab">'
+        f"Chipmaker opens its first fab outside Asia with 3,000 jobs</a></strong>{after}</div></div>"
+        '<div class="clus"><div class="ii"><cite><a href="https://grid.example/">ByteGrid</a>:</cite>'
+        ' <strong><a class="ourh" href="https://grid.example/backups">Messaging app adds encrypted backups'
+        " for every user</a></strong> &mdash; Backups will be locked with a key only the user holds from now"
+        " on.</div></div>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cite", "outlet"),
+    [
+        ('<cite>Dana Whitlow / <a href="https://ledger.example/">Harbor Ledger</a>:</cite>', "Harbor Ledger"),
+        ("<cite>Dana Whitlow / Harbor Ledger:</cite>", "Harbor Ledger"),
+        ("<cite>Harbor Ledger:</cite>", "Harbor Ledger"),
+        ("<cite>https://ledger.example › business</cite>", None),  # an address, as search results cite
+    ],
+)
+def test_a_cite_before_the_headline_names_the_outlet(cite: str, outlet: str | None) -> None:
+    # Before: no outlet, no summary, and so no story at all.
+    stories = parse(page(_river_item(cite)))
+    assert [(s.outlet, s.body) for s in stories] == [
+        (outlet, (_RUN_ON,)),
+        ("ByteGrid", ("Backups will be locked with a key only the user holds from now on.",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        " &mdash; Video",  # a short run is a label, not a summary
+        # other outlets' links (nine words with them: a summary's length)
+        ' <span><a href="https://w.example/x">Signal Wire</a>, <a href="https://v.example/">Valley Times</a>,'
+        ' <a href="https://b.example">Boardroom Daily</a> and <a href="https://c.example">Coast Courier</a>'
+        "</span>",
+        "<ul><li>More: Valley Times, Signal Wire and Boardroom Daily and the rest of them</li></ul>",
+    ],
+)
+def test_only_text_running_on_in_the_headlines_own_line_is_its_summary(after: str) -> None:
+    stories = parse(page(_river_item("<cite>Harbor Ledger:</cite>", after)))
+    assert stories[0].title.startswith("Chipmaker") and stories[0].body == ()

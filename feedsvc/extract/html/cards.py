@@ -31,6 +31,7 @@ from feedsvc.extract.html.dom import (
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
     _OUTLET_HINTS,
+    _cited,
     _Fields,
     _find_when,
     _hinted,
@@ -38,6 +39,7 @@ from feedsvc.extract.html.fields import (
     _hinted_outlet,
     _name_before,
     _provided_by,
+    _run_on,
     _shown_host,
     _snippet,
 )
@@ -265,13 +267,15 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)
+        or _cited(card, fence)
         or (_shown_host(card, fence, url) if url else None)
         or (when.outlet if when else None)
         or (_name_before(card, title_el) if when else None)
         or (listed.publisher if listed else None)
     )
     used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
-    snippet = _snippet(card, _Fence(used), title)
+    kept_out = _Fence(used)
+    snippet = _snippet(card, kept_out, title) or _run_on(card, title_el, kept_out)
     machines = [when.machine if when else None, listed.published if listed else None]
     published, published_text = _stamp(page, machines, when.text if when else None)
     return _Fields(

@@ -634,6 +634,22 @@ def _logo_name(alt: str | None) -> str | None:
     return _outlet_name(_LOGO_SUFFIX_RE.sub("", alt)) if alt else None
 
 
+def _cited(scope: Tag, fence: _Fence) -> str | None:
+    """The outlet a card names in a <cite> before its headline, the way Techmeme and the sites built like
+    it credit a story ("<cite>Dana Whitlow / <a>Harbor Ledger</a>:</cite>"): the cite's link text, else its
+    text after the reporter's name and "/". A cite holding an address ("https://example.com › news") names
+    none."""
+    cite = _find(scope, "cite")
+    if cite is None or fence.touches(cite):
+        return None
+    text = _text(cite)
+    if "://" in text or "›" in text:
+        return None
+    link = _find(cite, "a")
+    name = _text(link) if link is not None else text.rpartition(" / ")[2]
+    return _outlet_name(name.rstrip(": "))
+
+
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
     for el in _hinted(scope, _OUTLET_HINTS, fence):
         name = _outlet_of(el)
@@ -659,6 +675,45 @@ def _field_value(el: Tag) -> str:
             label = _text(child)
             text = text[len(label) :].strip() if label and text.startswith(label) else text
     return text
+
+
+def _run_on(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
+    """A summary that runs on after the headline in the headline's own block, with no element of its own
+    ("<div><strong><a>Headline</a></strong> — The plant will start…</div>" on Techmeme): the text after the
+    headline up to the block's end, in its own flow (:func:`_in_flow`), without the meta line and names
+    kept out of the snippet (``fence``) and without the dash or colon that joins it to the headline. Eight
+    words at least: a shorter run is a label or a count ("Video", "12 comments")."""
+    block = title_el
+    while block is not scope and block.tag not in _BLOCK_NAMES and (parent := block.getparent()) is not None:
+        block = parent
+    inside = {id(el) for el in title_el.iter()}
+    after = False
+    parts: list[str] = []
+    for text, parent in _placed_strings(block):
+        if id(parent) in inside:
+            after = True
+        elif after and not fence.covers(parent) and _in_flow(parent, block):
+            parts.append(text)
+    run = clean_line(" ".join(parts)).lstrip(" —–-:|•·")
+    return run if len(run.split()) >= 8 and not is_chrome(run) else None
+
+
+_BLOCK_NAMES = frozenset({"div", "li", "td", "p", "article", "section", "dd", "blockquote"})
+
+
+def _in_flow(el: Tag, block: Tag) -> bool:
+    """Text in ``el`` runs on in ``block``'s own line of text: ``el`` is the block or inline formatting in
+    it. A link's text is a related story's, a list's or a paragraph's is a part of the card of its own."""
+    while el is not block:
+        if el.tag not in _INLINE_NAMES:
+            return False
+        el = el.getparent()
+    return True
+
+
+_INLINE_NAMES = frozenset({
+    "span", "em", "i", "b", "strong", "small", "mark", "q", "abbr", "sub", "sup", "u", "s", "font", "bdi",
+})  # fmt: skip
 
 
 def _snippet(scope: Tag, fence: _Fence, title: str) -> str | None:
