@@ -57,7 +57,8 @@ _SNIPPET_HINTS = frozenset({
 _HINTS = _OUTLET_HINTS | _CATEGORY_HINTS | _SNIPPET_HINTS
 # Words that share a meta line with a time but are not outlets ("Updated • 2 hours ago").
 _NOT_OUTLETS = frozenset({
-    "published", "updated", "posted", "last updated", "modified", "posted on", "published on", "updated on",
+    "published", "updated", "posted", "submitted", "last updated", "modified", "posted on", "published on",
+    "updated on",
     "posted in", "filed under", "live", "breaking", "breaking news",
     "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
     "より", "provided by", "source", "quelle", "fourni par",
