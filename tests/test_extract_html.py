@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1060,3 +1060,185 @@ def test_a_json_ld_item_list_gives_the_time_and_publisher_a_card_does_not_show()
         (None, datetime(2025, 8, 19, 5, 10, tzinfo=UTC), "2025-08-19T05:10:00Z"),  # the site's own name
         ("Island Times", datetime(2025, 8, 18, 17, 15, tzinfo=UTC), "3 hours ago"),
     ]
+
+
+# -- link aggregators: stories in table rows, the linked site's address, tooltip times ---------------------
+
+
+def _row_story(n: int, title: str, href: str, site: str, age: str = "3 hours ago", stamp: str = "") -> str:
+    tooltip = f' title="{stamp}"' if stamp else ""
+    return (
+        f'<tr class="athing"><td class="title">{n}.</td><td class="title"><span class="titleline">'
+        f'<a href="{href}">{title}</a> (<span class="sitestr">{site}</span>)</span></td></tr>'
+        f'<tr><td></td><td class="subtext">{n * 10} points by user{n} <span class="age"{tooltip}>'
+        f'<a href="item?id={n}">{age}</a></span> | <a href="item?id={n}">{n} comments</a></td></tr>'
+        '<tr class="spacer"></tr>'
+    )
+
+
+ROWS = [
+    ("Ferry line switches two boats to hydrogen engines", "https://www.ferries.example/a", "ferries.example"),
+    ("What we learned tuning an embedded database cache", "https://blog.db.example/b", "db.example"),
+    ("Astronomers recover a fragment of a broken comet", "https://sky.example/c", "sky.example"),
+]
+
+
+def _row_table(extra_rows: str = "", stamps: tuple[str, ...] = ("", "", "")) -> str:
+    rows = "".join(
+        _row_story(n, *row, stamp=stamp) for n, (row, stamp) in enumerate(zip(ROWS, stamps, strict=True), 1)
+    )
+    return page(f'<table class="itemlist">{rows}{extra_rows}</table>')
+
+
+def test_a_story_spanning_table_rows_takes_its_meta_row() -> None:
+    # Before: each headline's card was its own row, without time or outlet: no story at all.
+    stories = parse(_row_table())
+    assert [s.title for s in stories] == [title for title, _, _ in ROWS]
+    assert [s.published_text for s in stories] == ["3 hours ago"] * 3
+    assert all(s.published == FETCHED - timedelta(hours=3) for s in stories)
+
+
+def test_rows_after_the_last_story_beyond_its_span_stay_out() -> None:
+    pager = (
+        '<tr class="morespace"></tr><tr><td></td><td class="title"><a href="?p=2">More</a></td></tr>'
+        "<tr><td></td><td>Applications for the winter batch close on Friday, apply soon.</td></tr>"
+    )
+    stories = parse(_row_table(pager))
+    assert [s.title for s in stories] == [title for title, _, _ in ROWS]
+    assert [s.body for s in stories] == [(), (), ()]
+
+
+def test_one_row_a_story_tables_are_left_as_they_are() -> None:
+    rows = "".join(
+        f'<tr><td><a href="{href}">{title}</a></td><td>Reuters</td><td>{n} hours ago</td></tr>'
+        for n, (title, href, _) in enumerate(ROWS, 1)
+    )
+    stories = parse(page(f"<table>{rows}</table>"))
+    assert [(s.outlet, s.published_text) for s in stories] == [
+        ("Reuters", f"{n} hours ago") for n in (1, 2, 3)
+    ]
+
+
+def test_the_shown_address_of_the_linked_site_is_the_outlet() -> None:
+    # "(ferries.example)" for www.ferries.example, "db.example" for blog.db.example; "10 points" is a count
+    assert [s.outlet for s in parse(_row_table())] == ["ferries.example", "db.example", "sky.example"]
+
+
+@pytest.mark.parametrize(
+    ("href", "shown", "outlet"),
+    [
+        ("https://github.com/owner/repo", "github.com/owner", "github.com/owner"),
+        ("https://news.example.org/x", "news.example.org", "news.example.org"),
+        ("https://news.example.org/x", "other.example.org", None),  # another site's address: no outlet
+        ("https://example.org/x", "www.example.org", None),  # a host below the link's is not its site
+        ("https://news.example.org/x", "example.org is down", None),  # a phrase naming it
+    ],
+)
+def test_a_shown_address_names_the_outlet_only_for_the_linked_site(
+    href: str, shown: str, outlet: str | None
+) -> None:
+    row = (ROWS[0][0], href, shown)
+    assert parse(_row_table().replace(_row_story(1, *ROWS[0]), _row_story(1, *row)))[0].outlet == outlet
+
+
+@pytest.mark.parametrize("count", ["214 points", "1.2k comments", "97 replies", "3 votes", "12 Kommentare"])
+def test_a_count_is_never_an_outlet(count: str) -> None:
+    assert (
+        parse(page(card("Ceasefire talks resume in Cairo on Monday", "/a", f"{count} • 2 hours ago")))[
+            0
+        ].outlet
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("stamp", "published"),
+    [
+        ("2025-08-19T08:12:40 1755591160", "2025-08-19T08:12:40+00:00"),  # Hacker News: UTC clock, then epoch
+        ("2025-08-19 03:12:40 -0500", "2025-08-19T08:12:40+00:00"),  # Lobsters: an offset after a space
+        ("2025-08-19T10:12:40+02:00", "2025-08-19T08:12:40+00:00"),
+        ("Tue, 19 Aug 2025 08:12:40 GMT", "2025-08-19T08:12:40+00:00"),
+        ("Posted by a reader", None),  # no time: the phrase is resolved against the fetch time
+        ("2025-99-19T08:12:40", None),
+    ],
+)
+def test_a_time_phrase_takes_the_exact_time_of_its_tooltip(stamp: str, published: str | None) -> None:
+    story = parse(_row_table(stamps=(stamp, "", "")))[0]
+    want = datetime.fromisoformat(published) if published else FETCHED - timedelta(hours=3)
+    assert (story.published, story.published_text) == (want, "3 hours ago")
+
+
+def test_a_tag_link_is_the_category_and_never_the_outlet() -> None:
+    def story(href: str, title: str, tag: str, extra: str, age: str) -> str:
+        return (
+            f'<li class="story"><span class="link"><a href="{href}">{title}</a></span>'
+            f' <a class="tag tag_{tag}" href="/t/{tag}">{tag}</a>{extra} <div class="byline">by'
+            f' <a href="/u/someone">someone</a> <span>{age}</span></div></li>'
+        )
+
+    domain = ' <a class="domain" href="/domains/sky.example">sky.example</a>'
+    html = page(
+        "<ol>"
+        + story(
+            "/s/ab/what_are_you_working_on", "What are you working on this week?", "ask", "", "5 hours ago"
+        )
+        + story(
+            "https://sky.example/c",
+            "Astronomers recover a fragment of a comet",
+            "science",
+            domain,
+            "1 hour ago",
+        )
+        + "</ol>"
+    )
+    assert [(s.outlet, s.category) for s in parse(html)] == [(None, "ask"), ("sky.example", "science")]
+
+
+# -- Techmeme-style rivers: the outlet in a <cite>, the summary running on after the headline ------------
+
+_RUN_ON = "The plant will start with mature process nodes for car makers, the company said."
+
+
+def _river_item(cite: str, after: str = f"&nbsp; &mdash;&nbsp; {_RUN_ON}") -> str:
+    return (
+        f'<div class="clus"><div class="ii">{cite} <strong><a class="ourh" href="https://ledger.example/fab">'
+        f"Chipmaker opens its first fab outside Asia with 3,000 jobs</a></strong>{after}</div></div>"
+        '<div class="clus"><div class="ii"><cite><a href="https://grid.example/">ByteGrid</a>:</cite>'
+        ' <strong><a class="ourh" href="https://grid.example/backups">Messaging app adds encrypted backups'
+        " for every user</a></strong> &mdash; Backups will be locked with a key only the user holds from now"
+        " on.</div></div>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cite", "outlet"),
+    [
+        ('<cite>Dana Whitlow / <a href="https://ledger.example/">Harbor Ledger</a>:</cite>', "Harbor Ledger"),
+        ("<cite>Dana Whitlow / Harbor Ledger:</cite>", "Harbor Ledger"),
+        ("<cite>Harbor Ledger:</cite>", "Harbor Ledger"),
+        ("<cite>https://ledger.example › business</cite>", None),  # an address, as search results cite
+    ],
+)
+def test_a_cite_before_the_headline_names_the_outlet(cite: str, outlet: str | None) -> None:
+    # Before: no outlet, no summary, and so no story at all.
+    stories = parse(page(_river_item(cite)))
+    assert [(s.outlet, s.body) for s in stories] == [
+        (outlet, (_RUN_ON,)),
+        ("ByteGrid", ("Backups will be locked with a key only the user holds from now on.",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        " &mdash; Video",  # a short run is a label, not a summary
+        # other outlets' links (nine words with them: a summary's length)
+        ' <span><a href="https://w.example/x">Signal Wire</a>, <a href="https://v.example/">Valley Times</a>,'
+        ' <a href="https://b.example">Boardroom Daily</a> and <a href="https://c.example">Coast Courier</a>'
+        "</span>",
+        "<ul><li>More: Valley Times, Signal Wire and Boardroom Daily and the rest of them</li></ul>",
+    ],
+)
+def test_only_text_running_on_in_the_headlines_own_line_is_its_summary(after: str) -> None:
+    stories = parse(page(_river_item("<cite>Harbor Ledger:</cite>", after)))
+    assert stories[0].title.startswith("Chipmaker") and stories[0].body == ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from feedsvc.extract import times
@@ -30,6 +31,7 @@ from feedsvc.extract.html.dom import (
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
     _OUTLET_HINTS,
+    _cited,
     _Fields,
     _find_when,
     _hinted,
@@ -37,6 +39,8 @@ from feedsvc.extract.html.fields import (
     _hinted_outlet,
     _name_before,
     _provided_by,
+    _run_on,
+    _shown_host,
     _snippet,
 )
 from feedsvc.extract.html.images import block_image
@@ -209,6 +213,48 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
 _SEVERAL = object()  # an ancestor holding more than one story's headline
 
 
+def _joined_rows(page: _Page, boxes: list[tuple[_Headline, Tag]]) -> list[tuple[_Headline, Tag]]:
+    """In a table of stories a story often spans several rows: the headline's row, then a row with its
+    outlet, time and comment count, then a spacer (Hacker News and the forum and portal tables built like
+    it). Each card that is a table row takes the rows after it up to the next card's row, and no more rows
+    than the cards mostly span, so a pager, footer or section row after the last stays out. The rows of a
+    card are put in a <tbody> of their own (a table may hold several), which becomes the card (and holds
+    the cut of a cut-off page where one of its rows does)."""
+    groups: dict[int, list[int]] = {}
+    for i, (_, box) in enumerate(boxes):
+        parent = box.getparent() if box.tag == "tr" else None
+        if parent is not None:
+            groups.setdefault(id(parent), []).append(i)
+    joined = list(boxes)
+    for members in groups.values():
+        if len(members) < 2:
+            continue  # one row of a table is not a list of stories in rows
+        parent = boxes[members[0]][1].getparent()
+        rows = [el for el in parent if el.tag == "tr"]
+        at = {id(row): n for n, row in enumerate(rows)}
+        starts = sorted(at[id(boxes[i][1])] for i in members)
+        gaps = [b - a for a, b in pairwise(starts)]
+        stride = max(set(gaps), key=gaps.count)  # the rows a story mostly spans
+        if stride < 2:
+            continue
+        ends = {start: min(end, start + stride) for start, end in pairwise([*starts, len(rows)])}
+        for i in members:
+            headline, box = boxes[i]
+            start = at[id(box)]
+            own = rows[start : ends[start]]
+            if len(own) < 2:
+                continue
+            body = parent.makeelement("tbody")
+            box.addprevious(body)
+            body.extend(own)
+            joined[i] = (headline, body)
+            if page.cut and not page.cut.isdisjoint(map(id, own)):
+                page.cut = page.cut | {id(body)}
+    if joined != boxes:
+        _edited()
+    return joined
+
+
 def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:
     title = _text(title_el)
     fence = _Fence([title_el])
@@ -221,12 +267,15 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)
+        or _cited(card, fence)
+        or (_shown_host(card, fence, url) if url else None)
         or (when.outlet if when else None)
         or (_name_before(card, title_el) if when else None)
         or (listed.publisher if listed else None)
     )
     used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
-    snippet = _snippet(card, _Fence(used), title)
+    kept_out = _Fence(used)
+    snippet = _snippet(card, kept_out, title) or _run_on(card, title_el, kept_out)
     machines = [when.machine if when else None, listed.published if listed else None]
     published, published_text = _stamp(page, machines, when.text if when else None)
     return _Fields(

@@ -49,7 +49,7 @@ from feedsvc.extract.html.page import _machine_time
 _OUTLET_HINTS = frozenset(
     {"source", "provider", "outlet", "publisher", "attribution", "sitename", "publication"}
 )
-_CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic"})
+_CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic", "tag"})
 _SNIPPET_HINTS = frozenset({
     "summary", "snippet", "excerpt", "description", "desc", "dek", "teaser", "standfirst", "abstract",
     "blurb",
@@ -57,7 +57,8 @@ _SNIPPET_HINTS = frozenset({
 _HINTS = _OUTLET_HINTS | _CATEGORY_HINTS | _SNIPPET_HINTS
 # Words that share a meta line with a time but are not outlets ("Updated • 2 hours ago").
 _NOT_OUTLETS = frozenset({
-    "published", "updated", "posted", "last updated", "modified", "posted on", "published on", "updated on",
+    "published", "updated", "posted", "submitted", "last updated", "modified", "posted on", "published on",
+    "updated on",
     "posted in", "filed under", "live", "breaking", "breaking news",
     "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
     "より", "provided by", "source", "quelle", "fourni par",
@@ -85,6 +86,15 @@ _OUTLET_PREFIX_RE = re.compile(
 # ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
 _WEEKDAY_RE = re.compile(rf"^{time_words.EN_WEEKDAY}(?:$|,)", re.IGNORECASE)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
+# A count a card shows of its story ("214 points", "1.2k comments", "97 replies"), or a line it starts
+# ("214 points by marlowe"), is never an outlet's name.
+_COUNT_RE = re.compile(
+    r"^\d[\d.,]*\s*[km]?\s+(?:points?|votes?|upvotes?|comments?|replies|reply|likes?|shares?|views?"
+    r"|reactions?|kommentare?|commentaires?|comentarios?|commenti|reacties)\b",
+    re.IGNORECASE,
+)
+# What a link aggregator shows of the linked site ("example.com", "blog.example.co.uk", "github.com/owner").
+_SHOWN_HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}(?:/[^\s/]+)?$")
 _TIME = ""  # marks the time's place among the parts of a meta line
 
 
@@ -129,7 +139,8 @@ def _find_when(scope: Tag, fence: _Fence, languages: str | None = None) -> _When
             continue  # a layout run cleans to nothing, which is no time
         phrase = _phrase_in(text, languages)
         if phrase and not _in_prose(parent, phrase):
-            return _When(carried, phrase, *_meta_line(parent, scope, fence, phrase, languages))
+            machine = carried or _titled(parent, scope)
+            return _When(machine, phrase, *_meta_line(parent, scope, fence, phrase, languages))
     return _When(carried, None) if carried else None
 
 
@@ -157,6 +168,30 @@ def _stamped(scope: Tag, fence: _Fence, languages: str | None) -> tuple[_When | 
         text = times.strip_icon(shown, languages) or shown or None
         return _When(machine, text, *_meta_line(el, scope, fence, text, languages)), None
     return None, container
+
+
+def _titled(el: Tag, scope: Tag) -> str | None:
+    """The exact time a shown time phrase carries in its tooltip: the ``title`` of its element or of the
+    one around it ("<span class="age" title="2025-08-19T08:12:40 1755591160"><a>3 hours ago</a></span>" on
+    Hacker News, "<span title="2025-08-19 05:12:40 -0500">3 hours ago</span>" on Lobsters), as ISO 8601
+    (its date and clock, and an offset after a space) or RFC 822. A tooltip that is no such time is none."""
+    for _ in range(2):
+        title = el.get("title")
+        if title and (match := _TITLE_TIME_RE.match(title.strip())):
+            value = f"{match['date']}T{match['clock']}{match['offset'] or ''}"
+            if _machine_time(value) is not None:
+                return value
+        if title and title[:1].isalpha() and (stamp := _machine_time(title)) is not None:
+            return stamp.isoformat()  # "Tue, 19 Aug 2025 08:12:40 GMT"
+        if el is scope or (el := el.getparent()) is None:
+            break
+    return None
+
+
+_TITLE_TIME_RE = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<clock>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+    r"(?:\s*(?P<offset>Z|[+-]\d{2}:?\d{2}))?(?:\s|$)"
+)
 
 
 _MAX_STAMP_TEXT = 60  # "Updated 3:15 PM EDT, August 19, 2025" fits; a card's headline and snippet do not
@@ -410,9 +445,35 @@ def _name(text: str, byline_is_author: bool) -> str | None:
         return None
     if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or _WEEKDAY_RE.match(name):
         return None
+    if _COUNT_RE.match(name):
+        return None
     if times.strip_icon(name):
         return None
     return None if is_chrome(name) else name
+
+
+def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
+    """The outlet a link aggregator shows as the address of the site its headline links to ("(example.com)"
+    on Hacker News, "example.com" on Lobsters, "github.com/owner" for a repository): a text of the card that
+    is the host of the headline's link, or a domain above it ("example.com" for "www.example.com")."""
+    # the host of an absolute link, read off the string (urlsplit costs ten times as much, on every card)
+    host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2].split(":", 1)[0]
+    labels = host.lower().split(".")
+    names = [".".join(labels[i:]) for i in range(len(labels) - 1)]  # the host and the domains above it
+    text = _get_text(scope).lower()
+    if not any(name in text for name in names):
+        return None  # no text of the card names the site (substring tests in C: most cards)
+    host = names[0]
+    fenced = fence.inside
+    for text, parent in _placed_strings(scope):
+        if parent is None or id(parent) in fenced or len(text) > 120:
+            continue
+        shown = clean_line(text).strip("()[] ").lower()
+        if _SHOWN_HOST_RE.match(shown):
+            name = shown.split("/", 1)[0]
+            if host == name or host.endswith(f".{name}"):
+                return shown
+    return None
 
 
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
@@ -574,6 +635,22 @@ def _logo_name(alt: str | None) -> str | None:
     return _outlet_name(_LOGO_SUFFIX_RE.sub("", alt)) if alt else None
 
 
+def _cited(scope: Tag, fence: _Fence) -> str | None:
+    """The outlet a card names in a <cite> before its headline, the way Techmeme and the sites built like
+    it credit a story ("<cite>Dana Whitlow / <a>Harbor Ledger</a>:</cite>"): the cite's link text, else its
+    text after the reporter's name and "/". A cite holding an address ("https://example.com › news") names
+    none."""
+    cite = _find(scope, "cite")
+    if cite is None or fence.touches(cite):
+        return None
+    text = _text(cite)
+    if "://" in text or "›" in text:
+        return None
+    link = _find(cite, "a")
+    name = _text(link) if link is not None else text.rpartition(" / ")[2]
+    return _outlet_name(name.rstrip(": "))
+
+
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
     for el in _hinted(scope, _OUTLET_HINTS, fence):
         name = _outlet_of(el)
@@ -599,6 +676,45 @@ def _field_value(el: Tag) -> str:
             label = _text(child)
             text = text[len(label) :].strip() if label and text.startswith(label) else text
     return text
+
+
+def _run_on(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
+    """A summary that runs on after the headline in the headline's own block, with no element of its own
+    ("<div><strong><a>Headline</a></strong> — The plant will start…</div>" on Techmeme): the text after the
+    headline up to the block's end, in its own flow (:func:`_in_flow`), without the meta line and names
+    kept out of the snippet (``fence``) and without the dash or colon that joins it to the headline. Eight
+    words at least: a shorter run is a label or a count ("Video", "12 comments")."""
+    block = title_el
+    while block is not scope and block.tag not in _BLOCK_NAMES and (parent := block.getparent()) is not None:
+        block = parent
+    inside = {id(el) for el in title_el.iter()}
+    after = False
+    parts: list[str] = []
+    for text, parent in _placed_strings(block):
+        if id(parent) in inside:
+            after = True
+        elif after and not fence.covers(parent) and _in_flow(parent, block):
+            parts.append(text)
+    run = clean_line(" ".join(parts)).lstrip(" —–-:|•·")
+    return run if len(run.split()) >= 8 and not is_chrome(run) else None
+
+
+_BLOCK_NAMES = frozenset({"div", "li", "td", "p", "article", "section", "dd", "blockquote"})
+
+
+def _in_flow(el: Tag, block: Tag) -> bool:
+    """Text in ``el`` runs on in ``block``'s own line of text: ``el`` is the block or inline formatting in
+    it. A link's text is a related story's, a list's or a paragraph's is a part of the card of its own."""
+    while el is not block:
+        if el.tag not in _INLINE_NAMES:
+            return False
+        el = el.getparent()
+    return True
+
+
+_INLINE_NAMES = frozenset({
+    "span", "em", "i", "b", "strong", "small", "mark", "q", "abbr", "sub", "sup", "u", "s", "font", "bdi",
+})  # fmt: skip
 
 
 def _snippet(scope: Tag, fence: _Fence, title: str) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from feedsvc.extract import limits
-from feedsvc.extract.html.cards import _card_fields, _containers, _headlines, _is_story
+from feedsvc.extract.html.cards import _card_fields, _containers, _headlines, _is_story, _joined_rows
 from feedsvc.extract.html.dom import (
     _TREE,
     Tag,
@@ -109,7 +109,7 @@ def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Field
             stops.update({id(anchor), *(id(p) for p in anchor.iterancestors())})
     cards: list[tuple[_Fields, Tag]] = []
     taken: set[int] = set()
-    boxes = _containers(_headlines(soup, fence), stops)
+    boxes = _joined_rows(page, _containers(_headlines(soup, fence), stops))
     _index_texts(soup)  # again if a headline was given an element of its own (cards._wrap)
     for h, box in boxes:
         # A sub-link inside a card already taken is part of that card, not a story of its own.
