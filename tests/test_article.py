@@ -152,6 +152,11 @@ def test_visible_dates_in_their_zone() -> None:
     assert uhr is not None and uhr.published == datetime(2025, 8, 19, 12, 30, tzinfo=UTC)
     iso = read_article(_html(f"<time datetime='2025-08-19T14:30:00+09:00'>8/19</time>{body}"), None)
     assert iso is not None and iso.published == datetime(2025, 8, 19, 5, 30, tzinfo=UTC)
+    # a generic US zone follows daylight saving time: "ET" in August is EDT (UTC-4), in January EST (UTC-5)
+    summer = read_article(_html(f"<h1>Ferry</h1><div>Aug. 19, 2025 9:41 AM ET</div>{body}"), None)
+    assert summer is not None and summer.published == datetime(2025, 8, 19, 13, 41, tzinfo=UTC)
+    winter = read_article(_html(f"<h1>Ferry</h1><div>Jan. 15, 2025 9:41 AM ET</div>{body}"), None)
+    assert winter is not None and winter.published == datetime(2025, 1, 15, 14, 41, tzinfo=UTC)
 
 
 def test_site_name_from_a_source_line_and_title_from_the_page_title() -> None:

@@ -47,6 +47,29 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("Aug 19, 2025 - 2:30 PM", None, EVENING, "2025-08-19T14:30"),
     ("Tuesday", None, EVENING, None),  # a weekday alone is no date
     ("Tue, Aug 19, 2025", "de", NOON, None),
+    # AP style and US sites' abbreviations dateparser alone does not read ("Thurs", "Thur", "Weds": None)
+    ("Thurs, Aug 14, 2025", None, NOON, "2025-08-14T00:00"),
+    ("Thur, Aug 14, 2025", "en", NOON, "2025-08-14T00:00"),
+    ("Weds, Aug 13, 2025", None, NOON, "2025-08-13T00:00"),
+    ("Weds., Aug. 13, 2025", None, NOON, "2025-08-13T00:00"),
+    ("Tues., Aug. 19, 2025", None, NOON, "2025-08-19T00:00"),
+    ("Sept. 4, 2024", None, NOON, "2024-09-04T00:00"),
+    # A zone after the clock time is honoured; a generic US zone follows daylight saving time at the date
+    # (dateparser alone: "ET", "PT" an hour off in summer, "CT", "MT" None)
+    ("Aug. 18, 2025 5:12 PM EDT", None, NOON, "2025-08-18T21:12"),
+    ("Aug. 18, 2025, 5:12 p.m. ET", None, NOON, "2025-08-18T21:12"),
+    ("Jan. 15, 2025 9:41 AM ET", None, NOON, "2025-01-15T14:41"),
+    ("Aug 18, 2025 9:41 AM PT", None, NOON, "2025-08-18T16:41"),
+    ("Aug 18, 2025 9:41 AM CT", None, NOON, "2025-08-18T14:41"),
+    ("Aug 18, 2025 9:41 AM MT", None, NOON, "2025-08-18T15:41"),
+    ("19 August 2025 11:30 BST", None, NOON, "2025-08-19T10:30"),
+    ("Aug 19, 2025, 15:12 IST", None, NOON, "2025-08-19T09:42"),
+    ("Tuesday, August 19, 2025 at 5:12 AM EDT", None, NOON, "2025-08-19T09:12"),
+    ("Aug 19, 2025 10:12 AM PDT", None, NOON, None),  # 17:12 UTC: after the fetch (read as UTC, before)
+    # The clock first (CNN: "3:04 PM EDT, Thu September 4, 2025")
+    ("3:04 PM EDT, Mon August 18, 2025", None, NOON, "2025-08-18T19:04"),
+    ("6:41 AM ET Aug 19, 2025", None, NOON, "2025-08-19T10:41"),
+    ("11:30 BST, 19 August 2025", None, NOON, "2025-08-19T10:30"),
     # German
     ("vor 3 Stunden", "de", NOON, "2025-08-19T09:00"),
     ("vor 3 Stunden", None, NOON, "2025-08-19T09:00"),
@@ -201,6 +224,27 @@ def test_every_recognised_phrase_is_a_time_line_and_splits_from_a_glued_outlet(
     assert is_time_phrase(text, langs)
     assert split_glued("Reuters" + text, languages=langs) == ("Reuters", text)
     assert split_glued("Reuters " + text, languages=langs) == ("Reuters", text)
+
+
+# A label before the dateline is dropped: the phrase after it is the time (before: no time at all).
+LABELLED = [
+    ("Updated 3:04 PM EDT, Mon Aug 18, 2025", None, "3:04 PM EDT, Mon Aug 18, 2025", "2025-08-18T19:04"),
+    ("Published 6:41 AM ET Aug 19, 2025", None, "6:41 AM ET Aug 19, 2025", "2025-08-19T10:41"),
+    ("Posted on August 18, 2025", None, "August 18, 2025", "2025-08-18T00:00"),
+    ("Last updated: Aug 18, 2025", "en", "Aug 18, 2025", "2025-08-18T00:00"),
+    ("Updated 2 hours ago", None, "2 hours ago", "2025-08-19T10:00"),
+    ("Updated 2 hours ago", "de", None, None),  # an English label: not without English
+    ("Aktualisiert vor 2 Stunden", "de", None, None),
+]
+
+
+@pytest.mark.parametrize(("line", "lang", "phrase", "expected"), LABELLED)
+def test_a_label_before_a_dateline_is_dropped(
+    line: str, lang: str | None, phrase: str | None, expected: str | None
+) -> None:
+    langs = (lang,) if lang else None
+    assert strip_icon(line, langs) == phrase
+    assert resolve(line, NOON, languages=langs) == (_t(expected) if expected else None)
 
 
 def test_glued_outlets_in_other_languages() -> None:

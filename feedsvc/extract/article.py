@@ -20,7 +20,7 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import cache
 from itertools import chain
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from trafilatura.utils import load_html
 from feedsvc.extract import jsonld
 from feedsvc.extract.clean import clean_body, clean_line
 from feedsvc.extract.jsonld import text as _ld_str
+from feedsvc.extract.times import named_zone
 
 _log = logging.getLogger(__name__)
 # trafilatura logs a warning for every page it finds too little text in; that is an answer here, not news.
@@ -574,11 +575,6 @@ _ZONES = {
     "ko": "Asia/Seoul",
 }
 _REGION_ZONES = {"gb": "Europe/London", "ie": "Europe/Dublin", "au": "Australia/Sydney", "tw": "Asia/Taipei"}
-_ABBREVIATIONS = {
-    "utc": 0, "gmt": 0, "z": 0, "bst": 1, "ist": 1, "cet": 1, "cest": 2, "eet": 2, "eest": 3, "msk": 3,
-    "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7, "jst": 9,
-    "kst": 9, "aest": 10, "aedt": 11,
-}  # fmt: skip
 
 
 def _zone(language: str | None, region: str | None) -> tzinfo:
@@ -649,9 +645,7 @@ def _visible_time(text: str, zone: tzinfo) -> datetime | None:
         minute = int(parts["mi"]) if parts.get("mi") else 0
         if parts.get("ap"):
             hour = hour % 12 + (12 if parts["ap"].lower().startswith("p") else 0)
-        here: tzinfo = zone
-        if (abbr := (parts.get("tz") or "").lower()) in _ABBREVIATIONS:
-            here = timezone(timedelta(hours=_ABBREVIATIONS[abbr]))
+        here = named_zone(parts.get("tz") or "") or zone
         try:
             return datetime(int(parts["y"]), month, int(parts["d"]), hour, minute, tzinfo=here).astimezone(
                 UTC

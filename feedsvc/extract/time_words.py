@@ -90,12 +90,32 @@ NEW_NEUTRAL_FORMS: tuple[str, ...] = (
     rf"{_NUMDATE},?\s+\d{{1,2}}:\d{{2}}",
     r"\d{4}/\d{1,2}/\d{1,2}(?:\s+\d{1,2}:\d{2})?",
 )
-# A weekday's name or its abbreviation, never a word that starts like one ("Monocle", "Sunstar").
+# A weekday's name or its abbreviation, never a word that starts like one ("Monocle", "Sunstar"). AP style
+# and US sites write "Tues.", "Weds", "Thur", "Thurs" besides the three-letter forms.
 EN_WEEKDAY = (
-    r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?"
+    r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:s|nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?"
     r"|sun(?:day)?)\.?"
 )
-_EN_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+# Weekday spellings dateparser does not know (measured with dateparser 1.5: "Thurs, Aug 21, 2025",
+# "Thur, …" and "Weds, …" are None), rewritten to the ones it knows before it reads a phrase.
+EN_REWRITES: tuple[tuple[str, str], ...] = ((r"\bthurs?\b", "thu"), (r"\bweds\b", "wed"))
+
+# Zone abbreviations printed after a clock time ("5:12 PM EDT", "14:30 BST"): hours east of UTC, or the
+# IANA zone of a generic name whose offset follows daylight saving time at the date it qualifies ("ET" is
+# EDT in September, EST in January). dateparser reads "ET" and "PT" as standard time all year (an hour off
+# in summer) and "CT", "MT" not at all. IST is India's: Indian sites print it on every dateline.
+ZONE_ABBREVIATIONS: dict[str, float | str] = {
+    "utc": 0, "gmt": 0, "z": 0, "wet": 0, "west": 1, "bst": 1, "cet": 1, "cest": 2, "eet": 2, "eest": 3,
+    "msk": 3, "ist": 5.5, "sgt": 8, "hkt": 8, "awst": 8, "jst": 9, "kst": 9, "aest": 10, "aedt": 11,
+    "nzst": 12, "nzdt": 13, "ast": -4, "adt": -3, "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7,
+    "mdt": -6, "pst": -8, "pdt": -7, "akst": -9, "akdt": -8, "hst": -10,
+    "et": "America/New_York", "ct": "America/Chicago", "mt": "America/Denver", "pt": "America/Los_Angeles",
+}  # fmt: skip
+EN_ZONE = "(?:" + "|".join(sorted(ZONE_ABBREVIATIONS, key=lambda z: (-len(z), z))) + ")"
+# A label before a dateline ("Updated 3:04 PM EDT, …", "Published: Sep 4, 2025", "Last updated on …"):
+# dropped, the phrase after it is the time.
+EN_LABEL = r"(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?\s*:?"
+_EN_CLOCK = rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s*(?:[ap]\.?m\.?)?(?:\s+{EN_ZONE}\b)?"
 _EN_CLOCK_AFTER = rf"(?:,?\s+(?:at\s+)?|\s+[-–]\s+){_EN_CLOCK}"  # "…, 9:12 am", "… at 9:12", "… - 13:05"
 NEW_EN_FORMS: tuple[str, ...] = (
     rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}},?\s+\d{{1,2}}:\d{{2}}",
@@ -105,6 +125,9 @@ NEW_EN_FORMS: tuple[str, ...] = (
     rf"(?:{EN_WEEKDAY},?\s+)?{EN_MONTH}\s+\d{{1,2}},?\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
     rf"(?:{EN_WEEKDAY},?\s+)?\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
     rf"{EN_WEEKDAY},?\s+{_NUMDATE}(?:{_EN_CLOCK_AFTER})?",
+    # The clock time first (CNN's "3:04 PM EDT, Thu September 4, 2025", "9:41 AM ET Sep 4, 2025").
+    rf"{_EN_CLOCK},?\s+(?:on\s+)?(?:{EN_WEEKDAY},?\s+)?"
+    rf"(?:{EN_MONTH}\s+\d{{1,2}},?|\d{{1,2}}\s+{EN_MONTH})\s+\d{{4}}",
 )
 
 _DE_MONTH = (

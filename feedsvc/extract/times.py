@@ -31,12 +31,13 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from re import _compiler as _sre_compiler  # type: ignore[attr-defined]
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re import _parser as _sre_parser  # type: ignore[attr-defined]
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from feedsvc.extract import time_words as words
 from feedsvc.extract.time_words import Form
@@ -108,6 +109,7 @@ class _Table:
     forms: tuple[Form, ...]
     whole: re.Pattern[str]  # a whole phrase
     icon: re.Pattern[str]  # "time" + phrase
+    labelled: re.Pattern[str] | None  # "Updated" + phrase (None without English forms)
     digit_tail: re.Pattern[str]  # a phrase starting with a digit that runs to the end (tried at digits only)
     other_tail: re.Pattern[str]  # any other phrase that runs to the end (searched for)
     # Every phrase written backwards, matched at the start of a reversed line: one anchored match tells
@@ -133,10 +135,12 @@ def _table(declared: tuple[str, ...] | None) -> _Table:
     every = alternatives(forms)
     digit = [f for f in forms if _DIGIT_START.match(f.pattern)]
     other = [f for f in forms if not _DIGIT_START.match(f.pattern)]
+    english = any("en" in f.languages for f in forms)
     return _Table(
         forms,
         re.compile(every, re.IGNORECASE),
         re.compile(rf"time\s*({every})", re.IGNORECASE),
+        re.compile(rf"{words.EN_LABEL}\s*({every})", re.IGNORECASE) if english else None,
         re.compile(rf"(?:{alternatives(digit)})\Z", re.IGNORECASE),
         re.compile(rf"(?:{alternatives(other)})\Z", re.IGNORECASE),
         _reversed_pattern(every),
@@ -208,7 +212,8 @@ def _strip_icon(line: str, declared: tuple[str, ...] | None) -> str | None:
     match = table.icon.fullmatch(folded)
     if match and line[:4] == "time":  # lowercase icon text; "Time"/"TIME" start outlet names
         return line[match.start(1) :]
-    return None
+    match = table.labelled.fullmatch(folded) if table.labelled is not None else None
+    return line[match.start(1) :] if match else None
 
 
 def split_glued(
@@ -494,6 +499,11 @@ def _resolve_form(
     elif lang == "en":
         codes = ("en",)
         phrase = phrase.lower() if phrase.lower() in ("yesterday", "today") else phrase
+        for spelling, known in _EN_REWRITES:
+            phrase = spelling.sub(known, phrase)
+        phrase, named = _without_zone(phrase)
+        if named is not None:
+            return _in_zone(phrase, named, fetched, date_order)
     else:
         lang = lang or form.languages[0]
         codes = words.DATEPARSER_CODES.get(lang, (lang,))
@@ -505,6 +515,36 @@ def _resolve_form(
             phrase = phrase.replace(old, new)
     parsed = _parse(phrase, local_base, date_order, codes, zone)
     return None if parsed is None else utc(parsed)
+
+
+_EN_REWRITES = tuple((re.compile(old, re.IGNORECASE), new) for old, new in words.EN_REWRITES)
+# A zone abbreviation after a clock time ("5:12 PM EDT", "14:30 BST", "9:41 AM ET Sep 4").
+_ZONE_AFTER_CLOCK = re.compile(rf"(?<=[\d.mM])\s+({words.EN_ZONE})\b", re.IGNORECASE)
+
+
+def named_zone(abbreviation: str) -> tzinfo | None:
+    """The zone a printed abbreviation names ("EDT", "bst", "ET"), None when it is not one we know."""
+    value = words.ZONE_ABBREVIATIONS.get(abbreviation.lower())
+    if value is None:
+        return None
+    return ZoneInfo(value) if isinstance(value, str) else timezone(timedelta(hours=value))
+
+
+def _without_zone(phrase: str) -> tuple[str, tzinfo | None]:
+    """``phrase`` without the zone abbreviation after its clock time, and the zone it names."""
+    match = _ZONE_AFTER_CLOCK.search(phrase)
+    if match is None:
+        return phrase, None
+    return phrase[: match.start()] + phrase[match.end() :], named_zone(match.group(1))
+
+
+def _in_zone(phrase: str, zone: tzinfo, fetched: datetime, date_order: DateOrder) -> datetime | None:
+    """An English ``phrase`` whose clock time is in ``zone``: read as wall-clock time there (against the fetch
+    time as a clock there shows it), then placed by the zone's offset at that wall-clock time, so a generic
+    "ET" is EDT in summer and EST in winter."""
+    local_base = fetched.astimezone(zone).replace(tzinfo=None)
+    wall = _parse(phrase, local_base, date_order, ("en",), 0)
+    return None if wall is None else wall.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _month_day(match: re.Match[str], local_base: datetime) -> datetime | None:
