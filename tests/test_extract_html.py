@@ -1011,6 +1011,58 @@ def test_an_image_whose_alt_is_the_outlets_name_is_its_badge_not_the_photo() -> 
     assert story.image == "https://img.example/cranes.jpg"
 
 
+PHOTO_CREDITS = [
+    "AP Photo/Jane Doe",
+    "REUTERS/Kim Lee",
+    "AFP via Getty Images",
+    "Getty Images",
+    "Photo: Kim Lee",
+]
+
+
+@pytest.mark.parametrize("credit", PHOTO_CREDITS)
+def test_an_agency_photo_credit_is_never_the_outlet(credit: str) -> None:
+    # the credit as the alt of a picture in the meta line (before: the outlet, and the photo dropped as its
+    # badge), and as a caption line above the headline beside the photo (before: the outlet)
+    photo = f'<img src="https://img.example/council.jpg" alt="{credit}">'
+    body = card("Council approves budget for city parks", "/n/1", f"{photo} <span>2 hours ago</span>")
+    [story] = parse(page(body))
+    assert (story.outlet, story.image) == (None, "https://img.example/council.jpg")
+    caption = f'<div class="media">{photo}<span>{credit}</span></div>'
+    [story] = parse(
+        page(
+            card("Council approves budget for city parks", "/n/1", "2 hours ago").replace(
+                "<h3>", caption + "<h3>"
+            )
+        )
+    )
+    assert (story.outlet, story.image) == (None, "https://img.example/council.jpg")
+
+
+_QUAY = '<img src="https://img.example/quay.jpg" alt="REUTERS"'
+
+
+@pytest.mark.parametrize(
+    "photo",
+    [
+        f"<figure>{_QUAY}><figcaption>REUTERS</figcaption></figure>",
+        f'<div>{_QUAY}><span class="credit">REUTERS</span></div>',
+        f'<div>{_QUAY} width="640" height="360"><span>REUTERS</span></div>',
+    ],
+)
+def test_a_photo_whose_alt_is_its_agency_credit_is_no_outlet_badge(photo: str) -> None:
+    # "REUTERS" is a fine outlet name: what tells the credit from a source's badge is the picture (in a
+    # figure, photo-sized, or captioned). Before: outlet "REUTERS" and no image.
+    body = card("Dock workers vote to strike over automation", "/n/2", "2 hours ago")
+    [story] = parse(page(body.replace("<h3>", photo + "<h3>")))
+    assert (story.outlet, story.image) == (None, "https://img.example/quay.jpg")
+    # the same photo on an aggregator card that names Reuters as its source keeps its picture
+    meta = "Reuters · 2 hours ago"
+    body = card("Dock workers vote to strike over automation", "https://reuters.example/a", meta)
+    [story] = parse(page(body.replace("<h3>", photo + "<h3>")))
+    assert (story.outlet, story.image) == ("Reuters", "https://img.example/quay.jpg")
+
+
 def test_a_hidden_thumbnail_link_with_a_duration_badge_keeps_its_picture() -> None:
     thumb = (
         '<a href="/video/wildfire-ridge" aria-hidden="true" tabindex="-1"><img src="https://img.example/w.jpg"'

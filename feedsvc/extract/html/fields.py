@@ -44,6 +44,7 @@ from feedsvc.extract.html.dom import (
     _words_of,
     clean_line,
 )
+from feedsvc.extract.html.images import is_photo
 from feedsvc.extract.html.page import _machine_time
 
 _OUTLET_HINTS = frozenset(
@@ -340,7 +341,7 @@ def _pieces(line: Tag, time_el: Tag | None) -> list[str]:
     time_done = False
     for node in _nodes(line):
         if _is_tag(node):
-            if node.tag == "img" and (alt := _logo_name(node.get("alt"))):
+            if node.tag == "img" and (alt := _badge_name(node)):
                 out.append(alt)
             continue
         if time_el is not None and _inside(node, time_el):
@@ -362,7 +363,7 @@ def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el
     time_done = False
     for i in range(*span):
         while logos and logos[-1][0] <= i:
-            if alt := _logo_name(logos.pop()[1].get("alt")):
+            if alt := _badge_name(logos.pop()[1]):
                 out.append(alt)
         if inside is not None and inside[0] <= i < inside[1]:
             if not time_done and time_el is not None and (text := _text(time_el)):
@@ -371,7 +372,7 @@ def _indexed_pieces(texts: _TextIndex, span: tuple[int, int], line: Tag, time_el
         elif (run := texts.runs[i]) not in _LAYOUT and (text := clean_line(run)):
             out.append(text)  # (a layout run cleans to nothing)
     for _, img in reversed(logos):
-        if alt := _logo_name(img.get("alt")):
+        if alt := _badge_name(img):
             out.append(alt)
     return out
 
@@ -447,7 +448,7 @@ def _name(text: str, byline_is_author: bool) -> str | None:
         return None
     if _COUNT_RE.match(name):
         return None
-    if times.strip_icon(name):
+    if times.strip_icon(name) or _PHOTO_CREDIT_RE.search(name):
         return None
     return None if is_chrome(name) else name
 
@@ -476,6 +477,15 @@ def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
     return None
 
 
+# A photo's credit, never an outlet's name: "AP Photo/Jane Doe", "REUTERS/Jane Doe", "AFP via Getty Images",
+# "Photo: Jane Doe", "Courtesy of the city", "Shutterstock" (an alt or caption line beside a card's photo).
+_PHOTO_CREDIT_RE = re.compile(
+    r"\b(?:photos?|photograph\w*|images?|pictures?|credits?|courtesy|handout)\b"
+    r"|getty|shutterstock|istock|alamy|\w\s*/\s*\w",
+    re.IGNORECASE,
+)
+
+
 def _provided_by(scope: Tag, fence: _Fence) -> str | None:
     """The outlet a republishing page credits: "Provided by Reuters", "毎日新聞 配信" (the name may sit in a
     sibling, or be the alt text of the provider's logo)."""
@@ -492,7 +502,7 @@ def _provided_by(scope: Tag, fence: _Fence) -> str | None:
                 if name:
                     return name
             logo = _find(el, "img", "alt")
-            if logo is not None and (name := _logo_name(logo.get("alt"))):
+            if logo is not None and (name := _badge_name(logo)):
                 return name
             el = el.getparent()
     return _logo_outlet(scope, fence)
@@ -537,7 +547,7 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
         if node is title_el:
             return name
         if _is_tag(node):
-            if node.tag == "img" and (alt := _logo_name(node.get("alt"))):
+            if node.tag == "img" and (alt := _badge_name(node)):
                 alts.add(alt.casefold())
             continue
         if name is not None and name.casefold() in alts:
@@ -552,9 +562,10 @@ def _name_before(scope: Tag, title_el: Tag) -> str | None:
 
 
 def _beside_icon(el: Tag) -> bool:
-    """An image shares a short block with ``el`` (its element or up to two levels above)."""
+    """An icon shares a short block with ``el`` (its element or up to two levels above): an image that is
+    not a photo (the credit "REUTERS" under a picture is no source's name beside its icon)."""
     for _ in range(3):
-        if _first(el, _IMG) is not None:
+        if _first(el, _IMG) is not None and any(not is_photo(img) for img in el.iter("img")):
             return True
         parent = el.getparent()
         if parent is None or len(_get_text(parent)) > 80:
@@ -606,8 +617,11 @@ def _outlet_of(el: Tag) -> str | None:
     if name:
         return name
     for inner in _tags(el):
-        alt = _attr(inner, "content") if _attr(inner, "itemprop") == "name" else _attr(inner, "alt")
-        if name := _logo_name(alt):
+        if _attr(inner, "itemprop") == "name":
+            name = _logo_name(_attr(inner, "content"))
+        else:
+            name = _badge_name(inner) if inner.tag == "img" else _logo_name(_attr(inner, "alt"))
+        if name:
             return name
     return None
 
@@ -626,7 +640,7 @@ def _logo_outlet(scope: Tag, fence: _Fence) -> str | None:
         beside = _next_tag(img)
         shown = _text(beside) if beside is not None else ""
         is_logo = _LOGO_ALT_RE.search(alt) or "logo" in src or shown.casefold() == alt.casefold()
-        if is_logo and (name := _logo_name(alt)):
+        if is_logo and (name := _badge_name(img)):
             return name
     return None
 
@@ -649,6 +663,13 @@ def _cited(scope: Tag, fence: _Fence) -> str | None:
     link = _find(cite, "a")
     name = _text(link) if link is not None else text.rpartition(" / ")[2]
     return _outlet_name(name.rstrip(": "))
+
+
+def _badge_name(img: Tag) -> str | None:
+    """The source an image's alt names when the image is a badge or logo; a photo's alt ("REUTERS" on a
+    Reuters picture, its caption "REUTERS" beside it) names no outlet (images.is_photo)."""
+    alt = img.get("alt")
+    return None if not alt or is_photo(img) else _logo_name(alt)
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:

@@ -18,6 +18,7 @@ from feedsvc.extract.html.dom import (
     _ancestor,
     _attr,
     _Fence,
+    _next_tag,
     _page_has,
     _tags,
     _words,
@@ -89,14 +90,15 @@ def block_image(
     """The first photo in ``block`` (a card, or an article's body): its largest srcset candidate (or its
     <picture>'s), else its lazy-loaded address, else its src; furniture skipped. Images under ``fence``
     (other stories' cards) are not this block's, nor is one whose alt text is the ``outlet``'s name (the
-    source's badge: a photo's alt describes the photo)."""
+    source's badge: a photo's alt describes the photo; a photo whose alt is its agency's credit, "REUTERS"
+    over a Reuters story, stays: see :func:`is_photo`)."""
     if block is None:
         return None
     named = _brand(outlet) if outlet else None
     for img in _tags(block, "img"):
         if fence is not None and fence.covers(img):
             continue
-        if _furniture(img) or (named and _alt_names(img, named)):
+        if _furniture(img) or (named and _alt_names(img, named) and not is_photo(img)):
             continue
         for raw in _addresses(img):
             url = image_url(page, raw)
@@ -235,6 +237,30 @@ def _furniture(img: Tag) -> bool:
         return True
     alt = (_attr(img, "alt") or "").strip()
     return bool(_LOGO_ALT_RE.search(alt))
+
+
+def is_photo(img: Tag) -> bool:
+    """An image that is a picture, not a source's badge, whatever its alt says (an agency credit, "REUTERS",
+    is the alt of many a photo): it sits in a <figure>, declares a photo's size (a badge beside a name is
+    icon-sized), offers wide srcset candidates, or the text beside it is a caption or credit."""
+    get = img.get
+    sides = [_side(get("width")), _side(get("height"))]
+    sides += [float(number) for _, number in _STYLE_SIZE_RE.findall(get("style") or "")]
+    if any(side is not None and side >= _PHOTO_SIDE for side in sides):
+        return True
+    srcset = get("srcset") or get("data-srcset") or ""
+    if srcset and any(wide and size >= _PHOTO_WIDTH for _, size, wide in parse_srcset(srcset)):
+        return True
+    if _ancestor(img, _FIGURE) is not None:
+        return True
+    beside = _next_tag(img)
+    return beside is not None and (beside.tag == "figcaption" or not _words(beside).isdisjoint(_CAPTION))
+
+
+_PHOTO_SIDE = 100  # badges and favicons are 16-48 px
+_PHOTO_WIDTH = 200
+_FIGURE = frozenset({"figure"})
+_CAPTION = frozenset({"caption", "credit", "credits", "copyright", "figcaption"})
 
 
 def _alt_names(img: Tag, named: str) -> bool:
