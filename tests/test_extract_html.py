@@ -989,6 +989,34 @@ def test_a_category_fields_label_is_not_the_category() -> None:
     assert story.category == "Parks"
 
 
+@pytest.mark.parametrize(
+    ("footer", "category"),
+    [
+        # WordPress' cat-links: the category link is marked rel="category tag"; "Posted in" is its label
+        (
+            '<span class="cat-links">Posted in <a href="/category/local/" rel="category tag">Local</a>, '
+            '<a href="/category/schools/" rel="category tag">Schools</a></span>',
+            "Local",
+        ),
+        # the category wins over a post tag shown first; a tag alone stands for the category
+        (
+            '<span class="tags-links">Tagged <a href="/tag/parks/" rel="tag">parks</a></span>'
+            '<span class="cat-links">Posted in <a href="/category/local/" rel="category tag">Local</a>'
+            "</span>",
+            "Local",
+        ),
+        ('<span class="tags-links">Tagged <a href="/tag/parks/" rel="tag">Parks</a></span>', "Parks"),
+        ('<span class="cat-links">Posted in <a href="/category/local/">Local</a></span>', None),
+    ],
+)
+def test_a_link_marked_as_category_is_the_cards_category(footer: str, category: str | None) -> None:
+    body = card("New playground opens in Riverside Park", "/n/5", "2 hours ago").replace(
+        "</article>", f'<footer class="entry-footer">{footer}</footer></article>'
+    )
+    [story] = parse(page(body))
+    assert story.category == category
+
+
 def test_the_name_a_source_badge_repeats_is_the_outlet_not_the_badges_after_it() -> None:
     card_html = (
         '<div class="c"><div><a href="/interest/quay-radio"><img alt="Quay Radio" src="https://cdn.example/q.png">'

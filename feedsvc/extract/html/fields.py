@@ -681,11 +681,34 @@ def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 
 def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
-    for el in _hinted(scope, _CATEGORY_HINTS, fence):
+    """A block's category: the link its CMS marks as the category (WordPress' ``rel="category tag"``), else
+    an element whose class names a category or kicker, else a link marked as a tag (``rel="tag"``)."""
+    tagged = _rel_links(scope, fence)
+    for el in (*(a for a, rel in tagged if "category" in rel), *_hinted(scope, _CATEGORY_HINTS, fence)):
         text = _field_value(el)
         if text and len(text) <= 40 and not _is_label(text):
             return text
+    for el in (a for a, rel in tagged if "tag" in rel):
+        text = _text(el)
+        if text and len(text) <= 40 and not _is_label(text):
+            return text
     return None
+
+
+def _rel_links(scope: Tag, fence: _Fence) -> list[tuple[Tag, frozenset[str]]]:
+    """The links in ``scope`` (outside ``fence``) whose rel marks a category or a tag, each with its rel
+    words: ``<a href="/category/local/" rel="category tag">Local</a>`` (WordPress' cat-links, "Posted in
+    Local"), ``<a rel="tag">``."""
+    found = []
+    for a in _rel_bearers(scope):
+        rel = frozenset((a.get("rel") or "").lower().split())
+        if rel & _REL_WORDS and not fence.covers(a):
+            found.append((a, rel))
+    return found
+
+
+_REL_WORDS = frozenset({"category", "tag"})
+_rel_bearers = etree.XPath("descendant::a[@rel]")
 
 
 def _field_value(el: Tag) -> str:
