@@ -908,39 +908,107 @@ def test_a_blog_themes_posted_on_label_is_never_the_outlet() -> None:
     assert story.published == datetime(2025, 8, 19, 11, 15, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("page_kind", "main"), [("CollectionPage", False), ("WebPage", True)])
-def test_an_archive_its_json_ld_calls_a_collection_has_no_main_story(page_kind: str, main: bool) -> None:
-    """Yoast says og:type "article" on a category archive too; its JSON-LD says CollectionPage. The
-    archive's <h1> is then no story, and no card gives its snippet to one."""
+_ARCHIVE_SNIPPETS = [
+    "The detour through Oak Lane ends today after the repairs.",
+    "The main branch opens on Sundays.",
+]
+_ARCHIVE_CARDS = "".join(
+    card(f"Local story number {i} from the river towns", f"/2025/08/1{i}/story-{i}/", "2 hours ago", text)
+    for i, text in enumerate(_ARCHIVE_SNIPPETS)
+)
+
+
+def _archive(head: str, body: str, body_class: str = "") -> Any:
     from feedsvc.extract.html import parse_html_page
 
-    graph = {"@graph": [{"@type": page_kind, "url": "https://news.example.com/category/local/"}]}
     head = (
         "<title>Local News Archives - The Ledger</title>"
         '<meta property="og:type" content="article"><meta property="og:site_name" content="The Ledger">'
-        f'<script type="application/ld+json">{json.dumps(graph)}</script>'
+        + head
     )
-    snippets = [
-        "The detour through Oak Lane ends today after the repairs.",
-        "The main branch opens on Sundays.",
-    ]
-    cards = "".join(
-        card(f"Local story number {i} from the river towns", f"/2025/08/1{i}/story-{i}/", "2 hours ago", text)
-        for i, text in enumerate(snippets)
-    )
-    html = page(f"<main><header><h1>Category: <span>Local News</span></h1></header>{cards}</main>", head)
-    found = parse_html_page(
+    html = page(body, head)
+    if body_class:
+        html = html.replace("<body>", f'<body class="{body_class}">')
+    return parse_html_page(
         html,
         page_url="https://news.example.com/category/local/",
         fetched_at=FETCHED,
         date_order="DMY",
         profile=None,
     )
-    titles = [s.title for s in found.stories]
-    assert ("Category: Local News" in titles) is main
-    if not main:
-        assert [s.body for s in found.stories] == [(text,) for text in snippets]
+
+
+@pytest.mark.parametrize("page_kind", ["CollectionPage", "WebPage", None])
+def test_an_archive_that_says_article_has_no_main_story(page_kind: str | None) -> None:
+    """Yoast says og:type "article" on a category archive too; its JSON-LD says CollectionPage, or (other
+    plugins, themes) a WebPage or nothing. The archive's <h1> over cards that hold its text is no story
+    (before: with a WebPage or no JSON-LD, a story "Category: Local News" whose body was the snippets),
+    and no card gives its snippet to one."""
+    graph = {"@graph": [{"@type": page_kind, "url": "https://news.example.com/category/local/"}]}
+    head = f'<script type="application/ld+json">{json.dumps(graph)}</script>' if page_kind else ""
+    header = "<header><h1>Category: <span>Local News</span></h1></header>"
+    found = _archive(head, f"<main>{header}{_ARCHIVE_CARDS}</main>")
+    assert [s.body for s in found.stories] == [(text,) for text in _ARCHIVE_SNIPPETS]
+    if page_kind == "CollectionPage":
         assert found.title == "Local News Archives – The Ledger"
+    # the snippets in a wrapper each (WordPress' .entry-summary): the densest block is one card's
+    wrapped = _ARCHIVE_CARDS.replace("<p>", '<div class="entry-summary"><p>').replace("</p>", "</p></div>")
+    found = _archive(head, f"<main>{header}{wrapped}</main>")
+    assert [s.body for s in found.stories] == [(text,) for text in _ARCHIVE_SNIPPETS]
+
+
+@pytest.mark.parametrize(
+    ("body_class", "listing"),
+    [
+        ("archive category category-local category-4 hfeed", True),
+        ("archive tag tag-bridges", True),
+        ("archive tax-region term-north", True),
+        ("search search-results", True),
+        ("single single-post postid-4812", False),
+        ("archive", False),  # "archive" alone: a newspaper's archive section may show one article
+    ],
+)
+def test_wordpress_archive_body_classes_make_a_listing(body_class: str, listing: bool) -> None:
+    # one card of prose under the archive's h1: structure alone would read it as the page's article
+    prose = "".join(f"<p>{p}</p>" for p in PARAS_OF_A_STORY)
+    body = f"<main><h1>Category: Local News</h1><div>{prose}</div></main>"
+    found = _archive("", body, body_class)
+    assert ("Category: Local News" in [s.title for s in found.stories]) is not listing
+    if listing:
+        assert found.title == "Local News Archives – The Ledger"
+
+
+PARAS_OF_A_STORY = [
+    "Crews finished the deck repairs on the Mill Street bridge two weeks early, the city said on Tuesday.",
+    "The detour through Oak Lane ends today, and buses return to their usual route on Wednesday morning.",
+    "The works cost less than planned because the dry July let the crews pour the concrete without delay.",
+]
+
+
+def test_an_article_whose_h1_is_outside_its_article_element_keeps_its_main_story() -> None:
+    """The h1 in a page header, the story's text in an <article>, related-story cards beside it: the text is
+    the story's own (it outweighs the cards), so the page keeps its main story."""
+    prose = "".join(f"<p>{p}</p>" for p in PARAS_OF_A_STORY)
+    related = "".join(
+        card(
+            f"Related story {i} about the river towns",
+            f"/2025/08/0{i}/r-{i}/",
+            "1 day ago",
+            "A short teaser.",
+        )
+        for i in range(3)
+    )
+    body = (
+        "<main><header><h1>Mill Street bridge reopens early</h1></header>"
+        f'<article class="story-body">{prose}</article><section class="related">{related}</section></main>'
+    )
+    found = _archive("", body)
+    assert found.stories[0].title == "Mill Street bridge reopens early"
+    assert found.stories[0].body == tuple(PARAS_OF_A_STORY)
+    # the cards inside the same parent as the story's <article>
+    body = body.replace('</article><section class="related">', "</article>").replace("</section>", "")
+    found = _archive("", body)
+    assert found.stories[0].title == "Mill Street bridge reopens early"
 
 
 def test_a_weekday_before_the_date_is_part_of_the_time_never_the_outlet() -> None:

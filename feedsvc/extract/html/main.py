@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dt_time
+
+from lxml import etree
 
 from feedsvc.extract.article import Article, read_article
 from feedsvc.extract.clean import clean_body, is_chrome
@@ -76,10 +79,54 @@ def _find_main(page: _Page) -> _Main | None:
     paragraphs = article is not None and body is not None and len(_paragraph_tags(body)) >= 2
     if not strong and not paragraphs and not _prose(body):
         return None
+    if article is None and body is not None and _among_cards(body):
+        return None  # an archive's <h1> ("Category: Local") over its cards: the text is theirs
     own = [page.meta.get("og:url"), page.meta.get("canonical"), page.base]
     if h1 is None and page.ld is None and _article_url(page, own) is None:
         return None  # "og:type article" without a headline of its own or an article address: a listing
     return _Main(_either(article, _common_ancestor(h1, body)), h1, body)
+
+
+def _among_cards(body: Tag) -> bool:
+    """Whether the would-be body (its <h1> in no <article>) holds a listing's cards, or is the text of one
+    card among several (the longest snippet of an archive is the densest block)."""
+    if _cards_hold(body):
+        return True
+    card = body if body.tag == "article" else _ancestor(body, _ARTICLE)
+    parent = card.getparent() if card is not None else None
+    return parent is not None and _cards_hold(parent)
+
+
+def _cards_hold(body: Tag) -> bool:
+    """Whether most of the would-be body's text lies in several <article>s inside it, each with a linked
+    headline: a listing's cards (an archive's snippets under its <h1>), not one story's paragraphs (an
+    article's own text outweighs the related-story cards it may embed)."""
+    total = len(_get_text(body))
+    held, cards = 0, 0
+    for card in body.iterdescendants("article"):
+        if any(up is not body and up.tag == "article" for up in _until(card, body)):
+            continue  # inside a card counted already
+        if not _linked_heading(card):
+            continue
+        cards += 1
+        held += len(_get_text(card))
+    return cards >= _CARDS and 2 * held > total
+
+
+_CARDS = 2
+# A headline linked from inside (h2 > a) or around it (a > h4).
+_linked_heading = etree.XPath(
+    "boolean(descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"
+    "[descendant::a[@href] or ancestor::a[@href]])"
+)
+
+
+def _until(el: Tag, stop: Tag) -> Iterator[Tag]:
+    """``el``'s ancestors below ``stop``."""
+    for up in el.iterancestors():
+        if up is stop:
+            return
+        yield up
 
 
 def _first_article_with_h1(soup: Tag) -> Tag | None:

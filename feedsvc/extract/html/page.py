@@ -55,7 +55,8 @@ class _Page:
     # language): a listing shows "2 hours ago" on card after card.
     resolved: dict[str, datetime | None] = field(default_factory=dict)
     # The page's structured data calls it a listing (a category or tag archive, search results, an author's
-    # page; see jsonld.LISTING_PAGE_TYPES), whatever its Open Graph type says: it has no article of its own.
+    # page; see jsonld.LISTING_PAGE_TYPES), or its <body> carries WordPress' archive classes
+    # (_archive_body), whatever its Open Graph type says: it has no article of its own.
     listing: bool = False
     # What the page's JSON-LD ItemList says of each member, by its address (see _listed).
     listed: dict[str, _Listed] = field(default_factory=dict)
@@ -123,10 +124,29 @@ def _read_page(
     cut = _cut_point(soup, text)
     ld_objects = list(jsonld.objects(_ld_scripts(soup)))  # each script parsed once, for both readers
     ld, listing = jsonld.read(ld_objects)
+    listing = listing or _archive_body(soup)
     language = _language(soup, meta)
     page = _Page(soup, meta, ld, base, fetched_at, order, cut, language, parsed, listing=listing)
     page.listed = _listed(page, ld_objects)
     return page
+
+
+# WordPress' body classes: every archive view is "archive" with its kind ("archive category category-local",
+# "archive tag …", "archive author …", "archive date", "archive tax-…", "archive post-type-archive …"), search
+# results "search search-results"; a post is "single", a page "page". Themes print them on every such page,
+# whatever og:type an SEO plugin sets (Yoast and others say "article" on archives too).
+_ARCHIVE_KINDS = frozenset({"category", "tag", "author", "date", "post-type-archive"})
+
+
+def _archive_body(soup: Tag) -> bool:
+    """Whether the page's <body> carries WordPress' classes of an archive or of search results."""
+    body = next(_tags(soup, "body"), None)
+    classes = set((body.get("class") or "").split()) if body is not None else set()
+    if not classes or "single" in classes:
+        return False
+    if "archive" in classes:
+        return bool(classes & _ARCHIVE_KINDS) or any(c.startswith("tax-") for c in classes)
+    return {"search", "search-results"} <= classes
 
 
 def _join(base: str, href: str) -> str | None:
