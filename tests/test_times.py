@@ -226,6 +226,31 @@ def test_every_recognised_phrase_is_a_time_line_and_splits_from_a_glued_outlet(
     assert split_glued("Reuters " + text, languages=langs) == ("Reuters", text)
 
 
+# AP style drops this year's year: the latest such day not after the fetch (before: no time). Only as a
+# line of its own: "Concert July 1" is an event's day as often as a time.
+YEARLESS = [
+    ("Aug. 18", None, NOON, "2025-08-18T00:00"),
+    ("Mon., Aug. 18", "en", NOON, "2025-08-18T00:00"),
+    ("Aug. 18, 5:12 p.m. EDT", None, NOON, "2025-08-18T21:12"),
+    ("18 August", None, NOON, "2025-08-18T00:00"),
+    ("Sept. 4", None, NOON, "2024-09-04T00:00"),
+    ("Dec. 30", None, NEW_YEAR, "2025-12-30T00:00"),
+    ("Aug. 18", "de", NOON, None),
+    ("Mayor 2", None, NOON, None),  # a month's name, not any word that starts like one
+    ("Market 5", None, NOON, None),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "fetched", "expected"), YEARLESS)
+def test_a_date_without_its_year_is_a_time_only_as_a_line_of_its_own(
+    text: str, lang: str | None, fetched: datetime, expected: str | None
+) -> None:
+    langs = (lang,) if lang else None
+    assert resolve(text, fetched, languages=langs) == (_t(expected) if expected else None)
+    assert (strip_icon(text, langs) == text) is (expected is not None)
+    assert split_glued("Concert " + text, languages=langs) is None
+
+
 # A label before the dateline is dropped: the phrase after it is the time (before: no time at all).
 LABELLED = [
     ("Updated 3:04 PM EDT, Mon Aug 18, 2025", None, "3:04 PM EDT, Mon Aug 18, 2025", "2025-08-18T19:04"),

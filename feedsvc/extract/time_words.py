@@ -64,6 +64,7 @@ class Form:
     pattern: str
     languages: tuple[str, ...] = ()
     bare: bool = False
+    glued: bool = True  # also read at the end of a longer line ("Reuters2 hours ago"), not only as a whole
     rule: Rule = "dateparser"
 
 
@@ -116,6 +117,10 @@ EN_ZONE = "(?:" + "|".join(sorted(ZONE_ABBREVIATIONS, key=lambda z: (-len(z), z)
 # dropped, the phrase after it is the time.
 EN_LABEL = r"(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?\s*:?"
 _EN_CLOCK = rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s*(?:[ap]\.?m\.?)?(?:\s+{EN_ZONE}\b)?"
+_EN_MONTH_NAME = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _EN_CLOCK_AFTER = rf"(?:,?\s+(?:at\s+)?|\s+[-–]\s+){_EN_CLOCK}"  # "…, 9:12 am", "… at 9:12", "… - 13:05"
 NEW_EN_FORMS: tuple[str, ...] = (
     rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}},?\s+\d{{1,2}}:\d{{2}}",
@@ -175,8 +180,18 @@ _JA_SLASH = (
     r"(?P<hour>\d{1,2})[:：](?P<minute>\d{2})(?:\s*配信)?"
 )
 
+# A date without its year, as AP style writes this year's dates ("Sept. 4", "Thursday, Sept. 4",
+# "Sept. 4, 5:12 p.m. EDT", "4 September"): the latest such day not after the fetch. Only a month's name or
+# its standard abbreviation (EN_MONTH also reads "Mayor 2" or "Market 5" as a month's day), and only as a
+# line of its own: after other words it is as often an event's day ("Concert July 1") as a time.
+EN_YEARLESS_FORMS: tuple[str, ...] = (
+    rf"(?:{EN_WEEKDAY},?\s+)?{_EN_MONTH_NAME}\s+\d{{1,2}}(?:{_EN_CLOCK_AFTER})?",
+    rf"(?:{EN_WEEKDAY},?\s+)?\d{{1,2}}\s+{_EN_MONTH_NAME}(?:{_EN_CLOCK_AFTER})?",
+)
+
 FORMS: tuple[Form, ...] = (
     *(Form(p, ("en",)) for p in EN_FORMS + NEW_EN_FORMS),
+    *(Form(p, ("en",), glued=False) for p in EN_YEARLESS_FORMS),
     *(Form(p) for p in NEUTRAL_FORMS + NEW_NEUTRAL_FORMS),
     *_lang(
         "de",

@@ -133,8 +133,8 @@ def _table(declared: tuple[str, ...] | None) -> _Table:
         return "|".join(f"(?:{_UNNAMED.sub('(?:', f.pattern)})" for f in selected) or "(?!)"
 
     every = alternatives(forms)
-    digit = [f for f in forms if _DIGIT_START.match(f.pattern)]
-    other = [f for f in forms if not _DIGIT_START.match(f.pattern)]
+    digit = [f for f in forms if f.glued and _DIGIT_START.match(f.pattern)]
+    other = [f for f in forms if f.glued and not _DIGIT_START.match(f.pattern)]
     english = any("en" in f.languages for f in forms)
     return _Table(
         forms,
