@@ -103,14 +103,23 @@ def _cards_hold(body: Tag) -> bool:
     article's own text outweighs the related-story cards it may embed)."""
     total = len(_get_text(body))
     held, cards = 0, 0
-    for card in body.iterdescendants("article"):
-        if any(up is not body and up.tag == "article" for up in _until(card, body)):
-            continue  # inside a card counted already
-        if not _linked_heading(card):
-            continue
-        cards += 1
-        held += len(_get_text(card))
+    for card in _outer_articles(body):
+        if _linked_heading(card):
+            cards += 1
+            held += len(_get_text(card))
     return cards >= _CARDS and 2 * held > total
+
+
+def _outer_articles(root: Tag) -> Iterator[Tag]:
+    """The <article>s under ``root`` that no other <article> under it holds, in page order (each element
+    visited once: an article's own elements are not searched)."""
+    stack = list(reversed(root))
+    while stack:
+        el = stack.pop()
+        if el.tag == "article":
+            yield el
+        else:
+            stack.extend(reversed(el))
 
 
 _CARDS = 2
@@ -119,14 +128,6 @@ _linked_heading = etree.XPath(
     "boolean(descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"
     "[descendant::a[@href] or ancestor::a[@href]])"
 )
-
-
-def _until(el: Tag, stop: Tag) -> Iterator[Tag]:
-    """``el``'s ancestors below ``stop``."""
-    for up in el.iterancestors():
-        if up is stop:
-            return
-        yield up
 
 
 def _first_article_with_h1(soup: Tag) -> Tag | None:
