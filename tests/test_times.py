@@ -47,6 +47,16 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("Aug 19, 2025 - 2:30 PM", None, EVENING, "2025-08-19T14:30"),
     ("Tuesday", None, EVENING, None),  # a weekday alone is no date
     ("Tue, Aug 19, 2025", "de", NOON, None),
+    # Short units with "ago", weeks and years abbreviated, a clock time yesterday or today (before: none)
+    ("2h ago", None, NOON, "2025-08-19T10:00"),
+    ("5m ago", "en", NOON, "2025-08-19T11:55"),
+    ("3w", None, NOON, "2025-07-29T12:00"),
+    ("3 wks ago", None, NOON, "2025-07-29T12:00"),
+    ("2 yrs ago", None, NOON, "2023-08-19T12:00"),
+    ("Yesterday at 4:05 PM", None, NOON, "2025-08-18T16:05"),
+    ("yesterday, 16:05", "en", NOON, "2025-08-18T16:05"),
+    ("Today at 9:12 a.m.", None, NOON, "2025-08-19T09:12"),
+    ("Today at 11:50 PM", None, NOON, None),  # after the fetch: unknown, not the future
     # AP style and US sites' abbreviations dateparser alone does not read ("Thurs", "Thur", "Weds": None)
     ("Thurs, Aug 14, 2025", None, NOON, "2025-08-14T00:00"),
     ("Thur, Aug 14, 2025", "en", NOON, "2025-08-14T00:00"),

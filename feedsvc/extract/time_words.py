@@ -99,7 +99,14 @@ EN_WEEKDAY = (
 )
 # Weekday spellings dateparser does not know (measured with dateparser 1.5: "Thurs, Aug 21, 2025",
 # "Thur, …" and "Weds, …" are None), rewritten to the ones it knows before it reads a phrase.
-EN_REWRITES: tuple[tuple[str, str], ...] = ((r"\bthurs?\b", "thu"), (r"\bweds\b", "wed"))
+EN_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"\bthurs?\b", "thu"),
+    (r"\bweds\b", "wed"),
+    # dateparser 1.5 reads "3w ago" but not "3w" ("2h", "5m", "1d" it reads), nor "3 wks ago", "2 yrs ago"
+    (r"^(\d{1,3})\s*w$", r"\1 weeks ago"),
+    (r"\bwks?\b", "weeks"),
+    (r"\byrs?\b", "years"),
+)
 
 # Zone abbreviations printed after a clock time ("5:12 PM EDT", "14:30 BST"): hours east of UTC, or the
 # IANA zone of a generic name whose offset follows daylight saving time at the date it qualifies ("ET" is
@@ -133,6 +140,10 @@ NEW_EN_FORMS: tuple[str, ...] = (
     # The clock time first (CNN's "3:04 PM EDT, Thu September 4, 2025", "9:41 AM ET Sep 4, 2025").
     rf"{_EN_CLOCK},?\s+(?:on\s+)?(?:{EN_WEEKDAY},?\s+)?"
     rf"(?:{EN_MONTH}\s+\d{{1,2}},?|\d{{1,2}}\s+{EN_MONTH})\s+\d{{4}}",
+    # Short units with "ago" ("2h ago", "5m ago"), and a clock time yesterday or today ("Yesterday at
+    # 4:05 PM", "Today, 09:12"), as feeds, social cards and app-style listings print them.
+    r"\d{1,3}\s*[smhdw]\s+ago",
+    rf"(?:yesterday|today),?\s+(?:at\s+)?{_EN_CLOCK}",
 )
 
 _DE_MONTH = (
