@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -1390,3 +1391,128 @@ def test_a_cite_before_the_headline_names_the_outlet(cite: str, outlet: str | No
 def test_only_text_running_on_in_the_headlines_own_line_is_its_summary(after: str) -> None:
     stories = parse(page(_river_item("<cite>Harbor Ledger:</cite>", after)))
     assert stories[0].title.startswith("Chipmaker") and stories[0].body == ()
+
+
+# -- a review's findings on the link-aggregator and archive rules (each failed before its fix) -----------
+
+
+def _thumb_first(extra: str = "") -> str:
+    rows = "".join(
+        f'<tr><td><img src="/img/{n}.jpg" width="120" height="80" alt="Picture {n}"></td></tr>'
+        f'<tr><td><a href="/news/2025/08/{19 - n}/story-{n}">{title}</a> <span class="date">'
+        f"Aug {19 - n}, 2025</span></td></tr>"
+        for n, (title, _, _) in enumerate(ROWS)
+    )
+    return page(f'<table class="news">{rows}{extra}</table>')
+
+
+def test_rows_before_their_headline_are_its_own_not_the_previous_storys() -> None:
+    # A thumbnail row, then the headline's: each story's picture and date are its own (they were the next's).
+    stories = parse(_thumb_first())
+    assert [(s.image, s.published) for s in stories] == [
+        (f"https://news.example.com/img/{n}.jpg", datetime(2025, 8, 19 - n, tzinfo=UTC)) for n in range(3)
+    ]
+
+
+def test_an_absurdly_long_host_is_no_site_address() -> None:
+    # every domain above a host of 20,000 labels was built: 2.5 s and 430 MB for one 40 KB link
+    host = "a." * 20_000 + "com"
+    html = page(
+        f'<ul><li><a href="https://{host}/x">{ROWS[0][0]}</a> (a.com) <span>2 hours ago</span></li></ul>'
+    )
+    with _cpu_seconds_at_most(1.0):
+        assert parse(html)[0].outlet != "a.com"
+
+
+@contextmanager
+def _cpu_seconds_at_most(limit: float) -> Iterator[None]:
+    start = time.process_time()
+    yield
+    assert time.process_time() - start <= limit
+
+
+def test_a_cite_in_the_summary_is_a_book_not_the_outlet() -> None:
+    html = page(
+        card(
+            "Why readers keep returning to a century-old novel",
+            "/books/2025/08/19/novel",
+            "Valley Courier · 4 hours ago",
+            "Sales of <cite>The Great Harbor</cite> rose again this summer, booksellers said.",
+        )
+    )
+    assert parse(html)[0].outlet == "Valley Courier"
+
+
+@pytest.mark.parametrize("outlet", ["Credit Karma", "Digital Photography Review", "The A/V Club", "CBS/AP"])
+def test_an_outlets_name_that_speaks_of_credit_or_pictures_is_still_its_name(outlet: str) -> None:
+    html = page(
+        card("Lawmakers reach a deal on the spending bill", "/a/2025/deal", f"{outlet} · 6 hours ago")
+    )
+    assert parse(html)[0].outlet == outlet
+
+
+def test_a_wide_short_wordmark_is_the_outlets_logo_not_a_photo() -> None:
+    html = page(
+        '<ul class="stream"><li class="item"><div class="provider"><img src="https://s.example/ledger.png"'
+        ' alt="Harbor Ledger" width="120" height="24"></div><h3><a href="https://ledger.example/a/crane">'
+        "Harbor crane collapses during an overnight storm</a></h3>"
+        '<time datetime="2025-08-19T09:12:40Z">3 hours ago</time></li></ul>'
+    )
+    assert parse(html)[0].outlet == "Harbor Ledger"
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        '<span title="9999-12-31T23:59:59 -23:59">3 hours ago</span>',
+        '<time datetime="0001-01-01T00:00:00+23:59">3 hours ago</time>',
+        '<time datetime="Fri, 31 Dec 9999 23:59:59 -2359">3 hours ago</time>',
+    ],
+)
+def test_a_machine_time_past_datetimes_range_is_no_time_and_no_crash(stamp: str) -> None:
+    # OverflowError escaped parse_html
+    story = parse(page(card(ROWS[0][0], "/a/2025/x", f"Reuters · {stamp}")))[0]
+    assert story.published == FETCHED - timedelta(hours=3)
+
+
+def test_a_badge_classed_tag_is_no_category_but_a_tag_link_is() -> None:
+    badge = card(ROWS[0][0], "/a/2025/x", 'Reuters · 2 hours ago <span class="tag">Premium</span>')
+    link = card(ROWS[1][0], "/a/2025/y", 'Reuters · 2 hours ago <a class="tag" href="/t/energy">energy</a>')
+    assert [s.category for s in parse(page(badge + link))] == [None, "energy"]
+
+
+def test_a_summary_runs_on_only_right_after_the_headline() -> None:
+    html = page(
+        '<ul><li><a href="/a/2025/crane">Harbor crane collapses during an overnight storm</a> <span'
+        ' class="when">3 hours ago</span> <span>Filed by Dana Whitlow and Kim Lee with additional'
+        " reporting from the harbor desk</span></li></ul>"
+    )
+    assert parse(html)[0].body == ()
+
+
+@pytest.mark.parametrize("label", ["Round 4", "Week 3", "Part 2", "Matchday 12"])
+def test_a_place_in_a_series_is_never_an_outlet(label: str) -> None:
+    assert parse(page(card(ROWS[0][0], "/a/2025/x", f"{label} — 2 hours ago")))[0].outlet is None
+
+
+@pytest.mark.parametrize(
+    "og_url", ['<meta property="og:url" content="https://news.example.com/local/2025/09/04/crane">', ""]
+)
+def test_an_article_beside_related_cards_keeps_its_main_story(og_url: str) -> None:
+    # Its <h1> in no <article>, the story's own <article> of paragraphs, four related cards in one <main>:
+    # the archive check took the cards' text for the page's and dropped the story.
+    related = "".join(
+        f'<article class="card"><h3><a href="/local/2025/08/2{n}/story-{n}">Related story {n} about the'
+        f" harbor and the council vote</a></h3><p>Summary {n}: the council debated the harbor plan for hours"
+        " before a vote that split the members, with the mayor absent.</p></article>"
+        for n in range(4)
+    )
+    story = (
+        '<article class="story"><p>A container crane at the north terminal collapsed late Wednesday.</p>'
+        "<p>No one was injured; the terminal stays closed while engineers inspect the others.</p></article>"
+    )
+    html = page(
+        f"<main><h1>Harbor crane collapses during overnight storm</h1>{story}{related}</main>",
+        head=f'<meta property="og:type" content="article">{og_url}',
+    )
+    assert parse(html)[0].title == "Harbor crane collapses during overnight storm"

@@ -66,6 +66,7 @@ class Form:
     bare: bool = False
     glued: bool = True  # also read at the end of a longer line ("Reuters2 hours ago"), not only as a whole
     rule: Rule = "dateparser"
+    yearless: bool = False  # a date without its year: believed only within YEARLESS_DAYS before the fetch
 
 
 _CLOCK = r"\d{1,2}(?::\d{2}|h\d{2})"
@@ -194,7 +195,10 @@ _JA_SLASH = (
 # A date without its year, as AP style writes this year's dates ("Sept. 4", "Thursday, Sept. 4",
 # "Sept. 4, 5:12 p.m. EDT", "4 September"): the latest such day not after the fetch. Only a month's name or
 # its standard abbreviation (EN_MONTH also reads "Mayor 2" or "Market 5" as a month's day), and only as a
-# line of its own: after other words it is as often an event's day ("Concert July 1") as a time.
+# line of its own: after other words it is as often an event's day ("Concert July 1") as a time. A day
+# further back than YEARLESS_DAYS is as likely next year's, an event's or a fixture's ("Civic Desk · Oct. 14"
+# on 5 September): unknown, not eleven months old.
+YEARLESS_DAYS = 92
 EN_YEARLESS_FORMS: tuple[str, ...] = (
     rf"(?:{EN_WEEKDAY},?\s+)?{_EN_MONTH_NAME}\s+\d{{1,2}}(?:{_EN_CLOCK_AFTER})?",
     rf"(?:{EN_WEEKDAY},?\s+)?\d{{1,2}}\s+{_EN_MONTH_NAME}(?:{_EN_CLOCK_AFTER})?",
@@ -202,7 +206,7 @@ EN_YEARLESS_FORMS: tuple[str, ...] = (
 
 FORMS: tuple[Form, ...] = (
     *(Form(p, ("en",)) for p in EN_FORMS + NEW_EN_FORMS),
-    *(Form(p, ("en",), glued=False) for p in EN_YEARLESS_FORMS),
+    *(Form(p, ("en",), glued=False, yearless=True) for p in EN_YEARLESS_FORMS),
     *(Form(p) for p in NEUTRAL_FORMS + NEW_NEUTRAL_FORMS),
     *_lang(
         "de",

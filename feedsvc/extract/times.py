@@ -452,7 +452,9 @@ def resolve(
             return None
         if result is not None:
             # A time after the fetch is a misparse (or a clock problem upstream): unknown, not the future.
-            return None if result > fetched else result
+            if result > fetched or (form.yearless and fetched - result > _YEARLESS_SPAN):
+                return None
+            return result
     return None
 
 
@@ -517,6 +519,7 @@ def _resolve_form(
     return None if parsed is None else utc(parsed)
 
 
+_YEARLESS_SPAN = timedelta(days=words.YEARLESS_DAYS)
 _EN_REWRITES = tuple((re.compile(old, re.IGNORECASE), new) for old, new in words.EN_REWRITES)
 # A zone abbreviation after a clock time ("5:12 PM EDT", "14:30 BST", "9:41 AM ET Sep 4").
 _ZONE_AFTER_CLOCK = re.compile(rf"(?<=[\d.mM])\s+({words.EN_ZONE})\b", re.IGNORECASE)

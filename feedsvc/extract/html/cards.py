@@ -216,10 +216,14 @@ _SEVERAL = object()  # an ancestor holding more than one story's headline
 def _joined_rows(page: _Page, boxes: list[tuple[_Headline, Tag]]) -> list[tuple[_Headline, Tag]]:
     """In a table of stories a story often spans several rows: the headline's row, then a row with its
     outlet, time and comment count, then a spacer (Hacker News and the forum and portal tables built like
-    it). Each card that is a table row takes the rows after it up to the next card's row, and no more rows
-    than the cards mostly span, so a pager, footer or section row after the last stays out. The rows of a
-    card are put in a <tbody> of their own (a table may hold several), which becomes the card (and holds
-    the cut of a cut-off page where one of its rows does)."""
+    it); or a thumbnail or date row, then the headline's. The rows between two headlines' show the shape
+    of a story's other rows (each row's class and cells); which side of its headline they lie on is told
+    at the table's ends: before the first headline the same rows stand again (they lead), or after the
+    last (they follow; on a cut-off page, the start of them). Each card that is a table row then takes
+    the rows of that shape on that side, up to the next card's row, so a pager, footer or section row stays
+    out; where neither end or both tell, the rows stay apart. The rows of a card are put in a <tbody> of
+    their own (a table may hold several), which becomes the card (and holds the cut of a cut-off page
+    where one of its rows does)."""
     groups: dict[int, list[int]] = {}
     for i, (_, box) in enumerate(boxes):
         parent = box.getparent() if box.tag == "tr" else None
@@ -237,15 +241,36 @@ def _joined_rows(page: _Page, boxes: list[tuple[_Headline, Tag]]) -> list[tuple[
         stride = max(set(gaps), key=gaps.count)  # the rows a story mostly spans
         if stride < 2:
             continue
-        ends = {start: min(end, start + stride) for start, end in pairwise([*starts, len(rows)])}
+        extra = stride - 1
+        shapes = [_row_shape(row) for row in rows]
+        first = next(a for a, b in pairwise(starts) if b - a == stride)
+        pattern = shapes[first + 1 : first + stride]
+        lead = starts[0] >= extra and shapes[starts[0] - extra : starts[0]] == pattern
+        trail = shapes[starts[-1] + 1 : starts[-1] + stride]
+        # (a cut-off page may end in the middle of the last story's rows, the last of them half there)
+        follows = trail == pattern or (
+            page.cut is not None and trail[:-1] == pattern[: max(len(trail) - 1, 0)]
+        )
+        if lead == follows:
+            continue  # the table does not tell (or every row looks alike: quotes, results)
+        taken = set(starts)
         for i in members:
             headline, box = boxes[i]
             start = at[id(box)]
-            own = rows[start : ends[start]]
+            own = [box]
+            for k in range(extra):
+                n = start + 1 + k if follows else start - 1 - k
+                if not 0 <= n < len(rows) or n in taken:
+                    break
+                if shapes[n] != pattern[k if follows else extra - 1 - k] and not page.is_cut(rows[n]):
+                    break  # (the row a cut-off page ends in is half there: its own, whatever its shape)
+                own.append(rows[n])
+                taken.add(n)
             if len(own) < 2:
                 continue
+            own.sort(key=lambda row: at[id(row)])
             body = parent.makeelement("tbody")
-            box.addprevious(body)
+            own[0].addprevious(body)
             body.extend(own)
             joined[i] = (headline, body)
             if page.cut and not page.cut.isdisjoint(map(id, own)):
@@ -253,6 +278,11 @@ def _joined_rows(page: _Page, boxes: list[tuple[_Headline, Tag]]) -> list[tuple[
     if joined != boxes:
         _edited()
     return joined
+
+
+def _row_shape(row: Tag) -> tuple[object, ...]:
+    """A table row's make-up, whatever its text: its class, and each cell's tag, class and span."""
+    return (row.get("class"), *((cell.tag, cell.get("class"), cell.get("colspan")) for cell in row))
 
 
 def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:
@@ -267,7 +297,7 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     outlet = (
         _provided_by(card, fence)
         or _hinted_outlet(card, fence)
-        or _cited(card, fence)
+        or _cited(card, fence, title_el)
         or (_shown_host(card, fence, url) if url else None)
         or (when.outlet if when else None)
         or (_name_before(card, title_el) if when else None)

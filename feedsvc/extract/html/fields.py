@@ -50,12 +50,13 @@ from feedsvc.extract.html.page import _machine_time
 _OUTLET_HINTS = frozenset(
     {"source", "provider", "outlet", "publisher", "attribution", "sitename", "publication"}
 )
-_CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic", "tag"})
+_CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic"})
+_TAG_HINTS = frozenset({"tag"})  # a link to a tag's page (Lobsters' a.tag); a span classed "tag" is a badge
 _SNIPPET_HINTS = frozenset({
     "summary", "snippet", "excerpt", "description", "desc", "dek", "teaser", "standfirst", "abstract",
     "blurb",
 })  # fmt: skip
-_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS | _SNIPPET_HINTS
+_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS | _SNIPPET_HINTS | _TAG_HINTS
 # Words that share a meta line with a time but are not outlets ("Updated • 2 hours ago").
 _NOT_OUTLETS = frozenset({
     "published", "updated", "posted", "submitted", "last updated", "modified", "posted on", "published on",
@@ -87,6 +88,11 @@ _OUTLET_PREFIX_RE = re.compile(
 # ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
 _WEEKDAY_RE = re.compile(rf"^{time_words.EN_WEEKDAY}(?:$|,)", re.IGNORECASE)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
+# A place in a series ("Round 4", "Week 3", "Part 2") heads a fixture or a part of a story, never an outlet.
+_SERIES_RE = re.compile(
+    r"^(?:round|week|game|match|matchday|leg|stage|part|chapter|episode|day|season|heat|race|lap)\s+\d+$",
+    re.IGNORECASE,
+)
 # A count a card shows of its story ("214 points", "1.2k comments", "97 replies"), or a line it starts
 # ("214 points by marlowe"), is never an outlet's name.
 _COUNT_RE = re.compile(
@@ -446,7 +452,7 @@ def _name(text: str, byline_is_author: bool) -> str | None:
         return None
     if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or _WEEKDAY_RE.match(name):
         return None
-    if _COUNT_RE.match(name):
+    if _COUNT_RE.match(name) or _SERIES_RE.match(name):
         return None
     if times.strip_icon(name) or _PHOTO_CREDIT_RE.search(name):
         return None
@@ -459,6 +465,8 @@ def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
     is the host of the headline's link, or a domain above it ("example.com" for "www.example.com")."""
     # the host of an absolute link, read off the string (urlsplit costs ten times as much, on every card)
     host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2].split(":", 1)[0]
+    if len(host) > 253:
+        return None  # no DNS name is longer (and the domains above a longer one cost its square)
     labels = host.lower().split(".")
     names = [".".join(labels[i:]) for i in range(len(labels) - 1)]  # the host and the domains above it
     text = _get_text(scope).lower()
@@ -480,8 +488,8 @@ def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
 # A photo's credit, never an outlet's name: "AP Photo/Jane Doe", "REUTERS/Jane Doe", "AFP via Getty Images",
 # "Photo: Jane Doe", "Courtesy of the city", "Shutterstock" (an alt or caption line beside a card's photo).
 _PHOTO_CREDIT_RE = re.compile(
-    r"\b(?:photos?|photograph\w*|images?|pictures?|credits?|courtesy|handout)\b"
-    r"|getty|shutterstock|istock|alamy|\w\s*/\s*\w",
+    r"\b(?:photos?|pictures?|images?|credits?)\s*(?:[:/]|by\b)|^(?:ap|reuters|afp|epa|upi|ansa|dpa)\s*/"
+    r"|\bvia getty\b|getty images|\bcourtesy\b|\bhandout\b|shutterstock|istock|alamy",
     re.IGNORECASE,
 )
 
@@ -649,12 +657,18 @@ def _logo_name(alt: str | None) -> str | None:
     return _outlet_name(_LOGO_SUFFIX_RE.sub("", alt)) if alt else None
 
 
-def _cited(scope: Tag, fence: _Fence) -> str | None:
+def _cited(scope: Tag, fence: _Fence, title_el: Tag) -> str | None:
     """The outlet a card names in a <cite> before its headline, the way Techmeme and the sites built like
     it credit a story ("<cite>Dana Whitlow / <a>Harbor Ledger</a>:</cite>"): the cite's link text, else its
     text after the reporter's name and "/". A cite holding an address ("https://example.com › news") names
     none."""
-    cite = _find(scope, "cite")
+    cite = None
+    for el in scope.iter():
+        if el is title_el:
+            break
+        if el.tag == "cite":
+            cite = el
+            break
     if cite is None or fence.touches(cite):
         return None
     text = _text(cite)
@@ -682,13 +696,15 @@ def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     """A block's category: the link its CMS marks as the category (WordPress' ``rel="category tag"``), else
-    an element whose class names a category or kicker, else a link marked as a tag (``rel="tag"``)."""
+    an element whose class names a category or kicker, else a link to a tag (``rel="tag"``, or a link
+    classed "tag": a ``<span class="tag">Premium</span>`` is a badge)."""
     tagged = _rel_links(scope, fence)
     for el in (*(a for a, rel in tagged if "category" in rel), *_hinted(scope, _CATEGORY_HINTS, fence)):
         text = _field_value(el)
         if text and len(text) <= 40 and not _is_label(text):
             return text
-    for el in (a for a, rel in tagged if "tag" in rel):
+    tag_links = (el for el in _hinted(scope, _TAG_HINTS, fence) if el.tag == "a" and el.get("href"))
+    for el in (*(a for a, rel in tagged if "tag" in rel), *tag_links):
         text = _text(el)
         if text and len(text) <= 40 and not _is_label(text):
             return text
@@ -725,8 +741,8 @@ def _field_value(el: Tag) -> str:
 def _run_on(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
     """A summary that runs on after the headline in the headline's own block, with no element of its own
     ("<div><strong><a>Headline</a></strong> — The plant will start…</div>" on Techmeme): the text after the
-    headline up to the block's end, in its own flow (:func:`_in_flow`), without the meta line and names
-    kept out of the snippet (``fence``) and without the dash or colon that joins it to the headline. Eight
+    headline, in its own flow (:func:`_in_flow`), up to the first text that is not (or that ``fence``
+    keeps out of the snippet: the meta line, names), without the dash or colon that joins it. Eight
     words at least: a shorter run is a label or a count ("Video", "12 comments")."""
     block = title_el
     while block is not scope and block.tag not in _BLOCK_NAMES and (parent := block.getparent()) is not None:
@@ -737,7 +753,9 @@ def _run_on(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
     for text, parent in _placed_strings(block):
         if id(parent) in inside:
             after = True
-        elif after and not fence.covers(parent) and _in_flow(parent, block):
+        elif after:
+            if fence.covers(parent) or not _in_flow(parent, block):
+                break  # the headline's line ends: a time, a byline or a list after it is no summary
             parts.append(text)
     run = clean_line(" ".join(parts)).lstrip(" —–-:|•·")
     return run if len(run.split()) >= 8 and not is_chrome(run) else None

@@ -244,10 +244,11 @@ def is_photo(img: Tag) -> bool:
     is the alt of many a photo): it sits in a <figure>, declares a photo's size (a badge beside a name is
     icon-sized), offers wide srcset candidates, or the text beside it is a caption or credit."""
     get = img.get
-    sides = [_side(get("width")), _side(get("height"))]
-    sides += [float(number) for _, number in _STYLE_SIZE_RE.findall(get("style") or "")]
-    if any(side is not None and side >= _PHOTO_SIDE for side in sides):
-        return True
+    size = {"width": _side(get("width")), "height": _side(get("height"))}
+    size.update((name.lower(), float(number)) for name, number in _STYLE_SIZE_RE.findall(get("style") or ""))
+    known = [side for side in size.values() if side is not None]
+    if known and max(known) >= _PHOTO_SIDE and min(known) >= _MIN_PHOTO_SIDE:
+        return True  # (a wordmark logo is wide and short: 120x24)
     srcset = get("srcset") or get("data-srcset") or ""
     if srcset and any(wide and size >= _PHOTO_WIDTH for _, size, wide in parse_srcset(srcset)):
         return True
@@ -258,6 +259,7 @@ def is_photo(img: Tag) -> bool:
 
 
 _PHOTO_SIDE = 100  # badges and favicons are 16-48 px
+_MIN_PHOTO_SIDE = 60
 _PHOTO_WIDTH = 200
 _FIGURE = frozenset({"figure"})
 _CAPTION = frozenset({"caption", "credit", "credits", "copyright", "figcaption"})

@@ -79,9 +79,9 @@ def _find_main(page: _Page) -> _Main | None:
     paragraphs = article is not None and body is not None and len(_paragraph_tags(body)) >= 2
     if not strong and not paragraphs and not _prose(body):
         return None
-    if article is None and body is not None and _among_cards(body):
-        return None  # an archive's <h1> ("Category: Local") over its cards: the text is theirs
     own = [page.meta.get("og:url"), page.meta.get("canonical"), page.base]
+    if article is None and body is not None and _article_url(page, own) is None and _among_cards(body):
+        return None  # an archive's <h1> ("Category: Local") over its cards: the text is theirs
     if h1 is None and page.ld is None and _article_url(page, own) is None:
         return None  # "og:type article" without a headline of its own or an article address: a listing
     return _Main(_either(article, _common_ancestor(h1, body)), h1, body)
@@ -94,19 +94,22 @@ def _among_cards(body: Tag) -> bool:
         return True
     card = body if body.tag == "article" else _ancestor(body, _ARTICLE)
     parent = card.getparent() if card is not None else None
-    return parent is not None and _cards_hold(parent)
+    return parent is not None and _linked_heading(card) and _cards_hold(parent)
 
 
 def _cards_hold(body: Tag) -> bool:
     """Whether most of the would-be body's text lies in several <article>s inside it, each with a linked
     headline: a listing's cards (an archive's snippets under its <h1>), not one story's paragraphs (an
-    article's own text outweighs the related-story cards it may embed)."""
+    article's own text outweighs the related-story cards it may embed, and its own <article> of paragraphs
+    stands beside them)."""
     total = len(_get_text(body))
     held, cards = 0, 0
     for card in _outer_articles(body):
         if _linked_heading(card):
             cards += 1
             held += len(_get_text(card))
+        elif len(_paragraph_tags(card)) >= 2:
+            return False  # an article of paragraphs with no link to itself: the story, beside related cards
     return cards >= _CARDS and 2 * held > total
 
 

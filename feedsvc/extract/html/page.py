@@ -256,11 +256,13 @@ def _machine_time(value: str | None) -> datetime | None:
         return utc(datetime.fromisoformat(value))
     except ValueError:
         pass
+    except OverflowError:  # "9999-12-31T23:59:59-23:59": past datetime's range once in UTC
+        return None
     if value.isascii() and value.isdigit() and len(value) in (10, 13):  # epoch seconds or milliseconds
         return datetime.fromtimestamp(int(value[:10]), UTC)
     try:
         return utc(parsedate_to_datetime(value))  # RFC 822, as in feeds and HTTP headers
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
