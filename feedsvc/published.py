@@ -190,7 +190,7 @@ class Publisher:
                 )
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a feed file without readable validators is rebuilt on the first publish
-            if hashlib.sha256(content).hexdigest()[:32] != feed.etag.strip('"'):
+            if _etag(content) != feed.etag:
                 continue
             self._feeds[filename] = feed
             self._built_with[filename] = meta.get("fingerprint")
@@ -207,11 +207,14 @@ class Publisher:
             found = None
         except (OSError, ValueError):
             return {}  # unreadable (a power cut tore it): every file is rebuilt on the first publish
+        legacy = list(self.dir.glob("*.meta.json"))
+        self._legacy = (
+            legacy  # removed once a build's SIDECARS is written (left by a kill or an older writer)
+        )
         if found is not None:
-            return {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+            return _entries(found)
         out = {}
-        for meta_path in self.dir.glob("*.meta.json"):
-            self._legacy.append(meta_path)
+        for meta_path in legacy:
             try:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
@@ -303,7 +306,7 @@ class Publisher:
             for filename, media_type, content, inputs in items:
                 inputs_of[filename] = inputs
                 current = self._feeds.get(filename)
-                etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+                etag = _etag(content)
                 if current is not None and current.etag == etag:
                     out[filename] = current
                     if self.files and self._disk_etag(filename) != etag:
@@ -358,7 +361,7 @@ class Publisher:
         """Write the feed files of ``to_write`` (filename -> its bytes changed, else only its sidecar entry)
         whose ``out`` is a Feed, then the sidecars, then sync the directory once; a file that could not be
         written, or every written one when the sidecars or the sync fail, gets its PublishError in ``out``."""
-        entries = dict(self._on_disk)
+        entries = self._current_entries()
         written = []
         for filename, content_changed in to_write.items():
             feed = out[filename]
@@ -384,6 +387,37 @@ class Publisher:
         for path in self._legacy:  # replaced by SIDECARS
             path.unlink(missing_ok=True)
         self._legacy.clear()
+
+    def _current_entries(self) -> dict[str, dict[str, Any]]:
+        """The sidecar entries as they stand: this process's, and where another process on the directory
+        (a leader before a handover, ``run-once`` beside ``serve``) wrote SIDECARS since, whichever entry
+        of the two its file's bytes match (a build that started from its own entries alone dropped the
+        other's files from SIDECARS: they were rebuilt instead of served at the next start)."""
+        entries = dict(self._on_disk)
+        try:
+            theirs = _entries(json.loads((self.dir / SIDECARS).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return entries
+        for filename, entry in theirs.items():
+            mine = entries.get(filename)
+            if mine is None or (mine != entry and _file_etag(self.dir / filename) == entry.get("etag")):
+                entries[filename] = entry
+        return entries
+
+
+def _entries(found: Any) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+
+
+def _etag(content: bytes) -> str:
+    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+
+
+def _file_etag(path: Path) -> str | None:
+    try:
+        return _etag(path.read_bytes())
+    except OSError:
+        return None
 
 
 def sidecar(feed: Feed, fingerprint: str | None, inputs: str | None) -> dict[str, Any]:

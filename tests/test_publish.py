@@ -681,3 +681,33 @@ def test_the_entries_digest_changes_with_whatever_the_entries_show() -> None:
         [replace(base, copies=(grown, base.copies[1]))],  # the canonical body grew
     ]
     assert len({digest, *(entries_digest(v) for v in variants)}) == len(variants) + 1
+
+
+def test_two_publishers_on_one_directory_keep_each_others_sidecar_entries(tmp_path: Path) -> None:
+    """A leader handover (or ``run-once`` beside ``serve``): each publisher's build kept only the entries it
+    knew, so the other's files lost theirs and were rebuilt, not served, at the next start."""
+    first, second = Publisher(tmp_path), Publisher(tmp_path)
+    first.load("fp")
+    second.load("fp")
+    first.publish("a.atom", "application/atom+xml", b"<a/>", inputs="in")
+    second.publish("b.atom", "application/atom+xml", b"<b/>", inputs="in")
+    second.publish("a.atom", "application/atom+xml", b"<a2/>", inputs="in2")  # newer than first's
+    first.publish("c.atom", "application/atom+xml", b"<c/>", inputs="in")  # first's a.atom entry is stale
+    later = Publisher(tmp_path)
+    assert later.load("fp") == 3
+    assert later.get("a.atom") == second.get("a.atom") and later.up_to_date("a.atom", "in2")
+    assert later.up_to_date("b.atom", "in") and later.up_to_date("c.atom", "in")
+
+
+def test_an_older_feedsvcs_sidecar_file_left_beside_the_sidecars_is_removed(tmp_path: Path) -> None:
+    """A kill between writing the sidecars and removing the old files, or an older writer in a rolling
+    upgrade, left NAME.meta.json files that were never removed once the sidecars existed."""
+    publisher = Publisher(tmp_path)
+    publisher.load("fp")
+    publisher.publish("a.atom", "application/atom+xml", b"<a/>", inputs="in")
+    stale = tmp_path / "feeds" / "a.atom.meta.json"
+    stale.write_text("{}")
+    later = Publisher(tmp_path)
+    later.load("fp")
+    later.publish("b.atom", "application/atom+xml", b"<b/>", inputs="in")
+    assert not stale.exists()
