@@ -24,7 +24,6 @@ from feedsvc.extract.html.dom import (
     _current_texts,
     _Fence,
     _find,
-    _first,
     _get_text,
     _has_itemprops,
     _is_label,
@@ -573,7 +572,7 @@ def _beside_icon(el: Tag) -> bool:
     """An icon shares a short block with ``el`` (its element or up to two levels above): an image that is
     not a photo (the credit "REUTERS" under a picture is no source's name beside its icon)."""
     for _ in range(3):
-        if _first(el, _IMG) is not None and any(not is_photo(img) for img in el.iter("img")):
+        if any(not is_photo(img) for img in _tags(el, _IMG)):
             return True
         parent = el.getparent()
         if parent is None or len(_get_text(parent)) > 80:
@@ -699,15 +698,14 @@ def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     an element whose class names a category or kicker, else a link to a tag (``rel="tag"``, or a link
     classed "tag": a ``<span class="tag">Premium</span>`` is a badge)."""
     tagged = _rel_links(scope, fence)
-    for el in (*(a for a, rel in tagged if "category" in rel), *_hinted(scope, _CATEGORY_HINTS, fence)):
-        text = _field_value(el)
-        if text and len(text) <= 40 and not _is_label(text):
-            return text
+    categories = (*(a for a, rel in tagged if "category" in rel), *_hinted(scope, _CATEGORY_HINTS, fence))
     tag_links = (el for el in _hinted(scope, _TAG_HINTS, fence) if el.tag == "a" and el.get("href"))
-    for el in (*(a for a, rel in tagged if "tag" in rel), *tag_links):
-        text = _text(el)
-        if text and len(text) <= 40 and not _is_label(text):
-            return text
+    tags = (*(a for a, rel in tagged if "tag" in rel), *tag_links)
+    for read, elements in ((_field_value, categories), (_text, tags)):
+        for el in elements:
+            text = read(el)
+            if text and len(text) <= 40 and not _is_label(text):
+                return text
     return None
 
 
