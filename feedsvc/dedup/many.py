@@ -87,8 +87,9 @@ def contents(
         body_sigs = np.minimum.reduceat(permuted, _starts(content_sizes)[signed], axis=1).T.copy()
         body_of = dict(zip(signed.tolist(), body_sigs, strict=True))
         led = lead_content_sizes.nonzero()[0]  # a story has content in its lead only if it has any
-        if led.size:
-            lead_sigs = np.minimum.reduceat(permuted[:, lead_at], _starts(lead_content_sizes)[led], axis=1)
+        if led.size:  # permuting the page's few hundred lead shingles again beats gathering their columns
+            lead_permuted = signer.permuted(lead_content)
+            lead_sigs = np.minimum.reduceat(lead_permuted, _starts(lead_content_sizes)[led], axis=1)
             lead_of = dict(zip(led.tolist(), lead_sigs.T.copy(), strict=True))
     out = []
     content_ends = content_sizes.cumsum().tolist()

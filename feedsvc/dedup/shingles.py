@@ -120,7 +120,7 @@ def _hash_points(text: bytes | U32) -> tuple[U64, npt.NDArray[np.intp]]:
     prefix = np.empty(n + 1, dtype=np.uint64)
     prefix[0] = 0
     np.multiply(points, inv[:n], out=prefix[1:])
-    np.cumsum(prefix, out=prefix)
+    prefix.cumsum(out=prefix)
     bounds = prefix.take(edges)  # one gather for both ends of every token
     starts, ends = edges[::2], edges[1::2]
     result: U64 = bounds[1::2] - bounds[::2]
