@@ -122,13 +122,25 @@ def narrow(fp: Fingerprint, content: _Content, before: Mask, after: Mask, signer
     each value is the minimum of one permutation over the content (distinct shingles permute to distinct
     values), so it holds, and so do the band keys and look-ups made of them. False, ``content``
     untouched, otherwise (or when a signature is to be made where there was none)."""
-    at = np.searchsorted(fp.shingles, fp.lead)
-    for changed, sig in (
-        (fp.shingles[before != after], content.body_sig),
-        (fp.lead[before[at] != after[at]], content.lead_sig),
-    ):
-        if changed.size and (sig is None or np.any(signer.sign(changed) <= sig)):
+    moved = before != after
+    at = fp.shingles.searchsorted(fp.lead)
+    changed = fp.shingles[moved]
+    if changed.size:  # (a lead shingle moves only with its entry among the shingles)
+        if content.body_sig is None:
             return False
+        # Each changed shingle under every permutation, once for both signatures (the lead's changed
+        # shingles are some of these columns): a value at or under a signature's value gave or would
+        # give it, as signing the changed shingles alone and comparing that signature would tell.
+        permuted = signer.permuted(changed)
+        if (permuted <= content.body_sig[:, None]).any():
+            return False
+        lead_moved = moved[at]
+        if lead_moved.any():
+            if content.lead_sig is None:
+                return False
+            columns = changed.searchsorted(fp.lead[lead_moved])
+            if (permuted[:, columns] <= content.lead_sig[:, None]).any():
+                return False
     content.shingles = fp.shingles[after]
     content.head = fp.lead[after[at]][:START_SHINGLES]
     return True
