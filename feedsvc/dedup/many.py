@@ -2,7 +2,8 @@
 
 What ``Deduper._prepare`` does for one fingerprint, done for many at once: the fingerprints' shingles
 are concatenated and keyed by (story, shingle), so one look-up of the counts, one permutation of every
-content shingle and one ``minimum.reduceat`` give every story's content and signatures. ``narrow``
+content shingle and one ``minimum.reduceat`` give every story's content and body signature (and the
+same for the leads' content shingles, their lead signatures). ``narrow``
 brings one of them up to date when an earlier story of the page made some of its text boilerplate."""
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def contents(
     lead_at = (mine.cumsum() - 1)[at[lead_mine]]
     lead_content_sizes = np.add.reduceat(lead_mine, _starts(lead_sizes), dtype=np.intp)
     lead_content = content[lead_at]
-    # Signatures: every content shingle permuted once, each story's columns reduced.
+    # Signatures: every content shingle permuted once, each story's columns reduced (the leads' apart).
     body_of: dict[int, U32] = {}
     lead_of: dict[int, U32] = {}
     signed = content_sizes.nonzero()[0]
