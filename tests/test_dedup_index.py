@@ -152,6 +152,35 @@ def test_index_finds_the_brute_force_candidates(seed: int, monkeypatch: pytest.M
             assert key in index.query(content(*sigs))
 
 
+@pytest.mark.parametrize("hi", [2, 3, 50])
+def test_recent_stories_indexed_after_their_query_as_without_it(hi: int) -> None:
+    """A query that finds no recent story answers in one call, and insert() then files its bands without
+    looking at them again; one that finds some keeps what each band held: the recent-story table, and
+    every query's answer, are those of an index filed without queries (band by band). Tiny alphabets, so
+    stories share some bands and not others; removals take stories out of shared bands."""
+    rng = random.Random(hi)
+    shape = band_params(0.3, 64)
+    queried, plain = _MemoryIndex(shape, shape), _MemoryIndex(shape, shape)
+    stories: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+    shared = missed = 0
+    for i in range(300):
+        sigs = (signature(rng, hi=hi), signature(rng, hi=hi) if i % 4 else None)
+        probe = content(*sigs)
+        found = queried.query(probe)
+        assert found == brute_force(stories, probe) == plain.query(content(*sigs))
+        shared, missed = shared + bool(found), missed + (not found)
+        queried.insert(f"s{i}", probe)  # after its query, as matches() then add() do
+        plain.insert(f"s{i}", content(*sigs))  # not queried: every band looked at
+        stories[f"s{i}"] = sigs
+        if i % 7 == 3:
+            gone = rng.choice(sorted(stories))
+            del stories[gone]
+            queried.remove(gone)
+            plain.remove(gone)
+        assert queried.table == plain.table
+    assert not queried.frozen.runs and shared and missed  # the recent tier alone; both kinds of query
+
+
 def test_lookup_by_says_which_probe_found_each_number() -> None:
     rng = np.random.default_rng(5)
     runs = Runs()

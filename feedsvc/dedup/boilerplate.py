@@ -53,6 +53,7 @@ class BoilerplateCounter:
             if magic == self._MAGIC and len(body) == rows << bits:
                 self.width_bits, self.depth, self.half_life, self.added = bits, rows, life, added
                 self.counts = np.frombuffer(body, dtype=np.uint8).reshape(rows, 1 << bits).copy()
+        self._rows = list(self.counts)  # each row's view (made once: the counts change only in place)
         self._mask = np.uint32((1 << self.width_bits) - 1)
         self._shift = np.uint32(32 - self.width_bits)
         self._mults = [
@@ -93,15 +94,15 @@ class BoilerplateCounter:
         return read
 
     def _gather(self, shingles: U32, cells: list[Cells]) -> _Read:
-        rows = [self.counts[i][c] for i, c in enumerate(cells)]
+        rows = [row[c] for row, c in zip(self._rows, cells, strict=True)]
         return _Read(shingles, cells, self.version, rows, reduce(np.minimum, rows))
 
     def add(self, shingles: U32) -> None:
         if shingles.size:
             read = self._read(shingles)
             new = _RAISED.take(read.df)  # conservative update: raise only the cells at the estimate
-            for i, c in enumerate(read.cells):
-                self.counts[i][c] = np.maximum(read.rows[i], new)
+            for row, c, counts in zip(self._rows, read.cells, read.rows, strict=True):
+                row[c] = np.maximum(counts, new)
         self.version += 1
         self._memo = None
         self.added += 1

@@ -15,7 +15,7 @@ from feedsvc.dedup.fingerprint import (
     fingerprints,
 )
 from feedsvc.dedup.index import LEAD_THRESHOLD, _Index, _MemoryIndex, band_params
-from feedsvc.dedup.many import Df, contents, narrow
+from feedsvc.dedup.many import Read, contents, narrow
 from feedsvc.dedup.shingles import U32
 from feedsvc.dedup.signature import Signer
 from feedsvc.dedup.verify import START_SHINGLES, Match, _verify
@@ -42,7 +42,7 @@ class Deduper:
         # (:meth:`_print`): a restore makes no object per story, and the bytes are its smallest form.
         self._prints: dict[str, Fingerprint | tuple[bytes, bytes]] = {}
         self._last: tuple[Fingerprint, int, _Content] | None = None  # what matches() computed last
-        self._warm: dict[int, tuple[Fingerprint, int, _Content, Df]] = {}  # id(fp) -> warm()'s
+        self._warm: dict[int, tuple[Fingerprint, int, _Content, Read]] = {}  # id(fp) -> warm()'s
 
     def __len__(self) -> int:
         return len(self._prints)
@@ -73,8 +73,8 @@ class Deduper:
         made = contents(todo, self.boilerplate, self.boilerplate_df, self.signer)
         self._index.warm([content for content, _ in made])
         version = self.boilerplate.version
-        for fp, (content, df) in zip(todo, made, strict=True):
-            self._warm[id(fp)] = (fp, version, content, df)
+        for fp, (content, read) in zip(todo, made, strict=True):
+            self._warm[id(fp)] = (fp, version, content, read)
 
     def _warmed(self, fp: Fingerprint) -> _Content | None:
         """What ``warm`` prepared for ``fp``, brought up to date with the boilerplate counts: the counts of
@@ -84,17 +84,23 @@ class Deduper:
         warm = self._warm.get(id(fp))
         if warm is None or warm[0] is not fp:
             return None
-        fp, version, content, df = warm
+        fp, version, content, read = warm
         if version != self.boilerplate.version:
             now = self.boilerplate.frequency(fp.shingles)
-            if now.tobytes() != df.tobytes():  # the usual answer: no count moved (compared as bytes: fastest)
+            # The counts and content mask as they were are kept as bytes (warm() cuts them from the
+            # page's): one conversion and one comparison tell whether anything moved.
+            counts = now.tobytes()
+            if counts != read.counts:  # some count moved (an earlier story of the page shares text)
                 mine = now < self.boilerplate_df
-                before = df < self.boilerplate_df
-                if mine.tobytes() != before.tobytes() and not narrow(fp, content, before, mine, self.signer):
-                    del self._warm[id(fp)]
-                    return None
+                mask = mine.tobytes()
+                if mask != read.mask:
+                    before = np.frombuffer(read.mask, dtype=np.bool_)
+                    if not narrow(fp, content, before, mine, self.signer):
+                        del self._warm[id(fp)]
+                        return None
                 content.df = now[mine]  # weights moved, maybe the set; the signatures did not
-            self._warm[id(fp)] = (fp, self.boilerplate.version, content, now)
+                read = Read(counts, mask)
+            self._warm[id(fp)] = (fp, self.boilerplate.version, content, read)
         return content
 
     def _prepare(self, fp: Fingerprint, *, sign: bool = True) -> _Content:

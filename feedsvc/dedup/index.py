@@ -142,17 +142,22 @@ class _MemoryIndex:
 
     def query(self, content: _Content) -> set[str]:
         keys = self._band_keys(content)
-        hits = list(map(self.table.get, content.band_list or ()))
-        missed = hits.count(None) == len(hits)  # the usual answer: no recent story shares a band
-        content.probed = (self.epoch, None if missed else hits)
+        bands = content.band_list or ()
         found: set[str] = set()
-        for hit in () if missed else hits:
-            if hit is None:
-                continue
-            if isinstance(hit, str):
-                found.add(hit)
-            else:
-                found.update(hit)
+        # The usual answer: no recent story shares a band, asked in one call that stops at a hit (the
+        # table then answers band by band, as without).
+        if self.table.keys().isdisjoint(bands):
+            content.probed = (self.epoch, None)
+        else:
+            hits = list(map(self.table.get, bands))
+            content.probed = (self.epoch, hits)
+            for hit in hits:
+                if hit is None:
+                    continue
+                if isinstance(hit, str):
+                    found.add(hit)
+                else:
+                    found.update(hit)
         if len(self.frozen) and keys.size:
             names = self.names
             frozen = content.frozen
@@ -178,12 +183,13 @@ class _MemoryIndex:
         if probed is not None and probed[0] == self.epoch:  # the usual path: matches(), then add()
             hits = probed[1]
             if hits is None:  # no band was taken
-                table.update(dict.fromkeys(bands, key))
+                for band in bands:  # a loop of assignments: cheaper than update() with a dict made for it
+                    table[band] = key
                 taken = []
             else:
-                table.update(
-                    dict.fromkeys([b for b, hit in zip(bands, hits, strict=True) if hit is None], key)
-                )
+                for band, hit in zip(bands, hits, strict=True):
+                    if hit is None:
+                        table[band] = key
                 taken = [b for b, hit in zip(bands, hits, strict=True) if hit is not None]
         else:
             taken = bands

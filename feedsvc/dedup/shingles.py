@@ -111,7 +111,7 @@ def _hash_points(text: bytes | U32) -> tuple[U64, npt.NDArray[np.intp]]:
     n = points.size
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
-    edges = np.flatnonzero(padded[1:] != padded[:-1])  # start, end, start, end, ...
+    edges = (padded[1:] != padded[:-1]).nonzero()[0]  # start, end, start, end, ...
     if edges.size == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
     # sum(c_i * P**(end-1-i)) over a token = P**(end-1) * sum(c_i * P**-i): one pass for all tokens,
@@ -120,7 +120,7 @@ def _hash_points(text: bytes | U32) -> tuple[U64, npt.NDArray[np.intp]]:
     prefix = np.empty(n + 1, dtype=np.uint64)
     prefix[0] = 0
     np.multiply(points, inv[:n], out=prefix[1:])
-    np.cumsum(prefix, out=prefix)
+    prefix.cumsum(out=prefix)
     bounds = prefix.take(edges)  # one gather for both ends of every token
     starts, ends = edges[::2], edges[1::2]
     result: U64 = bounds[1::2] - bounds[::2]
@@ -141,7 +141,7 @@ def token_hashes_many(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
     hashes, starts = _hash_points(_points("\n".join(folded)))
     bounds = np.zeros(len(folded) + 1, dtype=np.intp)
     np.cumsum([len(f) + 1 for f in folded], out=bounds[1:])
-    return hashes, np.searchsorted(starts, bounds)
+    return hashes, starts.searchsorted(bounds)
 
 
 def tokens(text: str) -> list[str]:
@@ -151,7 +151,7 @@ def tokens(text: str) -> list[str]:
 
 def split(values: npt.NDArray[Any], sizes: Sequence[int] | npt.NDArray[np.intp]) -> list[npt.NDArray[Any]]:
     """``values`` cut into consecutive pieces of ``sizes`` (views; np.split costs more per piece)."""
-    bounds = [0, *np.cumsum(sizes).tolist()]
+    bounds = [0, *np.add.accumulate(sizes).tolist()]
     return [values[lo:hi] for lo, hi in pairwise(bounds)]
 
 
