@@ -1390,3 +1390,23 @@ def test_a_cite_before_the_headline_names_the_outlet(cite: str, outlet: str | No
 def test_only_text_running_on_in_the_headlines_own_line_is_its_summary(after: str) -> None:
     stories = parse(page(_river_item("<cite>Harbor Ledger:</cite>", after)))
     assert stories[0].title.startswith("Chipmaker") and stories[0].body == ()
+
+
+# -- section fronts of big news sites: hashed classes, overlay links, data-testid ------------------------
+
+
+def test_a_data_testid_names_a_field_where_classes_are_hashes() -> None:
+    # Before: BBC's 'card-metadata-tag' was read from class and id only, which are hashes: no category.
+    def bbc_card(n: int, testid: str) -> str:
+        return (
+            f'<div data-testid="edinburgh-card"><a href="/news/articles/c{n}" data-testid="internal-link">'
+            f'<h2 data-testid="card-headline" class="sc-4fe-3">Grain corridor reopens after talks {n}</h2>'
+            '<p data-testid="card-description">The first ships sail on Thursday under a deal.</p>'
+            f'<div class="sc-4e5-0"><span data-testid="card-metadata-lastupdated">{n} hrs ago</span>'
+            f'<span data-testid="{testid}" class="sc-4e5-2 eRsxHt">Europe</span></div></a></div>'
+        )
+
+    html = page("<main>" + bbc_card(1, "card-metadata-tag") + bbc_card(2, "card-metadata-tag") + "</main>")
+    assert [s.category for s in parse(html)] == ["Europe", "Europe"]
+    plain = page("<main>" + bbc_card(1, "card-metadata-x") + bbc_card(2, "card-metadata-x") + "</main>")
+    assert [s.category for s in parse(plain)] == [None, None]

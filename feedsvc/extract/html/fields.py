@@ -27,6 +27,7 @@ from feedsvc.extract.html.dom import (
     _first,
     _get_text,
     _has_itemprops,
+    _has_testids,
     _is_label,
     _is_tag,
     _lines,
@@ -584,14 +585,22 @@ def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
 
 def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
     """The elements in ``scope`` (outside figures) with an outlet, category or snippet hint, each with its
-    marks (its class and id words, and its lower-cased itemprop): a card's fields ask for them several
-    times, each time for other hints."""
+    marks (the words of its class, id and data-testid, and its lower-cased itemprop): a card's fields ask
+    for them several times, each time for other hints. A data-testid names what an element is as plainly as
+    a class does where the classes are hashes (BBC's ``class="sc-4e537b1-2 eRsxHt"
+    data-testid="card-metadata-tag"``)."""
     found: list[tuple[Tag, frozenset[str]]] = []
     itemprops = _has_itemprops()
+    testids = _has_testids()
     figures: bool | None = None  # whether the page has a <figure>, looked up at the first hint
     for el in _tags(scope):
         get = el.get
-        marks = _hint_marks(get("class"), get("id"), get("itemprop") if itemprops else None)
+        marks = _hint_marks(
+            get("class"),
+            get("id"),
+            get("itemprop") if itemprops else None,
+            get("data-testid") if testids else None,
+        )
         if marks is None:
             continue
         if figures is None:
@@ -602,10 +611,13 @@ def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
 
 
 @lru_cache(maxsize=8192)
-def _hint_marks(classes: str | None, ident: str | None, itemprop: str | None) -> frozenset[str] | None:
-    """The marks of an element with these class, id and itemprop values (see :func:`_hint_bearers`), None
-    when they hold no hint: cards repeat their class lists."""
-    marks = _words_of(f"{classes or ''} {ident or ''}") if classes or ident else frozenset()
+def _hint_marks(
+    classes: str | None, ident: str | None, itemprop: str | None, testid: str | None = None
+) -> frozenset[str] | None:
+    """The marks of an element with these class, id, itemprop and data-testid values (see
+    :func:`_hint_bearers`), None when they hold no hint: cards repeat their class lists."""
+    named = classes or ident or testid
+    marks = _words_of(f"{classes or ''} {ident or ''} {testid or ''}") if named else frozenset()
     if itemprop:
         marks = marks | {itemprop.lower()}
     return None if marks.isdisjoint(_HINTS) else marks
