@@ -1394,6 +1394,89 @@ def test_only_text_running_on_in_the_headlines_own_line_is_its_summary(after: st
 
 # -- section fronts of big news sites: hashed classes, overlay links, data-testid ------------------------
 
+_TRAIL = "Researchers measured a decade of growth on sites rewetted ten years ago."
+
+
+def _overlay_card(n: int, label: str, heading: str, extra: str = "") -> str:
+    return (
+        f'<li><div class="dcr-fx{n}"><a href="/environment/2025/aug/19/story-{n}" aria-label="{label}"'
+        f' class="dcr-2yd"></a><div class="dcr-1f0"><div class="dcr-1sb"><h3 class="dcr-1yq">{heading}</h3>'
+        f'</div><div class="dcr-1m3"><div class="dcr-14s">{_TRAIL}</div></div><footer class="dcr-1ff">'
+        f'<time datetime="2025-08-19T0{n}:05:00.000Z">{12 - n}h ago</time></footer></div>{extra}</div></li>'
+    )
+
+
+def test_an_empty_overlay_link_names_the_unlinked_heading_of_its_card() -> None:
+    # Before: an empty link was an image link, and the headings, in no link, no headlines: the only story
+    # found was a sub-link ('Explainer Why some wildfires …'), or none at all.
+    kicked = (
+        '<div class="dcr-1vf"><span>Live</span></div>'
+        '<span class="dcr-1ay">Crews battle fresh blazes above the valley</span>'
+    )
+    sublink = (
+        '<ul class="dcr-1jc"><li><a href="/environment/2025/aug/19/why-fires-spread"><h4 class="dcr-1nk">'
+        '<div class="dcr-1vf"><span>Explainer</span></div><span>Why some wildfires spread after dark</span>'
+        "</h4></a></li></ul>"
+    )
+    html = page(
+        "<main><ul>"
+        + _overlay_card(1, "Crews battle fresh blazes above the valley – live", kicked, sublink)
+        + _overlay_card(
+            2,
+            "Restored peat bogs lock away carbon faster",
+            "<!-- hed -->Restored peat bogs lock away carbon faster",
+        )
+        + "</ul></main>"
+    )
+    stories = parse(html)
+    assert [(s.title, s.url, s.published_text, s.body) for s in stories] == [
+        (
+            "Crews battle fresh blazes above the valley",
+            "https://news.example.com/environment/2025/aug/19/story-1",
+            "11h ago",
+            (_TRAIL,),
+        ),
+        (
+            "Restored peat bogs lock away carbon faster",
+            "https://news.example.com/environment/2025/aug/19/story-2",
+            "10h ago",
+            (_TRAIL,),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "",  # an image link with no name
+        "Open the gallery of this story",  # a name that is not the heading's
+    ],
+)
+def test_an_empty_link_naming_no_heading_beside_it_is_no_headline(label: str) -> None:
+    html = page(
+        "<main><ul>" + _overlay_card(1, label, "Restored peat bogs lock away carbon faster") + "</ul></main>"
+    )
+    assert parse(html) == []
+
+
+@pytest.mark.parametrize(
+    ("trail", "body"),
+    [
+        (_TRAIL, (_TRAIL,)),
+        ("Imogen Vale", ()),  # a byline's length, not a summary's
+        (f'<a href="/other">{_TRAIL}</a>', ()),  # a linked text is another story's
+    ],
+)
+def test_a_bare_div_after_the_headline_is_the_summary(trail: str, body: tuple[str, ...]) -> None:
+    # Before: a card's summary was a summary-classed element or a <p>; a <div class="dcr-14sd7ha"> was none.
+    html = page(
+        '<main><div class="c1"><h3><a href="/a/1">Restored peat bogs lock away carbon faster</a></h3>'
+        f'<div class="x9">{trail}</div><time datetime="2025-08-19T07:05:00Z">5h ago</time></div>'
+        '<div class="c1"><h3><a href="/a/2">Night trains return to the mountain line</a></h3>'
+        '<time datetime="2025-08-19T06:05:00Z">6h ago</time></div></main>'
+    )
+    assert parse(html)[0].body == body
+
 
 def test_a_data_testid_names_a_field_where_classes_are_hashes() -> None:
     # Before: BBC's 'card-metadata-tag' was read from class and id only, which are hashes: no category.

@@ -31,6 +31,7 @@ from feedsvc.extract.html.dom import (
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
     _OUTLET_HINTS,
+    _bare_block,
     _cited,
     _Fields,
     _find_when,
@@ -58,6 +59,7 @@ class _Headline:
     element: Tag  # the heading (or the link itself) whose text is the title
     key: str  # the link target: several links to one story are one headline
     strong: bool  # a heading or a title-classed link, not just a long link text
+    base: Tag | None = None  # where its card starts when not at the link (an overlay link's card)
 
 
 def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
@@ -69,10 +71,17 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
         if id(a) in fenced or not href or href.startswith(("mailto:", "tel:")):
             continue
         heading = _heading(a)
+        base = None
         if heading is None:
             if plain and not _get_text(a).strip():
-                continue  # its title would be its text or a part of it, which is empty: an image link
-            heading = _hinted_title(a)
+                # its title would be its text or a part of it, which is empty: an image link, unless it
+                # is a card's overlay naming an unlinked headline beside it
+                overlaid = _overlaid_title(a)
+                if overlaid is None:
+                    continue
+                heading, base = overlaid
+            else:
+                heading = _hinted_title(a)
         strong = heading is not None or _has_hint(a, _TITLE_HINTS)
         element = heading if heading is not None else _inner_title(a)
         title = _text(element)
@@ -82,7 +91,7 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
         # A script-driven card ("#", "javascript:") is still a story, without a URL; its title tells it apart.
         key = href if _navigable(href) else f"title:{title}"
         if strong or (size >= 5 and _ancestor(a, _PARAGRAPH) is None):
-            found.append(_Headline(a, element, key, strong))
+            found.append(_Headline(a, element, key, strong, base))
     return found
 
 
@@ -160,6 +169,34 @@ def _heading(a: Tag) -> Tag | None:
     return next(a.iterancestors(*_HEADING_TAGS), None)
 
 
+def _overlaid_title(a: Tag) -> tuple[Tag, Tag] | None:
+    """The headline an empty link stretched over its card names by its aria-label (or title): the card's
+    heading holds no link of its own, and the link's label is its text (the Guardian's fronts: "<a
+    aria-label='Otters return …' class=dcr-2yd10d></a> … <h3><div>Kicker</div><span>Otters return …</span>
+    </h3>"). The element in the heading whose text the label is (or starts with: "… – video") is the
+    title, so a kicker the heading holds beside it stays out. Looked for up to two levels above the link;
+    with the title, the element holding both, where the card starts."""
+    label = clean_line(a.get("aria-label") or a.get("title") or "").casefold()
+    if _size(label) < 3:
+        return None
+    box = a
+    for _ in range(2):
+        box = box.getparent()
+        if box is None:
+            return None
+        for heading in box.iterdescendants(*_HEADING_TAGS):
+            if (
+                next(heading.iter("a"), None) is not None
+                or next(heading.iterancestors("a"), None) is not None
+            ):
+                continue
+            for el in (heading, *_tags(heading)):
+                text = _text(el).casefold()
+                if text and _size(text) >= 3 and (text == label or label.startswith(text)):
+                    return el, box
+    return None
+
+
 def _hinted_title(a: Tag) -> Tag | None:
     """A link without a heading: itself when its parent is title-classed, else a title-classed element in
     it."""
@@ -197,7 +234,7 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
     chosen: dict[int, tuple[_Headline, Tag]] = {}
     for h in headlines:
         counts = strong if h.strong else every
-        box = h.anchor
+        box = h.base if h.base is not None and id(h.base) not in stops else h.anchor
         while (
             (parent := box.getparent()) is not None
             and id(parent) not in stops
@@ -275,7 +312,11 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     )
     used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
     kept_out = _Fence(used)
-    snippet = _snippet(card, kept_out, title) or _run_on(card, title_el, kept_out)
+    snippet = (
+        _snippet(card, kept_out, title)
+        or _run_on(card, title_el, kept_out)
+        or _bare_block(card, title_el, kept_out)
+    )
     machines = [when.machine if when else None, listed.published if listed else None]
     published, published_text = _stamp(page, machines, when.text if when else None)
     return _Fields(

@@ -756,6 +756,35 @@ def _run_on(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
 
 
 _BLOCK_NAMES = frozenset({"div", "li", "td", "p", "article", "section", "dd", "blockquote"})
+_ELEMENT = etree.Element  # lxml's iter() filter for elements only (no comments or processing instructions)
+
+
+def _bare_block(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
+    """A summary in a <div> of its own after the headline, with no class that names it (the Guardian's
+    fronts: "<div class=dcr-14sd7ha>Researchers measured …</div>"): the first <div> after the headline
+    holding only text and inline formatting, in no link, outside ``fence``, of eight words at least (a
+    shorter one is a label, a byline or a count)."""
+    after = False
+    for el in scope.iter(_ELEMENT):
+        if el is title_el:
+            after = True
+        elif after and el.tag == "div" and not fence.touches(el) and _bare_text(el, scope):
+            text = _text(el)
+            if len(text.split()) >= 8 and not is_chrome(text):
+                return text
+    return None
+
+
+def _bare_text(el: Tag, scope: Tag) -> bool:
+    """``el`` holds text and inline formatting only, in no link below ``scope``."""
+    if any(child.tag not in _INLINE_NAMES for child in el if _is_tag(child)):
+        return False
+    up = el.getparent()
+    while up is not None and up is not scope:
+        if up.tag == "a":
+            return False
+        up = up.getparent()
+    return True
 
 
 def _in_flow(el: Tag, block: Tag) -> bool:
