@@ -1493,3 +1493,45 @@ def test_a_data_testid_names_a_field_where_classes_are_hashes() -> None:
     assert [s.category for s in parse(html)] == ["Europe", "Europe"]
     plain = page("<main>" + bbc_card(1, "card-metadata-x") + bbc_card(2, "card-metadata-x") + "</main>")
     assert [s.category for s in parse(plain)] == [None, None]
+
+
+# -- a blog theme's byline sentence: the time in the middle of the line, the reporter no outlet ----------
+
+
+@pytest.mark.parametrize(
+    ("meta", "shown", "day"),
+    [
+        ('<div class="meta">Posted by Rosa Hartley on 19 Aug 2025 in Local</div>', "19 Aug 2025", 19),
+        ('<p class="meta">Posted by Tom Ashby on 18 Aug 2025 in Community</p>', "18 Aug 2025", 18),
+        ('<div class="meta">Posted by Rosa Hartley on 15 Aug 2025</div>', "15 Aug 2025", 15),
+        ('<div class="meta">Posted on August 17, 2025 by admin</div>', "August 17, 2025", 17),
+        ('<p class="meta">By Rosa Hartley, 16 Aug 2025 under Council</p>', "16 Aug 2025", 16),
+    ],
+)
+def test_a_byline_sentence_gives_its_time_and_no_outlet(meta: str, shown: str, day: int) -> None:
+    # Before: "Posted by Rosa Hartley on 19 Aug 2025 in Local" was no time, and so the line of a <p> was
+    # the summary; "Posted by Rosa Hartley on 15 Aug 2025" gave the outlet 'Posted by Rosa Hartley on'.
+    summary = "The county says the work on the old stone bridge will take six weeks."
+
+    def post(n: int) -> str:
+        return (
+            f'<div class="post"><h2><a href="/2025/08/{n}/bridge">Bridge repairs start on Monday with a'
+            f" detour {n}</a></h2>{meta}<p>{summary}</p></div>"
+        )
+
+    stories = parse(page(f"<main>{post(1)}{post(2)}</main>"))
+    assert [(s.outlet, s.published_text, s.body) for s in stories] == [(None, shown, (summary,))] * 2
+    assert stories[0].published == datetime(2025, 8, day, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Vote on 19 Aug 2025 in the town hall",  # no posting verb, no "By": an event's day in a sentence
+        "Posted by Rosa at the town hall",  # no time after "at"
+    ],
+)
+def test_a_line_that_is_no_byline_sentence_gives_no_time(line: str) -> None:
+    from feedsvc.extract.html.fields import _byline_time
+
+    assert _byline_time(line, None) is None

@@ -276,7 +276,7 @@ def _phrase(text: str, languages: str | None) -> str | None:
     if _SEPARATOR_RE.search(line) and (whole := times.strip_icon(line, languages)):
         return whole  # a dateline whose clock follows a dash ("Tue, 08/19/2025 - 09:12") is one time
     for part in _SEPARATOR_RE.split(line):
-        phrase = times.strip_icon(part, languages)
+        phrase = times.strip_icon(part, languages) or _byline_time(part, languages)
         glued = (
             None
             if phrase
@@ -284,7 +284,35 @@ def _phrase(text: str, languages: str | None) -> str | None:
         )
         if phrase or glued:
             return phrase or (glued[1] if glued else None)
+        if dated := _byline_time(part, languages):
+            return dated
     return None
+
+
+def _byline_time(part: str, languages: str | None) -> str | None:
+    """The time a byline sentence gives in the middle of its line: "Posted by Rosa Hartley on 19 Aug 2025
+    in Local", "Posted on August 19, 2025 by admin", "By Rosa Hartley, 19 Aug 2025 under Council" (a blog
+    theme's meta line, plain text). The line starts with a posting verb or "By", the time follows "on",
+    "at" or the name's comma, and what may follow it is the category or the author, after "in", "by" or
+    "under"."""
+    if " on " not in part and " at " not in part and ", " not in part:  # most lines: substring tests
+        return None
+    match = _BYLINE_RE.match(part)
+    if match is None or not (match["verb"] or match["who"]):
+        return None
+    tail = match["tail"]
+    for end in (*(cut.start() for cut in _BYLINE_TAIL_RE.finditer(tail)), len(tail)):
+        if phrase := times.strip_icon(tail[:end], languages):
+            return phrase
+    return None
+
+
+_BYLINE_RE = re.compile(
+    r"^(?:(?P<verb>posted|published|written|submitted|filed|added)\s+)?"
+    r"(?:by\s+(?P<who>[^\d,;]{1,60}?)(?:,|\s+on|\s+at)|on|at)\s+(?P<tail>.+)$",
+    re.IGNORECASE,
+)
+_BYLINE_TAIL_RE = re.compile(r",?\s+(?:in|by|under|filed under)\s+", re.IGNORECASE)
 
 
 def _comma_split(part: str, languages: str | None = None) -> tuple[str, str] | None:
@@ -414,8 +442,8 @@ def _outlet_in_parts(
                 parts.append(None)
                 continue
             glued = _comma_split(part, languages) or times.split_glued(part, languages=languages)
-            if part == phrase or times.strip_icon(part, languages):
-                parts.append(_TIME)
+            if part == phrase or times.strip_icon(part, languages) or _byline_time(part, languages):
+                parts.append(_TIME)  # (a byline sentence's name is its reporter's)
             elif glued:
                 parts.extend([_outlet_name(glued[0], byline_is_author), _TIME])
             else:
@@ -437,6 +465,8 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     name = clean_line(text).strip(" •·|-–—:©")
     if byline_is_author and name[:3].lower() == "by ":
         return None  # "By Jane Doe": a reporter, not an outlet
+    if _POSTED_BY_RE.match(name):
+        return None  # "Posted by Rosa Hartley (on)": a reporter or a user, whatever the line
     name = _OUTLET_PREFIX_RE.sub("", name).strip()
     if not name or len(name) > 60 or len(name.split()) > 8 or name.endswith((".", "!", "?", ",")):
         return None
@@ -452,6 +482,13 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     if times.strip_icon(name) or _PHOTO_CREDIT_RE.search(name):
         return None
     return None if is_chrome(name) else name
+
+
+# A byline's start, or its piece left before a date ("Rosa Hartley on" of "By Rosa Hartley on 19 Aug"):
+# a person.
+_POSTED_BY_RE = re.compile(
+    r"^(?:posted|written|submitted|added|uploaded|shared)\s+by\b|\s(?:on|at)$", re.IGNORECASE
+)
 
 
 def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
