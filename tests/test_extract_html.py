@@ -1535,3 +1535,35 @@ def test_a_line_that_is_no_byline_sentence_gives_no_time(line: str) -> None:
     from feedsvc.extract.html.fields import _byline_time
 
     assert _byline_time(line, None) is None
+
+
+# -- a headline's class naming the kind of post beside it -------------------------------------------------
+
+
+def _archive_post(n: int, title_class: str) -> str:
+    return (
+        f'<div class="post-preview"><a class="{title_class}" href="/p/ferry-{n}">The last ferry of the season'
+        f' and the islands {n}</a><div class="post-meta">'
+        f'<time datetime="2025-08-1{n}T07:00:00Z">Aug 1{n}</time></div></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("title_class", "kept"),
+    [
+        ("post-preview-title newsletter", True),  # a newsletter issue's title on a Substack archive
+        ("post-preview-title subscriber-only", True),  # a paywalled post's
+        ("newsletter-title", False),  # the title of a newsletter sign-up box
+        ("post-preview-title sponsor", False),  # paid placement, whatever else its class says
+        ("post-preview-title modal", False),
+    ],
+)
+def test_a_post_kind_beside_a_title_class_is_no_chrome(title_class: str, kept: bool) -> None:
+    # Before: "post-preview-title newsletter" was chrome ("newsletter" prefix): the headline link was
+    # removed, and the linked description beside it became the title.
+    stories = parse(
+        page("<main>" + _archive_post(1, title_class) + _archive_post(2, title_class) + "</main>")
+    )
+    assert [s.title for s in stories] == (
+        [f"The last ferry of the season and the islands {n}" for n in (1, 2)] if kept else []
+    )

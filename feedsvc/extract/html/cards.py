@@ -11,6 +11,7 @@ from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
     _TREE,
+    TITLE_WORDS,
     Tag,
     Text,
     _ancestor,
@@ -49,7 +50,7 @@ from feedsvc.extract.html.page import _article_like, _Page, _stamp
 
 _HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 _PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
-_TITLE_HINTS = frozenset({"title", "headline", "heading", "hed"})
+_TITLE_HINTS = TITLE_WORDS
 _NAME_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS  # the meta line's parts kept out of the snippet
 
 

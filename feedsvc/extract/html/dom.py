@@ -50,6 +50,10 @@ _CHROME_PREFIXES = (
     "advert",
     "sponsor",
 )
+# The chrome prefixes that are never a kind of post beside a headline's class (see _chrome_raw).
+_HARD_CHROME_PREFIXES = tuple(p for p in _CHROME_PREFIXES if p not in ("newsletter", "subscri"))
+# Class words naming a headline ("post-preview-title", "card-headline", "hed").
+TITLE_WORDS = frozenset({"title", "headline", "heading", "hed"})
 _CHROME_WORDS = frozenset({
     "ad", "ads", "adslot", "adunit", "adsbygoogle", "dfp", "onetrust", "cmp", "popup", "modal", "breadcrumb",
     "breadcrumbs", "share", "shares", "sharing", "sharebar", "sharetools", "sharethis", "addthis", "social",
@@ -320,8 +324,24 @@ def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
 
 @lru_cache(maxsize=8192)
 def _chrome_raw(raw: str) -> bool:
-    """Whether a class or id value holds a chrome word (the words of "a b" are those of "a" and "b")."""
-    return any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in _words_of(raw))
+    """Whether a class or id value holds a chrome word (the words of "a b" are those of "a" and "b").
+
+    A headline's class may name the kind of post beside it: "post-preview-title newsletter" is a newsletter
+    issue's title on a Substack archive, "title subscriber-only" a paywalled post's. A "newsletter" or
+    "subscri…" class of its own beside a class naming a title is that kind, not a sign-up box; within the
+    title's own class ("newsletter-title") it still is one, as is every other chrome word anywhere."""
+    words = _words_of(raw)
+    if not any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in words):
+        return False
+    tokens = raw.split()
+    if len(tokens) < 2 or words.isdisjoint(TITLE_WORDS):
+        return True
+    titled = {token for token in tokens if not _words_of(token).isdisjoint(TITLE_WORDS)}
+    return any(
+        w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES if token in titled else _HARD_CHROME_PREFIXES)
+        for token in tokens
+        for w in _words_of(token)
+    )
 
 
 def _sponsor_words(el: Tag, prefixes_only: bool) -> bool:
