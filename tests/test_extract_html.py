@@ -1478,6 +1478,22 @@ def test_a_bare_div_after_the_headline_is_the_summary(trail: str, body: tuple[st
     assert parse(html)[0].body == body
 
 
+def test_a_bare_div_is_no_summary_of_a_plain_link() -> None:
+    # An article's "Related" link between its body's <div>s: the body after it is not the link's summary
+    # (with it, the link became a story whose card held the body, and the article lost its body).
+    body = "".join(f'<div class="bodytext">{_TRAIL} Part {n}.</div>' for n in range(3))
+    related = (
+        '<div class="inline-related"><div><a href="/news/farm-store-theft">Pickup stolen from farm supply'
+        " store</a></div></div>"
+    )
+    html = page(
+        '<div id="leftcol"><div class="article-container"><h1>Stolen truck chase ends in a field</h1>'
+        f'<div class="article-content">{body}{related}{body}</div></div></div>',
+        head='<meta property="og:type" content="article">',
+    )
+    assert [s.title for s in parse(html)] == ["Stolen truck chase ends in a field"]
+
+
 def test_a_data_testid_names_a_field_where_classes_are_hashes() -> None:
     # Before: BBC's 'card-metadata-tag' was read from class and id only, which are hashes: no category.
     def bbc_card(n: int, testid: str) -> str:
@@ -1567,3 +1583,61 @@ def test_a_post_kind_beside_a_title_class_is_no_chrome(title_class: str, kept: b
     assert [s.title for s in stories] == (
         [f"The last ferry of the season and the islands {n}" for n in (1, 2)] if kept else []
     )
+
+
+# -- a story page listing other outlets' coverage of its story (AllSides' roundups) ----------------------
+
+_SUMMARY = (
+    "Several city councils are voting this month on whether to move clerks, inspectors and library staff to a"
+    " four-day week after year-long trials."
+)
+
+
+def _roundup(topic_row: str = "") -> str:
+    def side(n: int, outlet: str, snippet: str) -> str:
+        return (
+            f'<div class="quicktabs-views-group"><div class="news-title"><a href="https://o{n}.example/story">'
+            f"Four-day week trials cut sick days by a third, report {n} finds</a></div>"
+            f'<div class="global-bias"><a href="/news-source/o{n}"><div class="news-source">{outlet}</div>'
+            f'</a></div><div class="news-body"><div class="body-contain">{snippet}</div></div></div>'
+        )
+
+    return page(
+        '<div id="content"><div class="story-id-page"><div class="story-id-page-header">'
+        f"{topic_row}<h1>City Councils Weigh Four-Day Work Week for Municipal Staff</h1></div>"
+        f'<div class="story-id-page-description"><p>{_SUMMARY}</p><p>Coverage from the left focused on staff'
+        " retention; coverage from the right asked who covers counters on the fifth day.</p></div>"
+        + side(
+            1, "River State Post", "Councils in three cities will vote on making the arrangement permanent..."
+        )
+        + side(
+            2,
+            "Granite Daily",
+            '<span class="label-opinion">Opinion</span> Residents who need a permit on a Friday will now wait'
+            " until Monday...",
+        )
+        + "</div></div>",
+        head='<meta property="og:type" content="article"><meta property="og:site_name" content="AllSides">',
+    )
+
+
+def test_the_outlets_snippets_on_a_roundup_page_are_no_part_of_its_summary() -> None:
+    # Before: the article reader read the whole page, and its body (the summary with both outlets' snippets,
+    # 'Opinion Residents who …' among them) held clearly more than the summary's paragraphs, so it won.
+    main, *cards = parse(_roundup(), url="https://www.allsides.example/story/four-day-week")
+    assert main.body[0] == _SUMMARY and len(main.body) == 2
+    assert [(c.outlet, c.body) for c in cards] == [
+        ("River State Post", ("Councils in three cities will vote on making the arrangement permanent...",)),
+        # a label before a bare summary is no part of it
+        ("Granite Daily", ("Residents who need a permit on a Friday will now wait until Monday...",)),
+    ]
+
+
+def test_of_a_category_row_holding_the_category_the_inner_element_is_the_category() -> None:
+    # Before: 'August 19th, 2025 Labor', the whole "date-topic" row.
+    row = (
+        '<div class="date-topic"><span>August 19th, 2025</span><div class="story-id-page-topic">'
+        '<a href="/topics/labor">Labor</a></div></div>'
+    )
+    main = parse(_roundup(row), url="https://www.allsides.example/story/four-day-week")[0]
+    assert (main.category, main.published_text) == ("Labor", "August 19th, 2025")

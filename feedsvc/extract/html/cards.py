@@ -293,7 +293,10 @@ def _joined_rows(page: _Page, boxes: list[tuple[_Headline, Tag]]) -> list[tuple[
     return joined
 
 
-def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:
+def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None, strong: bool = True) -> _Fields:
+    """A card's fields. A bare <div> after the headline is its summary only under a strong headline (a
+    heading, a title-classed link): a plain link's card may be a paragraph's worth of an article around a
+    "Related" link, whose body text is not that link's summary."""
     title = _text(title_el)
     fence = _Fence([title_el])
     when = _find_when(card, fence, page.language)
@@ -316,7 +319,7 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     snippet = (
         _snippet(card, kept_out, title)
         or _run_on(card, title_el, kept_out)
-        or _bare_block(card, title_el, kept_out)
+        or (_bare_block(card, title_el, kept_out) if strong else None)
     )
     machines = [when.machine if when else None, listed.published if listed else None]
     published, published_text = _stamp(page, machines, when.text if when else None)

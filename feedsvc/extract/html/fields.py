@@ -42,6 +42,7 @@ from feedsvc.extract.html.dom import (
     _text,
     _text_parent,
     _TextIndex,
+    _within,
     _words_of,
     clean_line,
 )
@@ -731,9 +732,14 @@ def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     """A block's category: the link its CMS marks as the category (WordPress' ``rel="category tag"``), else
-    an element whose class names a category or kicker, else a link marked as a tag (``rel="tag"``)."""
+    an element whose class names a category or kicker, else a link marked as a tag (``rel="tag"``). Of a
+    hinted element holding another (AllSides' "<div class=date-topic>August 19th, 2025 <div
+    class=story-id-page-topic><a>Labor</a></div></div>"), the inner one is the field, the outer its row."""
     tagged = _rel_links(scope, fence)
-    for el in (*(a for a, rel in tagged if "category" in rel), *_hinted(scope, _CATEGORY_HINTS, fence)):
+    hinted = list(_hinted(scope, _CATEGORY_HINTS, fence))
+    last = len(hinted) - 1
+    finest = [el for i, el in enumerate(hinted) if i == last or not _within(hinted[i + 1], el)]
+    for el in (*(a for a, rel in tagged if "category" in rel), *finest):
         text = _field_value(el)
         if text and len(text) <= 40 and not _is_label(text):
             return text
@@ -806,7 +812,7 @@ def _bare_block(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
         if el is title_el:
             after = True
         elif after and el.tag == "div" and not fence.touches(el) and _bare_text(el, scope):
-            text = _text(el)
+            text = _field_value(el)  # without a label before it ("<span class=label-opinion>Opinion</span>")
             if len(text.split()) >= 8 and not is_chrome(text):
                 return text
     return None
