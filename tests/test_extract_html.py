@@ -1641,3 +1641,52 @@ def test_of_a_category_row_holding_the_category_the_inner_element_is_the_categor
     )
     main = parse(_roundup(row), url="https://www.allsides.example/story/four-day-week")[0]
     assert (main.category, main.published_text) == ("Labor", "August 19th, 2025")
+
+
+# -- headline-only fronts: a strong headline linking to a dated address is a story -----------------------
+
+
+def _headline_card(href: str, headline: str) -> str:
+    return (
+        f'<div class="card container__item"><a href="{href}" class="container__link">'
+        f'<div class="container__headline">{headline}</div></a></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("href", "story"),
+    [
+        ("/2025/08/19/europe/harbour-storm-intl", True),
+        ("/environment/2025/aug/19/peat-bogs-carbon", True),  # the Guardian's month
+        ("/news/2025-08-19-harbour-storm", True),
+        ("/europe/harbour-storm-intl", False),  # no day in it: nothing says it is no section or promo
+        ("/world/", False),
+    ],
+)
+def test_a_strong_headline_linking_to_a_dated_address_is_a_story(href: str, story: bool) -> None:
+    # Before: a CNN front (headlines and pictures, no time, outlet or summary) gave no story at all.
+    headline = (
+        '<span class="container__headline-text">Thousands leave coastal towns as the storm grows</span>'
+    )
+    html = page(f"<main>{_headline_card(href, headline)}</main>")
+    assert len(parse(html)) == (1 if story else 0)
+
+
+def test_a_plain_link_to_a_dated_address_needs_more_to_be_a_story() -> None:
+    html = page(
+        '<main><div><a href="/2025/08/19/europe/harbour-storm-intl">Thousands leave the coastal towns'
+        " today</a></div></main>"
+    )
+    assert parse(html) == []
+
+
+def test_the_innermost_title_classed_element_is_the_headline_and_a_label_beside_it_is_not() -> None:
+    # Before: 'Live updatesStorm Edda batters the coast as rivers rise'.
+    headline = (
+        '<span class="container__text-label">Live updates</span>'
+        '<span class="container__headline-text">Storm Edda batters the coast as rivers rise</span>'
+    )
+    [story] = parse(
+        page(f"<main>{_headline_card('/2025/08/19/world/live-news/storm-edda', headline)}</main>")
+    )
+    assert story.title == "Storm Edda batters the coast as rivers rise"

@@ -204,7 +204,18 @@ def _hinted_title(a: Tag) -> Tag | None:
     parent = a.getparent()
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
-    return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
+    found = next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
+    while found is not None and len(found):
+        # a title-classed element inside it holding a headline's words is the headline itself, and what
+        # is beside it a label (CNN: "<div class=container__headline><span class=…text-label>Live updates
+        # </span><span class=container__headline-text>Storm Edda …</span></div>")
+        inner = next(
+            (el for el in _tags(found) if _has_hint(el, _TITLE_HINTS) and _size(_text(el)) >= 3), None
+        )
+        if inner is None:
+            break
+        found = inner
+    return found
 
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:
@@ -335,16 +346,29 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None, stro
     )
 
 
-def _is_story(page: _Page, fields: _Fields) -> bool:
+def _is_story(page: _Page, fields: _Fields, strong: bool = False) -> bool:
     """A card is a story when, beside its headline, it shows an outlet, a time or a snippet: a bare menu or
     "Related" link shows none of them and is navigation. A blurb alone does not make a story of a link to
     a page of the site itself that is no article ("Get the app" -> /apps, "Our newsletters" ->
-    /newsletters): that is the site promoting itself."""
+    /newsletters): that is the site promoting itself. A strong headline (a heading, a title-classed link)
+    whose address names its day ("/2025/08/19/europe/harbour-storm-intl") is a story with nothing beside
+    it: CNN's fronts show headlines and pictures only, and a menu links to sections, not to days."""
     if not fields.title:
         return False
     if fields.outlet or fields.published_text:
         return True
+    if strong and fields.url and "/20" in fields.url and _DATED_PATH_RE.search(fields.url):
+        return True
     return bool(fields.body) and not _own_non_article(page, fields.url)
+
+
+# A day in an address's path: "/2025/08/19/", "/2025/aug/19/" (the Guardian), "/2025-08-19/" or
+# "/2025-08-19-slug".
+_DATED_PATH_RE = re.compile(
+    r"/20\d\d/(?:0?[1-9]|1[0-2]|[a-z]{3})/(?:0?[1-9]|[12]\d|3[01])/"
+    r"|/20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[/-]|$)",
+    re.IGNORECASE,
+)
 
 
 def _own_non_article(page: _Page, url: str | None) -> bool:

@@ -118,7 +118,7 @@ def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Field
         fields = _card_fields(page, box, h.element, h.anchor, h.strong)
         if profile is not None:
             fields = _override(page, box, profile, fields)
-        if _is_story(page, fields):
+        if _is_story(page, fields, h.strong):
             cards.append((fields, box))
             taken.add(id(box))
     stories: list[tuple[_Fields, Tag | None]] = list(cards)
