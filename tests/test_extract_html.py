@@ -1516,3 +1516,303 @@ def test_an_article_beside_related_cards_keeps_its_main_story(og_url: str) -> No
         head=f'<meta property="og:type" content="article">{og_url}',
     )
     assert parse(html)[0].title == "Harbor crane collapses during overnight storm"
+
+
+# -- section fronts of big news sites: hashed classes, overlay links, data-testid ------------------------
+
+_TRAIL = "Researchers measured a decade of growth on sites rewetted ten years ago."
+
+
+def _overlay_card(n: int, label: str, heading: str, extra: str = "") -> str:
+    return (
+        f'<li><div class="dcr-fx{n}"><a href="/environment/2025/aug/19/story-{n}" aria-label="{label}"'
+        f' class="dcr-2yd"></a><div class="dcr-1f0"><div class="dcr-1sb"><h3 class="dcr-1yq">{heading}</h3>'
+        f'</div><div class="dcr-1m3"><div class="dcr-14s">{_TRAIL}</div></div><footer class="dcr-1ff">'
+        f'<time datetime="2025-08-19T0{n}:05:00.000Z">{12 - n}h ago</time></footer></div>{extra}</div></li>'
+    )
+
+
+def test_an_empty_overlay_link_names_the_unlinked_heading_of_its_card() -> None:
+    # Before: an empty link was an image link, and the headings, in no link, no headlines: the only story
+    # found was a sub-link ('Explainer Why some wildfires …'), or none at all.
+    kicked = (
+        '<div class="dcr-1vf"><span>Live</span></div>'
+        '<span class="dcr-1ay">Crews battle fresh blazes above the valley</span>'
+    )
+    sublink = (
+        '<ul class="dcr-1jc"><li><a href="/environment/2025/aug/19/why-fires-spread"><h4 class="dcr-1nk">'
+        '<div class="dcr-1vf"><span>Explainer</span></div><span>Why some wildfires spread after dark</span>'
+        "</h4></a></li></ul>"
+    )
+    html = page(
+        "<main><ul>"
+        + _overlay_card(1, "Crews battle fresh blazes above the valley – live", kicked, sublink)
+        + _overlay_card(
+            2,
+            "Restored peat bogs lock away carbon faster",
+            "<!-- hed -->Restored peat bogs lock away carbon faster",
+        )
+        + "</ul></main>"
+    )
+    stories = parse(html)
+    assert [(s.title, s.url, s.published_text, s.body) for s in stories] == [
+        (
+            "Crews battle fresh blazes above the valley",
+            "https://news.example.com/environment/2025/aug/19/story-1",
+            "11h ago",
+            (_TRAIL,),
+        ),
+        (
+            "Restored peat bogs lock away carbon faster",
+            "https://news.example.com/environment/2025/aug/19/story-2",
+            "10h ago",
+            (_TRAIL,),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "",  # an image link with no name
+        "Open the gallery of this story",  # a name that is not the heading's
+    ],
+)
+def test_an_empty_link_naming_no_heading_beside_it_is_no_headline(label: str) -> None:
+    html = page(
+        "<main><ul>" + _overlay_card(1, label, "Restored peat bogs lock away carbon faster") + "</ul></main>"
+    )
+    assert parse(html) == []
+
+
+@pytest.mark.parametrize(
+    ("trail", "body"),
+    [
+        (_TRAIL, (_TRAIL,)),
+        ("Imogen Vale", ()),  # a byline's length, not a summary's
+        (f'<a href="/other">{_TRAIL}</a>', ()),  # a linked text is another story's
+    ],
+)
+def test_a_bare_div_after_the_headline_is_the_summary(trail: str, body: tuple[str, ...]) -> None:
+    # Before: a card's summary was a summary-classed element or a <p>; a <div class="dcr-14sd7ha"> was none.
+    html = page(
+        '<main><div class="c1"><h3><a href="/a/1">Restored peat bogs lock away carbon faster</a></h3>'
+        f'<div class="x9">{trail}</div><time datetime="2025-08-19T07:05:00Z">5h ago</time></div>'
+        '<div class="c1"><h3><a href="/a/2">Night trains return to the mountain line</a></h3>'
+        '<time datetime="2025-08-19T06:05:00Z">6h ago</time></div></main>'
+    )
+    assert parse(html)[0].body == body
+
+
+def test_a_bare_div_is_no_summary_of_a_plain_link() -> None:
+    # An article's "Related" link between its body's <div>s: the body after it is not the link's summary
+    # (with it, the link became a story whose card held the body, and the article lost its body).
+    body = "".join(f'<div class="bodytext">{_TRAIL} Part {n}.</div>' for n in range(3))
+    related = (
+        '<div class="inline-related"><div><a href="/news/farm-store-theft">Pickup stolen from farm supply'
+        " store</a></div></div>"
+    )
+    html = page(
+        '<div id="leftcol"><div class="article-container"><h1>Stolen truck chase ends in a field</h1>'
+        f'<div class="article-content">{body}{related}{body}</div></div></div>',
+        head='<meta property="og:type" content="article">',
+    )
+    assert [s.title for s in parse(html)] == ["Stolen truck chase ends in a field"]
+
+
+def test_a_data_testid_names_a_field_where_classes_are_hashes() -> None:
+    # Before: BBC's 'card-metadata-tag' was read from class and id only, which are hashes: no category.
+    def bbc_card(n: int, testid: str) -> str:
+        return (
+            f'<div data-testid="edinburgh-card"><a href="/news/articles/c{n}" data-testid="internal-link">'
+            f'<h2 data-testid="card-headline" class="sc-4fe-3">Grain corridor reopens after talks {n}</h2>'
+            '<p data-testid="card-description">The first ships sail on Thursday under a deal.</p>'
+            f'<div class="sc-4e5-0"><span data-testid="card-metadata-lastupdated">{n} hrs ago</span>'
+            f'<span data-testid="{testid}" class="sc-4e5-2 eRsxHt">Europe</span></div></a></div>'
+        )
+
+    html = page("<main>" + bbc_card(1, "card-metadata-tag") + bbc_card(2, "card-metadata-tag") + "</main>")
+    assert [s.category for s in parse(html)] == ["Europe", "Europe"]
+    plain = page("<main>" + bbc_card(1, "card-metadata-x") + bbc_card(2, "card-metadata-x") + "</main>")
+    assert [s.category for s in parse(plain)] == [None, None]
+
+
+# -- a blog theme's byline sentence: the time in the middle of the line, the reporter no outlet ----------
+
+
+@pytest.mark.parametrize(
+    ("meta", "shown", "day"),
+    [
+        ('<div class="meta">Posted by Rosa Hartley on 19 Aug 2025 in Local</div>', "19 Aug 2025", 19),
+        ('<p class="meta">Posted by Tom Ashby on 18 Aug 2025 in Community</p>', "18 Aug 2025", 18),
+        ('<div class="meta">Posted by Rosa Hartley on 15 Aug 2025</div>', "15 Aug 2025", 15),
+        ('<div class="meta">Posted on August 17, 2025 by admin</div>', "August 17, 2025", 17),
+        ('<p class="meta">By Rosa Hartley, 16 Aug 2025 under Council</p>', "16 Aug 2025", 16),
+    ],
+)
+def test_a_byline_sentence_gives_its_time_and_no_outlet(meta: str, shown: str, day: int) -> None:
+    # Before: "Posted by Rosa Hartley on 19 Aug 2025 in Local" was no time, and so the line of a <p> was
+    # the summary; "Posted by Rosa Hartley on 15 Aug 2025" gave the outlet 'Posted by Rosa Hartley on'.
+    summary = "The county says the work on the old stone bridge will take six weeks."
+
+    def post(n: int) -> str:
+        return (
+            f'<div class="post"><h2><a href="/2025/08/{n}/bridge">Bridge repairs start on Monday with a'
+            f" detour {n}</a></h2>{meta}<p>{summary}</p></div>"
+        )
+
+    stories = parse(page(f"<main>{post(1)}{post(2)}</main>"))
+    assert [(s.outlet, s.published_text, s.body) for s in stories] == [(None, shown, (summary,))] * 2
+    assert stories[0].published == datetime(2025, 8, day, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Vote on 19 Aug 2025 in the town hall",  # no posting verb, no "By": an event's day in a sentence
+        "Posted by Rosa at the town hall",  # no time after "at"
+    ],
+)
+def test_a_line_that_is_no_byline_sentence_gives_no_time(line: str) -> None:
+    from feedsvc.extract.html.fields import _byline_time
+
+    assert _byline_time(line, None) is None
+
+
+# -- a headline's class naming the kind of post beside it -------------------------------------------------
+
+
+def _archive_post(n: int, title_class: str) -> str:
+    return (
+        f'<div class="post-preview"><a class="{title_class}" href="/p/ferry-{n}">The last ferry of the season'
+        f' and the islands {n}</a><div class="post-meta">'
+        f'<time datetime="2025-08-1{n}T07:00:00Z">Aug 1{n}</time></div></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("title_class", "kept"),
+    [
+        ("post-preview-title newsletter", True),  # a newsletter issue's title on a Substack archive
+        ("post-preview-title subscriber-only", True),  # a paywalled post's
+        ("newsletter-title", False),  # the title of a newsletter sign-up box
+        ("post-preview-title sponsor", False),  # paid placement, whatever else its class says
+        ("post-preview-title modal", False),
+    ],
+)
+def test_a_post_kind_beside_a_title_class_is_no_chrome(title_class: str, kept: bool) -> None:
+    # Before: "post-preview-title newsletter" was chrome ("newsletter" prefix): the headline link was
+    # removed, and the linked description beside it became the title.
+    stories = parse(
+        page("<main>" + _archive_post(1, title_class) + _archive_post(2, title_class) + "</main>")
+    )
+    assert [s.title for s in stories] == (
+        [f"The last ferry of the season and the islands {n}" for n in (1, 2)] if kept else []
+    )
+
+
+# -- a story page listing other outlets' coverage of its story (AllSides' roundups) ----------------------
+
+_SUMMARY = (
+    "Several city councils are voting this month on whether to move clerks, inspectors and library staff to a"
+    " four-day week after year-long trials."
+)
+
+
+def _roundup(topic_row: str = "") -> str:
+    def side(n: int, outlet: str, snippet: str) -> str:
+        return (
+            f'<div class="quicktabs-views-group"><div class="news-title"><a href="https://o{n}.example/story">'
+            f"Four-day week trials cut sick days by a third, report {n} finds</a></div>"
+            f'<div class="global-bias"><a href="/news-source/o{n}"><div class="news-source">{outlet}</div>'
+            f'</a></div><div class="news-body"><div class="body-contain">{snippet}</div></div></div>'
+        )
+
+    return page(
+        '<div id="content"><div class="story-id-page"><div class="story-id-page-header">'
+        f"{topic_row}<h1>City Councils Weigh Four-Day Work Week for Municipal Staff</h1></div>"
+        f'<div class="story-id-page-description"><p>{_SUMMARY}</p><p>Coverage from the left focused on staff'
+        " retention; coverage from the right asked who covers counters on the fifth day.</p></div>"
+        + side(
+            1, "River State Post", "Councils in three cities will vote on making the arrangement permanent..."
+        )
+        + side(
+            2,
+            "Granite Daily",
+            '<span class="label-opinion">Opinion</span> Residents who need a permit on a Friday will now wait'
+            " until Monday...",
+        )
+        + "</div></div>",
+        head='<meta property="og:type" content="article"><meta property="og:site_name" content="AllSides">',
+    )
+
+
+def test_the_outlets_snippets_on_a_roundup_page_are_no_part_of_its_summary() -> None:
+    # Before: the article reader read the whole page, and its body (the summary with both outlets' snippets,
+    # 'Opinion Residents who …' among them) held clearly more than the summary's paragraphs, so it won.
+    main, *cards = parse(_roundup(), url="https://www.allsides.example/story/four-day-week")
+    assert main.body[0] == _SUMMARY and len(main.body) == 2
+    assert [(c.outlet, c.body) for c in cards] == [
+        ("River State Post", ("Councils in three cities will vote on making the arrangement permanent...",)),
+        # a label before a bare summary is no part of it
+        ("Granite Daily", ("Residents who need a permit on a Friday will now wait until Monday...",)),
+    ]
+
+
+def test_of_a_category_row_holding_the_category_the_inner_element_is_the_category() -> None:
+    # Before: 'August 19th, 2025 Labor', the whole "date-topic" row.
+    row = (
+        '<div class="date-topic"><span>August 19th, 2025</span><div class="story-id-page-topic">'
+        '<a href="/topics/labor">Labor</a></div></div>'
+    )
+    main = parse(_roundup(row), url="https://www.allsides.example/story/four-day-week")[0]
+    assert (main.category, main.published_text) == ("Labor", "August 19th, 2025")
+
+
+# -- headline-only fronts: a strong headline linking to a dated address is a story -----------------------
+
+
+def _headline_card(href: str, headline: str) -> str:
+    return (
+        f'<div class="card container__item"><a href="{href}" class="container__link">'
+        f'<div class="container__headline">{headline}</div></a></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("href", "story"),
+    [
+        ("/2025/08/19/europe/harbour-storm-intl", True),
+        ("/environment/2025/aug/19/peat-bogs-carbon", True),  # the Guardian's month
+        ("/news/2025-08-19-harbour-storm", True),
+        ("/europe/harbour-storm-intl", False),  # no day in it: nothing says it is no section or promo
+        ("/world/", False),
+    ],
+)
+def test_a_strong_headline_linking_to_a_dated_address_is_a_story(href: str, story: bool) -> None:
+    # Before: a CNN front (headlines and pictures, no time, outlet or summary) gave no story at all.
+    headline = (
+        '<span class="container__headline-text">Thousands leave coastal towns as the storm grows</span>'
+    )
+    html = page(f"<main>{_headline_card(href, headline)}</main>")
+    assert len(parse(html)) == (1 if story else 0)
+
+
+def test_a_plain_link_to_a_dated_address_needs_more_to_be_a_story() -> None:
+    html = page(
+        '<main><div><a href="/2025/08/19/europe/harbour-storm-intl">Thousands leave the coastal towns'
+        " today</a></div></main>"
+    )
+    assert parse(html) == []
+
+
+def test_the_innermost_title_classed_element_is_the_headline_and_a_label_beside_it_is_not() -> None:
+    # Before: 'Live updatesStorm Edda batters the coast as rivers rise'.
+    headline = (
+        '<span class="container__text-label">Live updates</span>'
+        '<span class="container__headline-text">Storm Edda batters the coast as rivers rise</span>'
+    )
+    [story] = parse(
+        page(f"<main>{_headline_card('/2025/08/19/world/live-news/storm-edda', headline)}</main>")
+    )
+    assert story.title == "Storm Edda batters the coast as rivers rise"

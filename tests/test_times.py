@@ -64,6 +64,14 @@ CASES: list[tuple[str, str | None, datetime, str | None]] = [
     ("Weds., Aug. 13, 2025", None, NOON, "2025-08-13T00:00"),
     ("Tues., Aug. 19, 2025", None, NOON, "2025-08-19T00:00"),
     ("Sept. 4, 2024", None, NOON, "2024-09-04T00:00"),
+    # ordinal days, as WordPress' default formats print them ("F jS, Y", "jS F Y"; before: no time)
+    ("August 19th, 2025", None, NOON, "2025-08-19T00:00"),
+    ("Aug. 1st, 2025", None, NOON, "2025-08-01T00:00"),
+    ("March 22nd, 2025", None, NOON, "2025-03-22T00:00"),
+    ("19th August 2025", None, NOON, "2025-08-19T00:00"),
+    ("3rd of August, 2025", None, NOON, "2025-08-03T00:00"),
+    ("Tuesday, August 19th, 2025 at 9:30 am", None, NOON, "2025-08-19T09:30"),
+    ("19th Street", None, NOON, None),
     # A zone after the clock time is honoured; a generic US zone follows daylight saving time at the date
     # (dateparser alone: "ET", "PT" an hour off in summer, "CT", "MT" None)
     ("Aug. 18, 2025 5:12 PM EDT", None, NOON, "2025-08-18T21:12"),
@@ -244,6 +252,7 @@ YEARLESS = [
     ("Aug. 18, 5:12 p.m. EDT", None, NOON, "2025-08-18T21:12"),
     ("18 August", None, NOON, "2025-08-18T00:00"),
     ("May 25", None, NOON, "2025-05-25T00:00"),  # 86 days back
+    ("August 18th", None, NOON, "2025-08-18T00:00"),
     ("Dec. 30", None, NEW_YEAR, "2025-12-30T00:00"),
     ("Aug. 18", "de", NOON, None),
     ("Mayor 2", None, NOON, None),  # a month's name, not any word that starts like one

@@ -130,17 +130,20 @@ _EN_MONTH_NAME = (
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 _EN_CLOCK_AFTER = rf"(?:,?\s+(?:at\s+)?|\s+[-–]\s+){_EN_CLOCK}"  # "…, 9:12 am", "… at 9:12", "… - 13:05"
+# A day of the month, with the ordinal suffix WordPress' default date formats print ("F jS, Y": "August
+# 19th, 2025"; "jS F Y": "19th August 2025"), which dateparser reads.
+_EN_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 NEW_EN_FORMS: tuple[str, ...] = (
     rf"\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}},?\s+\d{{1,2}}:\d{{2}}",
     # A date led by its weekday, or with its clock time after " - " or "at" (news sites' datelines, Drupal's
     # default format): "Tuesday, August 19, 2025", "Tue, 19 Aug 2025 09:12:00", "Tue, 08/19/2025 - 13:05",
     # "Aug 19, 2025 - 9:12 PM".
-    rf"(?:{EN_WEEKDAY},?\s+)?{EN_MONTH}\s+\d{{1,2}},?\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
-    rf"(?:{EN_WEEKDAY},?\s+)?\d{{1,2}}\s+{EN_MONTH}\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
+    rf"(?:{EN_WEEKDAY},?\s+)?{EN_MONTH}\s+{_EN_DAY},?\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
+    rf"(?:{EN_WEEKDAY},?\s+)?{_EN_DAY}\s+(?:of\s+)?{EN_MONTH},?\s+\d{{4}}(?:{_EN_CLOCK_AFTER})?",
     rf"{EN_WEEKDAY},?\s+{_NUMDATE}(?:{_EN_CLOCK_AFTER})?",
     # The clock time first (CNN's "3:04 PM EDT, Thu September 4, 2025", "9:41 AM ET Sep 4, 2025").
     rf"{_EN_CLOCK},?\s+(?:on\s+)?(?:{EN_WEEKDAY},?\s+)?"
-    rf"(?:{EN_MONTH}\s+\d{{1,2}},?|\d{{1,2}}\s+{EN_MONTH})\s+\d{{4}}",
+    rf"(?:{EN_MONTH}\s+{_EN_DAY},?|{_EN_DAY}\s+{EN_MONTH})\s+\d{{4}}",
     # Short units with "ago" ("2h ago", "5m ago"), and a clock time yesterday or today ("Yesterday at
     # 4:05 PM", "Today, 09:12"), as feeds, social cards and app-style listings print them.
     r"\d{1,3}\s*[smhdw]\s+ago",
@@ -200,8 +203,8 @@ _JA_SLASH = (
 # on 5 September): unknown, not eleven months old.
 YEARLESS_DAYS = 92
 EN_YEARLESS_FORMS: tuple[str, ...] = (
-    rf"(?:{EN_WEEKDAY},?\s+)?{_EN_MONTH_NAME}\s+\d{{1,2}}(?:{_EN_CLOCK_AFTER})?",
-    rf"(?:{EN_WEEKDAY},?\s+)?\d{{1,2}}\s+{_EN_MONTH_NAME}(?:{_EN_CLOCK_AFTER})?",
+    rf"(?:{EN_WEEKDAY},?\s+)?{_EN_MONTH_NAME}\s+{_EN_DAY}(?:{_EN_CLOCK_AFTER})?",
+    rf"(?:{EN_WEEKDAY},?\s+)?{_EN_DAY}\s+{_EN_MONTH_NAME}(?:{_EN_CLOCK_AFTER})?",
 )
 
 FORMS: tuple[Form, ...] = (

@@ -11,6 +11,7 @@ from feedsvc.extract import times
 from feedsvc.extract.clean import clean_body, is_chrome
 from feedsvc.extract.html.dom import (
     _TREE,
+    TITLE_WORDS,
     Tag,
     Text,
     _ancestor,
@@ -31,6 +32,7 @@ from feedsvc.extract.html.dom import (
 from feedsvc.extract.html.fields import (
     _CATEGORY_HINTS,
     _OUTLET_HINTS,
+    _bare_block,
     _cited,
     _Fields,
     _find_when,
@@ -48,7 +50,7 @@ from feedsvc.extract.html.page import _article_like, _Page, _stamp
 
 _HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 _PARAGRAPH = frozenset({"p"})  # h1 is the page's own title, never a card's
-_TITLE_HINTS = frozenset({"title", "headline", "heading", "hed"})
+_TITLE_HINTS = TITLE_WORDS
 _NAME_HINTS = _OUTLET_HINTS | _CATEGORY_HINTS  # the meta line's parts kept out of the snippet
 
 
@@ -58,6 +60,7 @@ class _Headline:
     element: Tag  # the heading (or the link itself) whose text is the title
     key: str  # the link target: several links to one story are one headline
     strong: bool  # a heading or a title-classed link, not just a long link text
+    base: Tag | None = None  # where its card starts when not at the link (an overlay link's card)
 
 
 def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
@@ -69,10 +72,17 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
         if id(a) in fenced or not href or href.startswith(("mailto:", "tel:")):
             continue
         heading = _heading(a)
+        base = None
         if heading is None:
             if plain and not _get_text(a).strip():
-                continue  # its title would be its text or a part of it, which is empty: an image link
-            heading = _hinted_title(a)
+                # its title would be its text or a part of it, which is empty: an image link, unless it
+                # is a card's overlay naming an unlinked headline beside it
+                overlaid = _overlaid_title(a)
+                if overlaid is None:
+                    continue
+                heading, base = overlaid
+            else:
+                heading = _hinted_title(a)
         strong = heading is not None or _has_hint(a, _TITLE_HINTS)
         element = heading if heading is not None else _inner_title(a)
         title = _text(element)
@@ -82,7 +92,7 @@ def _headlines(root: Tag, fence: _Fence) -> list[_Headline]:
         # A script-driven card ("#", "javascript:") is still a story, without a URL; its title tells it apart.
         key = href if _navigable(href) else f"title:{title}"
         if strong or (size >= 5 and _ancestor(a, _PARAGRAPH) is None):
-            found.append(_Headline(a, element, key, strong))
+            found.append(_Headline(a, element, key, strong, base))
     return found
 
 
@@ -160,13 +170,52 @@ def _heading(a: Tag) -> Tag | None:
     return next(a.iterancestors(*_HEADING_TAGS), None)
 
 
+def _overlaid_title(a: Tag) -> tuple[Tag, Tag] | None:
+    """The headline an empty link stretched over its card names by its aria-label (or title): the card's
+    heading holds no link of its own, and the link's label is its text (the Guardian's fronts: "<a
+    aria-label='Otters return …' class=dcr-2yd10d></a> … <h3><div>Kicker</div><span>Otters return …</span>
+    </h3>"). The element in the heading whose text the label is (or starts with: "… – video") is the
+    title, so a kicker the heading holds beside it stays out. Looked for up to two levels above the link;
+    with the title, the element holding both, where the card starts."""
+    label = clean_line(a.get("aria-label") or a.get("title") or "").casefold()
+    if _size(label) < 3:
+        return None
+    box = a
+    for _ in range(2):
+        box = box.getparent()
+        if box is None:
+            return None
+        for heading in box.iterdescendants(*_HEADING_TAGS):
+            if (
+                next(heading.iter("a"), None) is not None
+                or next(heading.iterancestors("a"), None) is not None
+            ):
+                continue
+            for el in (heading, *_tags(heading)):
+                text = _text(el).casefold()
+                if text and _size(text) >= 3 and (text == label or label.startswith(text)):
+                    return el, box
+    return None
+
+
 def _hinted_title(a: Tag) -> Tag | None:
     """A link without a heading: itself when its parent is title-classed, else a title-classed element in
     it."""
     parent = a.getparent()
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
-    return next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
+    found = next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
+    while found is not None and len(found):
+        # a title-classed element inside it holding a headline's words is the headline itself, and what
+        # is beside it a label (CNN: "<div class=container__headline><span class=…text-label>Live updates
+        # </span><span class=container__headline-text>Storm Edda …</span></div>")
+        inner = next(
+            (el for el in _tags(found) if _has_hint(el, _TITLE_HINTS) and _size(_text(el)) >= 3), None
+        )
+        if inner is None:
+            break
+        found = inner
+    return found
 
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:
@@ -197,7 +246,7 @@ def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Head
     chosen: dict[int, tuple[_Headline, Tag]] = {}
     for h in headlines:
         counts = strong if h.strong else every
-        box = h.anchor
+        box = h.base if h.base is not None and id(h.base) not in stops else h.anchor
         while (
             (parent := box.getparent()) is not None
             and id(parent) not in stops
@@ -285,7 +334,10 @@ def _row_shape(row: Tag) -> tuple[object, ...]:
     return (row.get("class"), *((cell.tag, cell.get("class"), cell.get("colspan")) for cell in row))
 
 
-def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _Fields:
+def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None, strong: bool = True) -> _Fields:
+    """A card's fields. A bare <div> after the headline is its summary only under a strong headline (a
+    heading, a title-classed link): a plain link's card may be a paragraph's worth of an article around a
+    "Related" link, whose body text is not that link's summary."""
     title = _text(title_el)
     fence = _Fence([title_el])
     when = _find_when(card, fence, page.language)
@@ -305,7 +357,11 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     )
     used = [title_el, when.line if when else None, *_hinted(card, _NAME_HINTS, fence)]
     kept_out = _Fence(used)
-    snippet = _snippet(card, kept_out, title) or _run_on(card, title_el, kept_out)
+    snippet = (
+        _snippet(card, kept_out, title)
+        or _run_on(card, title_el, kept_out)
+        or (_bare_block(card, title_el, kept_out) if strong else None)
+    )
     machines = [when.machine if when else None, listed.published if listed else None]
     published, published_text = _stamp(page, machines, when.text if when else None)
     return _Fields(
@@ -320,16 +376,29 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None) -> _
     )
 
 
-def _is_story(page: _Page, fields: _Fields) -> bool:
+def _is_story(page: _Page, fields: _Fields, strong: bool = False) -> bool:
     """A card is a story when, beside its headline, it shows an outlet, a time or a snippet: a bare menu or
     "Related" link shows none of them and is navigation. A blurb alone does not make a story of a link to
     a page of the site itself that is no article ("Get the app" -> /apps, "Our newsletters" ->
-    /newsletters): that is the site promoting itself."""
+    /newsletters): that is the site promoting itself. A strong headline (a heading, a title-classed link)
+    whose address names its day ("/2025/08/19/europe/harbour-storm-intl") is a story with nothing beside
+    it: CNN's fronts show headlines and pictures only, and a menu links to sections, not to days."""
     if not fields.title:
         return False
     if fields.outlet or fields.published_text:
         return True
+    if strong and fields.url and "/20" in fields.url and _DATED_PATH_RE.search(fields.url):
+        return True
     return bool(fields.body) and not _own_non_article(page, fields.url)
+
+
+# A day in an address's path: "/2025/08/19/", "/2025/aug/19/" (the Guardian), "/2025-08-19/" or
+# "/2025-08-19-slug".
+_DATED_PATH_RE = re.compile(
+    r"/20\d\d/(?:0?[1-9]|1[0-2]|[a-z]{3})/(?:0?[1-9]|[12]\d|3[01])/"
+    r"|/20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[/-]|$)",
+    re.IGNORECASE,
+)
 
 
 def _own_non_article(page: _Page, url: str | None) -> bool:

@@ -50,6 +50,10 @@ _CHROME_PREFIXES = (
     "advert",
     "sponsor",
 )
+# The chrome prefixes that are never a kind of post beside a headline's class (see _chrome_raw).
+_HARD_CHROME_PREFIXES = tuple(p for p in _CHROME_PREFIXES if p not in ("newsletter", "subscri"))
+# Class words naming a headline ("post-preview-title", "card-headline", "hed").
+TITLE_WORDS = frozenset({"title", "headline", "heading", "hed"})
 _CHROME_WORDS = frozenset({
     "ad", "ads", "adslot", "adunit", "adsbygoogle", "dfp", "onetrust", "cmp", "popup", "modal", "breadcrumb",
     "breadcrumbs", "share", "shares", "sharing", "sharebar", "sharetools", "sharethis", "addthis", "social",
@@ -173,6 +177,7 @@ class _Tree:
     memo: dict[tuple[str, int], tuple[int, Any, Any]] = field(default_factory=dict)
     texts: _TextIndex | None = None  # every text run of the tree as it stood at one edit count
     itemprops: bool = True  # whether an element of the page may have an itemprop (False: none has)
+    testids: bool = True  # whether an element of the page may have a data-testid (False: none has)
     # whether an element may have a data attribute naming a time (fields._stamped; False: none has): edits
     # only take elements away or wrap a text in a bare <span>, so a page that had none never gains one
     time_attributes: bool = True
@@ -319,8 +324,24 @@ def _has_hint(el: Tag, hints: frozenset[str]) -> bool:
 
 @lru_cache(maxsize=8192)
 def _chrome_raw(raw: str) -> bool:
-    """Whether a class or id value holds a chrome word (the words of "a b" are those of "a" and "b")."""
-    return any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in _words_of(raw))
+    """Whether a class or id value holds a chrome word (the words of "a b" are those of "a" and "b").
+
+    A headline's class may name the kind of post beside it: "post-preview-title newsletter" is a newsletter
+    issue's title on a Substack archive, "title subscriber-only" a paywalled post's. A "newsletter" or
+    "subscri…" class of its own beside a class naming a title is that kind, not a sign-up box; within the
+    title's own class ("newsletter-title") it still is one, as is every other chrome word anywhere."""
+    words = _words_of(raw)
+    if not any(w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES) for w in words):
+        return False
+    tokens = raw.split()
+    if len(tokens) < 2 or words.isdisjoint(TITLE_WORDS):
+        return True
+    titled = {token for token in tokens if not _words_of(token).isdisjoint(TITLE_WORDS)}
+    return any(
+        w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES if token in titled else _HARD_CHROME_PREFIXES)
+        for token in tokens
+        for w in _words_of(token)
+    )
 
 
 def _sponsor_words(el: Tag, prefixes_only: bool) -> bool:
@@ -355,6 +376,12 @@ def _tags_or_itemprops(root: Tag, name: str) -> Iterator[Tag]:
     others: on a page where no element has an itemprop (most listings), only those named ``name``, found
     in C instead of looking at every element."""
     return _tags(root) if _has_itemprops() else _tags(root, name)
+
+
+def _has_testids() -> bool:
+    """Whether an element of the page may have a data-testid: False only when its source never names one
+    (see :func:`_parse`); True outside an extraction."""
+    return _TREE.get().testids
 
 
 def _has_itemprops() -> bool:
@@ -507,22 +534,23 @@ def _parse(text: str) -> _Parsed | None:
     state = _Tree(ruby=next(root.iter("rt", "rp"), None) is not None)
     # Attribute names are the source's, ASCII lower-cased: a source that never names an itemprop has none
     # (looked for in C, where a walk over the elements would ask each for it).
-    state.itemprops, state.time_attributes = _source_names(text)
+    state.itemprops, state.time_attributes, state.testids = _source_names(text)
     keeps_spaces = next(root.iter(*_KEEPS_SPACES), None) is not None
     state.alive = list(root.iter())
     elements, depth = _walk_texts(state, root, state.alive, collapse=True, keeps_spaces=keeps_spaces)
     return _Parsed(root, state, _trailing_runs(text), elements, depth)
 
 
-def _source_names(text: str) -> tuple[bool, bool]:
-    """Whether ``text`` holds "itemprop", and a "data-" name that goes on to "time" or "date" (a data
-    attribute naming a time, :data:`_DATA_NAME_RE`), in any ASCII case: a page without them has
-    no such attribute, and its elements need not be asked for one. Lower-casing a page's UTF-8 bytes (ASCII
-    letters only, as the parser lower-cases attribute names) costs a third of lower-casing its str; no
-    other character lower-cases into one of these letters (the Kelvin sign's "k" is none of them, "İ"
-    becomes two characters). ``text`` has no lone surrogate (:func:`_parseable`)."""
+def _source_names(text: str) -> tuple[bool, bool, bool]:
+    """Whether ``text`` holds "itemprop", a "data-" name that goes on to "time" or "date" (a data
+    attribute naming a time, :data:`_DATA_NAME_RE`), and "data-testid", in any ASCII case: a page without
+    them has no such attribute, and its elements need not be asked for one. Lower-casing a page's UTF-8
+    bytes (ASCII letters only, as the parser lower-cases attribute names) costs a third of lower-casing its
+    str; no other character lower-cases into one of these letters (the Kelvin sign's "k" is none of them,
+    "İ" becomes two characters). ``text`` has no lone surrogate (:func:`_parseable`)."""
     low = text.encode("utf-8").lower()
-    return b"itemprop" in low, any(b"time" in name or b"date" in name for name in _DATA_NAME_RE.findall(low))
+    timed = any(b"time" in name or b"date" in name for name in _DATA_NAME_RE.findall(low))
+    return b"itemprop" in low, timed, b"data-testid" in low
 
 
 # A "data-" name runs to a space, quote, ">", "/" or "=": each run is read once (a lazy search for "time"

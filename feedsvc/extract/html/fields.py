@@ -26,6 +26,7 @@ from feedsvc.extract.html.dom import (
     _find,
     _get_text,
     _has_itemprops,
+    _has_testids,
     _is_label,
     _is_tag,
     _lines,
@@ -40,6 +41,7 @@ from feedsvc.extract.html.dom import (
     _text,
     _text_parent,
     _TextIndex,
+    _within,
     _words_of,
     clean_line,
 )
@@ -50,7 +52,14 @@ _OUTLET_HINTS = frozenset(
     {"source", "provider", "outlet", "publisher", "attribution", "sitename", "publication"}
 )
 _CATEGORY_HINTS = frozenset({"category", "categories", "kicker", "eyebrow", "rubric", "topic"})
-_TAG_HINTS = frozenset({"tag"})  # a link to a tag's page (Lobsters' a.tag); a span classed "tag" is a badge
+_TAG_HINTS = frozenset({"tag"})  # a tag's link (Lobsters' a.tag) or label (BBC's card-metadata-tag)
+# What a label classed "tag" says when it marks the kind or the access of a story, not its topic.
+_BADGES = frozenset({
+    "premium", "exclusive", "video", "videos", "live", "breaking", "breaking news", "new", "podcast", "audio",
+    "gallery", "photos", "watch", "listen", "sponsored", "paid", "paid content", "members", "members only",
+    "subscriber", "subscribers", "subscribers only", "free", "updated", "trending", "popular", "featured",
+    "promoted", "ad", "advertisement", "plus", "pro",
+})  # fmt: skip
 _SNIPPET_HINTS = frozenset({
     "summary", "snippet", "excerpt", "description", "desc", "dek", "teaser", "standfirst", "abstract",
     "blurb",
@@ -280,7 +289,7 @@ def _phrase(text: str, languages: str | None) -> str | None:
     if _SEPARATOR_RE.search(line) and (whole := times.strip_icon(line, languages)):
         return whole  # a dateline whose clock follows a dash ("Tue, 08/19/2025 - 09:12") is one time
     for part in _SEPARATOR_RE.split(line):
-        phrase = times.strip_icon(part, languages)
+        phrase = times.strip_icon(part, languages) or _byline_time(part, languages)
         glued = (
             None
             if phrase
@@ -288,7 +297,35 @@ def _phrase(text: str, languages: str | None) -> str | None:
         )
         if phrase or glued:
             return phrase or (glued[1] if glued else None)
+        if dated := _byline_time(part, languages):
+            return dated
     return None
+
+
+def _byline_time(part: str, languages: str | None) -> str | None:
+    """The time a byline sentence gives in the middle of its line: "Posted by Rosa Hartley on 19 Aug 2025
+    in Local", "Posted on August 19, 2025 by admin", "By Rosa Hartley, 19 Aug 2025 under Council" (a blog
+    theme's meta line, plain text). The line starts with a posting verb or "By", the time follows "on",
+    "at" or the name's comma, and what may follow it is the category or the author, after "in", "by" or
+    "under"."""
+    if " on " not in part and " at " not in part and ", " not in part:  # most lines: substring tests
+        return None
+    match = _BYLINE_RE.match(part)
+    if match is None or not (match["verb"] or match["who"]):
+        return None
+    tail = match["tail"]
+    for end in (*(cut.start() for cut in _BYLINE_TAIL_RE.finditer(tail)), len(tail)):
+        if phrase := times.strip_icon(tail[:end], languages):
+            return phrase
+    return None
+
+
+_BYLINE_RE = re.compile(
+    r"^(?:(?P<verb>posted|published|written|submitted|filed|added)\s+)?"
+    r"(?:by\s+(?P<who>[^\d,;]{1,60}?)(?:,|\s+on|\s+at)|on|at)\s+(?P<tail>.+)$",
+    re.IGNORECASE,
+)
+_BYLINE_TAIL_RE = re.compile(r",?\s+(?:in|by|under|filed under)\s+", re.IGNORECASE)
 
 
 def _comma_split(part: str, languages: str | None = None) -> tuple[str, str] | None:
@@ -418,8 +455,8 @@ def _outlet_in_parts(
                 parts.append(None)
                 continue
             glued = _comma_split(part, languages) or times.split_glued(part, languages=languages)
-            if part == phrase or times.strip_icon(part, languages):
-                parts.append(_TIME)
+            if part == phrase or times.strip_icon(part, languages) or _byline_time(part, languages):
+                parts.append(_TIME)  # (a byline sentence's name is its reporter's)
             elif glued:
                 parts.extend([_outlet_name(glued[0], byline_is_author), _TIME])
             else:
@@ -441,6 +478,8 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     name = clean_line(text).strip(" •·|-–—:©")
     if byline_is_author and name[:3].lower() == "by ":
         return None  # "By Jane Doe": a reporter, not an outlet
+    if _POSTED_BY_RE.match(name):
+        return None  # "Posted by Rosa Hartley (on)": a reporter or a user, whatever the line
     name = _OUTLET_PREFIX_RE.sub("", name).strip()
     if not name or len(name) > 60 or len(name.split()) > 8 or name.endswith((".", "!", "?", ",")):
         return None
@@ -456,6 +495,13 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     if times.strip_icon(name) or _PHOTO_CREDIT_RE.search(name):
         return None
     return None if is_chrome(name) else name
+
+
+# A byline's start, or its piece left before a date ("Rosa Hartley on" of "By Rosa Hartley on 19 Aug"):
+# a person.
+_POSTED_BY_RE = re.compile(
+    r"^(?:posted|written|submitted|added|uploaded|shared)\s+by\b|\s(?:on|at)$", re.IGNORECASE
+)
 
 
 def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
@@ -591,14 +637,22 @@ def _hinted(scope: Tag, hints: frozenset[str], fence: _Fence) -> Iterator[Tag]:
 
 def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
     """The elements in ``scope`` (outside figures) with an outlet, category or snippet hint, each with its
-    marks (its class and id words, and its lower-cased itemprop): a card's fields ask for them several
-    times, each time for other hints."""
+    marks (the words of its class, id and data-testid, and its lower-cased itemprop): a card's fields ask
+    for them several times, each time for other hints. A data-testid names what an element is as plainly as
+    a class does where the classes are hashes (BBC's ``class="sc-4e537b1-2 eRsxHt"
+    data-testid="card-metadata-tag"``)."""
     found: list[tuple[Tag, frozenset[str]]] = []
     itemprops = _has_itemprops()
+    testids = _has_testids()
     figures: bool | None = None  # whether the page has a <figure>, looked up at the first hint
     for el in _tags(scope):
         get = el.get
-        marks = _hint_marks(get("class"), get("id"), get("itemprop") if itemprops else None)
+        marks = _hint_marks(
+            get("class"),
+            get("id"),
+            get("itemprop") if itemprops else None,
+            get("data-testid") if testids else None,
+        )
         if marks is None:
             continue
         if figures is None:
@@ -609,10 +663,13 @@ def _hint_bearers(scope: Tag) -> list[tuple[Tag, frozenset[str]]]:
 
 
 @lru_cache(maxsize=8192)
-def _hint_marks(classes: str | None, ident: str | None, itemprop: str | None) -> frozenset[str] | None:
-    """The marks of an element with these class, id and itemprop values (see :func:`_hint_bearers`), None
-    when they hold no hint: cards repeat their class lists."""
-    marks = _words_of(f"{classes or ''} {ident or ''}") if classes or ident else frozenset()
+def _hint_marks(
+    classes: str | None, ident: str | None, itemprop: str | None, testid: str | None = None
+) -> frozenset[str] | None:
+    """The marks of an element with these class, id, itemprop and data-testid values (see
+    :func:`_hint_bearers`), None when they hold no hint: cards repeat their class lists."""
+    named = classes or ident or testid
+    marks = _words_of(f"{classes or ''} {ident or ''} {testid or ''}") if named else frozenset()
     if itemprop:
         marks = marks | {itemprop.lower()}
     return None if marks.isdisjoint(_HINTS) else marks
@@ -695,16 +752,23 @@ def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
 
 def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     """A block's category: the link its CMS marks as the category (WordPress' ``rel="category tag"``), else
-    an element whose class names a category or kicker, else a link to a tag (``rel="tag"``, or a link
-    classed "tag": a ``<span class="tag">Premium</span>`` is a badge)."""
+    an element whose class names a category or kicker, else a tag (``rel="tag"``, a link classed "tag", BBC's
+    ``<span data-testid="card-metadata-tag">Europe</span>``; a ``<span class="tag">Premium</span>`` is a
+    badge). Of a hinted element holding another
+    (AllSides' "<div class=date-topic>August 19th, 2025 <div class=story-id-page-topic><a>Labor</a></div>
+    </div>"), the inner one is the field, the outer its row."""
     tagged = _rel_links(scope, fence)
-    categories = (*(a for a, rel in tagged if "category" in rel), *_hinted(scope, _CATEGORY_HINTS, fence))
-    tag_links = (el for el in _hinted(scope, _TAG_HINTS, fence) if el.tag == "a" and el.get("href"))
-    tags = (*(a for a, rel in tagged if "tag" in rel), *tag_links)
+    hinted = list(_hinted(scope, _CATEGORY_HINTS, fence))
+    last = len(hinted) - 1
+    finest = [el for i, el in enumerate(hinted) if i == last or not _within(hinted[i + 1], el)]
+    categories = (*(a for a, rel in tagged if "category" in rel), *finest)
+    tags = (*(a for a, rel in tagged if "tag" in rel), *_hinted(scope, _TAG_HINTS, fence))
     for read, elements in ((_field_value, categories), (_text, tags)):
         for el in elements:
             text = read(el)
             if text and len(text) <= 40 and not _is_label(text):
+                if read is _text and el.tag != "a" and text.casefold() in _BADGES:
+                    continue  # a badge classed "tag" (<span class="tag">Premium</span>), not a topic
                 return text
     return None
 
@@ -760,6 +824,35 @@ def _run_on(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
 
 
 _BLOCK_NAMES = frozenset({"div", "li", "td", "p", "article", "section", "dd", "blockquote"})
+_ELEMENT = etree.Element  # lxml's iter() filter for elements only (no comments or processing instructions)
+
+
+def _bare_block(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
+    """A summary in a <div> of its own after the headline, with no class that names it (the Guardian's
+    fronts: "<div class=dcr-14sd7ha>Researchers measured …</div>"): the first <div> after the headline
+    holding only text and inline formatting, in no link, outside ``fence``, of eight words at least (a
+    shorter one is a label, a byline or a count)."""
+    after = False
+    for el in scope.iter(_ELEMENT):
+        if el is title_el:
+            after = True
+        elif after and el.tag == "div" and not fence.touches(el) and _bare_text(el, scope):
+            text = _field_value(el)  # without a label before it ("<span class=label-opinion>Opinion</span>")
+            if len(text.split()) >= 8 and not is_chrome(text):
+                return text
+    return None
+
+
+def _bare_text(el: Tag, scope: Tag) -> bool:
+    """``el`` holds text and inline formatting only, in no link below ``scope``."""
+    if any(child.tag not in _INLINE_NAMES for child in el if _is_tag(child)):
+        return False
+    up = el.getparent()
+    while up is not None and up is not scope:
+        if up.tag == "a":
+            return False
+        up = up.getparent()
+    return True
 
 
 def _in_flow(el: Tag, block: Tag) -> bool:

@@ -232,7 +232,7 @@ def _main_story(page: _Page, main: _Main, cards: list[Tag]) -> _Fields | None:
         category=_main_category(page, main, fence),
         published=published,
         published_text=published_text,
-        body=_main_body(page, main, _Fence(cards), article),
+        body=_main_body(page, main, cards, article),
         image=page_image(page) or _body_image(page, main, cards),
     )
 
@@ -395,12 +395,14 @@ def _reader_wins(reader: tuple[str, ...], dom: tuple[str, ...]) -> bool:
     return (kept >= 0.6 and len(got) >= 1.25 * len(shown)) or (kept < 0.6 and len(got) >= 2 * len(shown))
 
 
-def _main_body(page: _Page, main: _Main, fence: _Fence, article: Article | None = None) -> tuple[str, ...]:
+def _main_body(page: _Page, main: _Main, cards: list[Tag], article: Article | None = None) -> tuple[str, ...]:
     """The article reader's body where it holds clearly more than the DOM paragraphs; else DOM paragraphs as
     shown; else JSON-LD articleBody; else the page's description as one paragraph."""
-    body = _dom_body(main, fence)
-    if article is not None and _reader_wins(article.body, body):
-        return article.body
+    body = _dom_body(main, _Fence(cards))
+    if article is not None:
+        read = _not_in_cards(article.body, cards)
+        if _reader_wins(read, body):
+            return read
     if body:
         return body
     article_body = (page.ld or {}).get("articleBody")
@@ -408,6 +410,16 @@ def _main_body(page: _Page, main: _Main, fence: _Fence, article: Article | None 
         return clean_body(re.split(r"\n\s*\n|\n", article_body))
     description = page.meta.get("og:description") or page.meta.get("description")
     return clean_body([description]) if description else ()
+
+
+def _not_in_cards(paragraphs: tuple[str, ...], cards: list[Tag]) -> tuple[str, ...]:
+    """The article reader's paragraphs without those that are a card's text: the reader reads the page as a
+    whole, and a story page that lists other outlets' coverage of its story (an AllSides roundup: each
+    outlet's headline, name and snippet under the summary) holds their snippets, which are theirs."""
+    if not cards or not paragraphs:
+        return paragraphs
+    shown = "\n".join(_text(card) for card in cards)
+    return tuple(p for p in paragraphs if p not in shown)
 
 
 def _whole(page: _Page, main: _Main) -> bool:

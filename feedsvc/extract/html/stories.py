@@ -115,10 +115,10 @@ def _auto_stories(page: _Page, profile: SiteProfile | None) -> list[tuple[_Field
         # A sub-link inside a card already taken is part of that card, not a story of its own.
         if not taken.isdisjoint(map(id, box.iterancestors())) or _sponsored(box):
             continue
-        fields = _card_fields(page, box, h.element, h.anchor)
+        fields = _card_fields(page, box, h.element, h.anchor, h.strong)
         if profile is not None:
             fields = _override(page, box, profile, fields)
-        if _is_story(page, fields):
+        if _is_story(page, fields, h.strong):
             cards.append((fields, box))
             taken.add(id(box))
     stories: list[tuple[_Fields, Tag | None]] = list(cards)
