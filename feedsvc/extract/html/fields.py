@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 
 from lxml import etree
 
@@ -514,7 +515,7 @@ def _shown_host(scope: Tag, fence: _Fence, url: str) -> str | None:
         return None  # no DNS name is longer (and the domains above a longer one cost its square)
     labels = host.lower().split(".")
     names = [".".join(labels[i:]) for i in range(len(labels) - 1)]  # the host and the domains above it
-    text = _get_text(scope).lower()
+    text = _get_text(scope)  # (sites print addresses in lower case: no lower-cased copy of every card)
     if not any(name in text for name in names):
         return None  # no text of the card names the site (substring tests in C: most cards)
     host = names[0]
@@ -719,6 +720,8 @@ def _cited(scope: Tag, fence: _Fence, title_el: Tag) -> str | None:
     text after the reporter's name and "/". A cite holding an address ("https://example.com › news") names
     none."""
     cite = None
+    if not _page_has("cite"):
+        return None
     for el in scope.iter():
         if el is title_el:
             break
@@ -738,8 +741,8 @@ def _cited(scope: Tag, fence: _Fence, title_el: Tag) -> str | None:
 def _badge_name(img: Tag) -> str | None:
     """The source an image's alt names when the image is a badge or logo; a photo's alt ("REUTERS" on a
     Reuters picture, its caption "REUTERS" beside it) names no outlet (images.is_photo)."""
-    alt = img.get("alt")
-    return None if not alt or is_photo(img) else _logo_name(alt)
+    name = _logo_name(img.get("alt"))  # (most photos' alts name nothing: that is read first, from a cache)
+    return None if name is None or is_photo(img) else name
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
@@ -754,15 +757,14 @@ def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     """A block's category: the link its CMS marks as the category (WordPress' ``rel="category tag"``), else
     an element whose class names a category or kicker, else a tag (``rel="tag"``, a link classed "tag", BBC's
     ``<span data-testid="card-metadata-tag">Europe</span>``; a ``<span class="tag">Premium</span>`` is a
-    badge). Of a hinted element holding another
-    (AllSides' "<div class=date-topic>August 19th, 2025 <div class=story-id-page-topic><a>Labor</a></div>
-    </div>"), the inner one is the field, the outer its row."""
+    badge). Of a hinted element holding another (AllSides' "<div class=date-topic>August 19th, 2025 <div
+    class=story-id-page-topic><a>Labor</a></div></div>"), the inner one is the field, the outer its row."""
     tagged = _rel_links(scope, fence)
     hinted = list(_hinted(scope, _CATEGORY_HINTS, fence))
     last = len(hinted) - 1
     finest = [el for i, el in enumerate(hinted) if i == last or not _within(hinted[i + 1], el)]
     categories = (*(a for a, rel in tagged if "category" in rel), *finest)
-    tags = (*(a for a, rel in tagged if "tag" in rel), *_hinted(scope, _TAG_HINTS, fence))
+    tags = chain((a for a, rel in tagged if "tag" in rel), _hinted(scope, _TAG_HINTS, fence))  # if need be
     for read, elements in ((_field_value, categories), (_text, tags)):
         for el in elements:
             text = read(el)
@@ -777,12 +779,21 @@ def _rel_links(scope: Tag, fence: _Fence) -> list[tuple[Tag, frozenset[str]]]:
     """The links in ``scope`` (outside ``fence``) whose rel marks a category or a tag, each with its rel
     words: ``<a href="/category/local/" rel="category tag">Local</a>`` (WordPress' cat-links, "Posted in
     Local"), ``<a rel="tag">``."""
+    alive = _TREE.get().alive
+    if alive and not _remembered("rel links", alive[0], _marked_rel_links):
+        return []  # no link of the page marks one (most listings: one look per page, not one per card)
     found = []
     for a in _rel_bearers(scope):
         rel = frozenset((a.get("rel") or "").lower().split())
         if rel & _REL_WORDS and not fence.covers(a):
             found.append((a, rel))
     return found
+
+
+def _marked_rel_links(root: Tag) -> bool:
+    """Whether a link of the page marks a category or a tag (its links with a rel found in C: most pages
+    have few, and many a listing none)."""
+    return any(_REL_WORDS.intersection((a.get("rel") or "").lower().split()) for a in _rel_bearers(root))
 
 
 _REL_WORDS = frozenset({"category", "tag"})

@@ -249,6 +249,8 @@ def is_photo(img: Tag) -> bool:
     known = [side for side in size.values() if side is not None]
     if known and max(known) >= _PHOTO_SIDE and min(known) >= _MIN_PHOTO_SIDE:
         return True  # (a wordmark logo is wide and short: 120x24)
+    if known and max(known) < _MIN_PHOTO_SIDE:
+        return False  # icon-sized as declared (a time or source icon of 12-48 px), wherever it sits
     srcset = get("srcset") or get("data-srcset") or ""
     if srcset and any(wide and size >= _PHOTO_WIDTH for _, size, wide in parse_srcset(srcset)):
         return True
