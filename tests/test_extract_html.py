@@ -1816,3 +1816,132 @@ def test_the_innermost_title_classed_element_is_the_headline_and_a_label_beside_
         page(f"<main>{_headline_card('/2025/08/19/world/live-news/storm-edda', headline)}</main>")
     )
     assert story.title == "Storm Edda batters the coast as rivers rise"
+
+
+# -- a second review's findings on the section-front rules (each failed before its fix) ------------------
+
+
+def test_overlay_links_beside_many_unlinked_headings_cost_one_pass() -> None:
+    # each empty labelled link searched every heading of its container: 25 s for 2,000 of them
+    links = "".join(f'<a href="/s/{i}" aria-label="Otters return to the river {i}"></a>' for i in range(2000))
+    heads = "".join(f"<h3>Some other heading text {i}</h3>" for i in range(2000))
+    with _cpu_seconds_at_most(2.0):
+        parse(page(f"<main><div><div>{links}{heads}</div></div></main>"))
+
+
+_LONG_SENTENCES = [
+    "The town council voted on Tuesday to build a new sea wall along the harbour front, after two winters"
+    " of flooding damaged shops and homes.",
+    "The wall, costing an estimated four million pounds, will be raised by a metre along its whole length"
+    " and fitted with flood gates at the slipway.",
+    "Councillor Mark Reed said the vote was the most important the council had taken in a decade, and that"
+    " work would begin in the spring.",
+    "Residents at a public meeting last month had asked for the work to start sooner, saying another winter"
+    " without protection would ruin businesses.",
+    "The council said it would apply for government funding to cover half of the cost, with the rest raised"
+    " through a local levy over ten years.",
+]
+_WALL = "Council approves new harbour wall"
+
+
+def test_an_inline_related_headline_among_div_paragraphs_is_no_card_with_the_articles_text() -> None:
+    # a bare <div> after the related headline became its summary, and the article lost its body
+    prose = [f"<div>{sentence}</div>" for sentence in _LONG_SENTENCES]
+    related = (
+        '<div class="inline-related"><h4><a href="/news/harbour-flooding-survey">Harbour flooding survey'
+        " finds hundreds of homes at risk</a></h4></div>"
+    )
+    body = "".join(prose[:2]) + related + "".join(prose[2:])
+    head = (
+        f'<meta property="og:type" content="article"><meta property="og:title" content="{_WALL}">'
+        '<meta property="article:published_time" content="2025-08-19T09:12:00Z">'
+    )
+    stories = parse(page(f'<main><h1>{_WALL}</h1><div class="article-body">{body}</div></main>', head=head))
+    assert [s.title for s in stories] == [_WALL]
+    assert len(stories[0].body) == len(_LONG_SENTENCES)
+
+
+@pytest.mark.parametrize(
+    ("inner", "title"),
+    [
+        (
+            '<span class="card-title__kicker">Live updates from the coast</span>'
+            " Storm Edda batters towns overnight",
+            "Live updates from the coast Storm Edda batters towns overnight",
+        ),
+        (
+            '<span class="title-label">Opinion by Jane Doe</span> <span>Why the harbour wall matters</span>',
+            "Opinion by Jane Doe Why the harbour wall matters",
+        ),
+        (
+            'Ferry fares rise again this autumn <span class="title-badge">new this week</span>',
+            "Ferry fares rise again this autumn new this week",
+        ),
+    ],
+)
+def test_a_label_classed_as_a_title_inside_the_title_is_not_the_headline(inner: str, title: str) -> None:
+    # the label, kicker or badge became the headline (fewer words than the rest: it is no headline)
+    link = f'<a href="/n/1"><div class="card-title">{inner}</div></a>'
+    assert [s.title for s in parse(page(f'<div class="card">{link}<span>2 hours ago</span></div>'))] == [
+        title
+    ]
+
+
+@pytest.mark.parametrize(
+    ("meta", "category"),
+    [
+        ('<div class="post-category"><i class="category-icon"></i> <a>Politics</a></div>', "Politics"),
+        ('<div class="category"><span class="category-label">Category</span> <a>Roads</a></div>', "Roads"),
+        ('<span class="kicker">Coast <span class="kicker-sep">|</span></span>', "Coast"),
+        ('<div class="tag-list"><a href="/t/p">Politics</a> <a href="/t/c">Coast</a></div>', "Politics"),
+        ('<span class="tag-count">12</span>', None),
+        ('<span class="tag">5 min read</span>', None),
+        ('<span class="tag-label">Tags:</span> <a class="tag" href="/t/schools">Schools</a>', "Schools"),
+    ],
+)  # fmt: skip
+def test_a_category_is_a_topics_name_not_its_label_icon_count_or_list(
+    meta: str, category: str | None
+) -> None:
+    heading = f'<h2><a href="/a/2025/wall">{ROWS[0][0]}</a></h2>'
+    html = page(f'<article class="post">{heading}{meta} <span>2 hours ago</span></article>')
+    assert parse(html)[0].category == category
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Jane Doe on August 19th, 2025",
+        "Posted in News on August 19th, 2025",
+        "Filed by Jane Doe on the 19th of August 2025",
+    ],
+)
+def test_a_bylines_piece_before_its_date_is_never_the_outlet(line: str) -> None:
+    story = parse(page(card(ROWS[0][0], "/a/2025/x", line)))[0]
+    assert story.outlet is None and story.published == datetime(2025, 8, 19, tzinfo=UTC)
+
+
+def test_a_link_to_a_days_archive_is_no_story() -> None:
+    days = "".join(
+        f'<h4><a href="/2025/08/{d}/">{w}, August {d}</a></h4>' for w, d in (("Sat", 16), ("Sun", 17))
+    )
+    dated = (
+        '<div class="post"><h2><a href="/2025/08/18/wall/">Council approves the harbour wall</a></h2></div>'
+    )
+    stories = parse(page(f'<main>{dated}<div class="archive-days">{days}</div></main>'))
+    assert [s.title for s in stories] == ["Council approves the harbour wall"]
+
+
+def test_a_sign_up_box_classed_beside_a_title_is_still_chrome() -> None:
+    link = (
+        '<a href="https://news.example.com/subscribe?utm_source=cta">Get the Harbour Weekly in your inbox</a>'
+    )
+    box = f'<div class="subscribe-box title"><h3>{link}</h3><p>Join readers of our Friday round-up.</p></div>'
+    assert [s.title for s in parse(page(f"<main>{GOOD}{box}</main>"))] == [
+        "Ceasefire talks resume in Cairo on Monday"
+    ]
+
+
+def test_drupals_submitted_by_line_keeps_its_clock_time() -> None:
+    meta = "Submitted by admin on Mon, 08/18/2025 - 13:05"
+    story = parse(page(card(ROWS[0][0], "/node/42", meta)), order="MDY")[0]
+    assert story.published == datetime(2025, 8, 18, 13, 5, tzinfo=UTC) and story.outlet is None

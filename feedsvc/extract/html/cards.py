@@ -21,6 +21,7 @@ from feedsvc.extract.html.dom import (
     _get_text,
     _has_hint,
     _is_label,
+    _remembered,
     _set_text,
     _strings,
     _tags,
@@ -185,17 +186,33 @@ def _overlaid_title(a: Tag) -> tuple[Tag, Tag] | None:
         box = box.getparent()
         if box is None:
             return None
-        for heading in box.iterdescendants(*_HEADING_TAGS):
-            if (
-                next(heading.iter("a"), None) is not None
-                or next(heading.iterancestors("a"), None) is not None
-            ):
-                continue
-            for el in (heading, *_tags(heading)):
-                text = _text(el).casefold()
-                if text and _size(text) >= 3 and (text == label or label.startswith(text)):
-                    return el, box
+        for el, text in _remembered("overlay titles", box, _unlinked_titles):
+            if text == label or label.startswith(text):
+                return el, box
     return None
+
+
+def _unlinked_titles(box: Tag) -> list[tuple[Tag, str]]:
+    """The headings under ``box`` that hold no link and sit in none, as (element, folded text) for each
+    heading and each element in it with a title's words; none where ``box`` holds more headings than a
+    card does (a section or a page: read once per box, so a page of overlay links costs one pass each)."""
+    headings: list[Tag] = []
+    for heading in box.iterdescendants(*_HEADING_TAGS):
+        if len(headings) == _OVERLAY_HEADINGS:
+            return []
+        headings.append(heading)
+    found = []
+    for heading in headings:
+        if next(heading.iter("a"), None) is not None or next(heading.iterancestors("a"), None) is not None:
+            continue
+        for el in (heading, *_tags(heading)):
+            text = _text(el).casefold()
+            if text and _size(text) >= 3:
+                found.append((el, text))
+    return found
+
+
+_OVERLAY_HEADINGS = 4  # a card's headings: its headline, perhaps a kicker or a section's name
 
 
 def _hinted_title(a: Tag) -> Tag | None:
@@ -209,10 +226,11 @@ def _hinted_title(a: Tag) -> Tag | None:
         # a title-classed element inside it holding a headline's words is the headline itself, and what
         # is beside it a label (CNN: "<div class=container__headline><span class=…text-label>Live updates
         # </span><span class=container__headline-text>Storm Edda …</span></div>")
+        whole = _size(_text(found))
         inner = next(
-            (el for el in _tags(found) if _has_hint(el, _TITLE_HINTS) and _size(_text(el)) >= 3), None
-        )
-        if inner is None:
+            (el for el in _tags(found) if _has_hint(el, _TITLE_HINTS) and 2 * _size(_text(el)) > whole), None
+        )  # (most of its words: a kicker, label or badge classed "title-…" holds fewer)
+        if inner is None or _size(_text(inner)) < 3:
             break
         found = inner
     return found
@@ -395,10 +413,10 @@ def _is_story(page: _Page, fields: _Fields, strong: bool = False) -> bool:
 # A day in an address's path: "/2025/08/19/", "/2025/aug/19/" (the Guardian), "/2025-08-19/" or
 # "/2025-08-19-slug".
 _DATED_PATH_RE = re.compile(
-    r"/20\d\d/(?:0?[1-9]|1[0-2]|[a-z]{3})/(?:0?[1-9]|[12]\d|3[01])/"
-    r"|/20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[/-]|$)",
+    r"/20\d\d/(?:0?[1-9]|1[0-2]|[a-z]{3})/(?:0?[1-9]|[12]\d|3[01])/[^/?#]"
+    r"|/20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:/[^/?#]|-[^/?#])",
     re.IGNORECASE,
-)
+)  # (and a story's name after it: "/2025/08/17/" alone is the day's archive)
 
 
 def _own_non_article(page: _Page, url: str | None) -> bool:

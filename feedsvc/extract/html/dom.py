@@ -338,10 +338,18 @@ def _chrome_raw(raw: str) -> bool:
         return True
     titled = {token for token in tokens if not _words_of(token).isdisjoint(TITLE_WORDS)}
     return any(
-        w in _CHROME_WORDS or w.startswith(_CHROME_PREFIXES if token in titled else _HARD_CHROME_PREFIXES)
+        w in _CHROME_WORDS
+        or w.startswith(
+            _CHROME_PREFIXES if token in titled or not _KIND_TOKEN_RE.match(token) else _HARD_CHROME_PREFIXES
+        )
         for token in tokens
         for w in _words_of(token)
     )
+
+
+# A class that names a post's kind ("newsletter", "subscriber-only", "subscribers"), not a sign-up box
+# ("subscribe-box", "subscribe-cta", "newsletter-signup")
+_KIND_TOKEN_RE = re.compile(r"^(?:newsletter|subscriber\S*)$", re.IGNORECASE)
 
 
 def _sponsor_words(el: Tag, prefixes_only: bool) -> bool:

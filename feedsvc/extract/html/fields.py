@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, islice
 
 from lxml import etree
 
@@ -287,8 +287,12 @@ def _phrase_in(text: str, languages: str | None = None) -> str | None:
 @lru_cache(maxsize=16384)
 def _phrase(text: str, languages: str | None) -> str | None:
     line = clean_line(text)
-    if _SEPARATOR_RE.search(line) and (whole := times.strip_icon(line, languages)):
-        return whole  # a dateline whose clock follows a dash ("Tue, 08/19/2025 - 09:12") is one time
+    if _SEPARATOR_RE.search(line) and (
+        whole := times.strip_icon(line, languages) or _byline_time(line, languages)
+    ):
+        # a dateline whose clock follows a dash ("Tue, 08/19/2025 - 09:12") is one time, in a byline too
+        # (Drupal's "Submitted by admin on Tue, 08/19/2025 - 13:05")
+        return whole
     for part in _SEPARATOR_RE.split(line):
         phrase = times.strip_icon(part, languages) or _byline_time(part, languages)
         glued = (
@@ -479,7 +483,7 @@ def _name(text: str, byline_is_author: bool) -> str | None:
     name = clean_line(text).strip(" •·|-–—:©")
     if byline_is_author and name[:3].lower() == "by ":
         return None  # "By Jane Doe": a reporter, not an outlet
-    if _POSTED_BY_RE.match(name):
+    if _POSTED_BY_RE.search(name):
         return None  # "Posted by Rosa Hartley (on)": a reporter or a user, whatever the line
     name = _OUTLET_PREFIX_RE.sub("", name).strip()
     if not name or len(name) > 60 or len(name.split()) > 8 or name.endswith((".", "!", "?", ",")):
@@ -501,7 +505,9 @@ def _name(text: str, byline_is_author: bool) -> str | None:
 # A byline's start, or its piece left before a date ("Rosa Hartley on" of "By Rosa Hartley on 19 Aug"):
 # a person.
 _POSTED_BY_RE = re.compile(
-    r"^(?:posted|written|submitted|added|uploaded|shared)\s+by\b|\s(?:on|at)$", re.IGNORECASE
+    r"^(?:posted|written|submitted|added|uploaded|shared|filed|published)\s+(?:by|in|on)\b"
+    r"|\s(?:on|at)(?:\s+the)?$",
+    re.IGNORECASE,
 )
 
 
@@ -763,16 +769,37 @@ def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     hinted = list(_hinted(scope, _CATEGORY_HINTS, fence))
     last = len(hinted) - 1
     finest = [el for i, el in enumerate(hinted) if i == last or not _within(hinted[i + 1], el)]
-    categories = (*(a for a, rel in tagged if "category" in rel), *finest)
+    rows = [el for el in hinted if all(el is not f for f in finest)]  # tried after what they hold
+    categories = (*(a for a, rel in tagged if "category" in rel), *finest, *rows)
     tags = chain((a for a, rel in tagged if "tag" in rel), _hinted(scope, _TAG_HINTS, fence))  # if need be
     for read, elements in ((_field_value, categories), (_text, tags)):
         for el in elements:
-            text = read(el)
-            if text and len(text) <= 40 and not _is_label(text):
-                if read is _text and el.tag != "a" and text.casefold() in _BADGES:
-                    continue  # a badge classed "tag" (<span class="tag">Premium</span>), not a topic
-                return text
+            links = list(islice(_tags(el, _LINK), 2)) if len(el) else []
+            if len(links) == 2:
+                el = links[0]  # a list of topics or tags: its first
+            text = read(el).strip(_CATEGORY_EDGES)
+            if not _category_text(text):
+                continue
+            if read is _text and el.tag != "a" and text.casefold() in _BADGES:
+                continue  # a badge classed "tag" (<span class="tag">Premium</span>), not a topic
+            return text
     return None
+
+
+def _category_text(text: str) -> bool:
+    """Whether ``text`` may be a category: a word or two with a letter, not a field's label ("Category",
+    "Tags:"), a sponsor's, a count or a reading time ("12", "5 min read")."""
+    if not text or len(text) > 40 or not any(map(str.isalpha, text)) or text.endswith(":"):
+        return False
+    folded = text.casefold()
+    return folded not in _FIELD_LABELS and not _is_label(text) and not _READ_TIME_RE.match(text)
+
+
+_CATEGORY_EDGES = " |•·-–—/"
+_FIELD_LABELS = frozenset({
+    "category", "categories", "tag", "tags", "topic", "topics", "section", "sections", "filed under",
+    "posted in",
+})  # fmt: skip
 
 
 def _rel_links(scope: Tag, fence: _Fence) -> list[tuple[Tag, frozenset[str]]]:
@@ -842,16 +869,20 @@ def _bare_block(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
     """A summary in a <div> of its own after the headline, with no class that names it (the Guardian's
     fronts: "<div class=dcr-14sd7ha>Researchers measured …</div>"): the first <div> after the headline
     holding only text and inline formatting, in no link, outside ``fence``, of eight words at least (a
-    shorter one is a label, a byline or a count)."""
+    shorter one is a label, a byline or a count), and the only one: several are an article's paragraphs
+    written as <div>s, around an inline "related" headline that is no card."""
     after = False
+    found = None
     for el in scope.iter(_ELEMENT):
         if el is title_el:
             after = True
         elif after and el.tag == "div" and not fence.touches(el) and _bare_text(el, scope):
             text = _field_value(el)  # without a label before it ("<span class=label-opinion>Opinion</span>")
             if len(text.split()) >= 8 and not is_chrome(text):
-                return text
-    return None
+                if found is not None:
+                    return None  # a second such <div>: paragraphs of prose around a related link, no card's
+                found = text
+    return found
 
 
 def _bare_text(el: Tag, scope: Tag) -> bool:
