@@ -71,6 +71,8 @@ _NOT_OUTLETS = frozenset({
     "published", "updated", "posted", "submitted", "last updated", "modified", "posted on", "published on",
     "updated on",
     "posted in", "filed under", "live", "breaking", "breaking news",
+    # what an icon's alt says of the field beside it ("<img alt=time> 2 hours ago")
+    "time", "clock", "date", "calendar", "icon", "author", "comments",
     "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
     "より", "provided by", "source", "quelle", "fourni par",
     # section labels shown above headlines
@@ -769,8 +771,9 @@ def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     hinted = list(_hinted(scope, _CATEGORY_HINTS, fence))
     last = len(hinted) - 1
     finest = [el for i, el in enumerate(hinted) if i == last or not _within(hinted[i + 1], el)]
-    rows = [el for el in hinted if all(el is not f for f in finest)]  # tried after what they hold
-    categories = (*(a for a, rel in tagged if "category" in rel), *finest, *rows)
+    fine = {id(el) for el in finest}
+    rows = (el for el in hinted if id(el) not in fine)  # tried after what they hold, if need be
+    categories = chain((a for a, rel in tagged if "category" in rel), finest, rows)
     tags = chain((a for a, rel in tagged if "tag" in rel), _hinted(scope, _TAG_HINTS, fence))  # if need be
     for read, elements in ((_field_value, categories), (_text, tags)):
         for el in elements:
