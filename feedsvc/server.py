@@ -45,6 +45,8 @@ import contextlib
 import importlib.util
 import resource
 import socket
+import time
+from email.utils import formatdate
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -104,6 +106,7 @@ class _Guards(_GuardBase):
         A read in which a response completed, or an answered body ended, counts toward neither: what
         part of it came after is not known, so the cap acts a read later (the deadline bounds it)."""
         responses, in_body = self._responses, self._in_body()
+        _date_now(self.server_state)
         super().data_received(data)
         if self._in_request():
             self._header_due = None
@@ -175,6 +178,25 @@ class _Guards(_GuardBase):
         if idle:
             oldest = min(idle, key=lambda c: c._opened)
             oldest.transport.close()
+
+
+def _date_now(state: Any) -> None:
+    """Make the Date that uvicorn's default headers give the answers to come the current second's. uvicorn
+    renews it on a tick of its event loop, once a second, so it may name a second that has passed (more,
+    while a long parse holds the interpreter): a feed published since then would be answered with a
+    Last-Modified after its Date, which RFC 9110 (8.8.2.1) forbids and a reader may take for a clock error.
+    One clock read a request; the header list is made again once a second."""
+    now = int(time.time())
+    defaults = state.default_headers
+    if _DATE[0] == now and _DATE[1] is defaults:
+        return
+    fresh = [(name, formatdate(now, usegmt=True).encode()) if name == b"date" else (name, value)
+             for name, value in defaults]  # fmt: skip
+    state.default_headers = fresh
+    _DATE[:] = [now, fresh]
+
+
+_DATE: list[Any] = [0, None]  # the second of the default headers this process last made, and that list
 
 
 def _set_nodelay(transport: asyncio.BaseTransport) -> None:

@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -578,7 +579,15 @@ def test_with_an_access_log_every_request_is_logged_and_answered_the_same(app: W
 
 
 @pytest.mark.skipif(GuardedHttpToolsProtocol is None, reason="httptools is not installed")
-def test_fast_answers_carry_uvicorns_default_headers_as_they_change(app: WebApp) -> None:
+def test_fast_answers_carry_uvicorns_default_headers_with_the_current_seconds_date(
+    app: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn renews its Date once a second on a tick of its loop, so it may name a second gone by (more,
+    while a parse holds the interpreter): a feed published since was answered with a Last-Modified after
+    its Date (RFC 9110 8.8.2.1 forbids it). Each request now gets the current second's Date, with uvicorn's
+    other default headers as they stand."""
+    clock = [datetime(2024, 1, 1, tzinfo=UTC).timestamp() + 0.5]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
     loop = asyncio.new_event_loop()
     try:
         config = server_config(app, "127.0.0.1", 8080, stop_timeout=2)
@@ -590,20 +599,23 @@ def test_fast_answers_carry_uvicorns_default_headers_as_they_change(app: WebApp)
         protocol.connection_made(transport)
         request = b"GET /feeds/all.atom HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"
         answers = []
-        for second in ("Mon, 01 Jan 2024 00:00:00 GMT", "Mon, 01 Jan 2024 00:00:01 GMT"):
-            state.default_headers = [
-                (b"date", second.encode()),
-                (b"server", b"uvicorn"),
-            ]  # as uvicorn renews them
-            for _ in range(2):
-                transport.written = b""
-                protocol.data_received(request)
-                answers.append(transport.written)
-        assert [a.split(b"\r\n")[1] for a in answers] == [
-            b"date: Mon, 01 Jan 2024 00:00:00 GMT",
-            b"date: Mon, 01 Jan 2024 00:00:00 GMT",
-            b"date: Mon, 01 Jan 2024 00:00:01 GMT",
-            b"date: Mon, 01 Jan 2024 00:00:01 GMT",
+        for server_name, later in (
+            (b"uvicorn", 0.0),
+            (b"uvicorn", 0.4),
+            (b"feedsvc", 1.0),
+            (b"feedsvc", 65.0),
+        ):
+            clock[0] += later
+            # as uvicorn's tick left them: the date of a second long gone
+            state.default_headers = [(b"date", b"Sun, 31 Dec 2023 23:59:58 GMT"), (b"server", server_name)]
+            transport.written = b""
+            protocol.data_received(request)
+            answers.append(transport.written)
+        assert [a.split(b"\r\n")[1:3] for a in answers] == [
+            [b"date: Mon, 01 Jan 2024 00:00:00 GMT", b"server: uvicorn"],
+            [b"date: Mon, 01 Jan 2024 00:00:00 GMT", b"server: uvicorn"],
+            [b"date: Mon, 01 Jan 2024 00:00:01 GMT", b"server: feedsvc"],
+            [b"date: Mon, 01 Jan 2024 00:01:06 GMT", b"server: feedsvc"],
         ]
         assert all(a.startswith(b"HTTP/1.1 304 Not Modified\r\n") for a in answers) and not transport.closed
         protocol.connection_lost(None)
