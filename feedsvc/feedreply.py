@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -125,6 +126,9 @@ class PreparedFeed:
         self.etag = feed.etag
         self.gzip_etag = f'"{feed.etag.strip(chr(34))}-gzip"'
         self.last_modified = http_date(feed.last_modified)
+        # A feed changed twice in a second is stamped a second on (Last-Modified strictly increases): until
+        # that second comes, its answers say the Date's second instead (RFC 9110 8.8.2.1: never later).
+        self._stamped_second = feed.last_modified.timestamp()
         self._gzip: bytes | None = None
         self._headers: dict[tuple[int, bool, bool, bool], Headers] = {}
         self._fresh_since: dict[str, bool] = {}
@@ -167,17 +171,27 @@ class PreparedFeed:
         head = method == "HEAD"
         return Reply(200, self._header_list(200, use_gzip, private, head), b"" if head else body)
 
+    def ahead(self) -> bool:
+        """Whether this version's Last-Modified is a second still to come (see ``_stamped_second``): its
+        answers are then made for the moment and not remembered."""
+        return time.time() < self._stamped_second
+
     def _header_list(self, status: int, use_gzip: bool, private: bool, head: bool) -> Headers:
+        if self.ahead():
+            now = http_date(datetime.fromtimestamp(int(time.time()), UTC))
+            return self._build_headers(status, use_gzip, private, head, now)
         key = (status, use_gzip, private, head)
         found = self._headers.get(key)
         if found is None:
             found = self._headers[key] = self._build_headers(status, use_gzip, private, head)
         return found
 
-    def _build_headers(self, status: int, use_gzip: bool, private: bool, head: bool) -> Headers:
+    def _build_headers(
+        self, status: int, use_gzip: bool, private: bool, head: bool, last_modified: str | None = None
+    ) -> Headers:
         headers = {
             "etag": self.gzip_etag if use_gzip else self.etag,
-            "last-modified": self.last_modified,
+            "last-modified": last_modified or self.last_modified,
             "cache-control": f"{'private' if private else 'public'}, max-age={self.max_age}",
             "vary": "Accept-Encoding",
             **{name.lower(): value for name, value in CORS.items()},
@@ -291,7 +305,7 @@ class QuickReplies:
         reply = ready.replies.get(key)
         if reply is None:
             reply = self._reply(method, scope["query_string"], required, fields, ready)
-            if reply is not None:
+            if reply is not None and not ready.ahead():
                 _remember(ready.replies, key, reply, _REPLIES_MAX, _key_bytes(scope["query_string"], fields))
         return reply
 

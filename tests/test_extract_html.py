@@ -1945,3 +1945,88 @@ def test_drupals_submitted_by_line_keeps_its_clock_time() -> None:
     meta = "Submitted by admin on Mon, 08/18/2025 - 13:05"
     story = parse(page(card(ROWS[0][0], "/node/42", meta)), order="MDY")[0]
     assert story.published == datetime(2025, 8, 18, 13, 5, tzinfo=UTC) and story.outlet is None
+
+
+# -- a third review's findings (each failed before its fix) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        # a byline line of 160,000 cuts: each cut's head was read as a time (quadratic: 11.6 s at 1.6 MB)
+        page(card(ROWS[0][0], "/a/2025/x", "Posted by Rosa on " + "x in " * 320_000)),
+        # 200 nested title-classed spans in a link: the whole text read once a level (10.8 s at 1 MB)
+        page(f'<a href="/a/1">{"<span class=title>" * 200}{"Storm Edda batters the coast " * 20_000}</a>'),
+        # an overlay link beside a heading of 240 nested spans and a long text (3.7 s at 0.5 MB)
+        page(
+            '<div><a href="/s/1" aria-label="Storm Edda batters the coast"></a><h3>'
+            + "<span>" * 240
+            + "Storm Edda batters the coast " * 30_000
+            + "</span>" * 240
+            + "</h3></div>"
+        ),
+    ],
+)
+def test_hostile_bylines_and_nested_titles_cost_linear_time(html: str) -> None:
+    with _cpu_seconds_at_most(3.0):
+        parse(html)
+
+
+def test_time_magazine_is_an_outlet_while_a_time_icons_alt_is_none() -> None:
+    icon = '<img src="/i/time.svg" alt="time" width="12" height="12">'
+    cards = card(ROWS[0][0], "https://time.com/7000/storm/", "TIME · 2 hours ago") + card(
+        ROWS[1][0], "/a/2025/y", f"{icon} 3 hours ago"
+    )
+    assert [s.outlet for s in parse(page(cards))] == ["TIME", None]
+
+
+@pytest.mark.parametrize("name", ["Game On", "Lights On"])
+def test_an_outlet_whose_name_ends_in_on_is_still_its_name(name: str) -> None:
+    assert (
+        parse(page(card(ROWS[0][0], "/a/2025/x", f'<span class="source">{name}</span> · 2 hours ago')))[
+            0
+        ].outlet
+        == name
+    )
+
+
+def test_a_category_class_on_the_card_around_the_headline_names_no_category() -> None:
+    # WordPress: <article class="post category-world"> holds the headline: the headline is no category
+    posts = "".join(
+        f'<div class="col"><article class="post type-post category-world"><h2 class="entry-title"><a'
+        f' href="/2025/08/19/{n}/">{title}</a></h2><div class="entry-meta"><span class="byline">by <a'
+        ' href="/author/rosa/">Rosa Hartley</a></span> <span class="posted-on">2 hours ago</span></div>'
+        "</article></div>"
+        for n, title in enumerate(("Storm hits the coast", "Chip plant opens", "Ferry fares rise"))
+    )  # (short headlines: a category's length)
+    assert [s.category for s in parse(page(f"<main>{posts}</main>"))] == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By Rosa Hartley and Tom Green in Westminster today, with reporting",
+        "Photograph: Jane Doe for the Harbour Trust via Getty Images today",
+    ],
+)
+def test_a_byline_or_caption_in_a_bare_div_is_no_summary(line: str) -> None:
+    summary = "Winds of up to ninety miles an hour brought down trees and cut power to thousands."
+    html = page(
+        f'<div class="c"><h3><a href="/world/2025/aug/19/storm">{ROWS[0][0]}</a></h3><div>{line}</div>'
+        f"<div>{summary}</div><span>2 hours ago</span></div>"
+    )
+    assert parse(html)[0].body == (summary,)
+
+
+@pytest.mark.parametrize("label", ["Editor's pick", "Most read", "Members-only", "4 comments", "Just in"])
+def test_a_badge_classed_tag_is_neither_outlet_nor_category(label: str) -> None:
+    story = parse(page(card(ROWS[0][0], "/a/2025/x", f'<span class="tag">{label}</span> · 2 hours ago')))[0]
+    assert (story.outlet, story.category) == (None, None)
+
+
+def test_a_labelled_list_of_topics_is_no_outlet() -> None:
+    topics = (
+        '<div class="topics"><span>Topics:</span> <a href="/t/c">Climate</a> <a href="/t/uk">UK</a></div>'
+    )
+    story = parse(page(card(ROWS[0][0], "/a/2025/x", f"{topics} <span>2 hours ago</span>")))[0]
+    assert story.outlet is None

@@ -15,7 +15,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -637,3 +637,27 @@ def test_a_feed_waits_until_one_of_its_configured_sources_succeeded(
 ) -> None:
     spec = FeedSpec(name="all", title="All", sources=("a", "c", "b"))
     assert sources_to_prove(spec, {"a", "b"}, succeeded) == to_prove
+
+
+def test_a_feed_changed_twice_in_a_second_is_never_answered_as_modified_after_its_date(
+    app: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Last-Modified strictly increases, so a feed changed twice in one second is stamped a second on; until
+    that second comes its answers say the current second (RFC 9110 8.8.2.1: never later than the Date)."""
+    publisher = app.state.service.publisher
+    content = publisher.get("all.atom").content
+    now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+    stamped = []
+    for n in (1, 2):
+        changed = content.replace(b"</feed>", f"<!-- {n} --></feed>".encode())
+        published = publisher.publish_many([("all.atom", MEDIA_TYPES["atom"], changed, f"v{n}")], now=now)
+        stamped.append(published["all.atom"].last_modified)
+    assert stamped[1] == stamped[0] + timedelta(seconds=1) == now + timedelta(seconds=1)
+    answers = []
+    for moment in (now + timedelta(seconds=0.5), now + timedelta(seconds=1.2)):
+        monkeypatch.setattr(time, "time", lambda moment=moment: moment.timestamp())
+        for _ in range(2):  # (the second answer may come from what the first remembered)
+            reply = app.answer_now(asgi_scope("/feeds/all.atom"))
+            assert reply is not None and reply.status == 200
+            answers.append(parsedate_to_datetime(dict(reply.headers)[b"last-modified"].decode()))
+    assert answers == [now, now, stamped[1], stamped[1]]

@@ -46,7 +46,7 @@ from feedsvc.models import DateOrder, utc
 # The English phrase regex as it was before other languages existed (kept for importers).
 TIME_PHRASE = "(?:" + "|".join(words.EN_FORMS[:3] + words.NEUTRAL_FORMS + words.EN_FORMS[3:]) + ")"
 # Longest phrase worth reading: longer text is rejected before any regex runs (hostile or body text).
-_MAX_LEN = 80
+_MAX_LEN = MAX_PHRASE_CHARS = 80
 # Character-for-character folding (lengths kept, so match positions index the original text).
 _FOLD = str.maketrans(
     {"’": "'", "（": "(", "）": ")", "：": ":", **{chr(0xFF10 + i): str(i) for i in range(10)}}

@@ -205,6 +205,8 @@ def _unlinked_titles(box: Tag) -> list[tuple[Tag, str]]:
     for heading in headings:
         if next(heading.iter("a"), None) is not None or next(heading.iterancestors("a"), None) is not None:
             continue
+        if len(_get_text(heading)) > _MAX_TITLE:
+            continue  # longer than a headline: nothing in it is one (and each element's text would be read)
         for el in (heading, *_tags(heading)):
             text = _text(el).casefold()
             if text and _size(text) >= 3:
@@ -222,7 +224,9 @@ def _hinted_title(a: Tag) -> Tag | None:
     if parent is not None and _has_hint(parent, _TITLE_HINTS):
         return a
     found = next((el for el in _tags(a) if _has_hint(el, _TITLE_HINTS)), None) if len(a) else None
-    while found is not None and len(found):
+    for _ in range(_TITLE_DEPTH):
+        if found is None or not len(found):
+            break
         # a title-classed element inside it holding a headline's words is the headline itself, and what
         # is beside it a label (CNN: "<div class=container__headline><span class=…text-label>Live updates
         # </span><span class=container__headline-text>Storm Edda …</span></div>")
@@ -234,6 +238,11 @@ def _hinted_title(a: Tag) -> Tag | None:
             break
         found = inner
     return found
+
+
+_TITLE_DEPTH = (
+    3  # title-classed elements nested in a title (real markup: two or three; each read costs its text)
+)
 
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:

@@ -59,7 +59,9 @@ _BADGES = frozenset({
     "premium", "exclusive", "video", "videos", "live", "breaking", "breaking news", "new", "podcast", "audio",
     "gallery", "photos", "watch", "listen", "sponsored", "paid", "paid content", "members", "members only",
     "subscriber", "subscribers", "subscribers only", "free", "updated", "trending", "popular", "featured",
-    "promoted", "ad", "advertisement", "plus", "pro",
+    "promoted", "ad", "advertisement", "plus", "pro", "editor's pick", "editors' pick", "most read",
+    "most popular", "free to read", "members-only", "top story", "must read", "long read", "recommended",
+    "just in", "hot", "interactive", "free article", "subscriber exclusive",
 })  # fmt: skip
 _SNIPPET_HINTS = frozenset({
     "summary", "snippet", "excerpt", "description", "desc", "dek", "teaser", "standfirst", "abstract",
@@ -72,7 +74,7 @@ _NOT_OUTLETS = frozenset({
     "updated on",
     "posted in", "filed under", "live", "breaking", "breaking news",
     # what an icon's alt says of the field beside it ("<img alt=time> 2 hours ago")
-    "time", "clock", "date", "calendar", "icon", "author", "comments",
+    "clock", "calendar", "icon", "author", "comments",
     "video", "watch", "listen", "opinion", "analysis", "exclusive", "read more", "new", "配信", "提供",
     "より", "provided by", "source", "quelle", "fourni par",
     # section labels shown above headlines
@@ -99,6 +101,7 @@ _OUTLET_PREFIX_RE = re.compile(
 # ("Tue, 0" where a time was read from "8/19/2025"), is never an outlet's name.
 _WEEKDAY_RE = re.compile(rf"^{time_words.EN_WEEKDAY}(?:$|,)", re.IGNORECASE)
 _READ_TIME_RE = re.compile(r"^\d+\s*min(?:ute)?s?\s+read$", re.IGNORECASE)
+_FIELD_LABEL_RE = re.compile(r"^(?:topics?|tags?|categor(?:y|ies)|sections?|keywords?)\s*:", re.IGNORECASE)
 # A place in a series ("Round 4", "Week 3", "Part 2") heads a fixture or a part of a story, never an outlet.
 _SERIES_RE = re.compile(
     r"^(?:round|week|game|match|matchday|leg|stage|part|chapter|episode|day|season|heat|race|lap)\s+\d+$",
@@ -304,8 +307,6 @@ def _phrase(text: str, languages: str | None) -> str | None:
         )
         if phrase or glued:
             return phrase or (glued[1] if glued else None)
-        if dated := _byline_time(part, languages):
-            return dated
     return None
 
 
@@ -320,7 +321,7 @@ def _byline_time(part: str, languages: str | None) -> str | None:
     match = _BYLINE_RE.match(part)
     if match is None or not (match["verb"] or match["who"]):
         return None
-    tail = match["tail"]
+    tail = match["tail"][: _BYLINE_TAIL_MAX + 1]  # (a longer phrase is no time: strip_icon refuses it)
     for end in (*(cut.start() for cut in _BYLINE_TAIL_RE.finditer(tail)), len(tail)):
         if phrase := times.strip_icon(tail[:end], languages):
             return phrase
@@ -332,6 +333,7 @@ _BYLINE_RE = re.compile(
     r"(?:by\s+(?P<who>[^\d,;]{1,60}?)(?:,|\s+on|\s+at)|on|at)\s+(?P<tail>.+)$",
     re.IGNORECASE,
 )
+_BYLINE_TAIL_MAX = 4 * times.MAX_PHRASE_CHARS  # each cut of the tail is read: a page-long line, once
 _BYLINE_TAIL_RE = re.compile(r",?\s+(?:in|by|under|filed under)\s+", re.IGNORECASE)
 
 
@@ -497,8 +499,10 @@ def _name(text: str, byline_is_author: bool) -> str | None:
         return None
     if folded in _NOT_OUTLETS or _is_label(name) or _READ_TIME_RE.match(name) or _WEEKDAY_RE.match(name):
         return None
-    if _COUNT_RE.match(name) or _SERIES_RE.match(name):
+    if _COUNT_RE.match(name) or _SERIES_RE.match(name) or _FIELD_LABEL_RE.match(name):
         return None
+    if folded in _BADGES or folded in _FIELD_LABELS:
+        return None  # a count, a place in a series, a labelled list ("Topics: Climate UK"), a badge
     if times.strip_icon(name) or _PHOTO_CREDIT_RE.search(name):
         return None
     return None if is_chrome(name) else name
@@ -508,7 +512,7 @@ def _name(text: str, byline_is_author: bool) -> str | None:
 # a person.
 _POSTED_BY_RE = re.compile(
     r"^(?:posted|written|submitted|added|uploaded|shared|filed|published)\s+(?:by|in|on)\b"
-    r"|\s(?:on|at)(?:\s+the)?$",
+    r"|\s(?-i:on|at)(?:\s+the)?$",  # a byline's "on" is lower case; an outlet's name ("Game On") is not
     re.IGNORECASE,
 )
 
@@ -750,7 +754,12 @@ def _badge_name(img: Tag) -> str | None:
     """The source an image's alt names when the image is a badge or logo; a photo's alt ("REUTERS" on a
     Reuters picture, its caption "REUTERS" beside it) names no outlet (images.is_photo)."""
     name = _logo_name(img.get("alt"))  # (most photos' alts name nothing: that is read first, from a cache)
-    return None if name is None or is_photo(img) else name
+    if name is None or name in _ICON_ALTS:
+        return None  # the icon of the field beside it ("<img alt=time> 2 hours ago"), lower case: no "TIME"
+    return None if is_photo(img) else name
+
+
+_ICON_ALTS = frozenset({"time", "date", "clock", "source"})
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:
@@ -768,23 +777,25 @@ def _hinted_category(scope: Tag, fence: _Fence) -> str | None:
     badge). Of a hinted element holding another (AllSides' "<div class=date-topic>August 19th, 2025 <div
     class=story-id-page-topic><a>Labor</a></div></div>"), the inner one is the field, the outer its row."""
     tagged = _rel_links(scope, fence)
-    hinted = list(_hinted(scope, _CATEGORY_HINTS, fence))
+    # (not an element around the headline: a WordPress <article class="category-world"> is the card)
+    hinted = [el for el in _hinted(scope, _CATEGORY_HINTS, fence) if id(el) not in fence.around]
     last = len(hinted) - 1
     finest = [el for i, el in enumerate(hinted) if i == last or not _within(hinted[i + 1], el)]
     fine = {id(el) for el in finest}
     rows = (el for el in hinted if id(el) not in fine)  # tried after what they hold, if need be
     categories = chain((a for a, rel in tagged if "category" in rel), finest, rows)
-    tags = chain((a for a, rel in tagged if "tag" in rel), _hinted(scope, _TAG_HINTS, fence))  # if need be
+    tag_hinted = (el for el in _hinted(scope, _TAG_HINTS, fence) if id(el) not in fence.around)
+    tags = chain((a for a, rel in tagged if "tag" in rel), tag_hinted)  # if need be
     for read, elements in ((_field_value, categories), (_text, tags)):
         for el in elements:
-            links = list(islice(_tags(el, _LINK), 2)) if len(el) else []
-            if len(links) == 2:
-                el = links[0]  # a list of topics or tags: its first
+            links = [a for a in islice(_tags(el, _LINK), 4) if _text(a)] if len(el) else []
+            if len(links) >= 2:
+                el = links[0]  # a list of topics or tags: its first (with a name: not an icon's link)
             text = read(el).strip(_CATEGORY_EDGES)
             if not _category_text(text):
                 continue
-            if read is _text and el.tag != "a" and text.casefold() in _BADGES:
-                continue  # a badge classed "tag" (<span class="tag">Premium</span>), not a topic
+            if read is _text and el.tag != "a" and (text.casefold() in _BADGES or _DIGIT_RE.search(text)):
+                continue  # a badge or count classed "tag" (<span class="tag">Premium</span>), not a topic
             return text
     return None
 
@@ -881,11 +892,19 @@ def _bare_block(scope: Tag, title_el: Tag, fence: _Fence) -> str | None:
             after = True
         elif after and el.tag == "div" and not fence.touches(el) and _bare_text(el, scope):
             text = _field_value(el)  # without a label before it ("<span class=label-opinion>Opinion</span>")
-            if len(text.split()) >= 8 and not is_chrome(text):
+            if len(text.split()) >= 8 and not is_chrome(text) and not _BYLINE_OR_CREDIT_RE.match(text):
                 if found is not None:
                     return None  # a second such <div>: paragraphs of prose around a related link, no card's
                 found = text
     return found
+
+
+# A byline or a picture's caption credit in a <div> of its own is no summary ("By Rosa Hartley in
+# Westminster", "Photograph: Jane Doe for the Harbour Trust").
+_BYLINE_OR_CREDIT_RE = re.compile(
+    r"^(?:by|von|par|por|di|door)\s|^(?:photograph|photo|picture|image|credit|illustration|video|listen)\s*:",
+    re.IGNORECASE,
+)
 
 
 def _bare_text(el: Tag, scope: Tag) -> bool:
