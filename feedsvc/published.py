@@ -208,9 +208,8 @@ class Publisher:
         except (OSError, ValueError):
             return {}  # unreadable (a power cut tore it): every file is rebuilt on the first publish
         legacy = list(self.dir.glob("*.meta.json"))
-        self._legacy = (
-            legacy  # removed once a build's SIDECARS is written (left by a kill or an older writer)
-        )
+        # removed once a build's SIDECARS is written (left there by a kill or by an older writer)
+        self._legacy = legacy
         if found is not None:
             return _entries(found)
         out = {}
@@ -372,7 +371,7 @@ class Publisher:
             except OSError as exc:
                 out[filename] = PublishError(f"cannot write feed {filename} to {self.dir}: {exc}")
                 continue
-            entries[filename] = sidecar(feed, self.fingerprint, inputs_of[filename])
+            entries[filename] = _sidecar(feed, self.fingerprint, inputs_of[filename])
             written.append(filename)
         if not written:
             return
@@ -420,7 +419,7 @@ def _file_etag(path: Path) -> str | None:
         return None
 
 
-def sidecar(feed: Feed, fingerprint: str | None, inputs: str | None) -> dict[str, Any]:
+def _sidecar(feed: Feed, fingerprint: str | None, inputs: str | None) -> dict[str, Any]:
     """What :data:`SIDECARS` notes of a feed file: its validators and media type, the rendering context it
     was built with (:func:`render_fingerprint`) and the entries digest it was built from."""
     meta: dict[str, Any] = {

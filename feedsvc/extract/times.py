@@ -46,7 +46,7 @@ from feedsvc.models import DateOrder, utc
 # The English phrase regex as it was before other languages existed (kept for importers).
 TIME_PHRASE = "(?:" + "|".join(words.EN_FORMS[:3] + words.NEUTRAL_FORMS + words.EN_FORMS[3:]) + ")"
 # Longest phrase worth reading: longer text is rejected before any regex runs (hostile or body text).
-_MAX_LEN = MAX_PHRASE_CHARS = 80
+MAX_PHRASE_CHARS = 80
 # Character-for-character folding (lengths kept, so match positions index the original text).
 _FOLD = str.maketrans(
     {"’": "'", "（": "(", "）": ")", "：": ":", **{chr(0xFF10 + i): str(i) for i in range(10)}}
@@ -189,13 +189,13 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def is_time_phrase(text: str, languages: Iterable[str] | None = None) -> bool:
-    text = _clip(text, _MAX_LEN)
+    text = _clip(text, MAX_PHRASE_CHARS)
     return bool(text) and bool(_table(_declared(languages)).whole.fullmatch(_fold(text)))
 
 
 def strip_icon(line: str, languages: Iterable[str] | None = None) -> str | None:
     """The time phrase of a time line ("time2 minutes ago" or "2 minutes ago"), else None."""
-    line = _clip(line, _MAX_LEN)
+    line = _clip(line, MAX_PHRASE_CHARS)
     if not line:
         return None
     return _strip_icon(line, _declared(languages))
@@ -437,7 +437,7 @@ def resolve(
     languages: Iterable[str] | None = None,
 ) -> datetime | None:
     """The UTC instant ``text`` names, relative phrases counted back from ``fetched_at``; None if unknown."""
-    if not text or not _clip(text, _MAX_LEN):
+    if not text or not _clip(text, MAX_PHRASE_CHARS):
         return None
     declared = _declared(languages)
     phrase = strip_icon(text, declared)

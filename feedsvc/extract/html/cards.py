@@ -240,9 +240,8 @@ def _hinted_title(a: Tag) -> Tag | None:
     return found
 
 
-_TITLE_DEPTH = (
-    3  # title-classed elements nested in a title (real markup: two or three; each read costs its text)
-)
+# Title-classed elements nested in a title followed at most (real markup: two or three; each costs its text).
+_TITLE_DEPTH = 3
 
 
 def _containers(headlines: list[_Headline], stops: set[int]) -> list[tuple[_Headline, Tag]]:
@@ -403,7 +402,7 @@ def _card_fields(page: _Page, card: Tag, title_el: Tag, anchor: Tag | None, stro
     )
 
 
-def _is_story(page: _Page, fields: _Fields, strong: bool = False) -> bool:
+def _is_story(page: _Page, fields: _Fields, strong: bool) -> bool:
     """A card is a story when, beside its headline, it shows an outlet, a time or a snippet: a bare menu or
     "Related" link shows none of them and is navigation. A blurb alone does not make a story of a link to
     a page of the site itself that is no article ("Get the app" -> /apps, "Our newsletters" ->

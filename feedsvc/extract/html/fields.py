@@ -731,9 +731,9 @@ def _cited(scope: Tag, fence: _Fence, title_el: Tag) -> str | None:
     it credit a story ("<cite>Dana Whitlow / <a>Harbor Ledger</a>:</cite>"): the cite's link text, else its
     text after the reporter's name and "/". A cite holding an address ("https://example.com › news") names
     none."""
-    cite = None
     if not _page_has("cite"):
         return None
+    cite = None
     for el in scope.iter():
         if el is title_el:
             break
@@ -759,7 +759,9 @@ def _badge_name(img: Tag) -> str | None:
     return None if is_photo(img) else name
 
 
-_ICON_ALTS = frozenset({"time", "date", "clock", "source"})
+_ICON_ALTS = frozenset(
+    {"time", "date"}
+)  # ("clock", "source" and the like are no names anywhere: _NOT_OUTLETS)
 
 
 def _hinted_outlet(scope: Tag, fence: _Fence) -> str | None:

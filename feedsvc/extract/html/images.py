@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.extract import jsonld
 from feedsvc.extract.html.dom import (
+    _FIGURE,
     _LOGO_SUFFIX_RE,
     Tag,
     _ancestor,
@@ -263,7 +264,6 @@ def is_photo(img: Tag) -> bool:
 _PHOTO_SIDE = 100  # badges and favicons are 16-48 px
 _MIN_PHOTO_SIDE = 60
 _PHOTO_WIDTH = 200
-_FIGURE = frozenset({"figure"})
 _CAPTION = frozenset({"caption", "credit", "credits", "copyright", "figcaption"})
 
 
